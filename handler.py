@@ -1,0 +1,126 @@
+"""The Lambda entry point: Twilio's webhook requests in, TwiML out.
+
+One set of routes serves every front door: the API Gateway REST API that template.yaml deploys,
+an HTTP API, or a Function URL. Your replies are written in `replies.py`.
+"""
+
+import logging
+import os
+import re
+import traceback
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    APIGatewayRestResolver,
+    Response,
+)
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import ForbiddenError, ServiceError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from replies import reply
+from sms_webhook.config import ConfigurationError, TokenUnavailableError, auth_token
+from sms_webhook.form import FormFields, UndecodableError, request_fields
+from sms_webhook.message import IncomingMessage, masked_number
+from sms_webhook.proxy_event import front_door
+from sms_webhook.signature import public_url_for_logs, rejection_reason
+from sms_webhook.twiml import messaging_response
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "twilio-sms-webhook"))
+router = Router()
+
+
+@router.route("/sms", method=["GET", "POST"])
+def incoming_message() -> Response:
+    event = router.current_event
+    fields = request_fields(event)
+    signed_fields = fields if event.http_method.upper() == "POST" else FormFields()
+    reason = rejection_reason(event, signed_fields, auth_token())
+    if reason:
+        url = public_url_for_logs(event)
+        logger.warning("request rejected", extra={"reason": reason, "url": url})
+        raise ForbiddenError("Forbidden: invalid Twilio signature")
+
+    message = IncomingMessage.from_fields(fields)
+    details = {
+        "from": masked_number(message.from_number),
+        "message_sid": message.sid,
+        "body_length": len(message.body),
+        "media_count": len(message.media),
+    }
+    if logger.log_level <= logging.DEBUG:
+        details["body"] = message.body
+    logger.info("incoming message", extra=details)
+    return Response(200, content_type="text/xml", body=messaging_response(reply(message)))
+
+
+@router.route("/sms", method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def other_method() -> Response:
+    return _plain_text(405, "Method Not Allowed: use POST or GET", headers={"Allow": "GET, POST"})
+
+
+@router.exception_handler(ServiceError)
+def client_error(error: ServiceError) -> Response:
+    return _plain_text(int(error.status_code), str(error.msg))
+
+
+@router.exception_handler(UndecodableError)
+def undecodable_request(error: UndecodableError) -> Response:
+    logger.warning("request rejected", extra={"reason": str(error)})
+    return _plain_text(400, f"Bad Request: {error}")
+
+
+@router.exception_handler(ConfigurationError)
+def misconfigured(error: ConfigurationError) -> Response:
+    logger.error("function misconfigured", extra={"reason": str(error)})
+    return _plain_text(500, "Internal Server Error: the webhook is not configured")
+
+
+@router.exception_handler(TokenUnavailableError)
+def token_unavailable(error: TokenUnavailableError) -> Response:
+    logger.error("auth token unavailable", extra={"reason": str(error)})
+    return _plain_text(503, "Service Unavailable: try again later")
+
+
+@router.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    # A bug, most likely in reply code. The type and the line that raised are enough to find it;
+    # a stack trace or the exception's text could carry a message's content into the logs.
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    logger.error(
+        "unexpected error",
+        extra={"error": type(error).__name__, "at": f"{frame.filename}:{frame.lineno}"},
+    )
+    return _plain_text(500, "Internal Server Error")
+
+
+# API Gateway REST puts a custom domain's base path mapping in `path` (`/twilio/sms`); only the
+# resources the API defines reach the function, so routing looks at the last segment alone.
+_BASE_PATH_MAPPING = re.compile(r"^.*(?=/[^/]+/?$)")
+
+rest_app = APIGatewayRestResolver(strip_prefixes=[_BASE_PATH_MAPPING])
+rest_app.include_router(router)
+http_app = APIGatewayHttpResolver()
+http_app.include_router(router)
+
+_NOT_AN_HTTP_EVENT = {
+    "statusCode": 400,
+    "headers": {"Content-Type": "text/plain"},
+    "body": "Bad Request: not an API Gateway or Function URL event",
+}
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    door = front_door(event)
+    if door is None:
+        logger.warning("request rejected", extra={"reason": _NOT_AN_HTTP_EVENT["body"]})
+        return _NOT_AN_HTTP_EVENT
+    app = rest_app if door == "rest" else http_app
+    return app.resolve(event, context)
+
+
+def _plain_text(status: int, body: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, content_type="text/plain", body=body, headers=headers)

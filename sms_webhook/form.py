@@ -1,0 +1,79 @@
+"""The form fields of Twilio's request, read from the body (POST) or the query string (GET).
+
+Twilio signs every field it sends, including empty ones and repeated names, so nothing may be
+dropped or merged on the way: the signature would no longer match.
+"""
+
+import base64
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.utilities.data_classes import (
+    APIGatewayProxyEvent,
+    APIGatewayProxyEventV2,
+)
+
+from sms_webhook.proxy_event import ProxyEvent
+
+
+class FormFields(dict[str, list[str]]):
+    """Field names, in arrival order, each with every value it was sent with.
+
+    `getall()` is the interface twilio's RequestValidator looks for to sign repeated names.
+    """
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+    def first(self, name: str) -> str:
+        """The field's first value, or "" when Twilio did not send it."""
+        values = self.get(name)
+        return values[0] if values else ""
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, str]]) -> "FormFields":
+        fields = cls()
+        for name, value in pairs:
+            fields.setdefault(name, []).append(value)
+        return fields
+
+
+class UndecodableError(ValueError):
+    """The request's form data is not base64, UTF-8 or form encoding where it must be."""
+
+
+def decode_body(body: str | None, is_base64_encoded: bool) -> str:
+    """The body as text, whichever way the front door delivered it."""
+    if not body:
+        return ""
+    if not is_base64_encoded:
+        return body
+    try:
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except ValueError as error:  # binascii.Error, UnicodeDecodeError, or non-ASCII input
+        raise UndecodableError("the body is not base64-encoded UTF-8 text") from error
+
+
+def parse_form(text: str) -> FormFields:
+    """Fields of an `application/x-www-form-urlencoded` string (a body or a raw query string)."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as error:
+        raise UndecodableError("a percent-encoded field is not UTF-8") from error
+    return FormFields.from_pairs(pairs)
+
+
+def request_fields(event: ProxyEvent) -> FormFields:
+    """The fields Twilio sent: the form body of a POST, the query string of a GET."""
+    if event.http_method.upper() == "POST":
+        return parse_form(decode_body(event.body, event.is_base64_encoded))
+    if isinstance(event, APIGatewayProxyEventV2):
+        return parse_form(event.get("rawQueryString") or "")
+    return FormFields.from_pairs(rest_query_pairs(event))
+
+
+def rest_query_pairs(event: APIGatewayProxyEvent) -> list[tuple[str, str]]:
+    """A REST event's query parameters, already decoded by API Gateway, in the event's order."""
+    multi_value = event.multi_value_query_string_parameters
+    if multi_value:
+        return [(name, value) for name, values in multi_value.items() for value in values]
+    return list(event.query_string_parameters.items())
