@@ -1,0 +1,111 @@
+"""Make signed sample events for `sam local invoke`, as API Gateway would deliver Twilio's request.
+
+    python -m devtools.make_event --body "hello" > events/hello.json
+    python -m devtools.make_event --get --media https://example.com/cat.jpg image/jpeg
+    python -m devtools.make_event --samples      # rewrite the samples in events/
+
+Events are signed with `TWILIO_AUTH_TOKEN` when it is set, else with env.json's test token (the
+samples always with the latter), for the deployed stage URL (`https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms`).
+"""
+
+import argparse
+import json
+import sys
+
+from devtools.local_token import PROJECT, development_token, local_token
+from devtools.rest_event import rest_event
+from devtools.twilio_message import form_encode, message_fields, twilio_signature
+
+API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
+STAGE_PATH = "/Prod/sms"
+FORGED_TOKEN = "not-the-auth-token"  # noqa: S105 - signs the sample that must be refused
+
+MEDIA_URL = "https://api.twilio.com/2010-04-01/Accounts/AC00/Messages/MM01/Media"
+
+SAMPLES = {
+    "sms": {"body": "Hi! Are you free for a quest today? 🗡️"},
+    "sms-get": {"body": "Hi! Are you free for a quest today? 🗡️", "get": True},
+    "mms": {
+        "body": "Look at these two",
+        "media": [
+            (f"{MEDIA_URL}/ME01", "image/jpeg"),
+            (f"{MEDIA_URL}/ME02", "video/mp4"),
+        ],
+    },
+    "bad-signature": {"body": "Let me in", "forged": True},
+}
+
+
+def signed_event(
+    body: str,
+    *,
+    get: bool = False,
+    media: list[tuple[str, str]] = (),
+    forged: bool = False,
+    token: str | None = None,
+) -> dict:
+    """API Gateway's event for Twilio's request to the deployed webhook, signed with `token`."""
+    fields = message_fields(body, media=list(media))
+    sid = dict(fields)["MessageSid"]
+    query = form_encode(fields) if get else ""
+    url = f"https://{API_DOMAIN}{STAGE_PATH}" + (f"?{query}" if query else "")
+    signing_token = FORGED_TOKEN if forged else token or local_token()
+    signature = twilio_signature(url, [] if get else fields, signing_token)
+    headers = [
+        ("Accept", "*/*"),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Host", API_DOMAIN),
+        ("I-Twilio-Idempotency-Token", f"{sid[2:10]}-idempotency"),
+        ("User-Agent", "TwilioProxy/1.1"),
+        ("X-Forwarded-For", "54.172.60.1"),
+        ("X-Forwarded-Port", "443"),
+        ("X-Forwarded-Proto", "https"),
+        ("X-Twilio-Signature", signature),
+    ]
+    return rest_event(
+        "GET" if get else "POST",
+        "/sms",
+        domain=API_DOMAIN,
+        public_path=STAGE_PATH,
+        headers=headers,
+        query=query,
+        body=b"" if get else form_encode(fields).encode(),
+        base64_body=not get,
+        request_id=f"{sid[2:10]}-0000-4000-8000-000000000000",
+        epoch=1795708800,
+    )
+
+
+def to_json(event: dict) -> str:
+    return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_samples() -> None:
+    for name, options in SAMPLES.items():
+        path = PROJECT / "events" / f"{name}.json"
+        event = signed_event(**options, token=development_token())
+        path.write_text(to_json(event), encoding="utf-8")
+        print(f"wrote {path.relative_to(PROJECT)}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--body", default="Hello from Twilio", help="the text of the message")
+    parser.add_argument("--get", action="store_true", help="a GET webhook (fields in the URL)")
+    parser.add_argument(
+        "--media", nargs=2, action="append", default=[], metavar=("URL", "TYPE"), help="attach"
+    )
+    parser.add_argument("--forged", action="store_true", help="sign with the wrong token")
+    parser.add_argument("--samples", action="store_true", help="rewrite the samples in events/")
+    args = parser.parse_args(argv)
+    if args.samples:
+        write_samples()
+        return
+    event = signed_event(
+        args.body, get=args.get, media=[tuple(m) for m in args.media], forged=args.forged
+    )
+    sys.stdout.write(to_json(event))
+
+
+if __name__ == "__main__":
+    main()
