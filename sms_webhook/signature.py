@@ -40,8 +40,11 @@ def rejection_reason(event: ProxyEvent, signed_fields: FormFields, token: str) -
     if not urls:
         return "no public URL to check against: set TWILIO_WEBHOOK_URL"
     validator = RequestValidator(token)
-    if any(validator.validate(url, signed_fields, signature) for url in urls):
-        return None
+    try:
+        if any(validator.validate(url, signed_fields, signature) for url in urls):
+            return None
+    except ValueError:  # urllib refuses the host, e.g. "[::1" or "host:port-that-is-not-a-number"
+        return "the public URL is not a valid URL"
     return "signature does not match the URL and fields"
 
 
@@ -56,7 +59,7 @@ def public_urls(event: ProxyEvent) -> list[str]:
 
     base = webhook_url_override()
     if base is None:
-        domain = event.request_context.domain_name
+        domain = event.request_context.get("domainName")
         if not domain:
             return []
         base = f"https://{domain}{path}"

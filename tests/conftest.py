@@ -45,6 +45,19 @@ def invoke():
     return run
 
 
+@pytest.fixture
+def received(monkeypatch):
+    """Replace the reply code with one that records the messages it is called with."""
+    messages = []
+
+    def record(message):
+        messages.append(message)
+        return "ok"
+
+    monkeypatch.setattr(handler, "reply", record)
+    return messages
+
+
 class Logs:
     """The function's log output, one JSON record per line."""
 

@@ -154,3 +154,11 @@ def with_header(event: dict, name: str, value: str) -> dict:
         event["headers"][name] = value
         event["multiValueHeaders"][name] = [value]
     return event
+
+
+def response_header(response: dict, name: str) -> str | None:
+    """A header of the function's answer, in either of the shapes Powertools writes."""
+    multi_value = response.get("multiValueHeaders") or {}
+    if name in multi_value:
+        return ", ".join(multi_value[name])
+    return (response.get("headers") or {}).get(name)

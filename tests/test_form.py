@@ -1,0 +1,114 @@
+"""Reading the form fields out of the body or the query string, losing nothing."""
+
+import base64
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import (
+    APIGatewayProxyEvent,
+    APIGatewayProxyEventV2,
+)
+from twilio_requests import SMS, rest_event, v2_event
+
+from sms_webhook.form import (
+    FormFields,
+    UndecodableError,
+    decode_body,
+    parse_form,
+    request_fields,
+)
+
+
+def b64(text: str | bytes) -> str:
+    data = text.encode() if isinstance(text, str) else text
+    return base64.b64encode(data).decode()
+
+
+def test_plain_body_is_taken_as_it_is():
+    assert decode_body("Body=hi", is_base64_encoded=False) == "Body=hi"
+
+
+def test_base64_body_is_decoded():
+    assert decode_body(b64("Body=hi"), is_base64_encoded=True) == "Body=hi"
+
+
+@pytest.mark.parametrize("body", [None, ""])
+def test_no_body_is_empty_text(body):
+    assert decode_body(body, is_base64_encoded=True) == ""
+
+
+@pytest.mark.parametrize("body", ["not base64!", "Qm9keT1oaQ", "Qm9k\u00e9eT1oaQ=="])
+def test_body_that_is_not_valid_base64_is_undecodable(body):
+    with pytest.raises(UndecodableError):
+        decode_body(body, is_base64_encoded=True)
+
+
+def test_base64_body_that_is_not_utf8_is_undecodable():
+    with pytest.raises(UndecodableError):
+        decode_body(b64(b"Body=\xff"), is_base64_encoded=True)
+
+
+def test_plus_and_percent_20_are_both_spaces():
+    assert parse_form("Body=How+are%20you")["Body"] == ["How are you"]
+
+
+def test_utf8_text_survives():
+    fields = parse_form("Body=%E3%81%93%E3%82%93%E3%81%AB%E3%81%A1%E3%81%AF+%F0%9F%8E%89")
+
+    assert fields.first("Body") == "こんにちは 🎉"
+
+
+def test_empty_values_are_kept():
+    assert parse_form("ToCity=&Body=hi") == {"ToCity": [""], "Body": ["hi"]}
+
+
+def test_repeated_names_keep_every_value_in_order():
+    assert parse_form("Tag=b&Body=hi&Tag=a")["Tag"] == ["b", "a"]
+
+
+def test_fields_keep_their_arrival_order():
+    assert list(parse_form("Zebra=1&Apple=2")) == ["Zebra", "Apple"]
+
+
+def test_percent_encoding_that_is_not_utf8_is_undecodable():
+    with pytest.raises(UndecodableError):
+        parse_form("Body=%FF")
+
+
+def test_getall_is_every_value_of_a_name():
+    assert FormFields.from_pairs([("a", "1"), ("a", "2")]).getall("a") == ["1", "2"]
+
+
+def test_first_of_a_field_not_sent_is_empty():
+    assert FormFields().first("Body") == ""
+
+
+def test_post_fields_come_from_the_body():
+    event = APIGatewayProxyEvent(rest_event("POST", SMS, base64_body=True))
+
+    assert request_fields(event) == FormFields.from_pairs(SMS)
+
+
+def test_rest_get_fields_come_from_the_decoded_query_parameters():
+    event = APIGatewayProxyEvent(rest_event("GET", [("Body", "a b+c"), ("Tag", "1"), ("Tag", "2")]))
+
+    assert request_fields(event) == {"Body": ["a b+c"], "Tag": ["1", "2"]}
+
+
+def test_rest_get_with_only_single_value_parameters_is_read():
+    event = rest_event("GET", [("Body", "hi")])
+    event["multiValueQueryStringParameters"] = None
+
+    assert request_fields(APIGatewayProxyEvent(event)) == {"Body": ["hi"]}
+
+
+def test_http_api_get_fields_come_from_the_raw_query_string():
+    event = APIGatewayProxyEventV2(v2_event("http_api", "GET", [("Body", "a b"), ("Tag", "1")]))
+
+    assert request_fields(event) == {"Body": ["a b"], "Tag": ["1"]}
+
+
+def test_a_get_body_is_ignored():
+    event = rest_event("GET", [("Body", "from the query")])
+    event["body"] = "Body=from+the+body"
+
+    assert request_fields(APIGatewayProxyEvent(event)).first("Body") == "from the query"
