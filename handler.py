@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from replies import reply
 from sms_webhook.config import ConfigurationError, TokenUnavailableError, auth_token
-from sms_webhook.form import FormFields, UndecodableError, request_fields
+from sms_webhook.form import UndecodableError, request_fields
 from sms_webhook.message import IncomingMessage, masked_number
 from sms_webhook.proxy_event import front_door
 from sms_webhook.signature import public_url_for_logs, rejection_reason
@@ -36,8 +36,7 @@ router = Router()
 def incoming_message() -> Response:
     event = router.current_event
     fields = request_fields(event)
-    signed_fields = fields if event.http_method.upper() == "POST" else FormFields()
-    reason = rejection_reason(event, signed_fields, auth_token())
+    reason = rejection_reason(event, fields, auth_token())
     if reason:
         url = public_url_for_logs(event)
         logger.warning("request rejected", extra={"reason": reason, "url": url})
@@ -88,11 +87,9 @@ def token_unavailable(error: TokenUnavailableError) -> Response:
 def unexpected_error(error: Exception) -> Response:
     # A bug, most likely in reply code. The type and the line that raised are enough to find it;
     # a stack trace or the exception's text could carry a message's content into the logs.
-    frame = traceback.extract_tb(error.__traceback__)[-1]
-    logger.error(
-        "unexpected error",
-        extra={"error": type(error).__name__, "at": f"{frame.filename}:{frame.lineno}"},
-    )
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+    logger.error("unexpected error", extra={"error": type(error).__name__, "at": where})
     return _plain_text(500, "Internal Server Error")
 
 

@@ -26,10 +26,11 @@ from sms_webhook.form import FormFields, rest_query_pairs
 from sms_webhook.proxy_event import ProxyEvent
 
 
-def rejection_reason(event: ProxyEvent, signed_fields: FormFields, token: str) -> str | None:
+def rejection_reason(event: ProxyEvent, fields: FormFields, token: str) -> str | None:
     """Why the request is not Twilio's, or None when its signature holds.
 
-    `signed_fields` are the POST fields (none for a GET, whose fields are in the URL).
+    `fields` are the request's form fields; Twilio signs those of a POST after the URL, while a
+    GET's are signed as part of the URL.
     """
     signature = event.headers.get(SIGNATURE_HEADER)
     if signature is None:
@@ -39,6 +40,7 @@ def rejection_reason(event: ProxyEvent, signed_fields: FormFields, token: str) -
     urls = public_urls(event)
     if not urls:
         return "no public URL to check against: set TWILIO_WEBHOOK_URL"
+    signed_fields = fields if event.http_method.upper() == "POST" else {}
     validator = RequestValidator(token)
     try:
         if any(validator.validate(url, signed_fields, signature) for url in urls):
