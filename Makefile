@@ -4,9 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 3000
 BODY ?= Hello from Twilio
+EVENT ?= events/sms.json
+RUNTIME_DIR := $(VENV)/lambda-runtime
+# The artifact is built with the project's virtualenv when there is one.
+BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help run test lint format validate event events clean
+.PHONY: help run test lint format build invoke connect event events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -23,10 +28,21 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+$(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt
+	touch $@
+
 run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms, ready for a tunnel
 	PORT=$(PORT) $(BIN)/python -m devtools.serve
 
-test: $(VENV)/.dev ## run the whole test suite
+# The artifact for each architecture, built before the tests (which inspect and run them) so that
+# the tests themselves need no network.
+TEST_BUILDS := .aws-sam/test/arm64/template.yaml .aws-sam/test/x86_64/template.yaml
+
+.aws-sam/test/%/template.yaml: $(SOURCES) | $(VENV)/.dev
+	$(BIN)/sam build --build-dir .aws-sam/test/$* --parameter-overrides Architecture=$*
+
+test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev ## ruff (lint and format check) and sam validate --lint
@@ -38,12 +54,37 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+.aws-sam/build/template.yaml: $(SOURCES) | $(VENV)/.dev
+	$(BIN)/sam build
+
+build: .aws-sam/build/template.yaml ## sam build: the deployable artifact, without Docker
+
+invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does
+	$(BIN)/python -m devtools.invoke $(EVENT) --runtime-dir $(RUNTIME_DIR)
+
+connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhook [DRY_RUN=1]
+	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }
+	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run)
+
 event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=file in events/]
 	$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
 		$(if $(NAME),> events/$(NAME).json)
 
 events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 	$(BIN)/python -m devtools.make_event --samples
+
+# `sam build` runs this target (BuildMethod: makefile) with ARTIFACTS_DIR set. Dependencies are
+# pure-Python wheels for Python 3.13, so one artifact serves arm64 and x86_64 alike and no Docker
+# or local python3.13 is needed; a dependency without such a wheel fails the build. Only the code
+# that runs goes in: no tests, events, docs, scripts or .pyc compiled for another Python.
+build-WebhookFunction:
+	mkdir -p "$(ARTIFACTS_DIR)/sms_webhook"
+	cp handler.py replies.py "$(ARTIFACTS_DIR)/"
+	cp sms_webhook/*.py "$(ARTIFACTS_DIR)/sms_webhook/"
+	$(BUILD_PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile \
+		--target "$(ARTIFACTS_DIR)" --only-binary=:all: --implementation py --abi none \
+		--platform any --python-version 3.13 -r requirements.txt
+	rm -rf "$(ARTIFACTS_DIR)/bin"
 
 clean: ## remove the virtualenv, build output and caches
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

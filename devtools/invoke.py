@@ -1,0 +1,175 @@
+"""`make invoke`: run the built function the way `sam local invoke` does, without Docker.
+
+    make invoke EVENT=events/sms.json      # after `sam build` (make invoke builds if needed)
+
+The function runs in Lambda's own runtime machinery: the Runtime Interface Emulator that ships
+inside the aws-sam-cli package (the one in Lambda's container images) starts
+`python -m awslambdaric <handler>` in the built artifact. Handler, environment variables and
+timeout come from the built template, read by SAM's own template reader; env.json overrides
+variables as `--env-vars` does. The function sees only the artifact, the runtime client and boto3
+(as in Lambda), not the project's virtualenv. Everything listens on loopback. The function's
+answer is printed on stdout, its logs on stderr.
+"""
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import samcli
+from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+from samcli.local.lambdafn.env_vars import EnvironmentVariables
+
+from devtools.local_token import FUNCTION_ID, PROJECT
+
+INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
+RIE_BINARIES = {"x86_64": "aws-lambda-rie-x86_64", "aarch64": "aws-lambda-rie-arm64"}
+
+
+def emulator_binary() -> Path:
+    """The emulator for this machine's CPU (the artifact itself is pure Python)."""
+    machine = platform.machine()
+    if machine not in RIE_BINARIES:
+        raise SystemExit(f"no Lambda Runtime Interface Emulator for {machine}")
+    return Path(samcli.__file__).parent / "local" / "rapid" / RIE_BINARIES[machine]
+
+
+def function_environment(template: Path, env_vars_file: Path | None) -> tuple[dict, Path, str]:
+    """The function's environment, code directory and handler, as `sam local invoke` sees them."""
+    stacks, _ = SamLocalStackProvider.get_stacks(str(template))
+    function = SamFunctionProvider(stacks).get(FUNCTION_ID)
+    overrides = {}
+    if env_vars_file:
+        values = json.loads(env_vars_file.read_text())
+        overrides = {**values.get("Parameters", {}), **values.get(FUNCTION_ID, {})}
+    variables = EnvironmentVariables(
+        function.name,
+        function.memory,
+        function.timeout,
+        function.handler,
+        function.logging_config,
+        variables=(function.environment or {}).get("Variables", {}),
+        shell_env_values=os.environ,
+        override_values=overrides,
+    ).resolve()
+    code = Path(function.codeuri)
+    if not code.is_absolute():
+        code = template.parent / code
+    return variables, code.resolve(), function.handler
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class InvocationError(Exception):
+    """The function did not answer: it failed to start, raised or timed out."""
+
+
+class Emulator:
+    """The Runtime Interface Emulator running the function; invoke it as often as needed."""
+
+    def __init__(
+        self, template: Path, env_vars_file: Path | None, runtime_dir: Path, logs=sys.stderr
+    ):
+        """Start the emulator; the function's logs go to `logs` (a file with a descriptor)."""
+        variables, code, handler = function_environment(template, env_vars_file)
+        runtime_dir = runtime_dir.resolve()
+        self.port = free_port()
+        environment = {
+            **variables,
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": str(code),
+            "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+            "_HANDLER": handler,
+            "PYTHONPATH": f"{code}{os.pathsep}{runtime_dir}",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        command = [
+            str(emulator_binary()),
+            "--runtime-interface-emulator-address",
+            f"127.0.0.1:{self.port}",
+            "--runtime-api-address",
+            f"127.0.0.1:{free_port()}",
+            # -S: no site-packages, so the function imports only what the artifact carries.
+            *(sys.executable, "-S", "-m", "awslambdaric", handler),
+        ]
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            command, cwd=code, env=environment, stdout=logs, stderr=logs
+        )
+        self._wait_until_listening()
+
+    def _wait_until_listening(self, seconds: float = 10) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("the Runtime Interface Emulator exited")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise TimeoutError("the Runtime Interface Emulator did not start")
+
+    def invoke(self, event: bytes) -> bytes:
+        """The function's answer, or the emulator's account of how it failed."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{INVOCATIONS_PATH}", data=event, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+                return response.read()
+        except urllib.error.HTTPError as error:
+            raise InvocationError(error.read().decode(errors="replace")) from None
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("event", type=Path, nargs="?", default=PROJECT / "events" / "sms.json")
+    parser.add_argument("--env-vars", type=Path, default=PROJECT / "env.json")
+    parser.add_argument("--template", type=Path, default=PROJECT / ".aws-sam/build/template.yaml")
+    parser.add_argument("--runtime-dir", type=Path, required=True, help="awslambdaric and boto3")
+    parser.add_argument("--repeat", type=int, default=1, help="invocations, to time warm starts")
+    args = parser.parse_args(argv)
+
+    event = args.event.read_bytes()
+    with Emulator(args.template, args.env_vars, args.runtime_dir) as emulator:
+        for number in range(1, args.repeat + 1):
+            started = time.perf_counter()
+            try:
+                answer = emulator.invoke(event)
+            except InvocationError as error:
+                raise SystemExit(f"invocation failed: {error}") from None
+            elapsed = (time.perf_counter() - started) * 1000
+            print(answer.decode(), flush=True)
+            kind = "cold" if number == 1 else "warm"
+            print(f"invocation {number} ({kind}): {elapsed:.1f} ms", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
