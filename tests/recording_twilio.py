@@ -1,0 +1,76 @@
+"""Twilio's REST API as twilio's own `HttpClient` interface sees it: answers from JSON files in
+`twilio_api_responses/`, and a record of every request, as Twilio's servers would receive it."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+RESPONSES = Path(__file__).parent / "twilio_api_responses"
+ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
+NUMBER = "+15005550006"
+NUMBER_SID = "PN0123456789abcdef0123456789abcdef"
+API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    params: dict | None
+    data: dict | None
+    auth: tuple[str, str] | None
+
+
+class RecordingTwilio(HttpClient):
+    """An account that owns `NUMBER` (its SMS webhook at `sms_url`), or no number at all."""
+
+    def __init__(
+        self,
+        sms_url: str | None = "https://demo.twilio.com/welcome/sms/reply",
+        sms_method: str = "POST",
+        status: int = 200,
+    ):
+        super().__init__(logger=None, is_async=False)
+        self.number = {
+            **_load("incoming_phone_number"),
+            "sms_url": sms_url,
+            "sms_method": sms_method,
+        }
+        self.owns_number = sms_url is not None
+        self.status = status
+        self.requests: list[Request] = []
+
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        self.requests.append(Request(method, url, params, data, auth))
+        if self.status >= 400:
+            return Response(
+                self.status,
+                json.dumps({"code": 20003, "message": "Authenticate", "status": self.status}),
+            )
+        if method == "GET":
+            page = _load("incoming_phone_numbers")
+            page["incoming_phone_numbers"] = [self.number] if self.owns_number else []
+            return Response(200, json.dumps(page))
+        updated = {**self.number, "sms_url": data["SmsUrl"], "sms_method": data["SmsMethod"]}
+        return Response(200, json.dumps(updated))
+
+    @property
+    def changes(self) -> list[Request]:
+        return [request for request in self.requests if request.method == "POST"]
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESPONSES / f"{name}.json").read_text())

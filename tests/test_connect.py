@@ -1,0 +1,168 @@
+"""`make connect`: the stack's WebhookUrl (CloudFormation in moto) set on the Twilio number."""
+
+import json
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
+
+from devtools import connect
+from devtools.connect import ConnectError, run, samconfig_defaults
+
+STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
+WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
+STACK = "twilio-sms-webhook"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """A deployed stack (moto) and the token in SSM; Twilio credentials as a user sets them."""
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    with mock_aws():
+        boto3.client("ssm").put_parameter(
+            Name="/twilio/auth-token", Value="token-from-ssm", Type="SecureString"
+        )
+        boto3.client("cloudformation").create_stack(
+            StackName=STACK, TemplateBody=STACK_TEMPLATE.read_text()
+        )
+        yield
+
+
+def connect_number(twilio: RecordingTwilio, *options: str) -> str:
+    return run([NUMBER, "--region", "us-east-1", *options], http_client=twilio)
+
+
+def test_the_number_webhook_is_set_to_the_stack_url_with_post(aws):
+    twilio = RecordingTwilio()
+
+    connect_number(twilio)
+
+    [change] = twilio.changes
+    assert change.url == f"{API}/IncomingPhoneNumbers/{NUMBER_SID}.json"
+    assert change.data == {"SmsUrl": WEBHOOK_URL, "SmsMethod": "POST"}
+
+
+def test_the_number_is_looked_up_by_its_e164_form(aws):
+    twilio = RecordingTwilio()
+
+    connect_number(twilio)
+
+    lookup = twilio.requests[0]
+    assert (lookup.method, lookup.url) == ("GET", f"{API}/IncomingPhoneNumbers.json")
+    assert lookup.params["PhoneNumber"] == NUMBER
+
+
+def test_twilio_is_called_with_the_account_sid_and_the_token_from_ssm(aws):
+    twilio = RecordingTwilio()
+
+    connect_number(twilio)
+
+    assert {request.auth for request in twilio.requests} == {(ACCOUNT_SID, "token-from-ssm")}
+
+
+def test_the_token_in_the_environment_wins(aws, monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "token-from-env")
+    twilio = RecordingTwilio()
+
+    connect_number(twilio)
+
+    assert twilio.requests[0].auth == (ACCOUNT_SID, "token-from-env")
+
+
+def test_it_says_what_it_changed(aws):
+    printed = connect_number(RecordingTwilio())
+
+    assert printed == (
+        f"{NUMBER}: changed POST https://demo.twilio.com/welcome/sms/reply -> POST {WEBHOOK_URL}"
+    )
+
+
+def test_a_get_webhook_is_switched_to_post(aws):
+    twilio = RecordingTwilio(sms_url=WEBHOOK_URL, sms_method="GET")
+
+    connect_number(twilio)
+
+    assert twilio.changes[0].data["SmsMethod"] == "POST"
+
+
+def test_running_it_again_changes_nothing(aws):
+    twilio = RecordingTwilio(sms_url=WEBHOOK_URL)
+
+    printed = connect_number(twilio)
+
+    assert twilio.changes == []
+    assert printed == f"{NUMBER}: already POST {WEBHOOK_URL}, nothing to change"
+
+
+def test_dry_run_shows_the_change_and_makes_none(aws):
+    twilio = RecordingTwilio()
+
+    printed = connect_number(twilio, "--dry-run")
+
+    assert twilio.changes == []
+    assert "would change POST https://demo.twilio.com/welcome/sms/reply -> POST" in printed
+
+
+def test_a_number_not_in_the_account_is_an_error(aws):
+    with pytest.raises(ConnectError, match=f"{NUMBER.replace('+', '.')} is not a number of"):
+        connect_number(RecordingTwilio(sms_url=None))
+
+
+def test_a_stack_not_deployed_is_an_error(aws):
+    with pytest.raises(ConnectError, match="stack elsewhere is not deployed"):
+        connect_number(RecordingTwilio(), "--stack-name", "elsewhere")
+
+
+def test_missing_account_sid_is_an_error(aws, monkeypatch):
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID")
+
+    with pytest.raises(ConnectError, match="set TWILIO_ACCOUNT_SID"):
+        connect_number(RecordingTwilio())
+
+
+def test_unreadable_token_parameter_is_an_error(aws):
+    boto3.client("ssm").delete_parameter(Name="/twilio/auth-token")
+
+    with pytest.raises(ConnectError, match="set TWILIO_AUTH_TOKEN, or make SSM parameter"):
+        connect_number(RecordingTwilio())
+
+
+def test_credentials_twilio_refuses_are_an_error(aws):
+    with pytest.raises(
+        ConnectError, match=r"Twilio refused the request \(HTTP 401.*check TWILIO_ACCOUNT_SID"
+    ):
+        connect_number(RecordingTwilio(status=401))
+
+
+def test_errors_are_one_line_on_stderr_with_exit_status_1(aws, monkeypatch, capsys):
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID")
+    monkeypatch.setattr(sys, "argv", ["connect", NUMBER, "--region", "us-east-1"])
+
+    with pytest.raises(SystemExit) as exit_info:
+        connect.main()
+
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_stack_name_comes_from_samconfig():
+    assert samconfig_defaults()["stack_name"] == STACK
+
+
+def test_samconfig_deploy_section_can_name_stack_and_region(tmp_path):
+    samconfig = tmp_path / "samconfig.toml"
+    samconfig.write_text(
+        'version = 0.1\n[default.deploy.parameters]\nstack_name = "mine"\nregion = "eu-west-1"\n'
+    )
+
+    assert samconfig_defaults(samconfig) == {"stack_name": "mine", "region": "eu-west-1"}
+
+
+def test_the_stack_template_stand_in_matches_the_real_output_name():
+    real_outputs = (Path(__file__).parent.parent / "template.yaml").read_text()
+
+    assert all(name in real_outputs for name in json.loads(STACK_TEMPLATE.read_text())["Outputs"])
