@@ -1,4 +1,4 @@
-"""Where the auth token comes from, how long it is kept, and what happens when it cannot be read."""
+"""Where the secrets come from and how long they are kept (faults: tests/threats/test_faults.py)."""
 
 import subprocess
 import sys
@@ -7,16 +7,24 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from twilio_requests import REST_URL, rest_event, signed
+from twilio_requests import (
+    PREVIOUS_TOKEN,
+    SHARED_KEY_ID,
+    SHARED_KEY_SECRET,
+    SSM_TOKEN,
+    TOKEN,
+)
 
 from sms_webhook.config import (
     ConfigurationError,
-    TokenUnavailableError,
-    auth_token,
+    SecretUnavailableError,
+    auth_tokens,
+    shared_key,
     webhook_url_override,
 )
 
 PARAMETER = "/twilio/auth-token"
+KEYS_PATH = "/twilio/webhook-keys"
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -25,85 +33,101 @@ def ssm(monkeypatch):
     """SSM (moto) holding the token as a SecureString; the environment names the parameter."""
     monkeypatch.delenv("TWILIO_AUTH_TOKEN")
     monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", PARAMETER)
+    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", KEYS_PATH)
     with mock_aws():
-        client = boto3.client("ssm", region_name="us-east-1")
-        client.put_parameter(Name=PARAMETER, Value="token-from-ssm", Type="SecureString")
+        client = boto3.client("ssm")
+        client.put_parameter(Name=PARAMETER, Value=SSM_TOKEN, Type="SecureString")
         yield client
 
 
-def rotate(ssm, value: str) -> None:
-    ssm.put_parameter(Name=PARAMETER, Value=value, Type="SecureString", Overwrite=True)
+def put(ssm, name: str, value: str) -> None:
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
 
-def test_token_in_the_environment_is_used(monkeypatch):
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-the-environment")
-
-    assert auth_token() == "from-the-environment"
+def test_token_in_the_environment_is_used():
+    assert auth_tokens() == [TOKEN]
 
 
 def test_token_is_read_decrypted_from_the_named_ssm_parameter(ssm):
-    assert auth_token() == "token-from-ssm"
+    assert auth_tokens() == [SSM_TOKEN]
 
 
 def test_token_from_the_environment_wins_over_ssm(ssm, monkeypatch):
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-the-environment")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
 
-    assert auth_token() == "from-the-environment"
+    assert auth_tokens() == [TOKEN]
+
+
+@pytest.mark.parametrize("separator", [",", "\n", " , "])
+def test_a_parameter_can_hold_the_new_and_the_previous_token(ssm, separator):
+    put(ssm, PARAMETER, f"{SSM_TOKEN}{separator}{PREVIOUS_TOKEN}")
+
+    assert auth_tokens() == [SSM_TOKEN, PREVIOUS_TOKEN]
 
 
 def test_token_read_from_ssm_is_kept_between_requests(ssm):
-    auth_token()
-    rotate(ssm, "rotated-token")
+    auth_tokens()
+    put(ssm, PARAMETER, "rotated-token")
 
-    assert auth_token() == "token-from-ssm"
+    assert auth_tokens() == [SSM_TOKEN]
 
 
 def test_rotated_token_is_read_once_the_cache_period_is_over(ssm, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "0")
-    auth_token()
-    rotate(ssm, "rotated-token")
+    auth_tokens()
+    put(ssm, PARAMETER, "rotated-token")
 
-    assert auth_token() == "rotated-token"
+    assert auth_tokens() == ["rotated-token"]
 
 
 def test_missing_parameter_makes_the_token_unavailable(ssm, monkeypatch):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", "/twilio/not-there")
 
-    with pytest.raises(TokenUnavailableError, match="/twilio/not-there"):
-        auth_token()
+    with pytest.raises(SecretUnavailableError, match="/twilio/not-there"):
+        auth_tokens()
+
+
+def test_a_parameter_with_no_token_in_it_is_a_configuration_error(ssm):
+    put(ssm, PARAMETER, " , ")
+
+    with pytest.raises(ConfigurationError, match="holds no token"):
+        auth_tokens()
 
 
 def test_no_token_and_no_parameter_is_a_configuration_error(monkeypatch):
     monkeypatch.delenv("TWILIO_AUTH_TOKEN")
 
     with pytest.raises(ConfigurationError):
-        auth_token()
+        auth_tokens()
 
 
-def test_webhook_answers_with_the_token_from_ssm(ssm, invoke):
-    event = signed(rest_event(), REST_URL, token="token-from-ssm")
+def test_shared_key_is_read_by_its_id_under_the_keys_path(ssm):
+    put(ssm, f"{KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
 
-    assert invoke(event)["statusCode"] == 200
-
-
-def test_ssm_failure_is_503_with_its_cause_in_the_log(ssm, invoke, logs, monkeypatch):
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", "/twilio/not-there")
-
-    response = invoke(signed(rest_event(), REST_URL, token="token-from-ssm"))
-
-    assert response["statusCode"] == 503
-    assert logs.records[-1]["message"] == "auth token unavailable"
-    assert "ParameterNotFound" in logs.records[-1]["reason"]
+    assert shared_key(SHARED_KEY_ID) == SHARED_KEY_SECRET
 
 
-def test_token_from_ssm_never_appears_in_logs(ssm, invoke, logs):
-    invoke(signed(rest_event(), REST_URL, token="token-from-ssm"))
-    invoke(signed(rest_event(), REST_URL, token="wrong"))
+def test_unknown_shared_key_id_is_none(ssm):
+    put(ssm, f"{KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
 
-    assert "token-from-ssm" not in logs.text
+    assert shared_key("webhooks_sharedkey_unknown") is None
 
 
-def test_importing_the_handler_reads_no_token_and_loads_no_aws_sdk():
+def test_shared_keys_are_read_together_once_for_any_number_of_ids(ssm):
+    put(ssm, f"{KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
+    shared_key("webhooks_sharedkey_unknown")
+    put(ssm, f"{KEYS_PATH}/webhooks_sharedkey_new", "added-later")
+
+    assert shared_key("webhooks_sharedkey_new") is None
+
+
+def test_without_a_keys_path_there_are_no_shared_keys(ssm, monkeypatch):
+    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "")
+
+    assert shared_key(SHARED_KEY_ID) is None
+
+
+def test_importing_the_handler_reads_no_secret_and_loads_no_aws_sdk():
     code = (
         "import os, sys; os.environ['TWILIO_AUTH_TOKEN_PARAMETER'] = '/twilio/auth-token';"
         "import handler; print('boto3' in sys.modules)"
