@@ -5,11 +5,9 @@ an HTTP API, or a Function URL. Your replies are written in `replies.py`.
 """
 
 import logging
-import os
 import re
 import traceback
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver,
     APIGatewayRestResolver,
@@ -21,14 +19,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from replies import reply
-from sms_webhook.config import ConfigurationError, TokenUnavailableError, auth_token
-from sms_webhook.form import UndecodableError, request_fields
+from sms_webhook.config import ConfigurationError, SecretUnavailableError
+from sms_webhook.deduplication import AlreadyInProgressError, answer_once
+from sms_webhook.form import TooLargeError, UndecodableError, request_fields
 from sms_webhook.message import IncomingMessage, masked_number
 from sms_webhook.proxy_event import front_door
 from sms_webhook.signature import public_url_for_logs, rejection_reason
+from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import messaging_response
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "twilio-sms-webhook"))
 router = Router()
 
 
@@ -36,7 +35,7 @@ router = Router()
 def incoming_message() -> Response:
     event = router.current_event
     fields = request_fields(event)
-    reason = rejection_reason(event, fields, auth_token())
+    reason = rejection_reason(event, fields)
     if reason:
         url = public_url_for_logs(event)
         logger.warning("request rejected", extra={"reason": reason, "url": url})
@@ -52,7 +51,12 @@ def incoming_message() -> Response:
     if logger.log_level <= logging.DEBUG:
         details["body"] = message.body
     logger.info("incoming message", extra=details)
-    return Response(200, content_type="text/xml", body=messaging_response(reply(message)))
+    twiml = answer_once(message, _answer, router.lambda_context)
+    return Response(200, content_type="text/xml", body=twiml)
+
+
+def _answer(message: IncomingMessage) -> str:
+    return messaging_response(reply(message))
 
 
 @router.route("/sms", method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
@@ -71,15 +75,31 @@ def undecodable_request(error: UndecodableError) -> Response:
     return _plain_text(400, f"Bad Request: {error}")
 
 
+@router.exception_handler(TooLargeError)
+def too_large(error: TooLargeError) -> Response:
+    logger.warning("request rejected", extra={"reason": str(error)})
+    return _plain_text(413, f"Content Too Large: {error}")
+
+
+@router.exception_handler(AlreadyInProgressError)
+def duplicate_in_progress(error: AlreadyInProgressError) -> Response:
+    # The first delivery is being answered now; answering this copy with nothing keeps Twilio from
+    # sending a second reply, and from logging an error or trying the fallback URL.
+    logger.info("duplicate delivery while the first is answered", extra={"message_sid": str(error)})
+    return Response(200, content_type="text/xml", body=messaging_response(None))
+
+
 @router.exception_handler(ConfigurationError)
 def misconfigured(error: ConfigurationError) -> Response:
     logger.error("function misconfigured", extra={"reason": str(error)})
     return _plain_text(500, "Internal Server Error: the webhook is not configured")
 
 
-@router.exception_handler(TokenUnavailableError)
-def token_unavailable(error: TokenUnavailableError) -> Response:
-    logger.error("auth token unavailable", extra={"reason": str(error)})
+@router.exception_handler(SecretUnavailableError)
+def secret_unavailable(error: SecretUnavailableError) -> Response:
+    # Fail closed: without the secret no signature can be checked, so nothing is answered.
+    logger.error("secret unavailable", extra={"reason": str(error)})
+    count("SecretFetchFailures")
     return _plain_text(503, "Service Unavailable: try again later")
 
 

@@ -37,20 +37,38 @@ class FormFields(dict[str, list[str]]):
         return fields
 
 
+MAX_FORM_SIZE = 64 * 1024
+"""Bytes of form data accepted. Twilio's largest request (1,600 characters of text, ten media
+URLs, every other field) is a few kilobytes; anything near this is not Twilio."""
+
+
 class UndecodableError(ValueError):
     """The request's form data is not base64, UTF-8 or form encoding where it must be."""
 
 
+class TooLargeError(ValueError):
+    """The request's form data is larger than any request Twilio sends."""
+
+
 def decode_body(body: str | None, is_base64_encoded: bool) -> str:
-    """The body as text, whichever way the front door delivered it."""
+    """The body as text, whichever way the front door delivered it.
+
+    Its size is checked first, so a huge body costs no decoding or parsing.
+    """
     if not body:
         return ""
+    if _decoded_size(body, is_base64_encoded) > MAX_FORM_SIZE:
+        raise TooLargeError(f"the body is larger than {MAX_FORM_SIZE} bytes")
     if not is_base64_encoded:
         return body
     try:
         return base64.b64decode(body, validate=True).decode("utf-8")
     except ValueError as error:  # binascii.Error, UnicodeDecodeError, or non-ASCII input
         raise UndecodableError("the body is not base64-encoded UTF-8 text") from error
+
+
+def _decoded_size(body: str, is_base64_encoded: bool) -> int:
+    return len(body) * 3 // 4 - body[-2:].count("=") if is_base64_encoded else len(body)
 
 
 def parse_form(text: str) -> FormFields:
@@ -67,7 +85,10 @@ def request_fields(event: ProxyEvent) -> FormFields:
     if event.http_method.upper() == "POST":
         return parse_form(decode_body(event.body, event.is_base64_encoded))
     if isinstance(event, APIGatewayProxyEventV2):
-        return parse_form(event.get("rawQueryString") or "")
+        query = event.get("rawQueryString") or ""
+        if len(query) > MAX_FORM_SIZE:
+            raise TooLargeError(f"the query string is longer than {MAX_FORM_SIZE} characters")
+        return parse_form(query)
     return FormFields.from_pairs(rest_query_pairs(event))
 
 

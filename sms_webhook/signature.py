@@ -11,6 +11,10 @@ front door tells the function:
   the raw query string, byte for byte.
 - `TWILIO_WEBHOOK_URL`, when set, replaces the scheme, host and path (and the query string, unless
   the request brought one): for proxies, CloudFront, tunnels, and HTTP API custom-domain mappings.
+
+The secret is the auth token (any of them, during a rotation), or, when the request carries
+`X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256`, the SharedKey secret of
+that key id. Secrets are fetched only once the request has a signature to check.
 """
 
 from urllib.parse import quote, quote_plus, urlencode
@@ -19,14 +23,21 @@ from aws_lambda_powertools.utilities.data_classes import (
     APIGatewayProxyEvent,
     APIGatewayProxyEventV2,
 )
-from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
+from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
 
-from sms_webhook.config import webhook_url_override
+from sms_webhook.config import auth_tokens, shared_key, webhook_url_override
 from sms_webhook.form import FormFields, rest_query_pairs
 from sms_webhook.proxy_event import ProxyEvent
 
 
-def rejection_reason(event: ProxyEvent, fields: FormFields, token: str) -> str | None:
+def rejection_reason(event: ProxyEvent, fields: FormFields) -> str | None:
     """Why the request is not Twilio's, or None when its signature holds.
 
     `fields` are the request's form fields; Twilio signs those of a POST after the URL, while a
@@ -40,14 +51,37 @@ def rejection_reason(event: ProxyEvent, fields: FormFields, token: str) -> str |
     urls = public_urls(event)
     if not urls:
         return "no public URL to check against: set TWILIO_WEBHOOK_URL"
+
+    settings = event.headers.get(SIGNATURE_SETTINGS_HEADER)
+    if settings is None:
+        algorithm, secrets = HMAC_SHA1, auth_tokens()
+    else:
+        algorithm = get_signature_algorithm(settings)
+        if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
+            return "unsupported signature algorithm"
+        secret = shared_key(_setting(settings, "key"))
+        if secret is None:
+            return "unknown SharedKey id"
+        secrets = [secret]
+
     signed_fields = fields if event.http_method.upper() == "POST" else {}
-    validator = RequestValidator(token)
     try:
-        if any(validator.validate(url, signed_fields, signature) for url in urls):
-            return None
+        for secret in secrets:
+            validator = RequestValidator(secret)
+            if any(validator.validate(url, signed_fields, signature, algorithm) for url in urls):
+                return None
     except ValueError:  # urllib refuses the host, e.g. "[::1" or "host:port-that-is-not-a-number"
         return "the public URL is not a valid URL"
     return "signature does not match the URL and fields"
+
+
+def _setting(header: str, name: str) -> str:
+    """One `name=value` of the signature settings header (`key=...,algorithm=...`)."""
+    for part in header.split(","):
+        key, separator, value = part.partition("=")
+        if separator and key.strip() == name:
+            return value.strip()
+    return ""
 
 
 def public_urls(event: ProxyEvent) -> list[str]:

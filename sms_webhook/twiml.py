@@ -1,11 +1,24 @@
-"""The TwiML document that answers Twilio: what to send back, built with twilio's own classes."""
+"""The TwiML document that answers Twilio: what to send back, built with twilio's own classes.
+
+Twilio refuses a message body over 1,600 characters and a TwiML document over 64 kB, and then
+sends nothing at all. So a longer text is split into several messages, at a space where possible,
+and messages that would push the document past 64 kB are left out (with a warning in the log).
+"""
 
 from collections.abc import Iterable
 
-from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.messaging_response import Message, MessagingResponse
+
+from sms_webhook.telemetry import logger
 
 Reply = str | Iterable[str] | None
 """What reply code returns: one text, several texts (one message each), or None for no reply."""
+
+MAX_MESSAGE_LENGTH = 1600
+"""Characters in one message, counted as Twilio does (UTF-16 units: an emoji counts two)."""
+
+MAX_TWIML_SIZE = 64_000
+"""Bytes of TwiML Twilio accepts (64 kB)."""
 
 
 def messaging_response(reply: Reply) -> str:
@@ -14,8 +27,43 @@ def messaging_response(reply: Reply) -> str:
     Empty texts are left out: Twilio refuses a `<Message>` with no body.
     """
     texts = [reply] if isinstance(reply, str) else list(reply or ())
+    pieces = [piece for text in texts if text for piece in split_message(text)]
     response = MessagingResponse()
-    for text in texts:
-        if text:
-            response.message(text)
+    size = len(str(response).encode())
+    for number, piece in enumerate(pieces):
+        message = Message(piece)
+        size += len(message.to_xml(xml_declaration=False).encode())
+        if size > MAX_TWIML_SIZE:
+            logger.warning(
+                "reply cut short: TwiML over 64 kB",
+                extra={"messages_sent": number, "messages_left_out": len(pieces) - number},
+            )
+            break
+        response.append(message)
     return str(response)
+
+
+def split_message(text: str) -> list[str]:
+    """The text as messages that each fit Twilio's limit, cut at a space where possible."""
+    pieces = []
+    while _length(text) > MAX_MESSAGE_LENGTH:
+        limit = _fitting_prefix(text)
+        space = text.rfind(" ", limit // 2, limit + 1)
+        cut = space if space > 0 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces
+
+
+def _length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting_prefix(text: str) -> int:
+    """How many characters of the text fit in one message."""
+    units = 0
+    for index, character in enumerate(text):
+        units += 2 if ord(character) > 0xFFFF else 1
+        if units > MAX_MESSAGE_LENGTH:
+            return index
+    return len(text)

@@ -3,10 +3,11 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from twilio_requests import TOKEN
+from twilio_requests import TOKEN, leaked
 
 import handler
+from sms_webhook import config, deduplication
+from sms_webhook.telemetry import logger
 
 
 @dataclass
@@ -20,19 +21,32 @@ class LambdaContext:
     )
     aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch):
     """What every test starts from: the token in the environment, nothing else configured."""
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    for name in ("TWILIO_AUTH_TOKEN_PARAMETER", "TWILIO_WEBHOOK_URL", "REPLY_MESSAGE"):
+    for name in (
+        "TWILIO_AUTH_TOKEN_PARAMETER",
+        "TWILIO_SHARED_KEYS_PATH",
+        "TWILIO_WEBHOOK_URL",
+        "REPLY_MESSAGE",
+        "IDEMPOTENCY_TABLE",
+        "POWERTOOLS_PARAMETERS_MAX_AGE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    parameters.clear_caches()
+    config.ssm_provider.cache_clear()
+    deduplication._idempotent.cache_clear()
     yield
-    parameters.clear_caches()
+    config.ssm_provider.cache_clear()
+    deduplication._idempotent.cache_clear()
 
 
 @pytest.fixture
@@ -76,13 +90,22 @@ class Logs:
         return [record["message"] for record in self.records]
 
 
-@pytest.fixture
-def logs():
-    """Capture what the function logs, at INFO (or change the level with `logger.setLevel`)."""
+@pytest.fixture(autouse=True)
+def logs(capsys, caplog):
+    """Every log record of every test, at INFO (tests may lower the level with `setLevel`).
+
+    After each test, everything the function logged, printed (metrics) or handed to Python's
+    logging is searched for secrets and full phone numbers: finding one fails the test.
+    """
     captured = Logs()
-    log_handler = handler.logger.registered_handler
-    previous = log_handler.setStream(captured.stream)
-    level = handler.logger.log_level
+    log_handler = logger.registered_handler
+    previous_stream = log_handler.setStream(captured.stream)
+    level = logger.log_level
     yield captured
-    handler.logger.setLevel(level)
-    log_handler.setStream(previous)
+    logger.setLevel(level)
+    log_handler.setStream(previous_stream)
+
+    printed = capsys.readouterr()
+    python_records = "\n".join(str(vars(record)) for record in caplog.records)
+    everything = "\n".join((captured.text, printed.out, printed.err, python_records))
+    assert not leaked(everything), f"logged or printed: {leaked(everything)}"

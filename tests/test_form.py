@@ -10,7 +10,9 @@ from aws_lambda_powertools.utilities.data_classes import (
 from twilio_requests import SMS, rest_event, v2_event
 
 from sms_webhook.form import (
+    MAX_FORM_SIZE,
     FormFields,
+    TooLargeError,
     UndecodableError,
     decode_body,
     parse_form,
@@ -112,3 +114,17 @@ def test_a_get_body_is_ignored():
     event["body"] = "Body=from+the+body"
 
     assert request_fields(APIGatewayProxyEvent(event)).first("Body") == "from the query"
+
+
+def test_a_body_over_64_kib_is_too_large():
+    with pytest.raises(TooLargeError):
+        decode_body("a" * (MAX_FORM_SIZE + 1), is_base64_encoded=False)
+
+
+def test_a_base64_body_decoding_to_over_64_kib_is_too_large():
+    with pytest.raises(TooLargeError):
+        decode_body(b64(b"a" * (MAX_FORM_SIZE + 3)), is_base64_encoded=True)
+
+
+def test_a_body_of_exactly_64_kib_is_read():
+    assert len(decode_body(b64(b"a" * MAX_FORM_SIZE), is_base64_encoded=True)) == MAX_FORM_SIZE

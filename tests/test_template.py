@@ -29,7 +29,8 @@ def test_architecture_is_a_parameter_defaulting_to_arm64():
 def test_rest_api_routes_the_method_on_sms_to_the_function(method):
     events = FUNCTION["Events"].values()
 
-    assert {"Type": "Api", "Properties": {"Path": "/sms", "Method": method}} in events
+    api_event = {"RestApiId": {"Ref": "WebhookApi"}, "Path": "/sms", "Method": method}
+    assert {"Type": "Api", "Properties": api_event} in events
 
 
 def test_parameters_are_the_token_parameter_name_reply_and_public_url():
@@ -46,20 +47,73 @@ def test_the_token_itself_is_neither_a_parameter_nor_set_in_the_environment():
     assert not any("Token" in name and "Name" not in name for name in PARAMETERS)
 
 
-def test_function_may_read_only_the_token_parameter():
-    [policy] = FUNCTION["Policies"]
+def test_function_may_read_only_the_token_parameter_and_the_shared_keys_path():
+    ssm_policy = FUNCTION["Policies"][0]
+    grants = {s["Action"]: s["Resource"]["Fn::Sub"] for s in ssm_policy["Statement"]}
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+
+    assert grants == {
+        "ssm:GetParameter": arn + "${AuthTokenParameterName}",
+        "ssm:GetParametersByPath": arn + "${SharedKeysPath}",
+    }
+
+
+def test_function_may_use_only_the_idempotency_table_and_only_when_enabled():
+    condition, policy, otherwise = FUNCTION["Policies"][1]["Fn::If"]
     [statement] = policy["Statement"]
 
-    assert statement["Action"] == "ssm:GetParameter"
-    assert statement["Resource"]["Fn::Sub"].endswith(":parameter${AuthTokenParameterName}")
+    assert condition == "IdempotencyEnabled"
+    assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert sorted(statement["Action"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert otherwise == {"Ref": "AWS::NoValue"}
+
+
+def test_idempotency_table_is_on_demand_with_expiring_records_and_on_by_default():
+    table = TEMPLATE["Resources"]["IdempotencyTable"]
+
+    assert PARAMETERS["Idempotency"]["Default"] == "Enabled"
+    assert table["Condition"] == "IdempotencyEnabled"
+    assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
+    assert FUNCTION["Environment"]["Variables"]["IDEMPOTENCY_TABLE"] == {
+        "Fn::If": ["IdempotencyEnabled", {"Ref": "IdempotencyTable"}, ""]
+    }
+
+
+def test_the_stage_is_throttled_by_parameters_with_safe_defaults():
+    api = TEMPLATE["Resources"]["WebhookApi"]["Properties"]
+    [settings] = api["MethodSettings"]
+
+    assert api["StageName"] == "Prod"
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ThrottlingBurstLimit"}
+    assert PARAMETERS["ThrottlingRateLimit"]["Default"] == 25
+    assert PARAMETERS["ThrottlingBurstLimit"]["Default"] == 50
+
+
+def test_reserved_concurrency_is_optional_and_off_by_default():
+    assert PARAMETERS["ReservedConcurrency"]["Default"] == 0
+    assert FUNCTION["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasReservedConcurrency",
+            {"Ref": "ReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
 
 
 def test_webhook_url_output_is_the_prod_stage_sms_url():
     url = TEMPLATE["Outputs"]["WebhookUrl"]["Value"]["Fn::Sub"]
 
-    assert (
-        url == "https://${ServerlessRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod/sms"
-    )
+    assert url == "https://${WebhookApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/Prod/sms"
 
 
 def test_requirements_hold_runtime_dependencies_only():

@@ -1,6 +1,6 @@
 """The TwiML answer built from what reply code returns."""
 
-from sms_webhook.twiml import messaging_response
+from sms_webhook.twiml import MAX_MESSAGE_LENGTH, MAX_TWIML_SIZE, messaging_response, split_message
 
 XML = '<?xml version="1.0" encoding="UTF-8"?>'
 
@@ -33,3 +33,40 @@ def test_text_is_xml_escaped():
 
 def test_a_generator_of_texts_is_accepted():
     assert messaging_response(t for t in ["a", "b"]).count("<Message>") == 2
+
+
+def message_bodies(twiml: str) -> list[str]:
+    return [body.split("</Message>")[0] for body in twiml.split("<Message>")[1:]]
+
+
+def test_a_text_over_1600_characters_is_split_at_spaces_into_several_messages():
+    text = " ".join(f"word{number}" for number in range(600))
+
+    bodies = message_bodies(messaging_response(text))
+
+    assert len(bodies) == 3
+    assert all(len(body) <= MAX_MESSAGE_LENGTH for body in bodies)
+    assert " ".join(bodies) == text
+
+
+def test_a_text_without_spaces_is_cut_at_1600_characters():
+    assert [len(b) for b in message_bodies(messaging_response("x" * 3500))] == [1600, 1600, 300]
+
+
+def test_emoji_count_as_two_characters_as_twilio_counts_them():
+    pieces = split_message("🎉" * 1000)
+
+    assert [len(piece.encode("utf-16-le")) // 2 for piece in pieces] == [1600, 400]
+
+
+def test_a_text_of_exactly_1600_characters_is_one_message():
+    assert split_message("x" * 1600) == ["x" * 1600]
+
+
+def test_twiml_never_exceeds_64_kb_and_says_what_it_left_out(logs):
+    twiml = messaging_response(["y" * 1600] * 60)
+
+    assert len(twiml.encode()) <= MAX_TWIML_SIZE
+    assert twiml.endswith("</Message></Response>")
+    assert logs.records[-1]["message"] == "reply cut short: TwiML over 64 kB"
+    assert logs.records[-1]["messages_left_out"] == 60 - twiml.count("<Message>")

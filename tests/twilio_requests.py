@@ -17,6 +17,23 @@ EVENTS = Path(__file__).parent / "events"
 
 TOKEN = "test-token-0123456789abcdef01234"
 """The auth token the tests sign with, and give to the function."""
+SSM_TOKEN = "ssm-token-56789abcdef0123456789"
+PREVIOUS_TOKEN = "previous-token-abcdef0123456789"
+SHARED_KEY_ID = "webhooks_sharedkey_0123456789abcdef"
+SHARED_KEY_SECRET = "shared-key-secret-9876543210fedcba"
+SENDER = "+14155551234"
+TWILIO_NUMBER = "+15005550006"
+
+NEVER_LOGGED = (
+    TOKEN,
+    SSM_TOKEN,
+    PREVIOUS_TOKEN,
+    SHARED_KEY_SECRET,
+    SENDER,
+    TWILIO_NUMBER,
+    "%2B1415555",
+)
+"""Secrets and full phone numbers: no log line, metric or answer may contain them."""
 
 REST_HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
 REST_URL = f"https://{REST_HOST}/Prod/sms"
@@ -36,12 +53,12 @@ SMS = [
     ("FromCity", "SAN FRANCISCO"),
     ("Body", "How are you doing?"),
     ("FromCountry", "US"),
-    ("To", "+15005550006"),
+    ("To", TWILIO_NUMBER),
     ("ToZip", ""),
     ("NumSegments", "1"),
     ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
     ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
-    ("From", "+14155551234"),
+    ("From", SENDER),
     ("ApiVersion", "2010-04-01"),
 ]
 """An incoming SMS's fields, in the order Twilio sends them."""
@@ -130,19 +147,37 @@ class _Params(dict[str, list[str]]):
         return self[name]
 
 
-def signature(url: str, fields: list[tuple[str, str]] = (), token: str = TOKEN) -> str:
+def signature(
+    url: str, fields: list[tuple[str, str]] = (), token: str = TOKEN, algorithm: str = "HMAC_SHA1"
+) -> str:
     """The X-Twilio-Signature Twilio sends for a request to `url` with these POST fields."""
     params = _Params()
     for name, value in fields:
         params.setdefault(name, []).append(value)
-    return RequestValidator(token).compute_signature(url, params)
+    return RequestValidator(token).compute_signature(url, params, algorithm)
 
 
-def signed(event: dict, url: str, fields=SMS, *, token: str = TOKEN) -> dict:
+def signed(
+    event: dict, url: str, fields=SMS, *, token: str = TOKEN, algorithm: str = "HMAC_SHA1"
+) -> dict:
     """The event with the signature Twilio makes for `url` (and, for a POST, the fields)."""
     method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
     post_fields = fields if method == "POST" else ()
-    return with_header(event, "X-Twilio-Signature", signature(url, post_fields, token))
+    return with_header(event, "X-Twilio-Signature", signature(url, post_fields, token, algorithm))
+
+
+def signed_with_shared_key(
+    event: dict, url: str, key_id: str, secret: str, algorithm: str = "HMAC_SHA256"
+) -> dict:
+    """The event as Twilio signs it with a SharedKey: settings header, SHA-256 signature."""
+    event = signed(event, url, token=secret, algorithm=algorithm)
+    settings = f"key={key_id},algorithm={algorithm}"
+    return with_header(event, "X-Twilio-Webhooks-Signature-Settings", settings)
+
+
+def leaked(text: str) -> list[str]:
+    """The secrets and full phone numbers that appear in the text."""
+    return [secret for secret in NEVER_LOGGED if secret in text]
 
 
 def with_header(event: dict, name: str, value: str) -> dict:

@@ -1,0 +1,126 @@
+"""Threat: a flood of forged or oversized requests. Refusing them costs no AWS call and no parsing.
+
+(The API's throttling and the optional reserved concurrency are checked in test_template.py.)
+"""
+
+import base64
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+from moto import mock_aws
+from twilio_requests import (
+    REST_URL,
+    SSM_TOKEN,
+    rest_event,
+    signed,
+    signed_with_shared_key,
+    v2_event,
+)
+
+from sms_webhook import form
+from sms_webhook.form import MAX_FORM_SIZE
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    """Every AWS API call the process makes, by operation name."""
+    calls = []
+    make_api_call = BaseClient._make_api_call
+
+    def counted(client, operation, parameters):
+        calls.append(operation)
+        return make_api_call(client, operation, parameters)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+    return calls
+
+
+@pytest.fixture
+def deployed(monkeypatch):
+    """The deployed setup: token and SharedKeys in SSM, the idempotency table (moto)."""
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", "/twilio/auth-token")
+    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "/twilio/webhook-keys")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "IdempotencyTable")
+    with mock_aws():
+        boto3.client("ssm").put_parameter(
+            Name="/twilio/auth-token", Value=SSM_TOKEN, Type="SecureString"
+        )
+        boto3.client("dynamodb").create_table(
+            TableName="IdempotencyTable",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield
+
+
+def test_unsigned_requests_cost_no_aws_call_at_all(deployed, invoke, aws_calls):
+    for _ in range(50):
+        assert invoke(rest_event())["statusCode"] == 403
+
+    assert aws_calls == []
+
+
+def test_forged_requests_cost_no_aws_call_once_the_token_is_cached(deployed, invoke, aws_calls):
+    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+    aws_calls.clear()
+
+    for _ in range(50):
+        assert invoke(signed(rest_event(), REST_URL, token="forged"))["statusCode"] == 403
+
+    assert aws_calls == []
+
+
+def test_unknown_shared_key_ids_cost_one_ssm_call_for_all_of_them(deployed, invoke, aws_calls):
+    for number in range(50):
+        event = signed_with_shared_key(rest_event(), REST_URL, f"key-{number}", "guess")
+        assert invoke(event)["statusCode"] == 403
+
+    assert aws_calls == ["GetParametersByPath"]
+
+
+def test_an_answered_message_costs_one_token_read_and_two_table_writes(deployed, invoke, aws_calls):
+    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+
+    assert aws_calls == ["GetParameter", "PutItem", "UpdateItem"]
+
+
+@pytest.fixture
+def parsing_forbidden(monkeypatch):
+    """Make any decoding or parsing of the body fail the test."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("an oversized body was decoded or parsed")
+
+    monkeypatch.setattr(form.base64, "b64decode", forbidden)
+    monkeypatch.setattr(form, "parse_qsl", forbidden)
+
+
+def test_a_plain_body_over_64_kib_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+    event = rest_event()
+    event["body"] = "Body=" + "a" * MAX_FORM_SIZE
+
+    assert invoke(event)["statusCode"] == 413
+
+
+def test_a_base64_body_over_64_kib_is_refused_with_413_undecoded(invoke, parsing_forbidden):
+    event = rest_event(base64_body=True)
+    event["body"] = base64.b64encode(b"Body=" + b"a" * MAX_FORM_SIZE).decode()
+
+    assert invoke(event)["statusCode"] == 413
+
+
+def test_a_query_string_over_64_kib_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+    event = v2_event("function_url", "GET")
+    event["rawQueryString"] = "Body=" + "a" * MAX_FORM_SIZE
+
+    assert invoke(event)["statusCode"] == 413
+
+
+def test_a_body_of_64_kib_is_still_read(invoke):
+    event = rest_event()
+    event["body"] = ("Body=" + "a" * MAX_FORM_SIZE)[:MAX_FORM_SIZE]
+
+    assert invoke(event)["statusCode"] == 403
