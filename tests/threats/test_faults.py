@@ -127,7 +127,9 @@ def test_without_the_token_the_reply_code_never_runs(token_in_ssm, closed_port, 
     assert received == []
 
 
-def test_an_unreachable_idempotency_table_still_answers_and_says_so(invoke, logs, monkeypatch):
+def test_an_unreachable_idempotency_table_still_answers_and_says_so(
+    invoke, logs, monkeypatch, capsys
+):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "not-created")
     with mock_aws():
         response = invoke(signed(rest_event(), REST_URL))
@@ -135,3 +137,6 @@ def test_an_unreachable_idempotency_table_still_answers_and_says_so(invoke, logs
     assert response["statusCode"] == 200
     assert "<Message>" in response["body"]
     assert "idempotency store unavailable, answering without it" in logs.messages()
+    assert emitted_metrics(capsys.readouterr().out) == [
+        {"name": "IdempotencyStoreFailures", "service": "twilio-sms-webhook"}
+    ]
