@@ -19,29 +19,27 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from replies import reply
-from sms_webhook.config import ConfigurationError, SecretUnavailableError
+from sms_webhook import delivery_status
+from sms_webhook.config import (
+    ConfigurationError,
+    SecretUnavailableError,
+    status_callbacks_enabled,
+)
 from sms_webhook.deduplication import AlreadyInProgressError, answer_once
-from sms_webhook.form import TooLargeError, UndecodableError, request_fields
+from sms_webhook.form import FormFields, TooLargeError, UndecodableError, request_fields
 from sms_webhook.message import IncomingMessage, masked_number
 from sms_webhook.proxy_event import front_door
-from sms_webhook.signature import public_url_for_logs, rejection_reason
+from sms_webhook.signature import rejection_reason
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import messaging_response
+from sms_webhook.urls import public_url_for_logs, status_callback_url
 
 router = Router()
 
 
 @router.route("/sms", method=["GET", "POST"])
 def incoming_message() -> Response:
-    event = router.current_event
-    fields = request_fields(event)
-    reason = rejection_reason(event, fields)
-    if reason:
-        url = public_url_for_logs(event)
-        logger.warning("request rejected", extra={"reason": reason, "url": url})
-        raise ForbiddenError("Forbidden: invalid Twilio signature")
-
-    message = IncomingMessage.from_fields(fields)
+    message = IncomingMessage.from_fields(_verified_fields())
     details = {
         "from": masked_number(message.from_number),
         "message_sid": message.sid,
@@ -51,17 +49,45 @@ def incoming_message() -> Response:
     if logger.log_level <= logging.DEBUG:
         details["body"] = message.body
     logger.info("incoming message", extra=details)
-    twiml = answer_once(message, _answer, router.lambda_context)
-    return Response(200, content_type="text/xml", body=twiml)
+    count("MessagesReceived")
+
+    callback = status_callback_url(router.current_event) if status_callbacks_enabled() else None
+
+    def answer(message: IncomingMessage) -> str:
+        twiml = messaging_response(reply(message), status_callback=callback)
+        count("RepliesSent", twiml.count("<Message"))
+        return twiml
+
+    return _twiml(answer_once(message, answer, router.lambda_context))
 
 
-def _answer(message: IncomingMessage) -> str:
-    return messaging_response(reply(message))
+@router.post("/status")
+def delivery_report() -> Response:
+    delivery_status.record(delivery_status.DeliveryStatus.from_fields(_verified_fields()))
+    return _twiml(messaging_response(None))
 
 
 @router.route("/sms", method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-def other_method() -> Response:
-    return _plain_text(405, "Method Not Allowed: use POST or GET", headers={"Allow": "GET, POST"})
+def other_method_on_sms() -> Response:
+    return _method_not_allowed("GET, POST")
+
+
+@router.route("/status", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def other_method_on_status() -> Response:
+    return _method_not_allowed("POST")
+
+
+def _verified_fields() -> FormFields:
+    """The request's form fields, once its signature holds; a refusal is logged and counted."""
+    event = router.current_event
+    fields = request_fields(event)
+    rejection = rejection_reason(event, fields)
+    if rejection:
+        url = public_url_for_logs(event)
+        logger.warning("request rejected", extra={"reason": rejection.value, "url": url})
+        count("SignatureRejections", reason=rejection.name.lower())
+        raise ForbiddenError("Forbidden: invalid Twilio signature")
+    return fields
 
 
 @router.exception_handler(ServiceError)
@@ -86,7 +112,7 @@ def duplicate_in_progress(error: AlreadyInProgressError) -> Response:
     # The first delivery is being answered now; answering this copy with nothing keeps Twilio from
     # sending a second reply, and from logging an error or trying the fallback URL.
     logger.info("duplicate delivery while the first is answered", extra={"message_sid": str(error)})
-    return Response(200, content_type="text/xml", body=messaging_response(None))
+    return _twiml(messaging_response(None))
 
 
 @router.exception_handler(ConfigurationError)
@@ -99,7 +125,7 @@ def misconfigured(error: ConfigurationError) -> Response:
 def secret_unavailable(error: SecretUnavailableError) -> Response:
     # Fail closed: without the secret no signature can be checked, so nothing is answered.
     logger.error("secret unavailable", extra={"reason": str(error)})
-    count("SecretFetchFailures")
+    count("TokenFetchFailures")
     return _plain_text(503, "Service Unavailable: try again later")
 
 
@@ -137,6 +163,14 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         return _NOT_AN_HTTP_EVENT
     app = rest_app if door == "rest" else http_app
     return app.resolve(event, context)
+
+
+def _twiml(document: str) -> Response:
+    return Response(200, content_type="text/xml", body=document)
+
+
+def _method_not_allowed(allowed: str) -> Response:
+    return _plain_text(405, f"Method Not Allowed: use {allowed}", headers={"Allow": allowed})
 
 
 def _plain_text(status: int, body: str, headers: dict[str, str] | None = None) -> Response:

@@ -1,31 +1,51 @@
 """Your replies: what your Twilio number answers to each text. Edit this file.
 
-`reply` is called once for every message whose signature checked out. Return:
+Each handler gets the incoming message (`message.body`, `message.from_number`, `message.media`...)
+and returns a string (one message back), a list of strings (one message each), or None (no
+reply). Register it for a keyword (the first word, any case), a regular expression, or any test:
 
-- a string: one message back, e.g. `"Thanks!"`;
-- a list of strings: one message each;
-- None (or ""): no reply at all.
+    @replies.keyword("PRICE", "PRICES")
+    def prices(message: IncomingMessage) -> Reply:
+        return ["Small: $5", "Large: $8"]
 
-Example, a reply that depends on the text and the attachments::
+    @replies.pattern(r"\\border\\s+#?\\d+")
+    def order_status(message: IncomingMessage) -> Reply: ...
 
-    def reply(message: IncomingMessage) -> Reply:
-        if message.body.strip().lower() == "hours":
-            return "We're open 9am-5pm, Monday to Friday."
-        if message.media:
-            return f"Thanks for the {len(message.media)} picture(s)!"
-        return None
-
-Everything else (checking that Twilio sent it, logging, building TwiML) is done for you.
+The first handler that matches answers; `auto_reply` answers everything else. Twilio itself
+answers its opt-out and help keywords (STOP, UNSUBSCRIBE, START, HELP...): see the README.
+Checking that Twilio sent the message, logging and building TwiML are done for you.
 """
 
 import os
 
+from sms_webhook.keywords import KeywordReplies
 from sms_webhook.message import IncomingMessage
 from sms_webhook.twiml import Reply
 
 DEFAULT_REPLY_MESSAGE = "I'm busy questing right now!"
 
+replies = KeywordReplies()
+
+
+@replies.keyword("HOURS")
+def opening_hours(message: IncomingMessage) -> Reply:
+    """Example: a keyword with a fixed answer."""
+    return "We're open 9am to 5pm, Monday to Friday."
+
+
+@replies.when(lambda message: bool(message.media))
+def media_received(message: IncomingMessage) -> Reply:
+    """Example: a picture or video (MMS), answered with what arrived."""
+    kinds = ", ".join(media.content_type for media in message.media)
+    return f"Got your {len(message.media)} attachment(s): {kinds}."
+
+
+@replies.fallback
+def auto_reply(message: IncomingMessage) -> Reply:
+    """Everything else: the `REPLY_MESSAGE` setting of the deployed stack."""
+    return os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)
+
 
 def reply(message: IncomingMessage) -> Reply:
-    """The auto-reply: the `REPLY_MESSAGE` setting of the deployed stack, whatever was sent."""
-    return os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)
+    """What the webhook calls for each message whose signature checked out."""
+    return replies.reply(message)

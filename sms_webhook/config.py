@@ -8,6 +8,7 @@
   by its key id (`/twilio/webhook-keys/<key id>`), for requests Twilio signs with a SharedKey.
 - `TWILIO_WEBHOOK_URL`: the public URL to check signatures against, when the one the request
   arrived on differs from the one Twilio called (a proxy, CloudFront, a tunnel).
+- `TWILIO_STATUS_CALLBACKS`: `off` stops asking Twilio for delivery status callbacks on replies.
 - `POWERTOOLS_PARAMETERS_MAX_AGE`: seconds secrets read from SSM are reused (default 300), so a
   rotated token is picked up within minutes without an SSM call per request.
 
@@ -59,6 +60,11 @@ def shared_key(key_id: str) -> str | None:
 def webhook_url_override() -> str | None:
     """The configured public URL, if any."""
     return os.environ.get("TWILIO_WEBHOOK_URL", "").strip() or None
+
+
+def status_callbacks_enabled() -> bool:
+    """Whether replies ask Twilio to report their delivery to `/status` (on unless `off`)."""
+    return os.environ.get("TWILIO_STATUS_CALLBACKS", "on").strip().lower() != "off"
 
 
 def _split_tokens(value: str) -> list[str]:

@@ -21,17 +21,18 @@ MAX_TWIML_SIZE = 64_000
 """Bytes of TwiML Twilio accepts (64 kB)."""
 
 
-def messaging_response(reply: Reply) -> str:
+def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
     """TwiML for the reply; `<Response />` when there is nothing to send.
 
-    Empty texts are left out: Twilio refuses a `<Message>` with no body.
+    Empty texts are left out: Twilio refuses a `<Message>` with no body. With `status_callback`,
+    each message asks Twilio to report its delivery there.
     """
     texts = [reply] if isinstance(reply, str) else list(reply or ())
     pieces = [piece for text in texts if text for piece in split_message(text)]
     response = MessagingResponse()
     size = len(str(response).encode())
     for number, piece in enumerate(pieces):
-        message = Message(piece)
+        message = Message(piece, status_callback=status_callback)
         size += len(message.to_xml(xml_declaration=False).encode())
         if size > MAX_TWIML_SIZE:
             logger.warning(

@@ -3,6 +3,7 @@
 import base64
 
 import pytest
+from emf import emitted_metrics
 from twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
@@ -21,8 +22,9 @@ from twilio_requests import (
 import handler
 
 AUTO_REPLY = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    "<Response><Message>I'm busy questing right now!</Message></Response>"
+    '<?xml version="1.0" encoding="UTF-8"?><Response>'
+    f'<Message statusCallback="{REST_URL.replace("/sms", "/status")}">'
+    "I'm busy questing right now!</Message></Response>"
 )
 
 
@@ -351,3 +353,50 @@ def test_the_token_never_appears_in_logs_or_answers(invoke, logs):
 
     assert TOKEN not in logs.text
     assert all(TOKEN not in str(answer) for answer in answers)
+
+
+# Metrics
+
+
+def test_an_answered_message_is_counted_with_the_replies_it_sends(invoke, capsys):
+    invoke(signed(rest_event(), REST_URL))
+
+    metrics = [(m["name"], m["value"]) for m in emitted_metrics(capsys.readouterr().out)]
+    assert metrics == [("MessagesReceived", 1.0), ("RepliesSent", 1.0)]
+
+
+def test_metrics_carry_the_namespace_and_the_service(invoke, capsys):
+    invoke(signed(rest_event(), REST_URL))
+
+    for metric in emitted_metrics(capsys.readouterr().out):
+        assert (metric["namespace"], metric["service"]) == (
+            "TwilioSmsWebhook",
+            "twilio-sms-webhook",
+        )
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (rest_event(), "missing"),
+        (with_header(rest_event(), "X-Twilio-Signature", ""), "empty"),
+        (signed(rest_event(), REST_URL, token="another"), "mismatch"),
+    ],
+)
+def test_a_refusal_is_counted_by_reason(invoke, capsys, event, reason):
+    invoke(event)
+
+    [metric] = emitted_metrics(capsys.readouterr().out)
+    assert (metric["name"], metric["reason"]) == ("SignatureRejections", reason)
+
+
+def test_replies_ask_twilio_to_report_delivery_to_the_status_route(invoke):
+    response = invoke(signed(rest_event(), REST_URL))
+
+    assert f'statusCallback="{REST_URL.replace("/sms", "/status")}"' in response["body"]
+
+
+def test_status_callbacks_can_be_turned_off(invoke, monkeypatch):
+    monkeypatch.setenv("TWILIO_STATUS_CALLBACKS", "off")
+
+    assert "statusCallback" not in invoke(signed(rest_event(), REST_URL))["body"]

@@ -22,13 +22,20 @@ def sample(name: str) -> dict:
     return json.loads((PROJECT / "events" / f"{name}.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["sms", "sms-get", "mms"])
-def test_signed_samples_are_answered_with_twiml(invoke, env_json, name):
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("sms", "I'm busy questing right now!"),
+        ("sms-get", "I'm busy questing right now!"),
+        ("mms", "Got your 2 attachment(s): image/jpeg, video/mp4."),
+    ],
+)
+def test_signed_samples_are_answered_with_twiml(invoke, env_json, name, answer):
     response = invoke(sample(name))
 
     assert response["statusCode"] == 200
     assert response_header(response, "Content-Type") == "text/xml"
-    assert "<Message>I'm busy questing right now!</Message>" in response["body"]
+    assert f">{answer}</Message>" in response["body"]
 
 
 def test_sample_with_a_bad_signature_is_refused(invoke, env_json):

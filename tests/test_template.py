@@ -139,3 +139,77 @@ def test_sam_validate_lint_is_clean():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_status_callbacks_are_routed_and_their_url_is_an_output():
+    status = {"RestApiId": {"Ref": "WebhookApi"}, "Path": "/status", "Method": "post"}
+
+    assert {"Type": "Api", "Properties": status} in FUNCTION["Events"].values()
+    assert TEMPLATE["Outputs"]["StatusCallbackUrl"]["Value"]["Fn::Sub"].endswith("/Prod/status")
+
+
+def test_status_callbacks_are_on_by_default_and_can_be_turned_off():
+    variable = FUNCTION["Environment"]["Variables"]["TWILIO_STATUS_CALLBACKS"]
+
+    assert PARAMETERS["StatusCallbacks"]["Default"] == "Enabled"
+    assert variable == {"Fn::If": ["StatusCallbacksEnabled", "on", "off"]}
+
+
+ALARMS = {
+    name: resource
+    for name, resource in TEMPLATE["Resources"].items()
+    if resource["Type"] == "AWS::CloudWatch::Alarm"
+}
+
+
+def test_alarms_watch_errors_token_failures_rejections_and_deliveries():
+    watched = {
+        (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in ALARMS.values()
+    }
+
+    assert watched == {
+        ("AWS/Lambda", "Errors"),
+        ("TwilioSmsWebhook", "TokenFetchFailures"),
+        ("TwilioSmsWebhook", "SignatureRejections"),
+        ("TwilioSmsWebhook", "DeliveryFailures"),
+    }
+
+
+def test_alarms_are_on_by_default_and_can_be_turned_off():
+    assert PARAMETERS["Alarms"]["Default"] == "Enabled"
+    assert {alarm["Condition"] for alarm in ALARMS.values()} == {"AlarmsEnabled"}
+
+
+def test_alarms_on_the_functions_metrics_use_its_namespace_and_service():
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+
+    for alarm in ALARMS.values():
+        properties = alarm["Properties"]
+        if properties["Namespace"] != "AWS/Lambda":
+            assert properties["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+            assert properties["Dimensions"] == [
+                {"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}
+            ]
+
+
+def test_alarms_notify_an_email_through_sns_only_when_one_is_given():
+    topic = TEMPLATE["Resources"]["AlarmTopic"]
+
+    assert PARAMETERS["AlarmEmail"]["Default"] == ""
+    assert topic["Condition"] == "HasAlarmEmail"
+    assert topic["Properties"]["Subscription"] == [
+        {"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}
+    ]
+    for alarm in ALARMS.values():
+        assert alarm["Properties"]["AlarmActions"] == {
+            "Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]
+        }
+
+
+def test_every_metric_an_alarm_watches_is_one_the_code_publishes():
+    code = "".join(path.read_text() for path in (PROJECT / "sms_webhook").glob("*.py"))
+    code += (PROJECT / "handler.py").read_text()
+
+    for alarm in ALARMS.values():
+        if alarm["Properties"]["Namespace"] != "AWS/Lambda":
+            assert f'count("{alarm["Properties"]["MetricName"]}"' in code

@@ -64,6 +64,21 @@ SMS = [
 """An incoming SMS's fields, in the order Twilio sends them."""
 
 
+STATUS_URL = f"https://{REST_HOST}/Prod/status"
+
+DELIVERED = [
+    ("SmsSid", "SM0123456789abcdef0123456789abcdef"),
+    ("SmsStatus", "delivered"),
+    ("MessageStatus", "delivered"),
+    ("To", SENDER),
+    ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+    ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+    ("From", TWILIO_NUMBER),
+    ("ApiVersion", "2010-04-01"),
+]
+"""A status callback's fields, in the order Twilio sends them."""
+
+
 def with_fields(fields: list[tuple[str, str]], **changes: str) -> list[tuple[str, str]]:
     """The fields with some values changed (or added at the end)."""
     changed = [(name, changes.pop(name, value)) for name, value in fields]

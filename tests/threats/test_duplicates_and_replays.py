@@ -99,7 +99,7 @@ def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
         200,
         '<?xml version="1.0" encoding="UTF-8"?><Response />',
     )
-    assert "<Message>the only answer</Message>" in first["body"]
+    assert ">the only answer</Message>" in first["body"]
     assert "duplicate delivery while the first is answered" in logs.messages()
 
 
@@ -111,7 +111,7 @@ def test_a_failed_answer_is_not_remembered(table, invoke, monkeypatch):
     invoke(delivery())
     monkeypatch.setattr(handler, "reply", lambda message: "fixed")
 
-    assert "<Message>fixed</Message>" in invoke(delivery())["body"]
+    assert ">fixed</Message>" in invoke(delivery())["body"]
 
 
 def test_the_record_holds_a_hash_of_the_sid_and_the_answer_only(table, invoke, replies):

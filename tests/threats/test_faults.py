@@ -4,12 +4,12 @@ Real faults where possible: an SSM endpoint on a closed loopback port (then a mo
 port), moto without the parameter or the table; botocore's Stubber for throttling and denial.
 """
 
-import json
 import socket
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from emf import metric_names
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from twilio_requests import REST_URL, SSM_TOKEN, rest_event, signed
@@ -40,16 +40,6 @@ def twilio_request() -> dict:
     return signed(rest_event(), REST_URL, token=SSM_TOKEN)
 
 
-def emitted_metrics(printed: str) -> list[dict]:
-    lines = [json.loads(line) for line in printed.splitlines() if line.startswith('{"_aws"')]
-    return [
-        {"name": metric["Name"], **{d: line[d] for d in directive["Dimensions"][0]}}
-        for line in lines
-        for directive in line["_aws"]["CloudWatchMetrics"]
-        for metric in directive["Metrics"]
-    ]
-
-
 def test_ssm_unreachable_is_503_with_a_log_line_saying_why(token_in_ssm, closed_port, invoke, logs):
     response = invoke(twilio_request())
 
@@ -63,8 +53,7 @@ def test_ssm_unreachable_is_503_with_a_log_line_saying_why(token_in_ssm, closed_
 def test_ssm_unreachable_is_counted_as_a_metric(token_in_ssm, closed_port, invoke, capsys):
     invoke(twilio_request())
 
-    metrics = emitted_metrics(capsys.readouterr().out)
-    assert metrics == [{"name": "SecretFetchFailures", "service": "twilio-sms-webhook"}]
+    assert metric_names(capsys.readouterr().out) == ["TokenFetchFailures"]
 
 
 def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port, invoke):
@@ -135,8 +124,6 @@ def test_an_unreachable_idempotency_table_still_answers_and_says_so(
         response = invoke(signed(rest_event(), REST_URL))
 
     assert response["statusCode"] == 200
-    assert "<Message>" in response["body"]
+    assert "<Message" in response["body"]
     assert "idempotency store unavailable, answering without it" in logs.messages()
-    assert emitted_metrics(capsys.readouterr().out) == [
-        {"name": "IdempotencyStoreFailures", "service": "twilio-sms-webhook"}
-    ]
+    assert "IdempotencyStoreFailures" in metric_names(capsys.readouterr().out)

@@ -1,0 +1,67 @@
+"""Delivery status callbacks: what became of the replies this webhook sent.
+
+Twilio POSTs `MessageSid`, `MessageStatus` and, when delivery failed, `ErrorCode` to the
+`statusCallback` URL of each `<Message>` (see `urls.status_callback_url`). Each callback becomes a
+log line and metrics: `DeliveryStatus` per status, `DeliveryFailures` for `failed` and
+`undelivered`, `DeliveryErrors` per error code (codes: https://www.twilio.com/docs/api/errors).
+"""
+
+import re
+from dataclasses import dataclass
+
+from sms_webhook.form import FormFields
+from sms_webhook.telemetry import count, logger
+
+STATUSES = frozenset(
+    {
+        "accepted",
+        "scheduled",
+        "canceled",
+        "queued",
+        "sending",
+        "sent",
+        "failed",
+        "delivered",
+        "undelivered",
+        "receiving",
+        "received",
+        "read",
+        "partially_delivered",
+    }
+)
+"""Twilio's message statuses; anything else is published as `other`."""
+
+FAILURES = frozenset({"failed", "undelivered"})
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    message_sid: str
+    status: str
+    error_code: str
+
+    @classmethod
+    def from_fields(cls, fields: FormFields) -> "DeliveryStatus":
+        return cls(
+            message_sid=fields.first("MessageSid"),
+            status=fields.first("MessageStatus").strip().lower(),
+            error_code=fields.first("ErrorCode").strip(),
+        )
+
+
+def record(status: DeliveryStatus) -> None:
+    """Log the callback and count it; metric dimensions only take values from a known set."""
+    logger.info(
+        "delivery status",
+        extra={
+            "message_sid": status.message_sid,
+            "status": status.status,
+            "error_code": status.error_code or None,
+        },
+    )
+    count("DeliveryStatus", status=status.status if status.status in STATUSES else "other")
+    if status.status in FAILURES:
+        count("DeliveryFailures")
+    if status.error_code:
+        code = status.error_code if re.fullmatch(r"\d{1,6}", status.error_code) else "other"
+        count("DeliveryErrors", error_code=code)

@@ -1,0 +1,62 @@
+"""Replies chosen by what a message says: keywords, patterns, or any test on the message.
+
+    replies = KeywordReplies()
+
+    @replies.keyword("HOURS", "OPEN")
+    def opening_hours(message: IncomingMessage) -> Reply:
+        return "We're open 9am-5pm."
+
+    replies.reply(message)   # the first handler whose test matches, else the fallback
+
+Matching ignores case and the spaces around the text. A keyword matches the message's first word
+(`hours`, ` Hours? `, `HOURS please`); a pattern is a regular expression searched in the text.
+"""
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from sms_webhook.message import IncomingMessage
+from sms_webhook.twiml import Reply
+
+Handler = Callable[[IncomingMessage], Reply]
+H = TypeVar("H", bound=Handler)
+
+
+class KeywordReplies:
+    """Handlers in the order they were registered, each with its test, and a fallback."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[Callable[[IncomingMessage], bool], Handler]] = []
+        self._fallback: Handler | None = None
+
+    def when(self, test: Callable[[IncomingMessage], bool]) -> Callable[[H], H]:
+        """Register a handler for the messages that pass `test`."""
+
+        def register(handler: H) -> H:
+            self._routes.append((test, handler))
+            return handler
+
+        return register
+
+    def keyword(self, *words: str) -> Callable[[H], H]:
+        """Register a handler for messages whose first word is one of `words`."""
+        alternatives = "|".join(re.escape(word.strip()) for word in words)
+        return self.pattern(rf"^(?:{alternatives})(?!\w)")
+
+    def pattern(self, regex: str) -> Callable[[H], H]:
+        """Register a handler for messages in which `regex` is found."""
+        compiled = re.compile(regex, re.IGNORECASE)
+        return self.when(lambda message: compiled.search(message.body.strip()) is not None)
+
+    def fallback(self, handler: H) -> H:
+        """Register the handler for every message no other handler takes."""
+        self._fallback = handler
+        return handler
+
+    def reply(self, message: IncomingMessage) -> Reply:
+        """The reply of the first matching handler, or of the fallback (None without one)."""
+        for test, handler in self._routes:
+            if test(message):
+                return handler(message)
+        return self._fallback(message) if self._fallback else None

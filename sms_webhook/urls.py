@@ -1,0 +1,93 @@
+"""The public URL Twilio called, rebuilt from what the front door tells the function.
+
+Twilio signs the exact URL it called (the public one, e.g. the API's stage URL, never the path
+Lambda routes on), so signatures are checked against it, and status callbacks are asked for on
+its sibling `/status`:
+
+- API Gateway REST: `https://{requestContext.domainName}{requestContext.path}`. The path is the
+  one on the host that was called: `/Prod/sms` on execute-api, or the custom domain's path with its
+  base path mapping. The query string arrives decoded, so it is encoded again (see below).
+- HTTP API and Function URLs (payload 2.0): `https://{requestContext.domainName}{rawPath}` and
+  the raw query string, byte for byte.
+- `TWILIO_WEBHOOK_URL`, when set, is the URL of `/sms` as configured in Twilio (proxies,
+  CloudFront, tunnels, HTTP API custom-domain mappings): it replaces the scheme, host and path (and
+  the query string, unless the request brought one); other routes are its siblings.
+"""
+
+from urllib.parse import quote, quote_plus, urlencode, urlsplit, urlunsplit
+
+from aws_lambda_powertools.utilities.data_classes import (
+    APIGatewayProxyEvent,
+    APIGatewayProxyEventV2,
+)
+
+from sms_webhook.config import webhook_url_override
+from sms_webhook.form import rest_query_pairs
+from sms_webhook.proxy_event import ProxyEvent
+
+STATUS_ROUTE = "status"
+
+
+def public_urls(event: ProxyEvent) -> list[str]:
+    """The URLs Twilio may have called to make this request, the likeliest first."""
+    if isinstance(event, APIGatewayProxyEventV2):
+        path = event.raw_path
+        query_strings = [event.get("rawQueryString") or ""]
+    else:
+        path = event.request_context.get("path") or event.path
+        query_strings = _rest_query_strings(event)
+
+    base = webhook_url_override()
+    if base is None:
+        domain = event.request_context.get("domainName")
+        if not domain:
+            return []
+        base = f"https://{domain}{path}"
+    elif _last_segment(path) == STATUS_ROUTE:
+        base = sibling_url(base, STATUS_ROUTE)
+    return [_with_query(base, query) for query in query_strings]
+
+
+def public_url_for_logs(event: ProxyEvent) -> str:
+    """The public URL without its query string, which may carry phone numbers and text."""
+    urls = public_urls(event)
+    return urls[0].partition("?")[0] if urls else ""
+
+
+def status_callback_url(event: ProxyEvent) -> str | None:
+    """Where Twilio should report the delivery of replies: `/status` beside the URL it called."""
+    urls = public_urls(event)
+    return sibling_url(urls[0], STATUS_ROUTE) if urls else None
+
+
+def sibling_url(url: str, name: str) -> str:
+    """The URL with its last path segment replaced by `name`, and no query string."""
+    scheme, host, path, _, _ = urlsplit(url)
+    return urlunsplit((scheme, host, f"{path.rstrip('/').rpartition('/')[0]}/{name}", "", ""))
+
+
+def _last_segment(path: str) -> str:
+    return path.rstrip("/").rpartition("/")[2]
+
+
+def _with_query(url: str, query: str) -> str:
+    return f"{url.partition('?')[0]}?{query}" if query else url
+
+
+def _rest_query_strings(event: APIGatewayProxyEvent) -> list[str]:
+    """Query strings, re-encoded from API Gateway's decoded parameters, that Twilio may have sent.
+
+    Twilio form-encodes (spaces as `+`, `'` as `%27`); the other encodings cover clients that
+    write spaces as `%20`, or keep `*` and encode `~` as Java's encoder does. The order is the
+    event's own, the order API Gateway received them in.
+    """
+    pairs = rest_query_pairs(event)
+    encoded = (urlencode(pairs, quote_via=quote_via) for quote_via in _QUERY_ENCODINGS)
+    return list(dict.fromkeys(encoded))
+
+
+def _quote_plus_like_java(string: str, safe: str = "", encoding=None, errors=None) -> str:
+    return quote_plus(string, safe="*", encoding=encoding, errors=errors).replace("~", "%7E")
+
+
+_QUERY_ENCODINGS = (quote_plus, quote, _quote_plus_like_java)

@@ -1,0 +1,30 @@
+"""Reading the CloudWatch embedded-metric-format lines the function prints."""
+
+import json
+
+
+def emitted_metrics(printed: str) -> list[dict]:
+    """Each metric published in the output: its name, value and every dimension it carries."""
+    found = []
+    for line in printed.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            dimensions = {name for names in directive["Dimensions"] for name in names}
+            for metric in directive["Metrics"]:
+                name = metric["Name"]
+                [value] = blob[name] if isinstance(blob[name], list) else [blob[name]]
+                found.append(
+                    {
+                        "name": name,
+                        "value": value,
+                        "namespace": directive["Namespace"],
+                        **{dimension: blob[dimension] for dimension in dimensions},
+                    }
+                )
+    return found
+
+
+def metric_names(printed: str) -> list[str]:
+    return [metric["name"] for metric in emitted_metrics(printed)]

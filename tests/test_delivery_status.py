@@ -1,0 +1,106 @@
+"""POST /status: Twilio's delivery status callbacks for the replies, logged and counted."""
+
+from emf import emitted_metrics
+from twilio_requests import (
+    DELIVERED,
+    REST_URL,
+    STATUS_URL,
+    response_header,
+    rest_event,
+    signed,
+    with_fields,
+)
+
+EMPTY_RESPONSE = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+def status_callback(fields=DELIVERED, url=STATUS_URL) -> dict:
+    event = rest_event(fields=fields, path="/status", public_path="/Prod/status")
+    return signed(event, url, fields)
+
+
+def test_a_signed_status_callback_gets_an_empty_twiml_response(invoke):
+    response = invoke(status_callback())
+
+    assert response["statusCode"] == 200
+    assert response_header(response, "Content-Type") == "text/xml"
+    assert response["body"] == EMPTY_RESPONSE
+
+
+def test_the_status_is_logged_with_the_message_sid(invoke, logs):
+    invoke(status_callback())
+
+    [record] = logs.records
+    assert record["message"] == "delivery status"
+    assert record["message_sid"] == "SM0123456789abcdef0123456789abcdef"
+    assert record["status"] == "delivered"
+    assert "error_code" not in record
+
+
+def test_a_failure_is_logged_with_its_error_code(invoke, logs):
+    invoke(status_callback(with_fields(DELIVERED, MessageStatus="undelivered", ErrorCode="30003")))
+
+    assert (logs.records[0]["status"], logs.records[0]["error_code"]) == ("undelivered", "30003")
+
+
+def test_each_status_is_counted_with_the_status_as_dimension(invoke, capsys):
+    invoke(status_callback(with_fields(DELIVERED, MessageStatus="sent")))
+
+    [metric] = emitted_metrics(capsys.readouterr().out)
+    assert metric == {
+        "name": "DeliveryStatus",
+        "value": 1.0,
+        "namespace": "TwilioSmsWebhook",
+        "service": "twilio-sms-webhook",
+        "status": "sent",
+    }
+
+
+def test_a_failed_delivery_is_counted_as_a_failure_and_by_error_code(invoke, capsys):
+    invoke(status_callback(with_fields(DELIVERED, MessageStatus="failed", ErrorCode="30007")))
+
+    metrics = {m["name"]: m for m in emitted_metrics(capsys.readouterr().out)}
+    assert metrics["DeliveryStatus"]["status"] == "failed"
+    assert metrics["DeliveryFailures"]["value"] == 1.0
+    assert metrics["DeliveryErrors"]["error_code"] == "30007"
+
+
+def test_an_unknown_status_is_counted_as_other(invoke, capsys):
+    invoke(status_callback(with_fields(DELIVERED, MessageStatus="x" * 300)))
+
+    [metric] = emitted_metrics(capsys.readouterr().out)
+    assert metric["status"] == "other"
+
+
+def test_an_error_code_that_is_not_a_number_is_counted_as_other(invoke, capsys):
+    invoke(status_callback(with_fields(DELIVERED, MessageStatus="failed", ErrorCode="<script>")))
+
+    metrics = {m["name"]: m for m in emitted_metrics(capsys.readouterr().out)}
+    assert metrics["DeliveryErrors"]["error_code"] == "other"
+
+
+def test_an_unsigned_status_callback_is_refused(invoke):
+    event = rest_event(fields=DELIVERED, path="/status", public_path="/Prod/status")
+
+    assert invoke(event)["statusCode"] == 403
+
+
+def test_a_status_callback_signed_for_the_sms_url_is_refused(invoke):
+    assert invoke(status_callback(url=REST_URL))["statusCode"] == 403
+
+
+def test_a_status_callback_through_a_configured_url_is_checked_on_its_sibling(invoke, monkeypatch):
+    monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://abcd.ngrok-free.app/sms")
+
+    response = invoke(status_callback(url="https://abcd.ngrok-free.app/status"))
+
+    assert response["statusCode"] == 200
+
+
+def test_get_on_status_is_405(invoke):
+    event = rest_event("GET", DELIVERED, path="/status", public_path="/Prod/status")
+
+    response = invoke(event)
+
+    assert response["statusCode"] == 405
+    assert response_header(response, "Allow") == "POST"
