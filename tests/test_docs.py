@@ -1,0 +1,39 @@
+"""The READMEs: the two commands first, and the same steps in English and Japanese."""
+
+import re
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+README = (PROJECT / "README.md").read_text()
+README_JA = (PROJECT / "README.ja.md").read_text()
+
+
+def commands(markdown: str) -> list[str]:
+    """The command lines of the shell blocks, without comments, continuations joined."""
+    blocks = re.findall(r"```sh\n(.*?)```", markdown, re.DOTALL)
+    joined = "\n".join(blocks).replace("\\\n", " ")
+    lines = (line.split("  #")[0].split(" # ")[0].strip() for line in joined.splitlines())
+    return [re.sub(r"\s+", " ", line) for line in lines if line]
+
+
+def test_the_first_command_runs_the_webhook_and_the_second_the_tests():
+    assert commands(README)[:2] == ["make run", "make test"]
+
+
+def test_ci_runs_the_test_command_the_readme_gives():
+    assert "make test" in (PROJECT / ".ci" / "run").read_text().splitlines()
+
+
+def test_every_command_of_the_japanese_readme_is_one_of_the_english_readme():
+    english = set(commands(README))
+
+    assert [command for command in commands(README_JA) if command not in english] == []
+
+
+def test_the_japanese_readme_has_the_quick_start_deploy_and_console_steps():
+    for heading in (
+        "## 2 つのコマンド",
+        "## クローンから本番の番号まで",
+        "### Twilio コンソールで手動で設定する",
+    ):
+        assert heading in README_JA
