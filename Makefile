@@ -76,15 +76,22 @@ events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 # `sam build` runs this target (BuildMethod: makefile) with ARTIFACTS_DIR set. Dependencies are
 # pure-Python wheels for Python 3.13, so one artifact serves arm64 and x86_64 alike and no Docker
 # or local python3.13 is needed; a dependency without such a wheel fails the build. Only the code
-# that runs goes in: no tests, events, docs, scripts or .pyc compiled for another Python.
+# that runs goes in: requirements.txt without its dependencies' dependencies, and of twilio and
+# Powertools the parts the function imports (the README's Performance section lists them); no
+# tests, events, docs, scripts or .pyc compiled for another Python.
+TWILIO_KEPT := __init__.py request_validator.py twiml
+POWERTOOLS_UNUSED := event_handler $(addprefix utilities/,auth_alpha batch circuit_breaker \
+	data_classes data_masking feature_flags kafka metadata parser streaming validation)
+
 build-WebhookFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/sms_webhook"
 	cp handler.py replies.py "$(ARTIFACTS_DIR)/"
 	cp sms_webhook/*.py "$(ARTIFACTS_DIR)/sms_webhook/"
-	$(BUILD_PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile \
+	$(BUILD_PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
 		--target "$(ARTIFACTS_DIR)" --only-binary=:all: --implementation py --abi none \
 		--platform any --python-version 3.13 -r requirements.txt
-	rm -rf "$(ARTIFACTS_DIR)/bin"
+	rm -rf "$(ARTIFACTS_DIR)/bin" $(addprefix "$(ARTIFACTS_DIR)/aws_lambda_powertools/",$(POWERTOOLS_UNUSED))
+	find "$(ARTIFACTS_DIR)/twilio" -mindepth 1 -maxdepth 1 $(addprefix ! -name ,$(TWILIO_KEPT)) -exec rm -rf {} +
 
 clean: ## remove the virtualenv, build output and caches
 	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

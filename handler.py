@@ -2,21 +2,17 @@
 
 One set of routes serves every front door: the API Gateway REST API that template.yaml deploys,
 an HTTP API, or a Function URL. Your replies are written in `replies.py`.
+
+Routing is a table of paths and methods rather than Powertools' event handler: importing the
+event handler costs more than this function's whole cold-start budget, for two routes (see the
+README's Performance section).
 """
 
 import logging
-import re
 import traceback
-
-from aws_lambda_powertools.event_handler import (
-    APIGatewayHttpResolver,
-    APIGatewayRestResolver,
-    Response,
-)
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.exceptions import ForbiddenError, ServiceError
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from replies import reply
 from sms_webhook import delivery_status
@@ -28,18 +24,24 @@ from sms_webhook.config import (
 from sms_webhook.deduplication import AlreadyInProgressError, answer_once
 from sms_webhook.form import FormFields, TooLargeError, UndecodableError, request_fields
 from sms_webhook.message import IncomingMessage, masked_number
-from sms_webhook.proxy_event import front_door
+from sms_webhook.proxy_event import HttpRequest, read_request
+from sms_webhook.refusals import RefusalLog
 from sms_webhook.signature import rejection_reason
-from sms_webhook.telemetry import count, logger
+from sms_webhook.telemetry import count, emf, logger
 from sms_webhook.twiml import messaging_response
-from sms_webhook.urls import public_url_for_logs, status_callback_url
-
-router = Router()
+from sms_webhook.urls import status_callback_url
 
 
-@router.route("/sms", method=["GET", "POST"])
-def incoming_message() -> Response:
-    message = IncomingMessage.from_fields(_verified_fields())
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    content_type: str = "text/plain"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def incoming_message(request: HttpRequest, context: Any) -> Answer:
+    message = IncomingMessage.from_fields(_verified_fields(request))
     details = {
         "from": masked_number(message.from_number),
         "message_sid": message.sid,
@@ -48,130 +50,109 @@ def incoming_message() -> Response:
     }
     if logger.log_level <= logging.DEBUG:
         details["body"] = message.body
-    logger.info("incoming message", extra=details)
-    count("MessagesReceived")
 
-    callback = status_callback_url(router.current_event) if status_callbacks_enabled() else None
+    callback = status_callback_url(request) if status_callbacks_enabled() else None
+    try:
+        twiml = answer_once(message, lambda m: messaging_response(reply(m), callback), context)
+    except Exception:
+        logger.info("incoming message", extra=details)
+        raise
+    replies = twiml.count("<Message")
+    metrics = emf({"MessagesReceived": 1, "RepliesSent": replies})
+    logger.info("incoming message", extra={**details, "replies": replies, **metrics})
+    return _twiml(twiml)
 
-    def answer(message: IncomingMessage) -> str:
-        twiml = messaging_response(reply(message), status_callback=callback)
-        count("RepliesSent", twiml.count("<Message"))
-        return twiml
 
-    return _twiml(answer_once(message, answer, router.lambda_context))
-
-
-@router.post("/status")
-def delivery_report() -> Response:
-    delivery_status.record(delivery_status.DeliveryStatus.from_fields(_verified_fields()))
+def delivery_report(request: HttpRequest, context: Any) -> Answer:
+    delivery_status.record(delivery_status.DeliveryStatus.from_fields(_verified_fields(request)))
     return _twiml(messaging_response(None))
 
 
-@router.route("/sms", method=["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-def other_method_on_sms() -> Response:
-    return _method_not_allowed("GET, POST")
-
-
-@router.route("/status", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-def other_method_on_status() -> Response:
-    return _method_not_allowed("POST")
-
-
-def _verified_fields() -> FormFields:
-    """The request's form fields, once its signature holds; a refusal is logged and counted."""
-    event = router.current_event
-    fields = request_fields(event)
-    rejection = rejection_reason(event, fields)
-    if rejection:
-        url = public_url_for_logs(event)
-        logger.warning("request rejected", extra={"reason": rejection.value, "url": url})
-        count("SignatureRejections", reason=rejection.name.lower())
-        raise ForbiddenError("Forbidden: invalid Twilio signature")
-    return fields
-
-
-@router.exception_handler(ServiceError)
-def client_error(error: ServiceError) -> Response:
-    return _plain_text(int(error.status_code), str(error.msg))
-
-
-@router.exception_handler(UndecodableError)
-def undecodable_request(error: UndecodableError) -> Response:
-    logger.warning("request rejected", extra={"reason": str(error)})
-    return _plain_text(400, f"Bad Request: {error}")
-
-
-@router.exception_handler(TooLargeError)
-def too_large(error: TooLargeError) -> Response:
-    logger.warning("request rejected", extra={"reason": str(error)})
-    return _plain_text(413, f"Content Too Large: {error}")
-
-
-@router.exception_handler(AlreadyInProgressError)
-def duplicate_in_progress(error: AlreadyInProgressError) -> Response:
-    # The first delivery is being answered now; answering this copy with nothing keeps Twilio from
-    # sending a second reply, and from logging an error or trying the fallback URL.
-    logger.info("duplicate delivery while the first is answered", extra={"message_sid": str(error)})
-    return _twiml(messaging_response(None))
-
-
-@router.exception_handler(ConfigurationError)
-def misconfigured(error: ConfigurationError) -> Response:
-    logger.error("function misconfigured", extra={"reason": str(error)})
-    return _plain_text(500, "Internal Server Error: the webhook is not configured")
-
-
-@router.exception_handler(SecretUnavailableError)
-def secret_unavailable(error: SecretUnavailableError) -> Response:
-    # Fail closed: without the secret no signature can be checked, so nothing is answered.
-    logger.error("secret unavailable", extra={"reason": str(error)})
-    count("TokenFetchFailures")
-    return _plain_text(503, "Service Unavailable: try again later")
-
-
-@router.exception_handler(Exception)
-def unexpected_error(error: Exception) -> Response:
-    # A bug, most likely in reply code. The type and the line that raised are enough to find it;
-    # a stack trace or the exception's text could carry a message's content into the logs.
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-    logger.error("unexpected error", extra={"error": type(error).__name__, "at": where})
-    return _plain_text(500, "Internal Server Error")
-
-
-# API Gateway REST puts a custom domain's base path mapping in `path` (`/twilio/sms`); only the
-# resources the API defines reach the function, so routing looks at the last segment alone.
-_BASE_PATH_MAPPING = re.compile(r"^.*(?=/[^/]+/?$)")
-
-rest_app = APIGatewayRestResolver(strip_prefixes=[_BASE_PATH_MAPPING])
-rest_app.include_router(router)
-http_app = APIGatewayHttpResolver()
-http_app.include_router(router)
-
-_NOT_AN_HTTP_EVENT = {
-    "statusCode": 400,
-    "headers": {"Content-Type": "text/plain"},
-    "body": "Bad Request: not an API Gateway or Function URL event",
+ROUTES: dict[str, dict[str, Callable[[HttpRequest, Any], Answer]]] = {
+    "/sms": {"GET": incoming_message, "POST": incoming_message},
+    "/status": {"POST": delivery_report},
 }
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    door = front_door(event)
-    if door is None:
-        logger.warning("request rejected", extra={"reason": _NOT_AN_HTTP_EVENT["body"]})
-        return _NOT_AN_HTTP_EVENT
-    app = rest_app if door == "rest" else http_app
-    return app.resolve(event, context)
+class Refused(Exception):
+    """The request's signature does not hold."""
 
 
-def _twiml(document: str) -> Response:
-    return Response(200, content_type="text/xml", body=document)
+refusal_log = RefusalLog()
 
 
-def _method_not_allowed(allowed: str) -> Response:
-    return _plain_text(405, f"Method Not Allowed: use {allowed}", headers={"Allow": allowed})
+def _verified_fields(request: HttpRequest) -> FormFields:
+    """The request's form fields, once its signature holds; a refusal is logged and counted."""
+    fields = request_fields(request)
+    rejection = rejection_reason(request, fields)
+    if rejection:
+        refusal_log.record(request, rejection)
+        raise Refused
+    return fields
 
 
-def _plain_text(status: int, body: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, content_type="text/plain", body=body, headers=headers)
+def _answer(request: HttpRequest, context: Any) -> Answer:
+    """The answer to the request, whatever goes wrong on the way."""
+    methods = ROUTES.get(request.route)
+    if methods is None:
+        return Answer(404, "Not Found")
+    route = methods.get(request.method)
+    if route is None:
+        allowed = ", ".join(methods)
+        return Answer(405, f"Method Not Allowed: use {allowed}", headers={"Allow": allowed})
+    try:
+        return route(request, context)
+    except Refused:
+        return Answer(403, "Forbidden: invalid Twilio signature")
+    except UndecodableError as error:
+        logger.warning("request rejected", extra={"reason": str(error)})
+        return Answer(400, f"Bad Request: {error}")
+    except TooLargeError as error:
+        logger.warning("request rejected", extra={"reason": str(error)})
+        return Answer(413, f"Content Too Large: {error}")
+    except AlreadyInProgressError as error:
+        # The first delivery is being answered now; answering this copy with nothing keeps
+        # Twilio from sending a second reply, and from logging an error or trying the fallback.
+        sid = {"message_sid": str(error)}
+        logger.info("duplicate delivery while the first is answered", extra=sid)
+        return _twiml(messaging_response(None))
+    except ConfigurationError as error:
+        logger.error("function misconfigured", extra={"reason": str(error)})
+        return Answer(500, "Internal Server Error: the webhook is not configured")
+    except SecretUnavailableError as error:
+        # Fail closed: without the secret no signature can be checked, so nothing is answered.
+        logger.error("secret unavailable", extra={"reason": str(error)})
+        count("TokenFetchFailures")
+        return Answer(503, "Service Unavailable: try again later")
+    except Exception as error:
+        # A bug, most likely in reply code. The type and the line that raised are enough to find
+        # it; a stack trace or the exception's text could carry a message's content into logs.
+        frames = traceback.extract_tb(error.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+        logger.error("unexpected error", extra={"error": type(error).__name__, "at": where})
+        return Answer(500, "Internal Server Error")
+
+
+NOT_AN_HTTP_EVENT = Answer(400, "Bad Request: not an API Gateway or Function URL event")
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: Any) -> dict:
+    refusal_log.catch_up()
+    request = read_request(event)
+    logger.set_correlation_id(request.request_id if request else None)
+    if request is None:
+        logger.warning("request rejected", extra={"reason": NOT_AN_HTTP_EVENT.body})
+        answer = NOT_AN_HTTP_EVENT
+    else:
+        answer = _answer(request, context)
+    return {
+        "statusCode": answer.status,
+        "headers": {"Content-Type": answer.content_type, **answer.headers},
+        "body": answer.body,
+        "isBase64Encoded": False,
+    }
+
+
+def _twiml(document: str) -> Answer:
+    return Answer(200, document, content_type="text/xml")

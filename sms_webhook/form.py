@@ -5,14 +5,10 @@ dropped or merged on the way: the signature would no longer match.
 """
 
 import base64
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-)
-
-from sms_webhook.proxy_event import ProxyEvent
+from sms_webhook.proxy_event import HttpRequest
 
 
 class FormFields(dict[str, list[str]]):
@@ -30,7 +26,7 @@ class FormFields(dict[str, list[str]]):
         return values[0] if values else ""
 
     @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, str]]) -> "FormFields":
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> "FormFields":
         fields = cls()
         for name, value in pairs:
             fields.setdefault(name, []).append(value)
@@ -80,21 +76,12 @@ def parse_form(text: str) -> FormFields:
     return FormFields.from_pairs(pairs)
 
 
-def request_fields(event: ProxyEvent) -> FormFields:
+def request_fields(request: HttpRequest) -> FormFields:
     """The fields Twilio sent: the form body of a POST, the query string of a GET."""
-    if event.http_method.upper() == "POST":
-        return parse_form(decode_body(event.body, event.is_base64_encoded))
-    if isinstance(event, APIGatewayProxyEventV2):
-        query = event.get("rawQueryString") or ""
-        if len(query) > MAX_FORM_SIZE:
-            raise TooLargeError(f"the query string is longer than {MAX_FORM_SIZE} characters")
-        return parse_form(query)
-    return FormFields.from_pairs(rest_query_pairs(event))
-
-
-def rest_query_pairs(event: APIGatewayProxyEvent) -> list[tuple[str, str]]:
-    """A REST event's query parameters, already decoded by API Gateway, in the event's order."""
-    multi_value = event.multi_value_query_string_parameters
-    if multi_value:
-        return [(name, value) for name, values in multi_value.items() for value in values]
-    return list(event.query_string_parameters.items())
+    if request.method == "POST":
+        return parse_form(decode_body(request.body, request.is_base64_encoded))
+    if request.raw_query is None:
+        return FormFields.from_pairs(request.decoded_query)
+    if len(request.raw_query) > MAX_FORM_SIZE:
+        raise TooLargeError(f"the query string is longer than {MAX_FORM_SIZE} characters")
+    return parse_form(request.raw_query)

@@ -7,6 +7,8 @@ that key id. Secrets are fetched only once the request has a signature to check.
 """
 
 from enum import Enum
+from functools import cache, lru_cache
+from urllib.parse import urlparse
 
 from twilio.request_validator import (
     HMAC_SHA1,
@@ -14,12 +16,15 @@ from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
+    add_port,
+    compare,
     get_signature_algorithm,
+    remove_port,
 )
 
 from sms_webhook.config import auth_tokens, shared_key
 from sms_webhook.form import FormFields
-from sms_webhook.proxy_event import ProxyEvent
+from sms_webhook.proxy_event import HttpRequest
 from sms_webhook.urls import public_urls
 
 
@@ -35,22 +40,22 @@ class Rejection(Enum):
     MISMATCH = "signature does not match the URL and fields"
 
 
-def rejection_reason(event: ProxyEvent, fields: FormFields) -> Rejection | None:
+def rejection_reason(request: HttpRequest, fields: FormFields) -> Rejection | None:
     """Why the request is not Twilio's, or None when its signature holds.
 
     `fields` are the request's form fields; Twilio signs those of a POST after the URL, while a
     GET's are signed as part of the URL.
     """
-    signature = event.headers.get(SIGNATURE_HEADER)
+    signature = request.headers.get(SIGNATURE_HEADER.lower())
     if signature is None:
         return Rejection.MISSING
     if not signature.strip():
         return Rejection.EMPTY
-    urls = public_urls(event)
+    urls = public_urls(request)
     if not urls:
         return Rejection.NO_URL
 
-    settings = event.headers.get(SIGNATURE_SETTINGS_HEADER)
+    settings = request.headers.get(SIGNATURE_SETTINGS_HEADER.lower())
     if settings is None:
         algorithm, secrets = HMAC_SHA1, auth_tokens()
     else:
@@ -62,15 +67,41 @@ def rejection_reason(event: ProxyEvent, fields: FormFields) -> Rejection | None:
             return Rejection.UNKNOWN_KEY
         secrets = [secret]
 
-    signed_fields = fields if event.http_method.upper() == "POST" else {}
+    signed_fields = fields if request.method == "POST" else {}
     try:
         for secret in secrets:
-            validator = RequestValidator(secret)
-            if any(validator.validate(url, signed_fields, signature, algorithm) for url in urls):
-                return None
+            validator = _validator(secret)
+            for url in urls:
+                if _signed(validator, url, signed_fields, signature, algorithm):
+                    return None
     except ValueError:  # urllib refuses the host, e.g. "[::1" or "host:port-that-is-not-a-number"
         return Rejection.INVALID_URL
     return Rejection.MISMATCH
+
+
+def _signed(validator, url: str, fields, signature: str, algorithm: str) -> bool:
+    """twilio's `validate()`, stopping at the first URL that matches.
+
+    `validate()` always signs the URL twice (with and without `:443`, as Twilio may have done
+    either); trying the URL as it is first makes a genuine request cost one signature instead of
+    two. The signing and the constant-time comparison are twilio's own.
+    """
+    return any(
+        compare(validator.compute_signature(candidate, fields, algorithm), signature)
+        for candidate in _with_and_without_port(url)
+    )
+
+
+@lru_cache(maxsize=64)
+def _with_and_without_port(url: str) -> tuple[str, ...]:
+    """The URL as it is first, then with or without `:443`: a webhook's URL rarely changes."""
+    parsed = urlparse(url)
+    return tuple(dict.fromkeys((url, remove_port(parsed), add_port(parsed))))
+
+
+@cache
+def _validator(secret: str) -> RequestValidator:
+    return RequestValidator(secret)
 
 
 def _setting(header: str, name: str) -> str:

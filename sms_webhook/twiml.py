@@ -6,6 +6,7 @@ and messages that would push the document past 64 kB are left out (with a warnin
 """
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from twilio.twiml.messaging_response import Message, MessagingResponse
 
@@ -27,7 +28,13 @@ def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
     Empty texts are left out: Twilio refuses a `<Message>` with no body. With `status_callback`,
     each message asks Twilio to report its delivery there.
     """
-    texts = [reply] if isinstance(reply, str) else list(reply or ())
+    texts = (reply,) if isinstance(reply, str) else tuple(reply or ())
+    return _document(texts, status_callback)
+
+
+@lru_cache(maxsize=256)
+def _document(texts: tuple[str, ...], status_callback: str | None) -> str:
+    """Built once per distinct reply: an auto-reply is the same document every time."""
     pieces = [piece for text in texts if text for piece in split_message(text)]
     response = MessagingResponse()
     size = len(str(response).encode())

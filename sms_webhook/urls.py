@@ -16,47 +16,38 @@ its sibling `/status`:
 
 from urllib.parse import quote, quote_plus, urlencode, urlsplit, urlunsplit
 
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-)
-
 from sms_webhook.config import webhook_url_override
-from sms_webhook.form import rest_query_pairs
-from sms_webhook.proxy_event import ProxyEvent
+from sms_webhook.proxy_event import HttpRequest
 
 STATUS_ROUTE = "status"
 
 
-def public_urls(event: ProxyEvent) -> list[str]:
+def public_urls(request: HttpRequest) -> list[str]:
     """The URLs Twilio may have called to make this request, the likeliest first."""
-    if isinstance(event, APIGatewayProxyEventV2):
-        path = event.raw_path
-        query_strings = [event.get("rawQueryString") or ""]
+    if request.raw_query is None:
+        query_strings = _rest_query_strings(request.decoded_query)
     else:
-        path = event.request_context.get("path") or event.path
-        query_strings = _rest_query_strings(event)
+        query_strings = [request.raw_query]
 
     base = webhook_url_override()
     if base is None:
-        domain = event.request_context.get("domainName")
-        if not domain:
+        if not request.domain:
             return []
-        base = f"https://{domain}{path}"
-    elif _last_segment(path) == STATUS_ROUTE:
+        base = f"https://{request.domain}{request.public_path}"
+    elif request.route == f"/{STATUS_ROUTE}":
         base = sibling_url(base, STATUS_ROUTE)
     return [_with_query(base, query) for query in query_strings]
 
 
-def public_url_for_logs(event: ProxyEvent) -> str:
+def public_url_for_logs(request: HttpRequest) -> str:
     """The public URL without its query string, which may carry phone numbers and text."""
-    urls = public_urls(event)
+    urls = public_urls(request)
     return urls[0].partition("?")[0] if urls else ""
 
 
-def status_callback_url(event: ProxyEvent) -> str | None:
+def status_callback_url(request: HttpRequest) -> str | None:
     """Where Twilio should report the delivery of replies: `/status` beside the URL it called."""
-    urls = public_urls(event)
+    urls = public_urls(request)
     return sibling_url(urls[0], STATUS_ROUTE) if urls else None
 
 
@@ -66,22 +57,19 @@ def sibling_url(url: str, name: str) -> str:
     return urlunsplit((scheme, host, f"{path.rstrip('/').rpartition('/')[0]}/{name}", "", ""))
 
 
-def _last_segment(path: str) -> str:
-    return path.rstrip("/").rpartition("/")[2]
-
-
 def _with_query(url: str, query: str) -> str:
     return f"{url.partition('?')[0]}?{query}" if query else url
 
 
-def _rest_query_strings(event: APIGatewayProxyEvent) -> list[str]:
+def _rest_query_strings(pairs: tuple[tuple[str, str], ...]) -> list[str]:
     """Query strings, re-encoded from API Gateway's decoded parameters, that Twilio may have sent.
 
     Twilio form-encodes (spaces as `+`, `'` as `%27`); the other encodings cover clients that
     write spaces as `%20`, or keep `*` and encode `~` as Java's encoder does. The order is the
     event's own, the order API Gateway received them in.
     """
-    pairs = rest_query_pairs(event)
+    if not pairs:
+        return [""]
     encoded = (urlencode(pairs, quote_via=quote_via) for quote_via in _QUERY_ENCODINGS)
     return list(dict.fromkeys(encoded))
 

@@ -3,10 +3,12 @@ import json
 from dataclasses import dataclass
 
 import pytest
+from emf import emitted_metrics
 from twilio_requests import TOKEN, leaked
 
 import handler
 from sms_webhook import config, deduplication
+from sms_webhook.refusals import RefusalLog
 from sms_webhook.telemetry import logger
 
 
@@ -44,6 +46,7 @@ def environment(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     config.ssm_provider.cache_clear()
     deduplication._idempotent.cache_clear()
+    monkeypatch.setattr(handler, "refusal_log", RefusalLog())
     yield
     config.ssm_provider.cache_clear()
     deduplication._idempotent.cache_clear()
@@ -109,3 +112,9 @@ def logs(capsys, caplog):
     python_records = "\n".join(str(vars(record)) for record in caplog.records)
     everything = "\n".join((captured.text, printed.out, printed.err, python_records))
     assert not leaked(everything), f"logged or printed: {leaked(everything)}"
+
+
+@pytest.fixture
+def published(logs, capsys):
+    """Read the metrics the function has published: EMF lines of their own, or in log lines."""
+    return lambda: emitted_metrics(f"{logs.text}\n{capsys.readouterr().out}")

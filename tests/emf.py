@@ -1,4 +1,5 @@
-"""Reading the CloudWatch embedded-metric-format lines the function prints."""
+"""Reading the CloudWatch embedded-metric-format records in what the function writes: lines of
+their own (Powertools Metrics) and log lines that carry metrics."""
 
 import json
 
@@ -7,7 +8,7 @@ def emitted_metrics(printed: str) -> list[dict]:
     """Each metric published in the output: its name, value and every dimension it carries."""
     found = []
     for line in printed.splitlines():
-        if not line.startswith('{"_aws"'):
+        if '"_aws"' not in line:
             continue
         blob = json.loads(line)
         for directive in blob["_aws"]["CloudWatchMetrics"]:

@@ -7,31 +7,14 @@ from pathlib import Path
 
 import pytest
 from builds import ARCHITECTURES, PROJECT, artifact, built_template
-from packaging.markers import Marker
 from packaging.requirements import Requirement
 from samcli.yamlhelper import yaml_parse
 
-LAMBDA_PYTHON = {"python_version": "3.13", "platform_system": "Linux", "sys_platform": "linux"}
 HANDLER_CODE = {"handler.py", "replies.py", "sms_webhook"}
 
 
 def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def runtime_closure(requirements: list[str], installed: dict) -> set[str]:
-    """Names of the requirements and, transitively, of what they require on Lambda's Python."""
-    names, pending = set(), [Requirement(line) for line in requirements]
-    while pending:
-        requirement = pending.pop()
-        if requirement.marker and not requirement.marker.evaluate({**LAMBDA_PYTHON, "extra": ""}):
-            continue
-        name = normalized(requirement.name)
-        if name in names:
-            continue
-        names.add(name)
-        pending.extend(Requirement(line) for line in installed[name].requires or [])
-    return names
 
 
 def runtime_requirements() -> list[str]:
@@ -74,7 +57,7 @@ def test_artifact_holds_the_handler_code_and_runtime_dependencies_only(architect
         Path(str(file)).parts[0] for dist in installed.values() for file in dist.files or []
     }
 
-    assert set(installed) == runtime_closure(runtime_requirements(), installed)
+    assert set(installed) == {normalized(Requirement(line).name) for line in runtime_requirements()}
     assert top_level - dependency_files == HANDLER_CODE
 
 
@@ -111,5 +94,24 @@ def test_the_handler_code_is_copied_as_it_is():
     }
 
 
-def test_lambda_python_marker_environment_is_3_13():
-    assert Marker('python_version >= "3.13"').evaluate(LAMBDA_PYTHON)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_of_twilio_only_the_validator_and_twiml_are_deployed(architecture):
+    kept = {path.name for path in (artifact(architecture) / "twilio").iterdir()}
+
+    assert kept == {"__init__.py", "request_validator.py", "twiml"}
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_of_powertools_the_event_handler_and_unused_utilities_are_left_out(architecture):
+    powertools = artifact(architecture) / "aws_lambda_powertools"
+    utilities = {path.name for path in (powertools / "utilities").iterdir()}
+
+    assert not (powertools / "event_handler").exists()
+    assert utilities == {
+        "__init__.py",
+        "idempotency",
+        "jmespath_utils",
+        "parameters",
+        "serialization.py",
+        "typing",
+    }

@@ -1,6 +1,5 @@
 """POST /status: Twilio's delivery status callbacks for the replies, logged and counted."""
 
-from emf import emitted_metrics
 from twilio_requests import (
     DELIVERED,
     REST_URL,
@@ -43,10 +42,10 @@ def test_a_failure_is_logged_with_its_error_code(invoke, logs):
     assert (logs.records[0]["status"], logs.records[0]["error_code"]) == ("undelivered", "30003")
 
 
-def test_each_status_is_counted_with_the_status_as_dimension(invoke, capsys):
+def test_each_status_is_counted_with_the_status_as_dimension(invoke, published):
     invoke(status_callback(with_fields(DELIVERED, MessageStatus="sent")))
 
-    [metric] = emitted_metrics(capsys.readouterr().out)
+    [metric] = published()
     assert metric == {
         "name": "DeliveryStatus",
         "value": 1.0,
@@ -56,26 +55,26 @@ def test_each_status_is_counted_with_the_status_as_dimension(invoke, capsys):
     }
 
 
-def test_a_failed_delivery_is_counted_as_a_failure_and_by_error_code(invoke, capsys):
+def test_a_failed_delivery_is_counted_as_a_failure_and_by_error_code(invoke, published):
     invoke(status_callback(with_fields(DELIVERED, MessageStatus="failed", ErrorCode="30007")))
 
-    metrics = {m["name"]: m for m in emitted_metrics(capsys.readouterr().out)}
+    metrics = {m["name"]: m for m in published()}
     assert metrics["DeliveryStatus"]["status"] == "failed"
     assert metrics["DeliveryFailures"]["value"] == 1.0
     assert metrics["DeliveryErrors"]["error_code"] == "30007"
 
 
-def test_an_unknown_status_is_counted_as_other(invoke, capsys):
+def test_an_unknown_status_is_counted_as_other(invoke, published):
     invoke(status_callback(with_fields(DELIVERED, MessageStatus="x" * 300)))
 
-    [metric] = emitted_metrics(capsys.readouterr().out)
+    [metric] = published()
     assert metric["status"] == "other"
 
 
-def test_an_error_code_that_is_not_a_number_is_counted_as_other(invoke, capsys):
+def test_an_error_code_that_is_not_a_number_is_counted_as_other(invoke, published):
     invoke(status_callback(with_fields(DELIVERED, MessageStatus="failed", ErrorCode="<script>")))
 
-    metrics = {m["name"]: m for m in emitted_metrics(capsys.readouterr().out)}
+    metrics = {m["name"]: m for m in published()}
     assert metrics["DeliveryErrors"]["error_code"] == "other"
 
 

@@ -3,10 +3,6 @@
 import base64
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-)
 from twilio_requests import SMS, rest_event, v2_event
 
 from sms_webhook.form import (
@@ -18,6 +14,7 @@ from sms_webhook.form import (
     parse_form,
     request_fields,
 )
+from sms_webhook.proxy_event import read_request
 
 
 def b64(text: str | bytes) -> str:
@@ -85,13 +82,13 @@ def test_first_of_a_field_not_sent_is_empty():
 
 
 def test_post_fields_come_from_the_body():
-    event = APIGatewayProxyEvent(rest_event("POST", SMS, base64_body=True))
+    event = read_request(rest_event("POST", SMS, base64_body=True))
 
     assert request_fields(event) == FormFields.from_pairs(SMS)
 
 
 def test_rest_get_fields_come_from_the_decoded_query_parameters():
-    event = APIGatewayProxyEvent(rest_event("GET", [("Body", "a b+c"), ("Tag", "1"), ("Tag", "2")]))
+    event = read_request(rest_event("GET", [("Body", "a b+c"), ("Tag", "1"), ("Tag", "2")]))
 
     assert request_fields(event) == {"Body": ["a b+c"], "Tag": ["1", "2"]}
 
@@ -100,11 +97,11 @@ def test_rest_get_with_only_single_value_parameters_is_read():
     event = rest_event("GET", [("Body", "hi")])
     event["multiValueQueryStringParameters"] = None
 
-    assert request_fields(APIGatewayProxyEvent(event)) == {"Body": ["hi"]}
+    assert request_fields(read_request(event)) == {"Body": ["hi"]}
 
 
 def test_http_api_get_fields_come_from_the_raw_query_string():
-    event = APIGatewayProxyEventV2(v2_event("http_api", "GET", [("Body", "a b"), ("Tag", "1")]))
+    event = read_request(v2_event("http_api", "GET", [("Body", "a b"), ("Tag", "1")]))
 
     assert request_fields(event) == {"Body": ["a b"], "Tag": ["1"]}
 
@@ -113,7 +110,7 @@ def test_a_get_body_is_ignored():
     event = rest_event("GET", [("Body", "from the query")])
     event["body"] = "Body=from+the+body"
 
-    assert request_fields(APIGatewayProxyEvent(event)).first("Body") == "from the query"
+    assert request_fields(read_request(event)).first("Body") == "from the query"
 
 
 def test_a_body_over_64_kib_is_too_large():

@@ -3,7 +3,6 @@
 import base64
 
 import pytest
-from emf import emitted_metrics
 from twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
@@ -358,17 +357,17 @@ def test_the_token_never_appears_in_logs_or_answers(invoke, logs):
 # Metrics
 
 
-def test_an_answered_message_is_counted_with_the_replies_it_sends(invoke, capsys):
+def test_an_answered_message_is_counted_with_the_replies_it_sends(invoke, published):
     invoke(signed(rest_event(), REST_URL))
 
-    metrics = [(m["name"], m["value"]) for m in emitted_metrics(capsys.readouterr().out)]
+    metrics = [(m["name"], m["value"]) for m in published()]
     assert metrics == [("MessagesReceived", 1.0), ("RepliesSent", 1.0)]
 
 
-def test_metrics_carry_the_namespace_and_the_service(invoke, capsys):
+def test_metrics_carry_the_namespace_and_the_service(invoke, published):
     invoke(signed(rest_event(), REST_URL))
 
-    for metric in emitted_metrics(capsys.readouterr().out):
+    for metric in published():
         assert (metric["namespace"], metric["service"]) == (
             "TwilioSmsWebhook",
             "twilio-sms-webhook",
@@ -383,11 +382,11 @@ def test_metrics_carry_the_namespace_and_the_service(invoke, capsys):
         (signed(rest_event(), REST_URL, token="another"), "mismatch"),
     ],
 )
-def test_a_refusal_is_counted_by_reason(invoke, capsys, event, reason):
+def test_a_refusal_is_counted_by_reason(invoke, published, event, reason):
     invoke(event)
 
-    [metric] = emitted_metrics(capsys.readouterr().out)
-    assert (metric["name"], metric["reason"]) == ("SignatureRejections", reason)
+    [metric] = published()
+    assert (metric["name"], metric["rejection"]) == ("SignatureRejections", reason)
 
 
 def test_replies_ask_twilio_to_report_delivery_to_the_status_route(invoke):

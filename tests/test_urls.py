@@ -1,9 +1,5 @@
 """The public URL Twilio called, rebuilt front door by front door, and its /status sibling."""
 
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-)
 from twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
@@ -12,15 +8,15 @@ from twilio_requests import (
     v2_event,
 )
 
+from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.urls import public_url_for_logs, public_urls, sibling_url, status_callback_url
 
 
-def rest(event: dict) -> APIGatewayProxyEvent:
-    return APIGatewayProxyEvent(event)
+def rest(event: dict) -> HttpRequest:
+    return read_request(event)
 
 
-def v2(event: dict) -> APIGatewayProxyEventV2:
-    return APIGatewayProxyEventV2(event)
+v2 = rest
 
 
 def test_rest_api_url_is_the_stage_url():

@@ -9,7 +9,6 @@ import socket
 import boto3
 import pytest
 from botocore.stub import Stubber
-from emf import metric_names
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from twilio_requests import REST_URL, SSM_TOKEN, rest_event, signed
@@ -50,10 +49,10 @@ def test_ssm_unreachable_is_503_with_a_log_line_saying_why(token_in_ssm, closed_
     assert "Could not connect to the endpoint URL" in record["reason"]
 
 
-def test_ssm_unreachable_is_counted_as_a_metric(token_in_ssm, closed_port, invoke, capsys):
+def test_ssm_unreachable_is_counted_as_a_metric(token_in_ssm, closed_port, invoke, published):
     invoke(twilio_request())
 
-    assert metric_names(capsys.readouterr().out) == ["TokenFetchFailures"]
+    assert [metric["name"] for metric in published()] == ["TokenFetchFailures"]
 
 
 def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port, invoke):
@@ -117,7 +116,7 @@ def test_without_the_token_the_reply_code_never_runs(token_in_ssm, closed_port, 
 
 
 def test_an_unreachable_idempotency_table_still_answers_and_says_so(
-    invoke, logs, monkeypatch, capsys
+    invoke, logs, monkeypatch, published
 ):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "not-created")
     with mock_aws():
@@ -126,4 +125,4 @@ def test_an_unreachable_idempotency_table_still_answers_and_says_so(
     assert response["statusCode"] == 200
     assert "<Message" in response["body"]
     assert "idempotency store unavailable, answering without it" in logs.messages()
-    assert "IdempotencyStoreFailures" in metric_names(capsys.readouterr().out)
+    assert "IdempotencyStoreFailures" in [metric["name"] for metric in published()]

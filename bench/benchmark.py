@@ -1,0 +1,397 @@
+"""Benchmark: the project against the floor and the Flask way, cold and warm, side by side.
+
+    make bench          # python bench/benchmark.py: the full run (a few minutes), writes JSON
+    make bench-smoke    # correctness only: every contender answers the same events right
+
+Contenders, each in its own virtualenv under .bench/ (built here, from PyPI):
+- project: this repository's handler.lambda_handler, with requirements.txt;
+- floor: bench/references/floor, the cheapest correct handler, standard library only;
+- flask: bench/references/flask, Twilio's Flask tutorial app through apig-wsgi.
+
+Measured in fresh processes, interleaved (A B C A B C ...), medians of the rounds:
+- cold: wall time of a process that imports the handler and answers one signed event, minus the
+  wall time of a bare interpreter; the import alone; the peak RSS of that process;
+- warm: microseconds per invocation for signed POST events with varying bodies, and for forged
+  ones, in a process that has answered each event once;
+- the project's cold start with its token in SSM (a moto server on loopback stands in for SSM);
+- artifact sizes: the files each would deploy, unzipped and zipped.
+Ratios are project/floor and project/flask, because this machine is noisy.
+"""
+
+import argparse
+import io
+import json
+import marshal
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from devtools.make_event import signed_event  # noqa: E402
+
+WORK = PROJECT / ".bench"
+REFERENCES = PROJECT / "bench" / "references"
+TOKEN = "benchmark-token-0123456789abcdef"  # noqa: S105 - signs the benchmark's events only
+CONTENDERS = {
+    "project": {"code": PROJECT, "module": "handler", "requirements": PROJECT / "requirements.txt"},
+    "floor": {"code": REFERENCES / "floor", "module": "handler", "requirements": None},
+    "flask": {
+        "code": REFERENCES / "flask",
+        "module": "app",
+        "requirements": REFERENCES / "flask" / "requirements.txt",
+    },
+}
+BODIES = [
+    "Hi!",
+    "Are you free for a quest today?",
+    "こんにちは、元気ですか",
+    "Meet me at the tavern at 7 🍺",
+    "x" * 160,
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor " * 4,
+    "ok",
+    "Can you send the map? The old one, with the dragon's lair marked on it.",
+]
+
+# Runs in each fresh process: no import the handler does not make itself (marshal is built in).
+COLD = """
+import marshal, sys, time
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    def get_remaining_time_in_millis(self):
+        return 10000
+started = time.perf_counter()
+module = __import__(sys.argv[1])
+imported = time.perf_counter()
+event = marshal.loads(open(sys.argv[2], "rb").read())
+answer = module.lambda_handler(event, Context())
+answered = time.perf_counter()
+open(sys.argv[3], "w").write(f"{answer['statusCode']} {imported - started} {answered - imported}")
+"""
+
+WARM = """
+import marshal, sys, time
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
+    def get_remaining_time_in_millis(self):
+        return 10000
+module = __import__(sys.argv[1])
+valid, forged, loops = marshal.loads(open(sys.argv[2], "rb").read())
+statuses = [module.lambda_handler(e, Context())["statusCode"] for e in valid + forged]
+context = Context()
+def per_call(events):
+    best = []
+    for _ in range(loops):
+        started = time.perf_counter_ns()
+        for event in events:
+            module.lambda_handler(event, context)
+        best.append((time.perf_counter_ns() - started) / len(events) / 1000)
+    return sorted(best)[len(best) // 2]
+open(sys.argv[3], "w").write(repr((statuses, per_call(valid), per_call(forged))))
+"""
+
+
+def venv_python(name: str) -> Path:
+    return WORK / name / "bin" / "python"
+
+
+def prepare(name: str, spec: dict, extra: list[str]) -> None:
+    """Make the contender's virtualenv with its dependencies (once)."""
+    python = venv_python(name)
+    stamp = WORK / name / ".ready"
+    if stamp.exists():
+        return
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(WORK / name)], check=True)
+    packages = ["-r", str(spec["requirements"])] if spec["requirements"] else []
+    if packages or extra:
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *packages, *extra], check=True
+        )
+    stamp.touch()
+
+
+def run_cold(name: str, events_file: Path, environment: dict) -> dict:
+    spec = CONTENDERS[name]
+    result_file = WORK / f"{name}.cold"
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(venv_python(name)), "-c", COLD, spec["module"], str(events_file), str(result_file)],
+        cwd=spec["code"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"{name}: the cold process failed")
+    code, imported, answered = result_file.read_text().split()
+    return {
+        "status": int(code),
+        "wall_ms": wall * 1000,
+        "import_ms": float(imported) * 1000,
+        "first_answer_ms": float(answered) * 1000,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+def bare_start(name: str, environment: dict) -> float:
+    started = time.perf_counter()
+    subprocess.run([str(venv_python(name)), "-c", "pass"], env=environment, check=True)
+    return (time.perf_counter() - started) * 1000
+
+
+def run_warm(name: str, events_file: Path, environment: dict) -> dict:
+    spec = CONTENDERS[name]
+    result_file = WORK / f"{name}.warm"
+    subprocess.run(
+        [str(venv_python(name)), "-c", WARM, spec["module"], str(events_file), str(result_file)],
+        cwd=spec["code"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    statuses, valid_us, forged_us = eval(result_file.read_text())  # noqa: S307 - our own repr
+    return {"statuses": statuses, "valid_us": valid_us, "forged_us": forged_us}
+
+
+def artifact_sizes(name: str) -> dict:
+    """The files the contender would deploy: its code and its runtime dependencies."""
+    target = WORK / "artifacts" / name
+    if not target.exists():
+        if name == "project":
+            subprocess.run(
+                ["make", "--no-print-directory", "build-WebhookFunction", f"ARTIFACTS_DIR={target}"],
+                cwd=PROJECT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        else:
+            target.mkdir(parents=True)
+            spec = CONTENDERS[name]
+            shutil.copy(spec["code"] / f"{spec['module']}.py", target)
+            if spec["requirements"]:
+                subprocess.run(
+                    [str(venv_python(name)), "-m", "pip", "install", "--quiet", "--no-compile",
+                     "--target", str(target), "--only-binary=:all:", "--python-version", "3.13",
+                     "--platform", "manylinux2014_aarch64", "-r", str(spec["requirements"])],
+                    check=True,
+                )
+                shutil.rmtree(target / "bin", ignore_errors=True)
+    files = [path for path in target.rglob("*") if path.is_file()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(target))
+    return {
+        "files": len(files),
+        "unzipped_mib": sum(path.stat().st_size for path in files) / 2**20,
+        "zipped_mib": len(buffer.getvalue()) / 2**20,
+    }
+
+
+def write_events(path: Path, payload) -> Path:
+    path.write_bytes(marshal.dumps(payload))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(**extra: str) -> dict:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "POWERTOOLS_SERVICE_NAME": "twilio-sms-webhook",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **extra,
+    }
+
+
+def median(rounds: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rounds)
+
+
+def measure(rounds: int, loops: int) -> dict:
+    WORK.mkdir(exist_ok=True)
+    for name, spec in CONTENDERS.items():
+        prepare(name, spec, ["boto3"] if name == "project" else [])
+    valid = [signed_event(body, token=TOKEN) for body in BODIES]
+    forged = [signed_event(body, token="forged-" + TOKEN) for body in BODIES]
+    one_event = write_events(WORK / "event.marshal", valid[0])
+    warm_events = write_events(WORK / "warm.marshal", (valid, forged, loops))
+    env = environment()
+
+    cold: dict[str, list] = {name: [] for name in CONTENDERS}
+    warm: dict[str, list] = {name: [] for name in CONTENDERS}
+    for _ in range(rounds):
+        for name in CONTENDERS:
+            bare = bare_start(name, env)
+            result = run_cold(name, one_event, env)
+            result["cold_ms"] = result["wall_ms"] - bare
+            cold[name].append(result)
+    for _ in range(max(1, rounds // 3)):
+        for name in CONTENDERS:
+            warm[name].append(run_warm(name, warm_events, env))
+
+    report = {"machine": machine(), "rounds": rounds, "loops": loops, "contenders": {}}
+    for name in CONTENDERS:
+        statuses = {r["status"] for r in cold[name]} | {
+            s for w in warm[name] for s in w["statuses"]
+        }
+        report["contenders"][name] = {
+            "answers": sorted(statuses),
+            "cold_ms": median(cold[name], "cold_ms"),
+            "import_ms": median(cold[name], "import_ms"),
+            "first_answer_ms": median(cold[name], "first_answer_ms"),
+            "peak_rss_mib": median(cold[name], "peak_rss_mib"),
+            "warm_valid_us": median(warm[name], "valid_us"),
+            "warm_forged_us": median(warm[name], "forged_us"),
+            "artifact": artifact_sizes(name),
+        }
+    report["project_token_in_ssm"] = measure_ssm(one_event, rounds)
+    report["ratios"] = ratios(report["contenders"])
+    return report
+
+
+def measure_ssm(event_file: Path, rounds: int) -> dict:
+    """The project's cold start when its token comes from SSM (moto's server on loopback)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        import boto3
+
+        boto3.client(
+            "ssm", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="bench", aws_secret_access_key="bench",  # noqa: S106
+        ).put_parameter(Name="/twilio/auth-token", Value=TOKEN, Type="SecureString")
+        env = environment(
+            TWILIO_AUTH_TOKEN="",
+            TWILIO_AUTH_TOKEN_PARAMETER="/twilio/auth-token",
+            AWS_ENDPOINT_URL_SSM=endpoint,
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+        )
+        results = []
+        for _ in range(rounds):
+            bare = bare_start("project", env)
+            result = run_cold("project", event_file, env)
+            result["cold_ms"] = result["wall_ms"] - bare
+            results.append(result)
+    finally:
+        server.stop()
+    return {
+        "answers": sorted({r["status"] for r in results}),
+        "cold_ms": median(results, "cold_ms"),
+        "first_answer_ms": median(results, "first_answer_ms"),
+        "peak_rss_mib": median(results, "peak_rss_mib"),
+    }
+
+
+def ratios(contenders: dict) -> dict:
+    project = contenders["project"]
+    found = {}
+    for reference in ("floor", "flask"):
+        other = contenders[reference]
+        found[reference] = {
+            "cold": project["cold_ms"] / other["cold_ms"],
+            "warm_valid": project["warm_valid_us"] / other["warm_valid_us"],
+            "warm_forged": project["warm_forged_us"] / other["warm_forged_us"],
+            "peak_rss": project["peak_rss_mib"] / other["peak_rss_mib"],
+            "artifact_zipped": project["artifact"]["zipped_mib"] / other["artifact"]["zipped_mib"],
+        }
+    return found
+
+
+def machine() -> dict:
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def table(report: dict) -> str:
+    c = report["contenders"]
+    r = report["ratios"]
+    rows = [
+        ("cold start (ms, minus bare interpreter)", "cold_ms", "cold", "{:.1f}"),
+        ("warm valid request (µs)", "warm_valid_us", "warm_valid", "{:.1f}"),
+        ("warm forged request (µs)", "warm_forged_us", "warm_forged", "{:.1f}"),
+        ("peak RSS (MiB)", "peak_rss_mib", "peak_rss", "{:.1f}"),
+    ]
+    lines = [
+        "| metric | project | floor | flask | project/floor | project/flask |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, key, ratio, fmt in rows:
+        values = " | ".join(fmt.format(c[name][key]) for name in ("project", "floor", "flask"))
+        lines.append(f"| {label} | {values} | {r['floor'][ratio]:.2f}× | {r['flask'][ratio]:.2f}× |")
+    imports = " | ".join(f"{c[n]['import_ms']:.1f}" for n in ("project", "floor", "flask"))
+    lines.append(f"| import alone (ms) | {imports} | | |")
+    sizes = " | ".join(
+        f"{c[n]['artifact']['unzipped_mib']:.2f} / {c[n]['artifact']['zipped_mib']:.2f}"
+        for n in ("project", "floor", "flask")
+    )
+    lines.append(
+        f"| artifact MiB (unzipped / zipped) | {sizes} | | "
+        f"{r['flask']['artifact_zipped']:.2f}× zipped |"
+    )
+    ssm = report["project_token_in_ssm"]
+    lines.append(
+        f"| cold start, token in SSM (ms) | {ssm['cold_ms']:.1f} | | | "
+        f"{ssm['cold_ms'] / c['floor']['cold_ms']:.2f}× | {ssm['cold_ms'] / c['flask']['cold_ms']:.2f}× |"
+    )
+    return "\n".join(lines)
+
+
+def smoke() -> None:
+    """Every contender answers the benchmark's events as it should: 200 signed, 403 forged."""
+    report = measure(rounds=1, loops=1)
+    expected = [200, 403]
+    for name, result in report["contenders"].items():
+        if result["answers"] != expected:
+            raise SystemExit(f"{name} answered {result['answers']}, expected {expected}")
+    if report["project_token_in_ssm"]["answers"] != [200]:
+        raise SystemExit("the project with its token in SSM did not answer 200")
+    print("benchmark smoke: every contender answers 200 to signed events and 403 to forged ones")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--loops", type=int, default=200)
+    parser.add_argument("--smoke", action="store_true", help="correctness only, no timings")
+    parser.add_argument("--output", type=Path, default=PROJECT / "bench" / "results.json")
+    args = parser.parse_args()
+    if args.smoke:
+        smoke()
+        return
+    report = measure(args.rounds, args.loops)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report))
+    print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
