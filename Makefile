@@ -11,7 +11,7 @@ BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help run test lint format build invoke connect event events clean
+.PHONY: help run test lint format build invoke connect event events bench bench-smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -93,6 +93,12 @@ build-WebhookFunction:
 	rm -rf "$(ARTIFACTS_DIR)/bin" $(addprefix "$(ARTIFACTS_DIR)/aws_lambda_powertools/",$(POWERTOOLS_UNUSED))
 	find "$(ARTIFACTS_DIR)/twilio" -mindepth 1 -maxdepth 1 $(addprefix ! -name ,$(TWILIO_KEPT)) -exec rm -rf {} +
 
+bench: $(VENV)/.dev ## benchmark against the floor and the Flask way (minutes); writes bench/results.json
+	$(BIN)/python bench/benchmark.py
+
+bench-smoke: $(VENV)/.dev ## the benchmark's correctness only: every contender answers right
+	$(BIN)/python bench/benchmark.py --smoke
+
 clean: ## remove the virtualenv, build output and caches
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .aws-sam .bench .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -27,6 +27,7 @@ from sms_webhook.message import IncomingMessage, masked_number
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.refusals import RefusalLog
 from sms_webhook.signature import rejection_reason
+from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger
 from sms_webhook.twiml import messaging_response
 from sms_webhook.urls import status_callback_url
@@ -156,3 +157,7 @@ def lambda_handler(event: dict, context: Any) -> dict:
 
 def _twiml(document: str) -> Answer:
     return Answer(200, document, content_type="text/xml")
+
+
+if is_snapshot_init():
+    prime()

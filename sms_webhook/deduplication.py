@@ -36,7 +36,7 @@ def answer_once(message: IncomingMessage, answer: Callable[[IncomingMessage], st
         IdempotencyPersistenceLayerError,
     )
 
-    config, run_once = _idempotent(table)
+    config, run_once = prepare(table)
     config.register_lambda_context(context)
     answered = []
 
@@ -58,8 +58,8 @@ def answer_once(message: IncomingMessage, answer: Callable[[IncomingMessage], st
 
 
 @cache
-def _idempotent(table: str):
-    """Powertools' idempotent wrapper on that table, made on first use.
+def prepare(table: str):
+    """Powertools' idempotent wrapper on that table, made on first use (or before a snapshot).
 
     Imported here: boto3 and the DynamoDB client cost cold-start time that is only worth paying
     once a request has proved to come from Twilio.

@@ -45,11 +45,11 @@ def environment(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     config.ssm_provider.cache_clear()
-    deduplication._idempotent.cache_clear()
+    deduplication.prepare.cache_clear()
     monkeypatch.setattr(handler, "refusal_log", RefusalLog())
     yield
     config.ssm_provider.cache_clear()
-    deduplication._idempotent.cache_clear()
+    deduplication.prepare.cache_clear()
 
 
 @pytest.fixture

@@ -155,3 +155,26 @@ def test_empty_webhook_url_means_none_is_configured(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "")
 
     assert webhook_url_override() is None
+
+
+def test_with_snapstart_the_aws_clients_are_made_before_the_snapshot_without_reading_secrets():
+    code = (
+        "import os, sys; os.environ.pop('TWILIO_AUTH_TOKEN', None);"
+        "os.environ.update(AWS_LAMBDA_INITIALIZATION_TYPE='snap-start',"
+        "TWILIO_AUTH_TOKEN_PARAMETER='/twilio/auth-token', IDEMPOTENCY_TABLE='table',"
+        "AWS_DEFAULT_REGION='us-east-1', AWS_ENDPOINT_URL='http://127.0.0.1:9');"
+        "import handler; from sms_webhook import config, deduplication;"
+        "print(config.ssm_provider.cache_info().currsize, deduplication.prepare.cache_info().currsize,"
+        " config.ssm_provider().store == {})"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    assert result.stdout.split() == ["1", "1", "True"]

@@ -213,3 +213,10 @@ def test_every_metric_an_alarm_watches_is_one_the_code_publishes():
     for alarm in ALARMS.values():
         if alarm["Properties"]["Namespace"] != "AWS/Lambda":
             assert f'"{alarm["Properties"]["MetricName"]}"' in code
+
+
+def test_snapstart_is_an_option_off_by_default_on_published_versions():
+    assert PARAMETERS["SnapStart"]["Default"] == "None"
+    assert PARAMETERS["SnapStart"]["AllowedValues"] == ["None", "PublishedVersions"]
+    assert FUNCTION["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    assert FUNCTION["AutoPublishAlias"] == "live"
