@@ -163,8 +163,8 @@ def test_with_snapstart_the_aws_clients_are_made_before_the_snapshot_without_rea
         "os.environ.update(AWS_LAMBDA_INITIALIZATION_TYPE='snap-start',"
         "TWILIO_AUTH_TOKEN_PARAMETER='/twilio/auth-token', IDEMPOTENCY_TABLE='table',"
         "AWS_DEFAULT_REGION='us-east-1', AWS_ENDPOINT_URL='http://127.0.0.1:9');"
-        "import handler; from sms_webhook import config, deduplication;"
-        "print(config.ssm_provider.cache_info().currsize, deduplication.prepare.cache_info().currsize,"
+        "import handler; from sms_webhook import config, deduplication as d;"
+        "print(config.ssm_provider.cache_info().currsize, d.prepare.cache_info().currsize,"
         " config.ssm_provider().store == {})"
     )
 
