@@ -55,8 +55,8 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
     callback = status_callback_url(request) if status_callbacks_enabled() else None
     try:
         twiml = answer_once(message, lambda m: messaging_response(reply(m), callback), context)
-    except Exception:
-        logger.info("incoming message", extra=details)
+    except Exception:  # still a message received; the error is logged where it is answered
+        logger.info("incoming message", extra={**details, **emf({"MessagesReceived": 1})})
         raise
     replies = twiml.count("<Message")
     metrics = emf({"MessagesReceived": 1, "RepliesSent": replies})

@@ -61,14 +61,22 @@ BODIES = [
     "Can you send the map? The old one, with the dragon's lair marked on it.",
 ]
 
-# Runs in each fresh process: no import the handler does not make itself (marshal is built in).
-COLD = """
-import marshal, sys, time
+# The Lambda context object, as much of it as the handlers read.
+CONTEXT = """
 class Context:
     function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
     invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
     def get_remaining_time_in_millis(self):
         return 10000
+"""
+
+# Runs in each fresh process: no import the handler does not make itself (marshal is built in).
+COLD = (
+    """
+import marshal, sys, time
+"""
+    + CONTEXT
+    + """
 started = time.perf_counter()
 module = __import__(sys.argv[1])
 imported = time.perf_counter()
@@ -80,14 +88,14 @@ open(sys.argv[3], "w").write(
     f"{answer['statusCode']} {imported - started} {answered - imported} {peak_kib}"
 )
 """
+)
 
-WARM = """
+WARM = (
+    """
 import marshal, sys, time
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    def get_remaining_time_in_millis(self):
-        return 10000
+"""
+    + CONTEXT
+    + """
 module = __import__(sys.argv[1])
 valid, forged, loops = marshal.loads(open(sys.argv[2], "rb").read())
 statuses = [module.lambda_handler(e, Context())["statusCode"] for e in valid + forged]
@@ -102,6 +110,7 @@ def per_call(events):
     return sorted(best)[len(best) // 2]
 open(sys.argv[3], "w").write(repr((statuses, per_call(valid), per_call(forged))))
 """
+)
 
 
 def venv_python(name: str) -> Path:

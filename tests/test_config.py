@@ -40,6 +40,18 @@ def ssm(monkeypatch):
         yield client
 
 
+def fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter: imports and module state as at a cold start."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+
+
 def put(ssm, name: str, value: str) -> None:
     ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
@@ -133,16 +145,7 @@ def test_importing_the_handler_reads_no_secret_and_loads_no_aws_sdk():
         "import handler; print('boto3' in sys.modules)"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-
-    assert result.stdout.strip() == "False"
+    assert fresh_python(code) == "False"
 
 
 def test_configured_webhook_url_is_read_from_the_environment(monkeypatch):
@@ -168,13 +171,4 @@ def test_with_snapstart_the_aws_clients_are_made_before_the_snapshot_without_rea
         " config.ssm_provider().store == {})"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-
-    assert result.stdout.split() == ["1", "1", "True"]
+    assert fresh_python(code).split() == ["1", "1", "True"]
