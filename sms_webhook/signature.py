@@ -29,7 +29,8 @@ from sms_webhook.urls import public_urls
 
 
 class Rejection(Enum):
-    """Why a request was refused; the name is the `reason` dimension of the metric."""
+    """Why a request was refused: the value is the log line's `reason`, the name (lower-cased)
+    the `rejection` dimension of the SignatureRejections metric."""
 
     MISSING = "missing X-Twilio-Signature header"
     EMPTY = "empty X-Twilio-Signature header"

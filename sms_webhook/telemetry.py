@@ -28,13 +28,7 @@ def count(metric: str, value: int = 1, **breakdown: str) -> None:
     The breakdown must be fixed vocabulary (a reason, a status, an error code), never data a
     caller chose freely or anything from a message's content.
     """
-    publish({metric: value}, **breakdown)
-
-
-def publish(counts: dict[str, int], **breakdown: str) -> None:
-    """Publish several counts at once: one EMF line, one write, however many metrics."""
-    for metric, value in counts.items():
-        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
     if breakdown:
         metrics.add_dimensions(**breakdown)
     metrics.flush_metrics()

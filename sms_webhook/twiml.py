@@ -34,7 +34,8 @@ def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
 
 @lru_cache(maxsize=256)
 def _document(texts: tuple[str, ...], status_callback: str | None) -> str:
-    """Built once per distinct reply: an auto-reply is the same document every time."""
+    """Built once per distinct reply: an auto-reply is the same document every time (so the
+    warning about a reply cut short is logged once per container and reply)."""
     pieces = [piece for text in texts if text for piece in split_message(text)]
     response = MessagingResponse()
     size = len(str(response).encode())

@@ -14,6 +14,7 @@ its sibling `/status`:
   the query string, unless the request brought one); other routes are its siblings.
 """
 
+from functools import lru_cache
 from urllib.parse import quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from sms_webhook.config import webhook_url_override
@@ -24,19 +25,37 @@ STATUS_ROUTE = "status"
 
 def public_urls(request: HttpRequest) -> list[str]:
     """The URLs Twilio may have called to make this request, the likeliest first."""
-    if request.raw_query is None:
-        query_strings = _rest_query_strings(request.decoded_query)
-    else:
-        query_strings = [request.raw_query]
+    urls = _public_urls(
+        request.domain,
+        request.public_path,
+        request.route,
+        request.raw_query,
+        request.decoded_query,
+        webhook_url_override(),
+    )
+    return list(urls)
 
-    base = webhook_url_override()
+
+@lru_cache(maxsize=128)
+def _public_urls(
+    domain: str,
+    public_path: str,
+    route: str,
+    raw_query: str | None,
+    decoded_query: tuple[tuple[str, str], ...],
+    override: str | None,
+) -> tuple[str, ...]:
+    """Cached: the signature check and the status callback of a request both need the URLs, and
+    every POST to the same webhook has the same ones."""
+    query_strings = [raw_query] if raw_query is not None else _rest_query_strings(decoded_query)
+    base = override
     if base is None:
-        if not request.domain:
-            return []
-        base = f"https://{request.domain}{request.public_path}"
-    elif request.route == f"/{STATUS_ROUTE}":
+        if not domain:
+            return ()
+        base = f"https://{domain}{public_path}"
+    elif route == f"/{STATUS_ROUTE}":
         base = sibling_url(base, STATUS_ROUTE)
-    return [_with_query(base, query) for query in query_strings]
+    return tuple(_with_query(base, query) for query in query_strings)
 
 
 def public_url_for_logs(request: HttpRequest) -> str:
