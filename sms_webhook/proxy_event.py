@@ -52,9 +52,10 @@ def _payload_v1(event: Mapping) -> HttpRequest:
         query = tuple((name, value) for name, values in multi_value.items() for value in values)
     else:
         query = tuple((event.get("queryStringParameters") or {}).items())
-    multi_value_headers = event.get("multiValueHeaders") or {}
     headers = event.get("headers") or {
-        name: values[-1] for name, values in multi_value_headers.items() if values
+        name: values[-1]
+        for name, values in (event.get("multiValueHeaders") or {}).items()
+        if values
     }
     return HttpRequest(
         method=event["httpMethod"].upper(),
@@ -73,10 +74,10 @@ def _payload_v1(event: Mapping) -> HttpRequest:
 def _payload_v2(event: Mapping) -> HttpRequest:
     context = event["requestContext"]
     raw_path = event["rawPath"]
-    stage_prefix = f"/{context['stage']}"
+    stage = context.get("stage") or "$default"  # Function URL events may leave it out
     route = raw_path
-    if context["stage"] != "$default" and raw_path.startswith(f"{stage_prefix}/"):
-        route = raw_path[len(stage_prefix) :]
+    if stage != "$default" and raw_path.startswith(f"/{stage}/"):
+        route = raw_path[len(stage) + 1 :]
     return HttpRequest(
         method=context["http"]["method"].upper(),
         route=route.rstrip("/") or "/",
@@ -100,15 +101,12 @@ def _last_segment(path: str) -> str:
 def _is_payload_v1(event: Mapping) -> bool:
     context = event.get("requestContext")
     return (
-        isinstance(event.get("httpMethod"), str)
-        and isinstance(event.get("path"), str)
+        _is_text(event.get("httpMethod"))
+        and _is_text(event.get("path"))
         and isinstance(context, Mapping)
-        and _is_optional(context.get("path"), str)
-        and _is_optional(context.get("domainName"), str)
-        and (
-            event.get("headers") is not None
-            or _is_optional_map(event.get("multiValueHeaders"), list)
-        )
+        and _is_optional_text(context.get("path"))
+        and _is_optional_text(context.get("domainName"))
+        and (bool(event.get("headers")) or _is_optional_map(event.get("multiValueHeaders"), list))
         and _is_optional_map(event.get("queryStringParameters"), str)
         and _is_optional_map(event.get("multiValueQueryStringParameters"), list)
     )
@@ -117,13 +115,13 @@ def _is_payload_v1(event: Mapping) -> bool:
 def _is_payload_v2(event: Mapping) -> bool:
     context = event.get("requestContext")
     return (
-        isinstance(event.get("rawPath"), str)
-        and _is_optional(event.get("rawQueryString"), str)
+        _is_text(event.get("rawPath"))
+        and _is_optional_text(event.get("rawQueryString"))
         and isinstance(context, Mapping)
-        and isinstance(context.get("stage"), str)
-        and _is_optional(context.get("domainName"), str)
+        and _is_optional_text(context.get("stage"))
+        and _is_optional_text(context.get("domainName"))
         and isinstance(context.get("http"), Mapping)
-        and isinstance(context["http"].get("method"), str)
+        and _is_text(context["http"].get("method"))
     )
 
 
@@ -139,14 +137,47 @@ def _is_optional(value: Any, kind: type) -> bool:
     return value is None or isinstance(value, kind)
 
 
+def _is_text(value: Any) -> bool:
+    """A str that can be written as UTF-8: JSON can carry unpaired surrogates (`"\\ud800"`),
+    which no URL, header or signature can hold."""
+    if not isinstance(value, str):
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_optional_text(value: Any) -> bool:
+    return value is None or _is_text(value)
+
+
+MAX_ENTRIES = 100
+"""Headers, or query parameters, an event may carry. Twilio's requests arrive with about 25
+headers (API Gateway's and CloudFront's included) and at most about 60 fields; checked before
+anything is read, so that a forged request of thousands of tiny headers costs no more to refuse
+than any other."""
+
+
 def _is_optional_map(value: Any, value_kind: type) -> bool:
-    """None, or a mapping of str to `value_kind` (for lists: lists of str)."""
+    """None, or a mapping of text to `value_kind` (text, or lists of text), of `MAX_ENTRIES` at
+    most (values of lists counted one by one). Checked with a few C calls, not entry by entry."""
     if value is None:
         return True
-    if not isinstance(value, Mapping):
+    if not isinstance(value, Mapping) or len(value) > MAX_ENTRIES:
         return False
-    if not all(type(name) is str and isinstance(item, value_kind) for name, item in value.items()):
+    items = list(value.values())
+    if value_kind is list:
+        if not all(type(item) is list for item in items):
+            return False
+        items = [element for item in items for element in item]
+        if len(items) > MAX_ENTRIES:
+            return False
+    try:
+        text = "".join(value) + "".join(items)  # a TypeError when one is not a str
+    except TypeError:
         return False
-    return value_kind is not list or all(
-        type(element) is str for item in value.values() for element in item
-    )
+    return _is_text(text)
