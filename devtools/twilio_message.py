@@ -63,3 +63,59 @@ def form_encode(fields: list[tuple[str, str]]) -> str:
 def twilio_signature(url: str, post_fields: list[tuple[str, str]], token: str) -> str:
     """The X-Twilio-Signature for a request to `url` (with its query, for a GET) and POST fields."""
     return RequestValidator(token).compute_signature(url, FormFields.from_pairs(post_fields))
+
+
+def largest_message_fields() -> list[tuple[str, str]]:
+    """The largest incoming-message request Twilio sends, as far as its documentation tells.
+
+    Every field at once: a 1,600-character text of 4-byte characters (the worst to form-encode),
+    ten media items with long URLs and content types, WhatsApp's profile name (25 characters, its
+    limit), WaId, forwarding flags, a pressed button (20-character text, its limit), a shared
+    location, the message replied to, and a click-to-WhatsApp ad referral. Free-text fields whose
+    limit Twilio does not document (button payload, address, label, ad body and headline) hold 256
+    characters of 4-byte UTF-8 each.
+    """
+    widest = "😀"
+    account = "AC" + "a" * 32
+    message = "MM" + "b" * 32
+    media_base = f"https://api.twilio.com/2010-04-01/Accounts/{account}/Messages/{message}/Media"
+    media = [
+        (
+            f"{media_base}/ME{index:032d}",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        )
+        for index in range(10)
+    ]
+    fields = message_fields(
+        widest * 1600,
+        from_number="whatsapp:+491701234567",
+        to_number="whatsapp:+14155238886",
+        media=media,
+    )
+    long_text = widest * 256
+    return [
+        *fields,
+        ("MessagingServiceSid", "MG" + "c" * 32),
+        ("ProfileName", widest * 25),
+        ("WaId", "491701234567"),
+        ("Forwarded", "true"),
+        ("FrequentlyForwarded", "true"),
+        ("ButtonText", widest * 20),
+        ("ButtonPayload", long_text),
+        ("Latitude", "-33.86881890869141"),
+        ("Longitude", "151.20929718017578"),
+        ("Address", long_text),
+        ("Label", long_text),
+        ("OriginalRepliedMessageSender", "whatsapp:+14155238886"),
+        ("OriginalRepliedMessageSid", "SM" + "d" * 32),
+        ("ReferralBody", long_text),
+        ("ReferralHeadline", long_text),
+        ("ReferralSourceId", "1" * 20),
+        ("ReferralSourceType", "ad"),
+        ("ReferralSourceUrl", "https://fb.me/" + "e" * 200),
+        ("ReferralMediaId", "2" * 20),
+        ("ReferralMediaContentType", "image/jpeg"),
+        ("ReferralMediaUrl", "https://scontent.xx.fbcdn.net/v/" + "f" * 400),
+        ("ReferralNumMedia", "1"),
+        ("ReferralCtwaClid", "ARA" + "g" * 200),
+    ]
