@@ -1,5 +1,9 @@
 """The public URL Twilio called, rebuilt front door by front door, and its /status sibling."""
 
+from urllib.parse import quote, quote_plus, urlencode
+
+from hypothesis import given
+from hypothesis import strategies as st
 from twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
@@ -9,7 +13,13 @@ from twilio_requests import (
 )
 
 from sms_webhook.proxy_event import HttpRequest, read_request
-from sms_webhook.urls import public_url_for_logs, public_urls, sibling_url, status_callback_url
+from sms_webhook.urls import (
+    _QUERY_ENCODINGS,
+    public_url_for_logs,
+    public_urls,
+    sibling_url,
+    status_callback_url,
+)
 
 
 def rest(event: dict) -> HttpRequest:
@@ -125,3 +135,13 @@ def test_sibling_url_replaces_the_last_segment_and_drops_the_query():
     assert sibling_url("https://h.example.com/a/b/sms?x=1", "status") == (
         "https://h.example.com/a/b/status"
     )
+
+
+@given(text=st.text())
+def test_each_rest_query_encoding_is_urllibs_own(text):
+    def java(value, safe="", encoding=None, errors=None):
+        return quote_plus(value, safe="*").replace("~", "%7E")
+
+    expected = [urlencode([("Body", text)], quote_via=via) for via in (quote_plus, quote, java)]
+
+    assert [urlencode([("Body", text)], quote_via=via) for via in _QUERY_ENCODINGS] == expected
