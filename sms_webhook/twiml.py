@@ -3,8 +3,11 @@
 Twilio refuses a message body over 1,600 characters and a TwiML document over 64 kB, and then
 sends nothing at all. So a longer text is split into several messages, at a space where possible,
 and messages that would push the document past 64 kB are left out (with a warning in the log).
+Characters that XML 1.0 cannot hold (control characters, U+FFFE, U+FFFF, unpaired surrogates)
+would make the whole document unreadable to Twilio: they are dropped, with a warning.
 """
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -26,7 +29,8 @@ def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
     """TwiML for the reply; `<Response />` when there is nothing to send.
 
     Empty texts are left out: Twilio refuses a `<Message>` with no body. With `status_callback`,
-    each message asks Twilio to report its delivery there.
+    each message asks Twilio to report its delivery there (its `action`, which twilio's classes
+    document as replacing the deprecated `statusCallback`).
     """
     texts = (reply,) if isinstance(reply, str) else tuple(reply or ())
     return _document(texts, status_callback)
@@ -34,13 +38,14 @@ def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
 
 @lru_cache(maxsize=256)
 def _document(texts: tuple[str, ...], status_callback: str | None) -> str:
-    """Built once per distinct reply: an auto-reply is the same document every time (so the
-    warning about a reply cut short is logged once per container and reply)."""
-    pieces = [piece for text in texts if text for piece in split_message(text)]
+    """Built once per distinct reply: an auto-reply is the same document every time. So each
+    warning below is logged once per container and distinct reply, not once per message."""
+    pieces = [piece for text in texts if text for piece in split_message(_xml_text(text))]
     response = MessagingResponse()
     size = len(str(response).encode())
+    delivery_report = {"action": status_callback, "method": "POST"} if status_callback else {}
     for number, piece in enumerate(pieces):
-        message = Message(piece, status_callback=status_callback)
+        message = Message(piece, **delivery_report)
         size += len(message.to_xml(xml_declaration=False).encode())
         if size > MAX_TWIML_SIZE:
             logger.warning(
@@ -76,3 +81,15 @@ def _fitting_prefix(text: str) -> int:
         if units > MAX_MESSAGE_LENGTH:
             return index
     return len(text)
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+"""Characters XML 1.0 cannot hold. Surrogates are only ever unpaired in a Python str."""
+
+
+def _xml_text(text: str) -> str:
+    """The text without the characters XML 1.0 cannot hold."""
+    kept, dropped = _NOT_XML.subn("", text)
+    if dropped:
+        logger.warning("reply characters dropped: not allowed in XML", extra={"dropped": dropped})
+    return kept
