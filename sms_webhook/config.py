@@ -9,16 +9,31 @@
 - `TWILIO_WEBHOOK_URL`: the public URL to check signatures against, when the one the request
   arrived on differs from the one Twilio called (a proxy, CloudFront, a tunnel).
 - `TWILIO_STATUS_CALLBACKS`: `off` stops asking Twilio for delivery status callbacks on replies.
+- `IDEMPOTENCY_TABLE`: the DynamoDB table of answered messages; empty turns deduplication off.
 - `POWERTOOLS_PARAMETERS_MAX_AGE`: seconds secrets read from SSM are reused (default 300), so a
   rotated token is picked up within minutes without an SSM call per request.
 
-Secrets are read when a request first needs them, never at import, and a failed read is never
-cached: the next request tries again.
+Secrets are read when a request first needs them, never at import. When SSM fails (an outage,
+throttling during a burst of cold starts), secrets read successfully in the last
+`STALE_SECRETS_MAX_AGE` seconds keep being used, with a warning and a `StaleSecretsUsed` metric:
+Twilio retries no answer, so a 503 loses the message. SSM is then tried again after
+`SSM_RETRY_INTERVAL` seconds rather than on every request. A container that has never read a
+secret fails closed.
 """
 
 import os
 import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
+
+from sms_webhook import aws
+from sms_webhook.telemetry import count, logger
+
+STALE_SECRETS_MAX_AGE = 60 * 60
+SSM_RETRY_INTERVAL = 30
 
 
 class ConfigurationError(Exception):
@@ -39,7 +54,8 @@ def auth_tokens() -> list[str]:
         raise ConfigurationError(
             "no auth token: set TWILIO_AUTH_TOKEN_PARAMETER (deployed) or TWILIO_AUTH_TOKEN (local)"
         )
-    tokens = _split_tokens(_read_secrets(lambda ssm: ssm.get(parameter_name, decrypt=True)))
+    value = _read_secrets("token", lambda ssm: ssm.get(parameter_name, decrypt=True))
+    tokens = _split_tokens(value)
     if not tokens:
         raise ConfigurationError(f"SSM parameter {parameter_name} holds no token")
     return tokens
@@ -53,13 +69,19 @@ def shared_key(key_id: str) -> str | None:
     path = os.environ.get("TWILIO_SHARED_KEYS_PATH", "").rstrip("/")
     if not path:
         return None
-    keys = _read_secrets(lambda ssm: ssm.get_multiple(path, decrypt=True))
+    keys = _read_secrets("shared keys", lambda ssm: ssm.get_multiple(path, decrypt=True))
     return keys.get(key_id) or None
 
 
 def webhook_url_override() -> str | None:
     """The configured public URL, if any."""
     return os.environ.get("TWILIO_WEBHOOK_URL", "").strip() or None
+
+
+def idempotency_table() -> str | None:
+    """The DynamoDB table of answered messages (`IDEMPOTENCY_TABLE`); None turns deduplication
+    off."""
+    return os.environ.get("IDEMPOTENCY_TABLE", "").strip() or None
 
 
 def status_callbacks_enabled() -> bool:
@@ -71,25 +93,52 @@ def _split_tokens(value: str) -> list[str]:
     return [token for token in re.split(r"[\s,]+", value) if token]
 
 
-def _read_secrets(read):
+@dataclass
+class _LastRead:
+    value: Any
+    at: float
+    retry_at: float = 0.0
+
+
+_last_reads: dict[str, _LastRead] = {}
+
+
+def _read_secrets(what: str, read: Callable[[Any], Any]) -> Any:
+    """`read(ssm_provider())`, or, while SSM fails, what it last gave (see the module's doc)."""
+    now = time.monotonic()
+    last = _last_reads.get(what)
+    usable = last is not None and now - last.at <= STALE_SECRETS_MAX_AGE
+    if last is not None and usable and now < last.retry_at:
+        return _stale(what, last, "SSM failed moments ago")
     try:
-        return read(ssm_provider())
+        value = read(ssm_provider())
     except Exception as error:  # any failure of boto3 or SSM means the same thing here
-        raise SecretUnavailableError(f"cannot read from SSM: {error}") from error
+        reason = f"cannot read from SSM: {error}"
+        if last is None or not usable:
+            raise SecretUnavailableError(reason) from error
+        last.retry_at = now + SSM_RETRY_INTERVAL
+        return _stale(what, last, reason)
+    _last_reads[what] = _LastRead(value, now)
+    return value
+
+
+def _stale(what: str, last: _LastRead, reason: str) -> Any:
+    age = round(time.monotonic() - last.at)
+    logger.warning(
+        "SSM unavailable: using secrets read earlier",
+        extra={"secrets": what, "age_seconds": age, "reason": reason},
+    )
+    count("StaleSecretsUsed")
+    return last.value
 
 
 @cache
-def ssm_provider():
-    """Powertools' SSM provider (with its cache), on a client that gives up in seconds.
+def ssm_provider() -> Any:
+    """Powertools' SSM provider (with its cache), on a client that gives up in time (`aws`).
 
-    Twilio waits 15 s for an answer; boto3's defaults (60 s timeouts, retries) would outlast it.
     Imported here: boto3 costs a few hundred milliseconds of cold start that a function given its
     token in the environment never pays.
     """
     from aws_lambda_powertools.utilities.parameters import SSMProvider
-    from botocore.config import Config
 
-    quick = Config(
-        connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 2}
-    )
-    return SSMProvider(boto_config=quick)
+    return SSMProvider(boto3_client=aws.client("ssm"))

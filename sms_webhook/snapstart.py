@@ -19,5 +19,5 @@ def is_snapshot_init() -> bool:
 def prime() -> None:
     if os.environ.get("TWILIO_AUTH_TOKEN_PARAMETER") and not os.environ.get("TWILIO_AUTH_TOKEN"):
         config.ssm_provider()
-    if table := os.environ.get("IDEMPOTENCY_TABLE"):
-        deduplication.prepare(table)
+    if table := config.idempotency_table():
+        deduplication.idempotent_runner(table)
