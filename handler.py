@@ -15,20 +15,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from replies import reply
-from sms_webhook import delivery_status
+from sms_webhook import aws, delivery_status
 from sms_webhook.config import (
     ConfigurationError,
     SecretUnavailableError,
     status_callbacks_enabled,
 )
 from sms_webhook.deduplication import AlreadyInProgressError, answer_once
-from sms_webhook.form import FormFields, TooLargeError, UndecodableError, request_fields
-from sms_webhook.message import IncomingMessage, masked_number
+from sms_webhook.form import (
+    EmptyFormError,
+    FormFields,
+    TooLargeError,
+    UndecodableError,
+    request_fields,
+)
+from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.refusals import RefusalLog
-from sms_webhook.signature import rejection_reason
+from sms_webhook.signature import Refused, signed_content_digest, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
-from sms_webhook.telemetry import count, emf, logger
+from sms_webhook.telemetry import count, emf, logger, pseudonym
 from sms_webhook.twiml import messaging_response
 from sms_webhook.urls import status_callback_url
 
@@ -42,9 +48,10 @@ class Answer:
 
 
 def incoming_message(request: HttpRequest, context: Any) -> Answer:
-    message = IncomingMessage.from_fields(_verified_fields(request))
+    fields, secret = _verified_fields(request)
+    message = IncomingMessage.from_fields(fields)
     details = {
-        "from": masked_number(message.from_number),
+        "from": pseudonym(message.from_number, secret),
         "message_sid": message.sid,
         "body_length": len(message.body),
         "media_count": len(message.media),
@@ -53,8 +60,9 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
         details["body"] = message.body
 
     callback = status_callback_url(request) if status_callbacks_enabled() else None
+    keys = (message.sid, signed_content_digest(fields))
     try:
-        twiml = answer_once(message, lambda m: messaging_response(reply(m), callback), context)
+        twiml = answer_once(keys, lambda: messaging_response(reply(message), callback), context)
     except Exception:  # still a message received; the error is logged where it is answered
         logger.info("incoming message", extra={**details, **emf({"MessagesReceived": 1})})
         raise
@@ -65,8 +73,15 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
 
 
 def delivery_report(request: HttpRequest, context: Any) -> Answer:
-    delivery_status.record(delivery_status.DeliveryStatus.from_fields(_verified_fields(request)))
-    return _twiml(messaging_response(None))
+    fields, _ = _verified_fields(request)
+    status = delivery_status.DeliveryStatus.from_fields(fields)
+    nothing = messaging_response(None)
+
+    def record() -> str:
+        delivery_status.record(status)
+        return nothing
+
+    return _twiml(answer_once((status.key,), record, context))
 
 
 ROUTES: dict[str, dict[str, Callable[[HttpRequest, Any], Answer]]] = {
@@ -75,21 +90,18 @@ ROUTES: dict[str, dict[str, Callable[[HttpRequest, Any], Answer]]] = {
 }
 
 
-class Refused(Exception):
-    """The request's signature does not hold."""
-
-
 refusal_log = RefusalLog()
 
 
-def _verified_fields(request: HttpRequest) -> FormFields:
-    """The request's form fields, once its signature holds; a refusal is logged and counted."""
+def _verified_fields(request: HttpRequest) -> tuple[FormFields, str]:
+    """The request's form fields and the secret they were signed with, once the signature
+    holds; a refusal is logged and counted."""
     fields = request_fields(request)
-    rejection = rejection_reason(request, fields)
-    if rejection:
-        refusal_log.record(request, rejection)
-        raise Refused
-    return fields
+    try:
+        return fields, signing_secret(request, fields)
+    except Refused as refused:
+        refusal_log.record(request, refused.rejection)
+        raise
 
 
 def _answer(request: HttpRequest, context: Any) -> Answer:
@@ -105,7 +117,7 @@ def _answer(request: HttpRequest, context: Any) -> Answer:
         return route(request, context)
     except Refused:
         return Answer(403, "Forbidden: invalid Twilio signature")
-    except UndecodableError as error:
+    except (UndecodableError, EmptyFormError, MalformedMessageError) as error:
         logger.warning("request rejected", extra={"reason": str(error)})
         return Answer(400, f"Bad Request: {error}")
     except TooLargeError as error:
@@ -114,8 +126,8 @@ def _answer(request: HttpRequest, context: Any) -> Answer:
     except AlreadyInProgressError as error:
         # The first delivery is being answered now; answering this copy with nothing keeps
         # Twilio from sending a second reply, and from logging an error or trying the fallback.
-        sid = {"message_sid": str(error)}
-        logger.info("duplicate delivery while the first is answered", extra=sid)
+        key = {"key": str(error)}
+        logger.info("duplicate delivery while the first is answered", extra=key)
         return _twiml(messaging_response(None))
     except ConfigurationError as error:
         logger.error("function misconfigured", extra={"reason": str(error)})
@@ -134,11 +146,12 @@ def _answer(request: HttpRequest, context: Any) -> Answer:
         return Answer(500, "Internal Server Error")
 
 
-NOT_AN_HTTP_EVENT = Answer(400, "Bad Request: not an API Gateway or Function URL event")
+NOT_AN_HTTP_EVENT = Answer(400, "Bad Request: not a well-formed API Gateway or Function URL event")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)  # an event holds numbers, texts and signatures
 def lambda_handler(event: dict, context: Any) -> dict:
+    aws.start_request(context.get_remaining_time_in_millis())
     refusal_log.catch_up()
     request = read_request(event)
     logger.set_correlation_id(request.request_id if request else None)

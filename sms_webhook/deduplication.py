@@ -1,64 +1,73 @@
-"""Each message is answered once, however often it arrives.
+"""Each message is answered once, however often it arrives, and however a copy is re-split.
 
-Twilio may deliver a message more than once (a retry, the fallback URL), and a captured request
-can be replayed: its signature stays valid. With Powertools Idempotency on DynamoDB, keyed on
-the message's `MessageSid`, the reply code runs for the first delivery only; a repeat gets the
-first answer, stored for `EXPIRY_SECONDS`. A copy that arrives while the first is still being
-answered gets an empty `<Response/>`: Twilio then sends nothing more, and no error is logged at
-Twilio, while the first delivery's answer goes out.
+Twilio may deliver a message more than once (a retry, the fallback URL, which adds `ErrorCode`
+and `ErrorUrl`), and a captured request can be replayed: its signature stays valid, and stays
+valid when its fields are re-split (see `signature`). So an answer is recorded, with Powertools
+Idempotency on DynamoDB, under two keys: the message's `MessageSid`, and the digest of everything
+Twilio signed besides the URL, which all re-splits of one request share. Reply code runs only for
+a request neither key has been seen for; a repeat of either gets the first answer, stored for
+`EXPIRY_SECONDS`. A copy that arrives while the first is still being answered gets an empty
+`<Response/>`: Twilio then sends nothing more and logs no error, while the first answer goes out.
 
 `IDEMPOTENCY_TABLE` names the table; empty turns this off. If the table cannot be reached, the
 message is answered anyway (a duplicate may then be answered twice): a lost reply is worse.
 """
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any
 
-from sms_webhook.message import IncomingMessage
+from sms_webhook import aws
+from sms_webhook.config import idempotency_table
 from sms_webhook.telemetry import count, logger
 
 EXPIRY_SECONDS = 24 * 60 * 60
 
 
 class AlreadyInProgressError(Exception):
-    """Another delivery of the same message is being answered right now."""
+    """Another delivery of the same message is being answered right now (the first key)."""
 
 
-def answer_once(message: IncomingMessage, answer: Callable[[IncomingMessage], str], context) -> str:
-    """`answer(message)`, run once per MessageSid; the stored first answer for repeats."""
-    table = os.environ.get("IDEMPOTENCY_TABLE")
-    if not table or not message.sid:
-        return answer(message)
+def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) -> str:
+    """`answer()`, run unless one of `keys` was answered before; then that first answer."""
+    table = idempotency_table()
+    if not table:
+        return answer()
 
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyPersistenceLayerError,
     )
 
-    config, run_once = prepare(table)
+    config, run_once = idempotent_runner(table)
     config.register_lambda_context(context)
-    answered = []
+    answered: list[str] = []
 
-    def answer_and_keep(message: IncomingMessage) -> str:
-        answered.append(answer(message))
+    def answer_and_keep() -> str:
+        answered.append(answer())
         return answered[-1]
 
+    def under(remaining_keys: Sequence[str]) -> str:
+        """Each key's record wraps the next, so a repeat of any key is caught before the answer."""
+        if not remaining_keys:
+            return answer_and_keep()
+        return run_once(record={"key": remaining_keys[0]}, answer=lambda: under(remaining_keys[1:]))
+
     try:
-        return run_once(message=message, answer=answer_and_keep)
+        return under(keys)
     except IdempotencyAlreadyInProgressError:
-        raise AlreadyInProgressError(message.sid) from None
+        raise AlreadyInProgressError(keys[0]) from None
     except IdempotencyPersistenceLayerError as error:
         logger.error(
             "idempotency store unavailable, answering without it",
-            extra={"reason": type(error.__cause__ or error).__name__, "message_sid": message.sid},
+            extra={"reason": type(error.__cause__ or error).__name__},
         )
         count("IdempotencyStoreFailures")
-        return answered[0] if answered else answer(message)
+        return answered[0] if answered else answer()
 
 
 @cache
-def prepare(table: str):
+def idempotent_runner(table: str) -> tuple[Any, Callable[..., str]]:
     """Powertools' idempotent wrapper on that table, made on first use (or before a snapshot).
 
     Imported here: boto3 and the DynamoDB client cost cold-start time that is only worth paying
@@ -69,16 +78,12 @@ def prepare(table: str):
         IdempotencyConfig,
         idempotent_function,
     )
-    from botocore.config import Config
 
-    quick = Config(
-        connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 2}
-    )
-    config = IdempotencyConfig(event_key_jmespath="sid", expires_after_seconds=EXPIRY_SECONDS)
-    store = DynamoDBPersistenceLayer(table_name=table, boto_config=quick)
+    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=EXPIRY_SECONDS)
+    store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
 
-    @idempotent_function(data_keyword_argument="message", persistence_store=store, config=config)
-    def run_once(message: IncomingMessage, answer: Callable[[IncomingMessage], str]) -> str:
-        return answer(message)
+    @idempotent_function(data_keyword_argument="record", persistence_store=store, config=config)
+    def run_once(record: dict[str, str], answer: Callable[[], str]) -> str:
+        return answer()
 
     return config, run_once

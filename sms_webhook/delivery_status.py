@@ -1,16 +1,21 @@
 """Delivery status callbacks: what became of the replies this webhook sent.
 
 Twilio POSTs `MessageSid`, `MessageStatus` and, when delivery failed, `ErrorCode` to the
-`statusCallback` URL of each `<Message>` (see `urls.status_callback_url`). Each callback becomes a
+`action` URL of each `<Message>` (see `urls.status_callback_url`). Each callback becomes a
 log line and metrics: `DeliveryStatus` per status, `DeliveryFailures` for `failed` and
 `undelivered`, `DeliveryErrors` per error code (codes: https://www.twilio.com/docs/api/errors).
+With deduplication on, each (MessageSid, MessageStatus) is counted once: a replayed `failed`
+callback cannot raise the failure alarm.
 """
 
 import re
 from dataclasses import dataclass
 
 from sms_webhook.form import FormFields
+from sms_webhook.message import ACCOUNT_SID, MESSAGE_SID, required_field
 from sms_webhook.telemetry import count, logger
+
+STATUS = re.compile(r"[A-Za-z_]{1,32}")
 
 STATUSES = frozenset(
     {
@@ -42,11 +47,18 @@ class DeliveryStatus:
 
     @classmethod
     def from_fields(cls, fields: FormFields) -> "DeliveryStatus":
+        """The callback in the fields; `MalformedMessageError` when they are not Twilio's."""
+        required_field(fields, "AccountSid", ACCOUNT_SID)
         return cls(
-            message_sid=fields.first("MessageSid"),
-            status=fields.first("MessageStatus").strip().lower(),
+            message_sid=required_field(fields, "MessageSid", MESSAGE_SID),
+            status=required_field(fields, "MessageStatus", STATUS).lower(),
             error_code=fields.first("ErrorCode").strip(),
         )
+
+    @property
+    def key(self) -> str:
+        """What makes one callback: a status reported twice for the same message is a repeat."""
+        return f"{self.message_sid} {self.status}"
 
 
 def record(status: DeliveryStatus) -> None:

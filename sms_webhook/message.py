@@ -1,9 +1,32 @@
-"""The incoming message as your reply code sees it: typed, with nothing about HTTP in it."""
+"""The incoming message as your reply code sees it: typed, with nothing about HTTP in it.
 
+A message reaches reply code only with the fields Twilio always sends, each once and in Twilio's
+form: a re-split copy of a signed request (see `signature`) can keep its signature, but not
+turn a message id into something else, or move the sender's number into the text.
+"""
+
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sms_webhook.form import FormFields
+
+MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}")
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+ADDRESS = re.compile(r"\+[1-9][0-9]{1,14}|[0-9]{3,8}|[a-z]+:[0-9A-Za-z+._@-]{1,128}")
+"""A phone number (E.164), a short code, or a channel's address (`whatsapp:+1415…`)."""
+
+
+class MalformedMessageError(ValueError):
+    """A field Twilio always sends is missing, repeated, or not in Twilio's form."""
+
+
+def required_field(fields: FormFields, name: str, form: re.Pattern[str]) -> str:
+    """The one value of a field Twilio always sends once, in that form."""
+    values = fields.get(name, [])
+    if len(values) != 1 or not form.fullmatch(values[0]):
+        raise MalformedMessageError(f"{name} is missing, repeated or not in Twilio's form")
+    return values[0]
 
 
 @dataclass(frozen=True)
@@ -20,6 +43,8 @@ class IncomingMessage:
 
     sid: str
     """Twilio's id of the message (`MessageSid`), e.g. "SM0123..."."""
+    account_sid: str
+    """The Twilio account the message was sent to (`AccountSid`), "AC0123..."."""
     from_number: str
     """Who sent it (`From`), in E.164 form, e.g. "+14155551234"."""
     to_number: str
@@ -33,10 +58,12 @@ class IncomingMessage:
 
     @classmethod
     def from_fields(cls, fields: FormFields) -> "IncomingMessage":
+        """The message in the fields; `MalformedMessageError` when they are not Twilio's."""
         return cls(
-            sid=fields.first("MessageSid"),
-            from_number=fields.first("From"),
-            to_number=fields.first("To"),
+            sid=required_field(fields, "MessageSid", MESSAGE_SID),
+            account_sid=required_field(fields, "AccountSid", ACCOUNT_SID),
+            from_number=required_field(fields, "From", ADDRESS),
+            to_number=required_field(fields, "To", ADDRESS),
             body=fields.first("Body"),
             media=_media(fields),
             fields={name: values[0] for name, values in fields.items()},
@@ -49,14 +76,3 @@ def _media(fields: FormFields) -> tuple[Media, ...]:
     while url := fields.first(f"MediaUrl{len(media)}"):
         media.append(Media(url, fields.first(f"MediaContentType{len(media)}")))
     return tuple(media)
-
-
-def masked_number(number: str) -> str:
-    """A phone number fit for a log line: `+14155551234` becomes `+1415***1234`.
-
-    A channel prefix such as `whatsapp:` is kept; anything too short to mask safely becomes `***`.
-    """
-    channel, colon, address = number.rpartition(":")
-    if len(address) < 10:
-        return f"{channel}{colon}***"
-    return f"{channel}{colon}{address[:5]}***{address[-4:]}"

@@ -4,6 +4,10 @@ Twilio signs the exact public URL it called (see `urls`) followed by the POST fi
 is the auth token (any of them, during a rotation), or, when the request carries
 `X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256`, the SharedKey secret of
 that key id. Secrets are fetched only once the request has a signature to check.
+
+The string Twilio signs glues each field's name to its value with no separator, so the fields of a
+captured request can be re-split (`MessageSid=SM…` sent as a field named `MessageSidSM…`) without
+breaking its signature. `signed_content_digest` is the same for every such variant.
 """
 
 from enum import Enum
@@ -41,20 +45,28 @@ class Rejection(Enum):
     MISMATCH = "signature does not match the URL and fields"
 
 
-def rejection_reason(request: HttpRequest, fields: FormFields) -> Rejection | None:
-    """Why the request is not Twilio's, or None when its signature holds.
+class Refused(Exception):
+    """The request's signature does not hold."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.value)
+        self.rejection = rejection
+
+
+def signing_secret(request: HttpRequest, fields: FormFields) -> str:
+    """The secret the request was signed with; `Refused` when it is not Twilio's.
 
     `fields` are the request's form fields; Twilio signs those of a POST after the URL, while a
     GET's are signed as part of the URL.
     """
     signature = request.headers.get(SIGNATURE_HEADER.lower())
     if signature is None:
-        return Rejection.MISSING
+        raise Refused(Rejection.MISSING)
     if not signature.strip():
-        return Rejection.EMPTY
+        raise Refused(Rejection.EMPTY)
     urls = public_urls(request)
     if not urls:
-        return Rejection.NO_URL
+        raise Refused(Rejection.NO_URL)
 
     settings = request.headers.get(SIGNATURE_SETTINGS_HEADER.lower())
     if settings is None:
@@ -62,10 +74,10 @@ def rejection_reason(request: HttpRequest, fields: FormFields) -> Rejection | No
     else:
         algorithm = get_signature_algorithm(settings)
         if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
-            return Rejection.UNSUPPORTED_ALGORITHM
+            raise Refused(Rejection.UNSUPPORTED_ALGORITHM)
         secret = shared_key(_setting(settings, "key"))
         if secret is None:
-            return Rejection.UNKNOWN_KEY
+            raise Refused(Rejection.UNKNOWN_KEY)
         secrets = [secret]
 
     signed_fields = fields if request.method == "POST" else {}
@@ -74,10 +86,23 @@ def rejection_reason(request: HttpRequest, fields: FormFields) -> Rejection | No
             validator = _validator(secret)
             for url in urls:
                 if _signed(validator, url, signed_fields, signature, algorithm):
-                    return None
+                    return secret
     except ValueError:  # urllib refuses the host, e.g. "[::1" or "host:port-that-is-not-a-number"
-        return Rejection.INVALID_URL
-    return Rejection.MISMATCH
+        raise Refused(Rejection.INVALID_URL) from None
+    raise Refused(Rejection.MISMATCH)
+
+
+def signed_content_digest(fields: FormFields) -> str:
+    """A digest of what Twilio signs besides the URL: every field's name glued to its value.
+
+    Computed by twilio's own `compute_signature`, on an empty URL and with a fixed key, so that it
+    follows Twilio's rules exactly (names sorted, repeated values sorted and counted once). Every
+    re-split of one request's fields glues into the same string, so gets the same digest.
+    """
+    return _CONTENT_DIGEST.compute_signature("", fields, HMAC_SHA256)
+
+
+_CONTENT_DIGEST = RequestValidator("signed content")
 
 
 def _signed(validator, url: str, fields, signature: str, algorithm: str) -> bool:

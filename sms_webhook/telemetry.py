@@ -6,8 +6,15 @@ Metrics are CloudWatch embedded-metric-format (EMF) records, in the namespace
 dashboards the parts. Rare events publish through Powertools Metrics (`count`); the two that
 happen on every request (a message answered, a request refused) carry their counts in their one
 log line (`emf`), which saves a second serialization and write per request.
+
+Logs never hold a secret or a phone number: senders appear as `pseudonym`s, and the libraries
+that would log request and response bodies at DEBUG (botocore's carry SSM's answer, the token
+included) are kept at INFO, whatever level Lambda gives the root logger.
 """
 
+import hashlib
+import hmac
+import logging
 import os
 import time
 
@@ -20,6 +27,9 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TwilioSmsWebhook")
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(service=SERVICE)
+
+for _library in ("botocore", "boto3", "urllib3", "aws_lambda_powertools"):
+    logging.getLogger(_library).setLevel(logging.INFO)
 
 
 def count(metric: str, value: int = 1, **breakdown: str) -> None:
@@ -51,3 +61,36 @@ def emf(counts: dict[str, int], **breakdown: str) -> dict:
         **counts,
         **breakdown,
     }
+
+
+def pseudonym(address: str, secret: str) -> str:
+    """How a sender appears in logs: `+1…34#5f2c9a1e` for `+14155551234`.
+
+    The country code and the last two digits, and a hash of the whole address keyed by `secret`
+    (the secret the request was signed with): the same sender gets the same pseudonym in every
+    line of a deployment, so their lines can be found together, while nobody without the secret
+    can tell which number it stands for. A channel prefix (`whatsapp:`) is kept; other addresses
+    show no character of their own.
+    """
+    channel, colon, rest = address.rpartition(":")
+    digest = hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:8]
+    if rest.startswith("+") and rest[1:].isdigit() and len(rest) > 6:
+        shown = f"+{_country_code(rest[1:])}…{rest[-2:]}"
+    elif rest.isdigit() and len(rest) > 4:  # a short code
+        shown = f"…{rest[-2:]}"
+    else:
+        shown = ""
+    return f"{channel}{colon}{shown}#{digest}"
+
+
+_TWO_DIGIT_COUNTRY_CODES = frozenset(
+    {20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54}
+    | {55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98}
+)
+"""E.164's two-digit country calling codes; 1 and 7 have one digit, all others three."""
+
+
+def _country_code(digits: str) -> str:
+    if digits[0] in "17":
+        return digits[0]
+    return digits[:2] if int(digits[:2]) in _TWO_DIGIT_COUNTRY_CODES else digits[:3]

@@ -1,5 +1,6 @@
 import io
 import json
+import math
 from dataclasses import dataclass
 
 import pytest
@@ -7,7 +8,7 @@ from emf import emitted_metrics
 from twilio_requests import TOKEN, leaked
 
 import handler
-from sms_webhook import config, deduplication
+from sms_webhook import aws, config, deduplication
 from sms_webhook.refusals import RefusalLog
 from sms_webhook.telemetry import logger
 
@@ -22,10 +23,11 @@ class LambdaContext:
         "arn:aws:lambda:us-east-1:123456789012:function:twilio-sms-webhook-WebhookFunction"
     )
     aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    remaining_millis: int = 10_000
+    """What is left of the invocation's time when it starts (the template's timeout is 10 s)."""
 
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
 
 
 @pytest.fixture(autouse=True)
@@ -44,12 +46,19 @@ def environment(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    config.ssm_provider.cache_clear()
-    deduplication.prepare.cache_clear()
+    clear_aws_caches()
+    monkeypatch.setattr(config, "_last_reads", {})
+    monkeypatch.setattr(aws, "_deadline", math.inf)  # a test calling config is no request
     monkeypatch.setattr(handler, "refusal_log", RefusalLog())
     yield
+    clear_aws_caches()
+
+
+def clear_aws_caches() -> None:
+    """Forget the AWS clients and what they read: each test sets up its own AWS."""
+    aws.client.cache_clear()
     config.ssm_provider.cache_clear()
-    deduplication.prepare.cache_clear()
+    deduplication.idempotent_runner.cache_clear()
 
 
 @pytest.fixture

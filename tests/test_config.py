@@ -167,7 +167,8 @@ def test_with_snapstart_the_aws_clients_are_made_before_the_snapshot_without_rea
         "TWILIO_AUTH_TOKEN_PARAMETER='/twilio/auth-token', IDEMPOTENCY_TABLE='table',"
         "AWS_DEFAULT_REGION='us-east-1', AWS_ENDPOINT_URL='http://127.0.0.1:9');"
         "import handler; from sms_webhook import config, deduplication as d;"
-        "print(config.ssm_provider.cache_info().currsize, d.prepare.cache_info().currsize,"
+        "print(config.ssm_provider.cache_info().currsize,"
+        " d.idempotent_runner.cache_info().currsize,"
         " config.ssm_provider().store == {})"
     )
 

@@ -65,7 +65,7 @@ def test_a_failed_delivery_is_counted_as_a_failure_and_by_error_code(invoke, pub
 
 
 def test_an_unknown_status_is_counted_as_other(invoke, published):
-    invoke(status_callback(with_fields(DELIVERED, MessageStatus="x" * 300)))
+    invoke(status_callback(with_fields(DELIVERED, MessageStatus="x" * 30)))
 
     [metric] = published()
     assert metric["status"] == "other"

@@ -7,6 +7,7 @@ from twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
     REST_URL,
+    SENDER,
     SMS,
     TOKEN,
     form,
@@ -19,10 +20,11 @@ from twilio_requests import (
 )
 
 import handler
+from sms_webhook.telemetry import pseudonym
 
 AUTO_REPLY = (
     '<?xml version="1.0" encoding="UTF-8"?><Response>'
-    f'<Message statusCallback="{REST_URL.replace("/sms", "/status")}">'
+    f'<Message action="{REST_URL.replace("/sms", "/status")}" method="POST">'
     "I'm busy questing right now!</Message></Response>"
 )
 
@@ -297,12 +299,12 @@ def test_a_failing_reply_is_500_logged_with_its_type_and_line_only(invoke, logs,
 # Logs
 
 
-def test_an_answered_message_is_logged_once_with_masked_sender_sid_and_length(invoke, logs):
+def test_an_answered_message_is_logged_once_with_sender_pseudonym_sid_and_length(invoke, logs):
     invoke(signed(rest_event(), REST_URL))
 
     [record] = logs.records
     assert record["message"] == "incoming message"
-    assert record["from"] == "+1415***1234"
+    assert record["from"] == pseudonym(SENDER, TOKEN)
     assert record["message_sid"] == "SM0123456789abcdef0123456789abcdef"
     assert record["body_length"] == len("How are you doing?")
     assert "body" not in record
@@ -392,10 +394,10 @@ def test_a_refusal_is_counted_by_reason(invoke, published, event, reason):
 def test_replies_ask_twilio_to_report_delivery_to_the_status_route(invoke):
     response = invoke(signed(rest_event(), REST_URL))
 
-    assert f'statusCallback="{REST_URL.replace("/sms", "/status")}"' in response["body"]
+    assert f'action="{REST_URL.replace("/sms", "/status")}" method="POST"' in response["body"]
 
 
 def test_status_callbacks_can_be_turned_off(invoke, monkeypatch):
     monkeypatch.setenv("TWILIO_STATUS_CALLBACKS", "off")
 
-    assert "statusCallback" not in invoke(signed(rest_event(), REST_URL))["body"]
+    assert "action=" not in invoke(signed(rest_event(), REST_URL))["body"]

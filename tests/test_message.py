@@ -4,7 +4,7 @@ import pytest
 from twilio_requests import SMS, with_fields
 
 from sms_webhook.form import FormFields
-from sms_webhook.message import IncomingMessage, Media, masked_number
+from sms_webhook.message import IncomingMessage, MalformedMessageError, Media
 
 MMS = with_fields(
     SMS,
@@ -53,21 +53,57 @@ def test_every_field_twilio_sent_is_available():
     assert len(message.fields) == len(SMS)
 
 
-def test_missing_fields_are_empty_strings():
-    message = IncomingMessage.from_fields(FormFields())
+def test_the_account_is_known():
+    message = IncomingMessage.from_fields(FormFields.from_pairs(SMS))
 
-    assert (message.sid, message.from_number, message.body) == ("", "", "")
+    assert message.account_sid == "AC0123456789abcdef0123456789abcdef"
+
+
+def test_a_body_not_sent_is_an_empty_string():
+    fields = [(name, value) for name, value in SMS if name != "Body"]
+
+    assert IncomingMessage.from_fields(FormFields.from_pairs(fields)).body == ""
+
+
+@pytest.mark.parametrize("name", ["MessageSid", "AccountSid", "From", "To"])
+def test_a_message_without_a_field_twilio_always_sends_is_malformed(name):
+    fields = [(field, value) for field, value in SMS if field != name]
+
+    with pytest.raises(MalformedMessageError, match=name):
+        IncomingMessage.from_fields(FormFields.from_pairs(fields))
 
 
 @pytest.mark.parametrize(
-    ("number", "masked"),
+    ("name", "value"),
     [
-        ("+14155551234", "+1415***1234"),
-        ("+447700900123", "+4477***0123"),
-        ("whatsapp:+14155551234", "whatsapp:+1415***1234"),
-        ("12345", "***"),
-        ("", "***"),
+        ("MessageSid", ""),
+        ("MessageSid", "SM0123456789abcdef0123456789abcde"),
+        ("MessageSid", "SM0123456789abcdef0123456789abcdef0"),
+        ("MessageSid", "XX0123456789abcdef0123456789abcdef"),
+        ("MessageSid", "SM0123456789abcdef0123456789abcdefNumMedia0"),
+        ("AccountSid", "AC0123"),
+        ("AccountSid", "SM0123456789abcdef0123456789abcdef"),
+        ("From", ""),
+        ("From", "+1415555123FromCitySAN FRANCISCO"),
+        ("To", "+0123"),
     ],
 )
-def test_numbers_are_masked_for_logs(number, masked):
-    assert masked_number(number) == masked
+def test_a_field_twilio_always_sends_in_another_form_is_malformed(name, value):
+    with pytest.raises(MalformedMessageError, match=name):
+        IncomingMessage.from_fields(FormFields.from_pairs(with_fields(SMS, **{name: value})))
+
+
+def test_a_field_twilio_sends_once_sent_twice_is_malformed():
+    fields = [*SMS, ("From", "+14155550000")]
+
+    with pytest.raises(MalformedMessageError, match="From"):
+        IncomingMessage.from_fields(FormFields.from_pairs(fields))
+
+
+@pytest.mark.parametrize(
+    "address", ["+14155551234", "+447700900123", "12345", "whatsapp:+14155551234", "messenger:1234"]
+)
+def test_numbers_short_codes_and_channel_addresses_are_well_formed(address):
+    fields = FormFields.from_pairs(with_fields(SMS, From=address))
+
+    assert IncomingMessage.from_fields(fields).from_number == address

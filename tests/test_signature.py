@@ -13,7 +13,7 @@ from twilio_requests import (
 
 from sms_webhook.form import FormFields
 from sms_webhook.proxy_event import HttpRequest, read_request
-from sms_webhook.signature import Rejection, rejection_reason
+from sms_webhook.signature import Refused, Rejection, signing_secret
 
 # Known answers from Twilio's security documentation and twilio-python's tests: token 12345.
 KNOWN_TOKEN = "12345"
@@ -28,6 +28,15 @@ KNOWN_PARAMS = [
 
 def rest(event: dict) -> HttpRequest:
     return read_request(event)
+
+
+def rejection_reason(request: HttpRequest, fields: FormFields) -> Rejection | None:
+    """Why the signature check refuses the request, or None when it holds."""
+    try:
+        signing_secret(request, fields)
+    except Refused as refused:
+        return refused.rejection
+    return None
 
 
 v2 = rest
@@ -76,6 +85,12 @@ def test_twilio_python_example_with_repeated_names_is_valid(known_token):
     event = known_answer_event("IK+Dwps556ElfBT0I3Rgjkr1wJU=")
 
     assert rejection_reason(event, FormFields.from_pairs(params)) is None
+
+
+def test_the_secret_a_request_was_signed_with_is_known_once_it_holds(known_token):
+    event = known_answer_event("0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+
+    assert signing_secret(event, FormFields.from_pairs(KNOWN_PARAMS)) == KNOWN_TOKEN
 
 
 def test_known_answer_with_another_token_is_not_valid(monkeypatch):

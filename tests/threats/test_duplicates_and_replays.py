@@ -1,13 +1,31 @@
 """Threat: the same message delivered twice (Twilio's retries, the fallback URL) or replayed.
 
-Each MessageSid is answered once: repeats get the first answer and the reply code runs once
-(Powertools Idempotency on DynamoDB, in moto).
+Each message is answered once: repeats get the first answer and the reply code runs once
+(Powertools Idempotency on DynamoDB, in moto). A captured request stays signed when its fields
+are re-split (Twilio's string to sign glues names to values): no such variant runs the reply code
+again, and none without Twilio's own fields in Twilio's form reaches it at all.
 """
+
+import base64
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
-from twilio_requests import REST_URL, SMS, rest_event, signed, with_fields
+from twilio.request_validator import RequestValidator
+from twilio_requests import (
+    DELIVERED,
+    REST_URL,
+    SMS,
+    STATUS_URL,
+    TOKEN,
+    form,
+    rest_event,
+    signed,
+    with_fields,
+    with_header,
+)
 
 import handler
 
@@ -114,13 +132,23 @@ def test_a_failed_answer_is_not_remembered(table, invoke, monkeypatch):
     assert ">fixed</Message>" in invoke(delivery())["body"]
 
 
-def test_the_record_holds_a_hash_of_the_sid_and_the_answer_only(table, invoke, replies):
+def test_the_records_hold_hashed_keys_and_the_answer_only(table, invoke, replies):
     invoke(delivery())
 
-    [item] = table.scan(TableName=TABLE)["Items"]
-    assert set(item) == {"id", "expiration", "in_progress_expiration", "status", "data"}
-    assert "SM0123456789abcdef0123456789abcdef" not in item["id"]["S"]
-    assert "+1415" not in str(item)
+    items = table.scan(TableName=TABLE)["Items"]
+    assert len(items) == 2  # one under the MessageSid, one under the signed content
+    for item in items:
+        assert set(item) == {"id", "expiration", "in_progress_expiration", "status", "data"}
+        assert "SM0123456789abcdef0123456789abcdef" not in item["id"]["S"]
+        assert "+1415" not in str(item)
+
+
+def test_the_records_hold_what_the_reply_code_echoed(table, invoke, monkeypatch):
+    monkeypatch.setattr(handler, "reply", lambda message: f"Hello {message.from_number}")
+
+    invoke(delivery())
+
+    assert all("+14155551234" in str(item) for item in table.scan(TableName=TABLE)["Items"])
 
 
 def test_with_idempotency_off_every_delivery_runs_the_reply_code(invoke, replies):
@@ -130,8 +158,221 @@ def test_with_idempotency_off_every_delivery_runs_the_reply_code(invoke, replies
     assert len(replies) == 2
 
 
-def test_a_message_without_a_sid_is_answered_without_a_record(table, invoke, replies):
+def test_a_message_without_a_sid_is_refused_without_a_record(table, invoke, replies):
     fields = [(name, value) for name, value in SMS if not name.endswith("Sid")]
-    invoke(signed(rest_event(fields=fields), REST_URL, fields))
 
+    response = invoke(signed(rest_event(fields=fields), REST_URL, fields))
+
+    assert response["statusCode"] == 400
+    assert replies == []
     assert table.scan(TableName=TABLE)["Items"] == []
+
+
+# Re-split copies of one captured request
+
+
+def captured_signature(fields=SMS, url=REST_URL) -> str:
+    """The X-Twilio-Signature of the genuine request, as someone who captured it has it."""
+    return signed(rest_event(fields=fields), url, fields)["headers"]["X-Twilio-Signature"]
+
+
+def replayed(variant: list[tuple[str, str]], signature: str) -> dict:
+    """The variant's fields POSTed with the captured signature, which must still hold for it."""
+    assert RequestValidator(TOKEN).validate(REST_URL, _params(variant), signature)
+    return with_header(rest_event(fields=variant), "X-Twilio-Signature", signature)
+
+
+def _params(fields):
+    params = {}
+    for name, value in fields:
+        params.setdefault(name, []).append(value)
+    return _MultiValue(params)
+
+
+class _MultiValue(dict):
+    def getall(self, name):
+        return self[name]
+
+
+SID = "SM0123456789abcdef0123456789abcdef"
+WITHOUT = {"MessageSid", "NumMedia", "From"}
+RE_SPLITS = {
+    "sid-glued-to-its-name": [
+        *[(n, v) for n, v in SMS if n != "MessageSid"],
+        (f"MessageSid{SID}", ""),
+    ],
+    "sid-absorbing-the-next-field": [
+        *[(n, v) for n, v in SMS if n not in ("MessageSid", "NumMedia")],
+        ("MessageSid", f"{SID}NumMedia0"),
+    ],
+    "body-absorbing-the-sender": [
+        *[(n, v) for n, v in SMS if n not in ("Body", "From")],
+        ("Body", "How are you doing?From+14155551234"),
+    ],
+}
+
+
+@pytest.mark.parametrize("variant", RE_SPLITS.values(), ids=RE_SPLITS.keys())
+def test_a_re_split_copy_without_twilios_fields_is_refused(table, invoke, replies, variant):
+    signature = captured_signature()
+    invoke(signed(rest_event(), REST_URL))
+
+    response = invoke(replayed(variant, signature))
+
+    assert response["statusCode"] == 400
+    assert len(replies) == 1
+
+
+@pytest.mark.parametrize("variant", RE_SPLITS.values(), ids=RE_SPLITS.keys())
+def test_without_deduplication_a_re_split_copy_still_never_reaches_the_reply_code(
+    invoke, replies, variant
+):
+    assert invoke(replayed(variant, captured_signature()))["statusCode"] == 400
+    assert replies == []
+
+
+FORGED_SID = "SM" + "f" * 32
+CRAFTED_TEXT = f"hiFrom+19995550000MessageSid{FORGED_SID}To+15005550006Zz"
+"""A text whose characters read as fields once re-split: another sender, another MessageSid."""
+
+
+def crafted_capture() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The genuine fields of a message carrying `CRAFTED_TEXT`, and their forged re-split: every
+    field Twilio requires, well-formed, the genuine ones after the text glued into `Zz`."""
+    genuine = with_fields(SMS, Body=CRAFTED_TEXT)
+    glued = "".join(f"{name}{value}" for name, value in sorted(genuine) if name > "Body")
+    forged = [
+        ("AccountSid", dict(genuine)["AccountSid"]),
+        ("ApiVersion", "2010-04-01"),
+        ("Body", "hi"),
+        ("From", "+19995550000"),
+        ("MessageSid", FORGED_SID),
+        ("To", "+15005550006"),
+        ("Zz", glued),
+    ]
+    return genuine, forged
+
+
+def test_a_re_split_copy_with_well_formed_fields_gets_the_first_answer(table, invoke, replies):
+    genuine, forged = crafted_capture()
+    first = invoke(signed(rest_event(fields=genuine), REST_URL, genuine))
+
+    again = invoke(replayed(forged, captured_signature(genuine)))
+
+    assert again["statusCode"] == 200
+    assert again["body"] == first["body"]
+    assert replies == [dict(genuine)["MessageSid"]]
+
+
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@st.composite
+def re_splits(draw):
+    """The genuine request's glued fields cut again: each boundary moved by a few characters."""
+    pieces = [piece for name, value in sorted(SMS) for piece in (name, value)]
+    glued = "".join(pieces)
+    cuts, position = [], 0
+    for piece in pieces[:-1]:
+        position += len(piece)
+        cuts.append(position + draw(st.integers(-4, 4)))
+    cuts = sorted({min(max(cut, 0), len(glued)) for cut in cuts})
+    parts = [glued[a:b] for a, b in zip([0, *cuts], [*cuts, len(glued)], strict=True)]
+    return list(zip(parts[::2], [*parts[1::2], ""][: len(parts[::2])], strict=True))
+
+
+@SETTINGS
+@given(variant=re_splits())
+def test_no_re_split_of_a_captured_request_runs_the_reply_code_again(
+    table, invoke, replies, variant
+):
+    signature = captured_signature()
+    first = invoke(signed(rest_event(), REST_URL))
+    replies.clear()
+    event = with_header(rest_event(fields=variant), "X-Twilio-Signature", signature)
+
+    response = invoke(event)
+
+    assert replies == []
+    assert response["statusCode"] in (400, 403) or response["body"] == first["body"]
+
+
+# A GET signature replayed as a POST
+
+
+def test_a_post_without_fields_is_refused_before_its_signature_is_checked(invoke, replies, logs):
+    url = f"{REST_URL}?{form(SMS)}"
+    get_signature = signed(rest_event("GET"), url)["headers"]["X-Twilio-Signature"]
+    event = with_header(rest_event(fields=[]), "X-Twilio-Signature", get_signature)
+    event["requestContext"]["path"] = "/Prod/sms"
+    event["multiValueQueryStringParameters"] = {name: [value] for name, value in SMS}
+    event["queryStringParameters"] = dict(SMS)
+
+    response = invoke(event)
+
+    assert response["statusCode"] == 400
+    assert replies == []
+    assert [r["reason"] for r in logs.records] == ["a POST without form fields"]
+
+
+@pytest.mark.parametrize("body", ["", "&", "&&&"])
+def test_a_post_whose_body_holds_no_field_is_refused(invoke, replies, body):
+    event = rest_event()
+    event["body"] = body
+
+    assert invoke(event)["statusCode"] == 400
+
+
+def test_an_empty_base64_body_is_refused(invoke):
+    event = rest_event(base64_body=True)
+    event["body"] = base64.b64encode(b"").decode()
+
+    assert invoke(event)["statusCode"] == 400
+
+
+# Status callbacks replayed
+
+
+def status_callback(fields=DELIVERED) -> dict:
+    event = rest_event(fields=fields, path="/status", public_path="/Prod/status")
+    return signed(event, STATUS_URL, fields)
+
+
+FAILED = with_fields(DELIVERED, MessageStatus="failed", SmsStatus="failed", ErrorCode="30007")
+
+
+def failures(published) -> int:
+    return sum(m["value"] for m in published() if m["name"] == "DeliveryFailures")
+
+
+def test_a_replayed_failed_callback_counts_one_failure(table, invoke, published):
+    for _ in range(5):
+        assert invoke(status_callback(FAILED))["statusCode"] == 200
+
+    assert failures(published) == 1
+
+
+def test_each_status_of_a_message_is_counted_once(table, invoke, published):
+    for status in ("sent", "sent", "undelivered", "undelivered"):
+        invoke(status_callback(with_fields(DELIVERED, MessageStatus=status)))
+
+    statuses = [m["status"] for m in published() if m["name"] == "DeliveryStatus" and "status" in m]
+    assert statuses == ["sent", "undelivered"]
+
+
+def test_a_status_callback_without_a_well_formed_sid_is_refused(table, invoke, published):
+    fields = [(n, v) for n, v in FAILED if n != "MessageSid"] + [(f"MessageSid{SID}", "")]
+
+    assert invoke(status_callback(fields))["statusCode"] == 400
+    assert failures(published) == 0
+
+
+def test_without_deduplication_each_callback_is_counted(invoke, published):
+    invoke(status_callback(FAILED))
+    invoke(status_callback(FAILED))
+
+    assert failures(published) == 2

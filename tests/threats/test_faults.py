@@ -1,19 +1,24 @@
 """Threat: the AWS services behind the webhook fail. It fails closed, says why, and recovers.
 
 Real faults where possible: an SSM endpoint on a closed loopback port (then a moto server on that
-port), moto without the parameter or the table; botocore's Stubber for throttling and denial.
+port), a loopback socket that accepts connections and never answers, moto without the parameter
+or the table; botocore's Stubber for throttling and denial.
 """
 
 import socket
+import threading
+import time
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from conftest import LambdaContext
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from twilio_requests import REST_URL, SSM_TOKEN, rest_event, signed
 
-from sms_webhook import config
+import handler
+from sms_webhook import aws, config
 
 TOKEN_PARAMETER = "/twilio/auth-token"
 
@@ -126,3 +131,154 @@ def test_an_unreachable_idempotency_table_still_answers_and_says_so(
     assert "<Message" in response["body"]
     assert "idempotency store unavailable, answering without it" in logs.messages()
     assert "IdempotencyStoreFailures" in [metric["name"] for metric in published()]
+
+
+# Services that accept a connection and never answer
+
+
+class SilentService:
+    """A loopback TCP server that accepts every connection and never sends a byte."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            self.connections.append(connection)
+
+    def close(self) -> None:
+        for connection in self.connections:
+            connection.close()
+        self.socket.close()
+
+
+@pytest.fixture
+def silent():
+    service = SilentService()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def silent_table(silent, monkeypatch):
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "IdempotencyTable")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", silent.url)
+    return silent
+
+
+@pytest.fixture
+def silent_ssm(silent, monkeypatch, token_in_ssm):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", silent.url)
+    return silent
+
+
+def timed(event, remaining_millis: int = 10_000) -> tuple[dict, float]:
+    """The answer, and the seconds it took, for an invocation with that much time left."""
+    started = time.monotonic()
+    response = handler.lambda_handler(event, LambdaContext(remaining_millis=remaining_millis))
+    return response, time.monotonic() - started
+
+
+def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent_table, published):
+    response, seconds = timed(signed(rest_event(), REST_URL))
+
+    assert response["statusCode"] == 200
+    assert "<Message" in response["body"]
+    assert seconds < 5
+    assert "IdempotencyStoreFailures" in [metric["name"] for metric in published()]
+
+
+def test_a_hanging_ssm_is_a_503_within_5_seconds(silent_ssm):
+    response, seconds = timed(twilio_request())
+
+    assert response["statusCode"] == 503
+    assert seconds < 5
+
+
+def test_an_aws_call_makes_two_attempts_at_most(silent_ssm):
+    timed(twilio_request())
+
+    # the second only when it can end in time: making the client costs part of the budget
+    assert 1 <= len(silent_ssm.connections) <= aws.ATTEMPTS == 2
+
+
+def test_a_hanging_service_is_left_in_time_for_an_invocation_with_little_time_left(silent_ssm):
+    response, seconds = timed(twilio_request(), remaining_millis=2_500)
+
+    assert response["statusCode"] == 503
+    assert seconds < 2.5
+
+
+def test_no_aws_call_is_attempted_without_time_for_it(silent_ssm):
+    response, _ = timed(twilio_request(), remaining_millis=1_500)
+
+    assert response["statusCode"] == 503
+    assert silent_ssm.connections == []
+
+
+# The last token read, while SSM fails
+
+
+@pytest.fixture
+def token_read_then_ssm_throttled(token_in_ssm, monkeypatch, invoke):
+    """A container that read its token, whose cache then expired, and SSM answers
+    `ThrottlingException` from then on."""
+    monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "0")
+    with mock_aws():
+        boto3.client("ssm").put_parameter(
+            Name=TOKEN_PARAMETER, Value=SSM_TOKEN, Type="SecureString"
+        )
+        assert invoke(twilio_request())["statusCode"] == 200
+        with Stubber(config.ssm_provider().client) as ssm:
+            for _ in range(10):
+                ssm.add_client_error("get_parameter", "ThrottlingException", http_status_code=400)
+            yield ssm
+
+
+def test_while_ssm_fails_the_last_token_read_is_used(token_read_then_ssm_throttled, invoke):
+    assert invoke(twilio_request())["statusCode"] == 200
+
+
+def test_using_the_last_token_is_logged_and_counted(
+    token_read_then_ssm_throttled, invoke, logs, published
+):
+    invoke(twilio_request())
+
+    [warning] = [r for r in logs.records if r["level"] == "WARNING"]
+    assert warning["message"] == "SSM unavailable: using secrets read earlier"
+    assert "ThrottlingException" in warning["reason"]
+    assert "StaleSecretsUsed" in [metric["name"] for metric in published()]
+
+
+def test_after_a_failure_ssm_is_left_alone_for_a_while(token_read_then_ssm_throttled, invoke):
+    calls = []
+    config.ssm_provider().client.meta.events.register(
+        "before-parameter-build.ssm.GetParameter", lambda **_: calls.append("GetParameter")
+    )
+
+    for _ in range(3):
+        assert invoke(twilio_request())["statusCode"] == 200
+
+    assert calls == ["GetParameter"]
+
+
+def test_a_forged_request_is_still_refused_with_the_last_token(
+    token_read_then_ssm_throttled, invoke
+):
+    assert invoke(signed(rest_event(), REST_URL, token="forged"))["statusCode"] == 403
+
+
+def test_the_last_token_is_used_for_an_hour_at_most(
+    token_read_then_ssm_throttled, invoke, monkeypatch
+):
+    later = time.monotonic() + config.STALE_SECRETS_MAX_AGE + 1
+    monkeypatch.setattr(config.time, "monotonic", lambda: later)
+
+    assert invoke(twilio_request())["statusCode"] == 503

@@ -18,8 +18,9 @@ from twilio_requests import (
     v2_event,
 )
 
+from devtools.twilio_message import form_encode, largest_message_fields
 from sms_webhook import form
-from sms_webhook.form import MAX_FORM_SIZE
+from sms_webhook.form import MAX_FIELDS, MAX_FORM_SIZE
 
 
 @pytest.fixture
@@ -81,10 +82,22 @@ def test_unknown_shared_key_ids_cost_one_ssm_call_for_all_of_them(deployed, invo
     assert aws_calls == ["GetParametersByPath"]
 
 
-def test_an_answered_message_costs_one_token_read_and_two_table_writes(deployed, invoke, aws_calls):
+def test_an_answered_message_costs_one_token_read_and_four_table_writes(
+    deployed, invoke, aws_calls
+):
     invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
 
-    assert aws_calls == ["GetParameter", "PutItem", "UpdateItem"]
+    # a record under the MessageSid and one under the signed content, each put then completed
+    assert aws_calls == ["GetParameter", "PutItem", "PutItem", "UpdateItem", "UpdateItem"]
+
+
+def test_a_repeated_message_costs_one_table_call(deployed, invoke, aws_calls):
+    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+    aws_calls.clear()
+
+    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+
+    assert aws_calls == ["PutItem"]
 
 
 @pytest.fixture
@@ -94,33 +107,73 @@ def parsing_forbidden(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("an oversized body was decoded or parsed")
 
-    monkeypatch.setattr(form.base64, "b64decode", forbidden)
-    monkeypatch.setattr(form, "parse_qsl", forbidden)
+    monkeypatch.setattr(form.binascii, "a2b_base64", forbidden)
+    monkeypatch.setattr(form, "_percent_decoded", forbidden)
 
 
-def test_a_plain_body_over_64_kib_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+def test_a_plain_body_over_the_limit_is_refused_with_413_unparsed(invoke, parsing_forbidden):
     event = rest_event()
     event["body"] = "Body=" + "a" * MAX_FORM_SIZE
 
     assert invoke(event)["statusCode"] == 413
 
 
-def test_a_base64_body_over_64_kib_is_refused_with_413_undecoded(invoke, parsing_forbidden):
+def test_a_base64_body_over_the_limit_is_refused_with_413_undecoded(invoke, parsing_forbidden):
     event = rest_event(base64_body=True)
     event["body"] = base64.b64encode(b"Body=" + b"a" * MAX_FORM_SIZE).decode()
 
     assert invoke(event)["statusCode"] == 413
 
 
-def test_a_query_string_over_64_kib_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+def test_a_query_string_over_the_limit_is_refused_with_413_unparsed(invoke, parsing_forbidden):
     event = v2_event("function_url", "GET")
     event["rawQueryString"] = "Body=" + "a" * MAX_FORM_SIZE
 
     assert invoke(event)["statusCode"] == 413
 
 
-def test_a_body_of_64_kib_is_still_read(invoke):
+def test_a_body_at_the_limit_is_still_read(invoke):
     event = rest_event()
     event["body"] = ("Body=" + "a" * MAX_FORM_SIZE)[:MAX_FORM_SIZE]
 
     assert invoke(event)["statusCode"] == 403
+
+
+def test_twilios_largest_request_fits_the_limits_and_is_answered(invoke, received):
+    fields = largest_message_fields()
+
+    response = invoke(signed(rest_event(fields=fields, base64_body=True), REST_URL, fields))
+
+    assert response["statusCode"] == 200
+    assert len(form_encode(fields).encode()) <= MAX_FORM_SIZE
+    assert len(fields) <= MAX_FIELDS
+    assert len(received[0].media) == 10
+
+
+def test_a_body_of_thousands_of_tiny_fields_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+    event = rest_event()
+    event["body"] = "&".join(["a="] * 6000)
+
+    assert invoke(event)["statusCode"] == 413
+
+
+def test_a_rest_get_over_the_url_length_api_gateway_accepts_is_refused(invoke):
+    event = rest_event("GET", [("Body", "a" * 10_241)])
+
+    assert invoke(event)["statusCode"] == 413
+
+
+def test_a_request_with_thousands_of_headers_is_refused_before_they_are_read(invoke):
+    event = signed(rest_event(), REST_URL)
+    for number in range(2000):
+        event["headers"][f"X-Header-{number}"] = "x"
+        event["multiValueHeaders"][f"X-Header-{number}"] = ["x"]
+
+    assert invoke(event)["statusCode"] == 400
+
+
+def test_a_rest_query_of_thousands_of_values_is_refused(invoke):
+    event = rest_event("GET", [("Body", "hi")])
+    event["multiValueQueryStringParameters"] = {"Body": ["x"] * 2000}
+
+    assert invoke(event)["statusCode"] == 400

@@ -2,22 +2,29 @@
 
 Property-based: hypothesis builds events from scratch, damages well-formed signed events by
 replacing or deleting any field at any depth with any JSON value (types AWS never sends
-included), and sends random, binary and huge bodies. `EXAMPLES` events per test.
+included), and sends random, binary and huge bodies. `EXAMPLES` events per test. Then the shapes
+found by review: unpaired surrogates, malformed multi-value headers, events without a stage, and
+bodies whose characters fit a limit their bytes do not.
 """
 
 import base64
 import copy
+import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
     REST_URL,
+    SMS,
     rest_event,
     signed,
     v2_event,
 )
+
+from sms_webhook.form import MAX_FORM_SIZE
 
 DELETE = object()
 
@@ -132,3 +139,87 @@ def test_random_methods_paths_and_headers_are_answered_without_server_error(
     event["httpMethod"], event["path"] = method, path
 
     assert_answered_without_server_error(invoke(event))
+
+
+def from_json(text: str) -> dict:
+    """The event as Lambda hands it over: parsed from JSON, which can carry lone surrogates."""
+    return json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{"Body": ["\\ud800"]}',
+        '{"\\udfff": ["hi"]}',
+        '{"Body": ["a\\ud83d"], "From": ["+14155551234"]}',
+    ],
+)
+def test_an_unpaired_surrogate_in_a_rest_query_is_a_400(invoke, query):
+    event = rest_event("GET")
+    event["multiValueQueryStringParameters"] = from_json(query)
+    event["queryStringParameters"] = {k: v[0] for k, v in from_json(query).items()}
+
+    assert invoke(event)["statusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("body", '"Body=\\ud800"'),
+        ("path", '"/sms\\ud800"'),
+        ("headers", '{"X-Twilio-Signature": "\\udc00"}'),
+    ],
+)
+def test_an_unpaired_surrogate_anywhere_in_a_rest_event_is_a_400(invoke, field, value):
+    event = signed(rest_event(), REST_URL)
+    event[field] = from_json(value)
+
+    assert invoke(event)["statusCode"] == 400
+
+
+def test_an_unpaired_surrogate_in_a_raw_query_string_is_a_400(invoke):
+    event = v2_event("function_url", "GET")
+    event["rawQueryString"] = from_json('"Body=\\ud800"')
+
+    assert invoke(event)["statusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    "multi_value_headers",
+    [{"a": 5}, "a string", {5: ["x"]}, ["Host"], {"Host": [5]}, {"Host": [None]}],
+)
+def test_malformed_multi_value_headers_beside_empty_headers_are_a_400(invoke, multi_value_headers):
+    event = signed(rest_event(), REST_URL)
+    event["headers"] = {}
+    event["multiValueHeaders"] = multi_value_headers
+
+    assert invoke(event)["statusCode"] == 400
+
+
+@pytest.mark.parametrize("name", ["http_api", "function_url"])
+def test_a_payload_2_event_without_a_stage_is_read_as_the_default_stage(invoke, name):
+    host = HTTP_API_HOST if name == "http_api" else FUNCTION_URL_HOST
+    event = signed(v2_event(name), f"https://{host}/sms")
+    del event["requestContext"]["stage"]
+
+    assert invoke(event)["statusCode"] == 200
+
+
+def test_the_body_limit_counts_bytes_not_characters(invoke):
+    event = signed(rest_event(), REST_URL)
+    event["body"] = "Body=" + "語" * (MAX_FORM_SIZE // 2)  # half the characters, 1.5x the bytes
+
+    assert invoke(event)["statusCode"] == 413
+
+
+def test_a_raw_query_string_limit_counts_bytes_too(invoke):
+    event = v2_event("function_url", "GET")
+    event["rawQueryString"] = "Body=" + "語" * (MAX_FORM_SIZE // 2)
+
+    assert invoke(event)["statusCode"] == 413
+
+
+def test_a_signed_message_in_many_languages_is_still_answered(invoke):
+    fields = [(n, "こんにちは 🎉 Grüße " * 50 if n == "Body" else v) for n, v in SMS]
+
+    assert invoke(signed(rest_event(fields=fields), REST_URL, fields))["statusCode"] == 200

@@ -5,6 +5,10 @@ function logged or printed for the auth tokens, the SharedKey secret and full ph
 These tests drive the paths most likely to leak, at DEBUG, and check the answers too.
 """
 
+import importlib
+import logging
+import re
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -23,6 +27,7 @@ from twilio_requests import (
     signed_with_shared_key,
 )
 
+import handler
 from sms_webhook.telemetry import logger
 
 
@@ -74,10 +79,59 @@ def test_nothing_secret_is_in_any_answer(deployed, invoke):
     assert [leaked(str(answer)) for answer in answers] == [[]] * len(answers)
 
 
-def test_the_sender_is_logged_masked(deployed, invoke, logs):
+def test_nothing_secret_is_logged_with_the_root_logger_at_debug(deployed, invoke, caplog):
+    caplog.set_level(logging.DEBUG)  # what Lambda's ApplicationLogLevel DEBUG does
+
+    for event in every_kind_of_request():
+        invoke(event)
+
+    logged = "\n".join(f"{record.getMessage()} {record.args}" for record in caplog.records)
+    assert leaked(logged) == []
+
+
+@pytest.fixture
+def log_event_asked_for(monkeypatch):
+    """The handler as imported where `POWERTOOLS_LOGGER_LOG_EVENT=true` is set."""
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    importlib.reload(handler)
+    yield
+    monkeypatch.delenv("POWERTOOLS_LOGGER_LOG_EVENT")
+    importlib.reload(handler)
+
+
+def test_events_are_never_logged_whatever_the_environment_says(log_event_asked_for, invoke, logs):
+    event = signed(rest_event(), REST_URL)
+
+    invoke(event)
+
+    assert event["headers"]["X-Twilio-Signature"] not in logs.text
+    assert "How+are+you+doing" not in logs.text
+    assert [record["message"] for record in logs.records] == ["incoming message"]
+
+
+def test_credentials_in_a_configured_url_are_not_logged(monkeypatch, invoke, logs):
+    monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://twilio:hunter2@example.com/sms")
+
+    invoke(signed(rest_event(), REST_URL, token="forged"))
+
+    [refusal] = logs.records
+    assert refusal["url"] == "https://example.com/sms"
+    assert "hunter2" not in logs.text
+
+
+def test_the_sender_is_logged_as_a_pseudonym_with_two_digits_at_most(deployed, invoke, logs):
     invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
 
-    assert logs.records[-1]["from"] == "+1415***1234"
+    sender = logs.records[-1]["from"]
+    assert re.fullmatch(r"\+1…34#[0-9a-f]{8}", sender)
+    assert not re.search(r"\d{3}", sender.partition("#")[0])
+
+
+def test_one_sender_has_one_pseudonym_across_requests(deployed, invoke, logs):
+    for _ in range(2):
+        invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+
+    assert len({record["from"] for record in logs.records if "from" in record}) == 1
 
 
 def test_the_leak_check_finds_a_number_or_a_secret_when_there_is_one():
