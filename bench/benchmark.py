@@ -12,7 +12,8 @@ Measured in fresh processes, interleaved (A B C A B C ...), medians of the round
 - cold: wall time of a process that imports the handler and answers one signed event, minus the
   wall time of a bare interpreter; the import alone; the peak RSS of that process (VmHWM);
 - warm: microseconds per invocation for signed POST events with varying bodies, and for forged
-  ones, in a process that has answered each event once;
+  ones, in a process that has answered each event once; and, for the project, each of the forged
+  requests that cost it the most (at its size and field limits), against the normal forged one;
 - the project's cold start with its token in SSM (a moto server on loopback stands in for SSM);
 - artifact sizes: the files each would deploy, unzipped and zipped.
 Ratios are project/floor and project/flask, because this machine is noisy.
@@ -36,7 +37,15 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from devtools.make_event import signed_event  # noqa: E402
+from devtools.make_event import API_DOMAIN, STAGE_PATH, signed_event  # noqa: E402
+from devtools.rest_event import rest_event  # noqa: E402
+from devtools.twilio_message import (  # noqa: E402
+    form_encode,
+    largest_message_fields,
+    twilio_signature,
+)
+from sms_webhook.form import MAX_FIELDS, MAX_FORM_SIZE, MAX_QUERY_SIZE  # noqa: E402
+from sms_webhook.proxy_event import MAX_ENTRIES  # noqa: E402
 
 WORK = PROJECT / ".bench"
 REFERENCES = PROJECT / "bench" / "references"
@@ -97,8 +106,9 @@ import marshal, sys, time
     + CONTEXT
     + """
 module = __import__(sys.argv[1])
-valid, forged, loops = marshal.loads(open(sys.argv[2], "rb").read())
-statuses = [module.lambda_handler(e, Context())["statusCode"] for e in valid + forged]
+valid, forged, worst, loops = marshal.loads(open(sys.argv[2], "rb").read())
+events = valid + forged + list(worst.values())
+statuses = [module.lambda_handler(e, Context())["statusCode"] for e in events]
 context = Context()
 def per_call(events):
     best = []
@@ -108,7 +118,8 @@ def per_call(events):
             module.lambda_handler(event, context)
         best.append((time.perf_counter_ns() - started) / len(events) / 1000)
     return sorted(best)[len(best) // 2]
-open(sys.argv[3], "w").write(repr((statuses, per_call(valid), per_call(forged))))
+worst_us = {name: per_call([event]) for name, event in worst.items()}
+open(sys.argv[3], "w").write(repr((statuses, per_call(valid), per_call(forged), worst_us)))
 """
 )
 
@@ -173,8 +184,8 @@ def run_warm(name: str, events_file: Path, environment: dict) -> dict:
         stdout=subprocess.DEVNULL,
         check=True,
     )
-    statuses, valid_us, forged_us = eval(result_file.read_text())  # noqa: S307 - our own repr
-    return {"statuses": statuses, "valid_us": valid_us, "forged_us": forged_us}
+    statuses, valid_us, forged_us, worst_us = eval(result_file.read_text())  # noqa: S307
+    return {"statuses": statuses, "valid_us": valid_us, "forged_us": forged_us, "worst": worst_us}
 
 
 def artifact_sizes(name: str) -> dict:
@@ -256,6 +267,57 @@ def median(rounds: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rounds)
 
 
+def worst_forged_events() -> dict[str, dict]:
+    """Forged requests that cost the project the most to refuse: each as large as its limits
+    allow, in the shape that costs most to read (percent escapes, many fields, many headers, a
+    GET whose query is re-encoded), and Twilio's largest real request, forged."""
+    url = f"https://{API_DOMAIN}{STAGE_PATH}"
+    largest = largest_message_fields()
+    escapes_per_field = MAX_FORM_SIZE // MAX_FIELDS // 3 - 2
+    bodies = {
+        "escapes": "Body=" + "%F0%9F%98%80" * ((MAX_FORM_SIZE - 5) // 12),
+        "short escape runs": "Body=" + "a%41" * ((MAX_FORM_SIZE - 5) // 4),
+        "most fields, all escaped": "&".join(
+            f"F%{n:02X}=" + "%41" * escapes_per_field for n in range(MAX_FIELDS)
+        ),
+        "largest real request": form_encode(largest),
+    }
+    headers = [("Host", API_DOMAIN), ("Content-Type", "application/x-www-form-urlencoded")]
+    forged_signature = ("X-Twilio-Signature", twilio_signature(url, largest, "not-the-token"))
+    events = {
+        name: rest_event(
+            "POST",
+            "/sms",
+            domain=API_DOMAIN,
+            public_path=STAGE_PATH,
+            headers=[*headers, forged_signature],
+            body=body.encode(),
+            base64_body=True,
+        )
+        for name, body in bodies.items()
+    }
+    most_headers = [(f"X-Header-{n}", "x" * 50) for n in range(MAX_ENTRIES - len(headers) - 1)]
+    events["most headers"] = rest_event(
+        "POST",
+        "/sms",
+        domain=API_DOMAIN,
+        public_path=STAGE_PATH,
+        headers=[*headers, forged_signature, *most_headers],
+        body=bodies["largest real request"].encode(),
+        base64_body=True,
+    )
+    query = form_encode([("Body", "語" * (MAX_QUERY_SIZE - 4))])
+    events["GET of the longest query"] = rest_event(
+        "GET",
+        "/sms",
+        domain=API_DOMAIN,
+        public_path=STAGE_PATH,
+        headers=[*headers, forged_signature],
+        query=query,
+    )
+    return events
+
+
 def measure(rounds: int, loops: int) -> dict:
     WORK.mkdir(exist_ok=True)
     for name, spec in CONTENDERS.items():
@@ -263,7 +325,13 @@ def measure(rounds: int, loops: int) -> dict:
     valid = [signed_event(body, token=TOKEN) for body in BODIES]
     forged = [signed_event(body, token="forged-" + TOKEN) for body in BODIES]
     one_event = write_events(WORK / "event.marshal", valid[0])
-    warm_events = write_events(WORK / "warm.marshal", (valid, forged, loops))
+    warm_events = {
+        name: write_events(
+            WORK / f"{name}-warm.marshal",
+            (valid, forged, worst_forged_events() if name == "project" else {}, loops),
+        )
+        for name in CONTENDERS
+    }
     env = environment()
 
     cold: dict[str, list] = {name: [] for name in CONTENDERS}
@@ -276,7 +344,7 @@ def measure(rounds: int, loops: int) -> dict:
             cold[name].append(result)
     for _ in range(max(1, rounds // 3)):
         for name in CONTENDERS:
-            warm[name].append(run_warm(name, warm_events, env))
+            warm[name].append(run_warm(name, warm_events[name], env))
 
     report = {"machine": machine(), "rounds": rounds, "loops": loops, "contenders": {}}
     for name in CONTENDERS:
@@ -291,6 +359,10 @@ def measure(rounds: int, loops: int) -> dict:
             "peak_rss_mib": median(cold[name], "peak_rss_mib"),
             "warm_valid_us": median(warm[name], "valid_us"),
             "warm_forged_us": median(warm[name], "forged_us"),
+            "worst_forged_us": {
+                kind: statistics.median(w["worst"][kind] for w in warm[name])
+                for kind in warm[name][0]["worst"]
+            },
             "artifact": artifact_sizes(name),
         }
     report["project_token_in_ssm"] = measure_ssm(one_event, rounds)
@@ -399,6 +471,11 @@ def table(report: dict) -> str:
         f"| cold start, token in SSM (ms) | {ssm:.1f} | | | "
         f"{ssm / c['floor']['cold_ms']:.2f}× | {ssm / c['flask']['cold_ms']:.2f}× |"
     )
+    normal = c["project"]["warm_forged_us"]
+    lines += ["", "| worst forged request (project) | µs | × a normal forged one |"]
+    lines.append("|---|---:|---:|")
+    for kind, micros in c["project"]["worst_forged_us"].items():
+        lines.append(f"| {kind} | {micros:.1f} | {micros / normal:.2f}× |")
     return "\n".join(lines)
 
 
@@ -406,6 +483,8 @@ def smoke() -> None:
     """Every contender answers the benchmark's events as it should: 200 signed, 403 forged."""
     report = measure(rounds=1, loops=1)
     expected = [200, 403]
+    if len(report["contenders"]["project"]["worst_forged_us"]) != len(worst_forged_events()):
+        raise SystemExit("the project did not answer every worst forged request")
     for name, result in report["contenders"].items():
         if result["answers"] != expected:
             raise SystemExit(f"{name} answered {result['answers']}, expected {expected}")
