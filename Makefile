@@ -69,7 +69,7 @@ deploy: $(VENV)/.dev ## build and deploy, asking only for a token not in SSM [NU
 	@$(BIN)/python -m devtools.deploy --sam "$(SAM)" $(REGION_OPTION) \
 		$(if $(NUMBER),--number "$(NUMBER)") $(if $(PARAMS),--parameter-overrides "$$PARAMS")
 
-destroy: $(VENV)/.dev ## delete the stack, then ask before deleting the token's SSM parameter
+destroy: $(VENV)/.dev ## delete the stack, then ask before deleting the token's SSM parameter [REGION=]
 	@$(BIN)/python -m devtools.deploy --destroy --sam "$(SAM)" $(REGION_OPTION)
 
 invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does
