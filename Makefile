@@ -11,7 +11,8 @@ BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help run test lint format build invoke connect event events bench bench-smoke clean
+.PHONY: help run test lint format build deploy destroy invoke connect event events bench bench-smoke \
+	clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -59,12 +60,24 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 
 build: .aws-sam/build/template.yaml ## sam build: the deployable artifact, without Docker
 
+# The SAM CLI that deploy and destroy run. PARAMS reaches them through the environment (make exports
+# variables given on its command line), so its quotes arrive as typed: PARAMS="ReplyMessage='Hi'".
+SAM ?= $(abspath $(BIN))/sam
+REGION_OPTION = $(if $(REGION),--region "$(REGION)")
+
+deploy: $(VENV)/.dev ## build and deploy, asking only for a token not in SSM [NUMBER= PARAMS= REGION=]
+	@$(BIN)/python -m devtools.deploy --sam "$(SAM)" $(REGION_OPTION) \
+		$(if $(NUMBER),--number "$(NUMBER)") $(if $(PARAMS),--parameter-overrides "$$PARAMS")
+
+destroy: $(VENV)/.dev ## delete the stack, then ask before deleting the token's SSM parameter [REGION=]
+	@$(BIN)/python -m devtools.deploy --destroy --sam "$(SAM)" $(REGION_OPTION)
+
 invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does
 	$(BIN)/python -m devtools.invoke $(EVENT) --runtime-dir $(RUNTIME_DIR)
 
-connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhook [DRY_RUN=1]
+connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhook [DRY_RUN=1 REGION=]
 	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }
-	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run)
+	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run) $(REGION_OPTION)
 
 event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=file in events/]
 	$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \

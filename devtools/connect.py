@@ -26,6 +26,14 @@ from twilio.rest import Client
 from devtools.local_token import PROJECT
 
 WEBHOOK_METHOD = "POST"
+NO_CREDENTIALS = (
+    "no AWS credentials: run `aws configure` (or `aws sso login`), or set AWS_PROFILE, or "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+NO_REGION = (
+    "no AWS region: give one with REGION=us-east-1 (or --region), or set AWS_REGION, or run "
+    "`aws configure set region us-east-1`"
+)
 
 
 class ConnectError(Exception):
@@ -39,31 +47,63 @@ class Stack:
 
 
 def samconfig_defaults(path: Path = PROJECT / "samconfig.toml") -> dict:
-    """Stack name and region as `sam deploy` would take them from samconfig.toml."""
+    """Stack name, region and parameter overrides as `sam deploy` would take them from
+    samconfig.toml."""
     if not path.exists():
         return {}
     default = tomllib.loads(path.read_text()).get("default", {})
     found = {}
     for section in ("global", "deploy"):
         found.update(default.get(section, {}).get("parameters", {}))
-    return {key: found[key] for key in ("stack_name", "region") if key in found}
+    wanted = ("stack_name", "region", "parameter_overrides")
+    return {key: found[key] for key in wanted if key in found}
 
 
-def deployed_stack(cloudformation, stack_name: str) -> Stack:
-    """The stack's webhook URL and the name of the token parameter it was deployed with."""
+def aws_session(region: str | None) -> boto3.session.Session:
+    """A session that has credentials and a region, found the way the AWS CLI finds them (boto3
+    alone ignores AWS_REGION); checked before any AWS call, since botocore would only say "You
+    must specify a region"."""
+    try:
+        session = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION"))
+        credentials = session.get_credentials()
+    except BotoCoreError as error:  # a profile that does not exist, an unreadable config file
+        raise ConnectError(f"AWS: {error}") from None
+    if credentials is None:
+        raise ConnectError(NO_CREDENTIALS)
+    if not session.region_name:
+        raise ConnectError(NO_REGION)
+    return session
+
+
+def stack_description(cloudformation, stack_name: str) -> dict | None:
+    """The stack as CloudFormation describes it; None when it is not deployed."""
     try:
         [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
         if "does not exist" in str(error):
-            raise ConnectError(
-                f"stack {stack_name} is not deployed in this account and region: run sam deploy"
-            ) from None
+            return None
         raise ConnectError(f"cannot read stack {stack_name}: {error}") from None
+    return stack
+
+
+def stack_parameters(stack: dict) -> dict[str, str]:
+    """The parameter values the stack was deployed with."""
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+
+
+def deployed_stack(cloudformation, stack_name: str) -> Stack:
+    """The stack's webhook URL and the name of the token parameter it was deployed with."""
+    stack = stack_description(cloudformation, stack_name)
+    if stack is None:
+        region = cloudformation.meta.region_name
+        raise ConnectError(
+            f"stack {stack_name} is not deployed in this account in {region}: deploy it with "
+            "make deploy (or give the region it is in with REGION=)"
+        )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     if "WebhookUrl" not in outputs:
         raise ConnectError(f"stack {stack_name} has no WebhookUrl output: is it this project's?")
-    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
-    return Stack(outputs["WebhookUrl"], parameters.get("AuthTokenParameterName"))
+    return Stack(outputs["WebhookUrl"], stack_parameters(stack).get("AuthTokenParameterName"))
 
 
 def twilio_credentials(ssm_client_factory, stack: Stack) -> tuple[str, str]:
@@ -123,6 +163,26 @@ def _refused(error: TwilioException) -> ConnectError:
     return ConnectError(f"Twilio refused the request (HTTP {status}, {detail}){hint}")
 
 
+def point_number(
+    session: boto3.session.Session,
+    stack: Stack,
+    number: str,
+    *,
+    dry_run: bool = False,
+    http_client: HttpClient | None = None,
+) -> str:
+    """Point the number at the stack's webhook with the user's Twilio credentials; one line."""
+    try:
+        account_sid, token = twilio_credentials(lambda: session.client("ssm"), stack)
+    except BotoCoreError as error:  # no network
+        raise ConnectError(f"AWS: {error}") from None
+    try:
+        twilio = Client(account_sid, token, http_client=http_client)
+        return connect(twilio, number, stack.webhook_url, dry_run)
+    except (TwilioException, requests.RequestException) as error:
+        raise ConnectError(f"Twilio: {error}") from None
+
+
 def run(
     argv: list[str] | None = None,
     *,
@@ -140,19 +200,13 @@ def run(
     defaults = samconfig_defaults(samconfig)
     stack_name = args.stack_name or defaults.get("stack_name")
     if not stack_name:
-        raise ConnectError("no stack name: pass --stack-name or deploy with sam deploy --guided")
-    region = args.region or defaults.get("region")
+        raise ConnectError("no stack name: pass --stack-name or set stack_name in samconfig.toml")
+    session = aws_session(args.region or defaults.get("region"))
     try:
-        session = boto3.session.Session(region_name=region)
         stack = deployed_stack(session.client("cloudformation"), stack_name)
-        account_sid, token = twilio_credentials(lambda: session.client("ssm"), stack)
-    except BotoCoreError as error:  # no credentials, no region, no network
+    except BotoCoreError as error:  # no network
         raise ConnectError(f"AWS: {error}") from None
-    try:
-        twilio = Client(account_sid, token, http_client=http_client)
-        return connect(twilio, args.number, stack.webhook_url, args.dry_run)
-    except (TwilioException, requests.RequestException) as error:
-        raise ConnectError(f"Twilio: {error}") from None
+    return point_number(session, stack, args.number, dry_run=args.dry_run, http_client=http_client)
 
 
 def main() -> None:

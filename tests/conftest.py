@@ -41,6 +41,7 @@ def environment(monkeypatch):
         "REPLY_MESSAGE",
         "IDEMPOTENCY_TABLE",
         "POWERTOOLS_PARAMETERS_MAX_AGE",
+        "AWS_REGION",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -59,6 +60,24 @@ def clear_aws_caches() -> None:
     aws.client.cache_clear()
     config.ssm_provider.cache_clear()
     deduplication.idempotent_runner.cache_clear()
+
+
+@pytest.fixture
+def no_aws_configuration(tmp_path, monkeypatch):
+    """A machine where AWS was never set up: no credentials or region in the environment, no
+    config files, no instance metadata to ask."""
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture

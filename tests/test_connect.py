@@ -10,7 +10,14 @@ from moto import mock_aws
 from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 
 from devtools import connect
-from devtools.connect import ConnectError, run, samconfig_defaults
+from devtools.connect import (
+    NO_CREDENTIALS,
+    NO_REGION,
+    ConnectError,
+    aws_session,
+    run,
+    samconfig_defaults,
+)
 
 STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
@@ -112,9 +119,37 @@ def test_a_number_not_in_the_account_is_an_error(aws):
         connect_number(RecordingTwilio(sms_url=None))
 
 
-def test_a_stack_not_deployed_is_an_error(aws):
-    with pytest.raises(ConnectError, match="stack elsewhere is not deployed"):
+def test_a_stack_not_deployed_is_an_error_naming_the_region_and_make_deploy(aws):
+    with pytest.raises(
+        ConnectError,
+        match="stack elsewhere is not deployed in this account in us-east-1: deploy it with make "
+        "deploy",
+    ):
         connect_number(RecordingTwilio(), "--stack-name", "elsewhere")
+
+
+def test_without_a_region_it_says_how_to_give_one(no_aws_configuration, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    with pytest.raises(ConnectError) as error:
+        run([NUMBER], http_client=RecordingTwilio())
+
+    assert str(error.value) == NO_REGION
+    assert str(error.value).startswith("no AWS region: give one with REGION=us-east-1")
+
+
+def test_aws_region_wins_over_aws_default_region_as_in_the_aws_cli(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    assert aws_session(None).region_name == "eu-west-1"
+
+
+def test_without_credentials_it_says_how_to_set_them(no_aws_configuration):
+    with pytest.raises(ConnectError) as error:
+        run([NUMBER, "--region", "us-east-1"], http_client=RecordingTwilio())
+
+    assert str(error.value) == NO_CREDENTIALS
 
 
 def test_missing_account_sid_is_an_error(aws, monkeypatch):

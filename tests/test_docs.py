@@ -1,4 +1,4 @@
-"""The READMEs: the two commands first, and the same steps in English and Japanese."""
+"""The READMEs: the three commands first, and the same steps in English and Japanese."""
 
 import re
 from pathlib import Path
@@ -20,6 +20,17 @@ def test_the_first_command_runs_the_webhook_and_the_second_the_tests():
     assert commands(README)[:2] == ["make run", "make test"]
 
 
+def test_the_third_command_deploys():
+    assert commands(README)[2] == "make deploy"
+
+
+def test_the_make_targets_the_readmes_name_exist():
+    targets = set(re.findall(r"^([a-z-]+):", (PROJECT / "Makefile").read_text(), re.MULTILINE))
+    named = {c.split()[1] for c in commands(README) + commands(README_JA) if c.startswith("make ")}
+
+    assert named <= targets
+
+
 def test_ci_runs_the_test_command_the_readme_gives():
     assert "make test" in (PROJECT / ".ci" / "run").read_text().splitlines()
 
@@ -32,7 +43,7 @@ def test_every_command_of_the_japanese_readme_is_one_of_the_english_readme():
 
 def test_the_japanese_readme_has_the_quick_start_deploy_and_console_steps():
     for heading in (
-        "## 2 つのコマンド",
+        "## 3 つのコマンド",
         "## クローンから本番の番号まで",
         "### Twilio コンソールで手動で設定する",
     ):
