@@ -164,6 +164,8 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
         environment = {
             "PATH": os.environ["PATH"],
             "PYTHONPATH": f"{code}{os.pathsep}{RUNTIME_DIR}",
+            # Tests never change what they inspect: no __pycache__ in the artifact.
+            "PYTHONDONTWRITEBYTECODE": "1",
             "TWILIO_AUTH_TOKEN_PARAMETER": "/twilio/auth-token",
             "TWILIO_SHARED_KEYS_PATH": "/twilio/webhook-keys",
             "IDEMPOTENCY_TABLE": "IdempotencyTable",
