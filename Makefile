@@ -8,13 +8,16 @@ EVENT ?= events/sms.json
 RUNTIME_DIR := $(VENV)/lambda-runtime
 # The artifact is built with the project's virtualenv when there is one.
 BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+# GNU make predefines GET (the `get` of SCCS): only a GET given by the user asks for a GET event.
+GET := $(if $(filter default,$(origin GET)),,$(GET))
 SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help run test lint format build invoke connect event events bench bench-smoke clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' -v port='$(PORT)' \
+		'{gsub(/\$$\(PORT\)/, port, $$2); printf "  make %-9s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,9 +69,9 @@ connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhoo
 	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }
 	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run)
 
-event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=file in events/]
-	$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
-		$(if $(NAME),> events/$(NAME).json)
+event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=hello: to events/hello.json]
+	@$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
+		$(if $(NAME),--name "$(NAME)")
 
 events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 	$(BIN)/python -m devtools.make_event --samples
