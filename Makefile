@@ -1,4 +1,6 @@
-# Everything runs in .venv, made on first use from requirements*.txt.
+# Everything runs in .venv, made on first use from requirements*.txt. Each long step says what it
+# does on stderr, and pip shows its progress there too: stdout carries only what a target prints
+# (`make event BODY=hi > hi.json`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,6 +14,12 @@ BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 GET := $(if $(filter default,$(origin GET)),,$(GET))
 SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
+# `sam build` runs build-WebhookFunction in the project folder (samconfig.toml asks the same of
+# a plain `sam build`), not in a copy of the whole folder, .venv included: seconds, not half a
+# minute.
+SAM_BUILD := $(BIN)/sam build --build-in-source
+
+step = @printf '==> %s\n' "$(1)" >&2
 
 .PHONY: help run test lint format build invoke connect event events bench bench-smoke clean
 
@@ -20,20 +28,24 @@ help: ## list the targets
 		'{gsub(/\$$\(PORT\)/, port, $$2); printf "  make %-9s %s\n", $$1, $$2}'
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(call step,creating the virtualenv $(VENV)/)
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
-	touch $@
+	$(call step,installing the webhook's dependencies (requirements.txt) into $(VENV)/)
+	@$(BIN)/pip install -r requirements.txt >&2
+	@touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@ $(VENV)/.runtime
+	$(call step,installing the test tools and the SAM CLI (requirements-dev.txt) into $(VENV)/)
+	@$(BIN)/pip install -r requirements-dev.txt >&2
+	@touch $@ $(VENV)/.runtime
 
 $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
-	$(BIN)/pip install --quiet --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt
-	touch $@
+	$(call step,installing what Lambda provides (awslambdaric and boto3) into $(RUNTIME_DIR)/)
+	@$(BIN)/pip install --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt >&2
+	@touch $@
 
 run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms, ready for a tunnel
 	PORT=$(PORT) $(BIN)/python -m devtools.serve
@@ -43,9 +55,11 @@ run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms, read
 TEST_BUILDS := .aws-sam/test/arm64/template.yaml .aws-sam/test/x86_64/template.yaml
 
 .aws-sam/test/%/template.yaml: $(SOURCES) | $(VENV)/.dev
-	$(BIN)/sam build --build-dir .aws-sam/test/$* --parameter-overrides Architecture=$*
+	$(call step,building the $* artifact into .aws-sam/test/$*/)
+	$(SAM_BUILD) --build-dir .aws-sam/test/$* --parameter-overrides Architecture=$*
 
 test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the whole test suite
+	$(call step,running the test suite)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev ## ruff (lint and format check) and sam validate --lint
@@ -58,7 +72,7 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 .aws-sam/build/template.yaml: $(SOURCES) | $(VENV)/.dev
-	$(BIN)/sam build
+	$(SAM_BUILD)
 
 build: .aws-sam/build/template.yaml ## sam build: the deployable artifact, without Docker
 
