@@ -1,4 +1,6 @@
-# Everything runs in .venv, made on first use from requirements*.txt.
+# Everything runs in .venv, made on first use from requirements*.txt. Each long step says what it
+# does on stderr, and pip shows its progress there too: stdout carries only what a target prints
+# (`make event BODY=hi > hi.json`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,30 +10,43 @@ EVENT ?= events/sms.json
 RUNTIME_DIR := $(VENV)/lambda-runtime
 # The artifact is built with the project's virtualenv when there is one.
 BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+# GNU make predefines GET (the `get` of SCCS): only a GET given by the user asks for a GET event.
+GET := $(if $(filter default,$(origin GET)),,$(GET))
 SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
+# `sam build` runs build-WebhookFunction in the project folder (samconfig.toml asks the same of
+# a plain `sam build`), not in a copy of the whole folder, .venv included: seconds, not half a
+# minute.
+SAM_BUILD := $(BIN)/sam build --build-in-source
+
+step = @printf '==> %s\n' "$(1)" >&2
 
 .PHONY: help run test lint format build deploy destroy invoke connect event events bench bench-smoke \
 	clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' -v port='$(PORT)' \
+		'{gsub(/\$$\(PORT\)/, port, $$2); printf "  make %-9s %s\n", $$1, $$2}'
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(call step,creating the virtualenv $(VENV)/)
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
-	touch $@
+	$(call step,installing the webhook's dependencies (requirements.txt) into $(VENV)/)
+	@$(BIN)/pip install -r requirements.txt >&2
+	@touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@ $(VENV)/.runtime
+	$(call step,installing the test tools and the SAM CLI (requirements-dev.txt) into $(VENV)/)
+	@$(BIN)/pip install -r requirements-dev.txt >&2
+	@touch $@ $(VENV)/.runtime
 
 $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
-	$(BIN)/pip install --quiet --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt
-	touch $@
+	$(call step,installing what Lambda provides (awslambdaric and boto3) into $(RUNTIME_DIR)/)
+	@$(BIN)/pip install --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt >&2
+	@touch $@
 
 run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms, ready for a tunnel
 	PORT=$(PORT) $(BIN)/python -m devtools.serve
@@ -41,9 +56,11 @@ run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms, read
 TEST_BUILDS := .aws-sam/test/arm64/template.yaml .aws-sam/test/x86_64/template.yaml
 
 .aws-sam/test/%/template.yaml: $(SOURCES) | $(VENV)/.dev
-	$(BIN)/sam build --build-dir .aws-sam/test/$* --parameter-overrides Architecture=$*
+	$(call step,building the $* artifact into .aws-sam/test/$*/)
+	$(SAM_BUILD) --build-dir .aws-sam/test/$* --parameter-overrides Architecture=$*
 
 test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the whole test suite
+	$(call step,running the test suite)
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev ## ruff (lint and format check) and sam validate --lint
@@ -56,7 +73,7 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 .aws-sam/build/template.yaml: $(SOURCES) | $(VENV)/.dev
-	$(BIN)/sam build
+	$(SAM_BUILD)
 
 build: .aws-sam/build/template.yaml ## sam build: the deployable artifact, without Docker
 
@@ -79,9 +96,9 @@ connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhoo
 	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }
 	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run) $(REGION_OPTION)
 
-event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=file in events/]
-	$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
-		$(if $(NAME),> events/$(NAME).json)
+event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=hello: to events/hello.json]
+	@$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
+		$(if $(NAME),--name "$(NAME)")
 
 events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 	$(BIN)/python -m devtools.make_event --samples

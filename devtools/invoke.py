@@ -157,7 +157,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="invocations, to time warm starts")
     args = parser.parse_args(argv)
 
-    event = args.event.read_bytes()
+    try:
+        event = args.event.read_bytes()
+    except OSError as error:
+        raise SystemExit(
+            f"cannot read the event {args.event}: {error.strerror}; "
+            "the samples are in events/, `make event` makes more"
+        ) from None
+    if not args.template.is_file():
+        raise SystemExit(f"no built template at {args.template}: run `make build` first")
     with Emulator(args.template, args.env_vars, args.runtime_dir) as emulator:
         for number in range(1, args.repeat + 1):
             started = time.perf_counter()

@@ -1,8 +1,11 @@
 """Make signed sample events for `sam local invoke`, as API Gateway would deliver Twilio's request.
 
-    python -m devtools.make_event --body "hello" > events/hello.json
+    python -m devtools.make_event --body "hello"                 # prints it
+    python -m devtools.make_event --body "hello" --name hello    # writes events/hello.json
     python -m devtools.make_event --get --media https://example.com/cat.jpg image/jpeg
     python -m devtools.make_event --samples      # rewrite the samples in events/
+
+Your own events may sit in events/ beside the samples: the samples' names are kept for the samples.
 
 Events are signed with `TWILIO_AUTH_TOKEN` when it is set, else with env.json's test token (the
 samples always with the latter), for the deployed stage URL (`https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms`).
@@ -16,6 +19,7 @@ from devtools.local_token import PROJECT, development_token, local_token
 from devtools.rest_event import rest_event
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 
+EVENTS = PROJECT / "events"
 API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
 STAGE_PATH = "/Prod/sms"
 FORGED_TOKEN = "not-the-auth-token"  # noqa: S105 - signs the sample that must be refused
@@ -80,12 +84,25 @@ def to_json(event: dict) -> str:
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
 
+def write(event: dict, name: str) -> None:
+    path = EVENTS / f"{name}.json"
+    path.write_text(to_json(event), encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def write_samples() -> None:
     for name, options in SAMPLES.items():
-        path = PROJECT / "events" / f"{name}.json"
-        event = signed_event(**options, token=development_token())
-        path.write_text(to_json(event), encoding="utf-8")
-        print(f"wrote {path.relative_to(PROJECT)}", file=sys.stderr)
+        write(signed_event(**options, token=development_token()), name)
+
+
+def event_name(name: str) -> str:
+    """A name for events/<name>.json that is neither a path nor a sample's (the samples are
+    rewritten by `make events` and checked by the tests)."""
+    if name in SAMPLES:
+        raise argparse.ArgumentTypeError(f"{name} is a sample's name; choose another")
+    if not name or name.startswith(".") or "/" in name or "\\" in name:
+        raise argparse.ArgumentTypeError(f"{name!r} is not a file name (hello, order-42...)")
+    return name
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--forged", action="store_true", help="sign with the wrong token")
     parser.add_argument("--samples", action="store_true", help="rewrite the samples in events/")
+    parser.add_argument(
+        "--name", type=event_name, help="write events/NAME.json instead of printing the event"
+    )
     args = parser.parse_args(argv)
     if args.samples:
         write_samples()
@@ -104,7 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     event = signed_event(
         args.body, get=args.get, media=[tuple(m) for m in args.media], forged=args.forged
     )
-    sys.stdout.write(to_json(event))
+    if args.name:
+        write(event, args.name)
+    else:
+        sys.stdout.write(to_json(event))
 
 
 if __name__ == "__main__":

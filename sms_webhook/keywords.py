@@ -9,7 +9,9 @@
     replies.reply(message)   # the first handler whose test matches, else the fallback
 
 Matching ignores case and the spaces around the text. A keyword matches the message's first word
-(`hours`, ` Hours? `, `HOURS please`); a pattern is a regular expression searched in the text.
+(`hours`, ` Hours? `, `HOURS please`, not `HOURSE`); one that ends in a non-ASCII letter matches
+the start of the text whatever follows, since Japanese (Chinese...) puts no space after a word
+(`料金` matches `料金を教えて`). A pattern is a regular expression searched in the text.
 """
 
 import re
@@ -21,6 +23,13 @@ from sms_webhook.twiml import Reply
 
 Handler = Callable[[IncomingMessage], Reply]
 H = TypeVar("H", bound=Handler)
+
+
+def keyword_pattern(word: str) -> str:
+    """`word` taken literally, then the end of a word where spaces mark one (`HOURS` is not
+    `HOURSE`); after a non-ASCII letter anything may follow, as in Japanese, which has no spaces."""
+    boundary = "" if word[-1:].isalpha() and not word[-1:].isascii() else r"(?!\w)"
+    return re.escape(word) + boundary
 
 
 class KeywordReplies:
@@ -41,8 +50,8 @@ class KeywordReplies:
 
     def keyword(self, *words: str) -> Callable[[H], H]:
         """Register a handler for messages whose first word is one of `words`."""
-        alternatives = "|".join(re.escape(word.strip()) for word in words)
-        return self.pattern(rf"^(?:{alternatives})(?!\w)")
+        alternatives = "|".join(keyword_pattern(word.strip()) for word in words)
+        return self.pattern(rf"^(?:{alternatives})")
 
     def pattern(self, regex: str) -> Callable[[H], H]:
         """Register a handler for messages in which `regex` is found."""

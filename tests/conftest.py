@@ -2,8 +2,10 @@ import io
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from builds import BUILDS, PROJECT
 from emf import emitted_metrics
 from twilio_requests import TOKEN, leaked
 
@@ -11,6 +13,35 @@ import handler
 from sms_webhook import aws, config, deduplication
 from sms_webhook.refusals import RefusalLog
 from sms_webhook.telemetry import logger
+
+INSPECTED = (BUILDS, PROJECT / "events")
+
+
+def file_states(roots: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
+    """Every file and folder under `roots`, with its size and modification time."""
+    return {
+        str(path.relative_to(PROJECT)): (
+            path.stat().st_size if path.is_file() else 0,
+            path.stat().st_mtime_ns,
+        )
+        for root in roots
+        for path in [root, *root.rglob("*")]
+        if path.exists()
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def inspected_files_stay_as_they_were():
+    """Tests never change what they inspect: make does not rebuild an artifact that a test has
+    written to (a __pycache__ from running Python inside it), so the next `make test` would fail
+    on it. This fails the run that wrote it, naming the files."""
+    before = file_states(INSPECTED)
+    yield
+    after = file_states(INSPECTED)
+    changed = sorted(
+        path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
+    )
+    assert not changed, f"the tests changed {len(changed)} files they inspect: {changed[:5]}"
 
 
 @dataclass

@@ -35,6 +35,10 @@ def test_ci_runs_the_test_command_the_readme_gives():
     assert "make test" in (PROJECT / ".ci" / "run").read_text().splitlines()
 
 
+def test_ci_runs_the_tests_a_second_time_on_what_the_first_run_left():
+    assert (PROJECT / ".ci" / "run").read_text().splitlines().count("make test") == 2
+
+
 def test_every_command_of_the_japanese_readme_is_one_of_the_english_readme():
     english = set(commands(README))
 

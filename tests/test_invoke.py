@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -91,29 +92,47 @@ def test_a_dependency_missing_from_the_artifact_is_not_found_elsewhere(tmp_path)
         running.invoke((PROJECT / "events" / "sms.json").read_bytes())
 
 
-@pytest.mark.slow
-def test_make_invoke_prints_the_answer_on_stdout_and_logs_on_stderr():
-    result = subprocess.run(
+def invoke_command(event: str, template: Path) -> subprocess.CompletedProcess:
+    """`make invoke`'s command line, run on `event` with `template`."""
+    return subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "devtools.invoke",
-            str(PROJECT / "events" / "sms.json"),
-            "--template",
-            str(built_template(HOST_ARCHITECTURE)),
-            "--runtime-dir",
-            str(RUNTIME_DIR),
+            *(sys.executable, "-m", "devtools.invoke", event),
+            *("--template", str(template), "--runtime-dir", str(RUNTIME_DIR)),
         ],
         cwd=PROJECT,
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
 
+
+@pytest.mark.slow
+def test_make_invoke_prints_the_answer_on_stdout_and_logs_on_stderr():
+    result = invoke_command("events/sms.json", built_template(HOST_ARCHITECTURE))
+
+    assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["statusCode"] == 200
     assert "incoming message" in result.stderr
     assert "invocation 1 (cold)" in result.stderr
+
+
+@pytest.mark.parametrize("event", ["events/nope.json", "events"])
+def test_an_event_that_cannot_be_read_is_one_line_and_status_1(event):
+    result = invoke_command(event, built_template(HOST_ARCHITECTURE))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert f"cannot read the event {event}" in result.stderr
+
+
+def test_a_template_not_built_is_one_line_and_status_1(tmp_path):
+    result = invoke_command("events/sms.json", tmp_path / "template.yaml")
+
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"no built template at {tmp_path}/template.yaml: run `make build` first"
+    )
 
 
 ARTIFACT_DRIVER = """
@@ -164,6 +183,8 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
         environment = {
             "PATH": os.environ["PATH"],
             "PYTHONPATH": f"{code}{os.pathsep}{RUNTIME_DIR}",
+            # Tests never change what they inspect: no __pycache__ in the artifact.
+            "PYTHONDONTWRITEBYTECODE": "1",
             "TWILIO_AUTH_TOKEN_PARAMETER": "/twilio/auth-token",
             "TWILIO_SHARED_KEYS_PATH": "/twilio/webhook-keys",
             "IDEMPOTENCY_TABLE": "IdempotencyTable",

@@ -27,9 +27,32 @@ def test_a_keyword_matches_the_first_word_whatever_its_case_and_spaces(replies, 
     assert replies.reply(message(body)) == "hours"
 
 
-@pytest.mark.parametrize("body", ["HOURSX", "what are your hours", "hour"])
+@pytest.mark.parametrize("body", ["HOURSX", "HOURSE", "what are your hours", "hour"])
 def test_a_keyword_elsewhere_or_inside_a_word_does_not_match(replies, body):
     assert replies.reply(message(body)) == "fallback"
+
+
+@pytest.fixture
+def japanese() -> KeywordReplies:
+    replies = KeywordReplies()
+    replies.keyword("料金", "PRICE")(lambda message: "price")
+    replies.fallback(lambda message: "fallback")
+    return replies
+
+
+@pytest.mark.parametrize("body", ["料金を教えて", "料金", "　料金は？", "料金プラン"])
+def test_a_japanese_keyword_matches_the_start_whatever_follows(japanese, body):
+    assert japanese.reply(message(body)) == "price"
+
+
+@pytest.mark.parametrize("body", ["今月の料金", "料"])
+def test_a_japanese_keyword_after_the_start_or_cut_short_does_not_match(japanese, body):
+    assert japanese.reply(message(body)) == "fallback"
+
+
+@pytest.mark.parametrize(("body", "answer"), [("PRICE list", "price"), ("PRICES", "fallback")])
+def test_an_ascii_keyword_beside_a_japanese_one_keeps_its_word_boundary(japanese, body, answer):
+    assert japanese.reply(message(body)) == answer
 
 
 def test_a_pattern_is_searched_anywhere_ignoring_case(replies):

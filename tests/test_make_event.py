@@ -2,7 +2,10 @@
 
 import json
 
-from devtools.make_event import main, signed_event
+import pytest
+
+from devtools import make_event
+from devtools.make_event import SAMPLES, main, signed_event
 
 
 def test_event_for_a_new_body_is_accepted_with_the_same_token(invoke, received):
@@ -33,3 +36,37 @@ def test_command_line_prints_the_event_as_json(capsys, invoke):
 
     event = json.loads(capsys.readouterr().out)
     assert invoke(event)["statusCode"] == 200
+
+
+@pytest.fixture
+def events_folder(tmp_path, monkeypatch):
+    """events/ for the test: the project's own stays as it is."""
+    monkeypatch.setattr(make_event, "EVENTS", tmp_path)
+    return tmp_path
+
+
+def test_a_named_event_is_written_to_events_instead_of_printed(events_folder, capsys, invoke):
+    main(["--body", "mine", "--name", "mine"])
+
+    assert capsys.readouterr().out == ""
+    assert invoke(json.loads((events_folder / "mine.json").read_text()))["statusCode"] == 200
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_name_of_a_sample_is_refused(events_folder, capsys, name):
+    with pytest.raises(SystemExit) as exit_status:
+        main(["--body", "mine", "--name", name])
+
+    assert exit_status.value.code == 2
+    assert f"{name} is a sample's name" in capsys.readouterr().err
+    assert list(events_folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["../mine", "sub/mine", ".mine", ""])
+def test_a_name_that_is_not_a_plain_file_name_is_refused(events_folder, capsys, name):
+    with pytest.raises(SystemExit) as exit_status:
+        main(["--body", "mine", "--name", name])
+
+    assert exit_status.value.code == 2
+    assert "is not a file name" in capsys.readouterr().err
+    assert list(events_folder.iterdir()) == []

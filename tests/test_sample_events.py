@@ -1,6 +1,7 @@
 """The sample events in events/, run with env.json as `sam local invoke` would, stay current."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -65,5 +66,11 @@ def test_samples_are_what_make_events_writes(name, env_json):
     assert (PROJECT / "events" / f"{name}.json").read_text() == regenerated
 
 
-def test_every_sample_in_events_is_listed():
-    assert sorted(path.stem for path in (PROJECT / "events").glob("*.json")) == sorted(SAMPLES)
+def test_every_sample_is_in_events_where_your_own_events_may_sit_too():
+    assert set(SAMPLES) <= {path.stem for path in (PROJECT / "events").glob("*.json")}
+
+
+def test_the_readme_lists_every_sample_and_nothing_else():
+    listed = re.findall(r"^\| `([a-z-]+)\.json` \|", (PROJECT / "README.md").read_text(), re.M)
+
+    assert sorted(listed) == sorted(SAMPLES)

@@ -1,0 +1,42 @@
+"""The Makefile's own targets, run as a user runs them in a shell at the project's root."""
+
+import json
+import os
+import subprocess
+
+from builds import PROJECT
+
+# What an outer make (`make test`) passes down; a user's shell has none of it.
+OUTER_MAKE = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
+
+
+def make(*arguments: str) -> subprocess.CompletedProcess:
+    """`make` with the virtualenv as it is (-o: the tests install nothing)."""
+    return subprocess.run(
+        ["make", "-o", ".venv/.runtime", *arguments],  # noqa: S607 - make from PATH, as typed
+        cwd=PROJECT,
+        env={name: value for name, value in os.environ.items() if name not in OUTER_MAKE},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def test_make_event_prints_a_post_event_and_nothing_else(invoke, received):
+    event = json.loads(make("event", "BODY=hi").stdout)
+
+    assert event["httpMethod"] == "POST"
+    assert invoke(event)["statusCode"] == 200
+    assert received[0].body == "hi"
+
+
+def test_make_event_get_1_prints_a_get_event():
+    assert json.loads(make("event", "BODY=hi", "GET=1").stdout)["httpMethod"] == "GET"
+
+
+def test_make_help_shows_the_port_the_webhook_would_listen_on():
+    listing = make("help", "PORT=8080").stdout
+
+    assert "http://127.0.0.1:8080/sms" in listing
+    assert "$(" not in listing
