@@ -11,7 +11,7 @@ BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help run test lint format build invoke connect event events bench bench-smoke clean
+.PHONY: help run send test lint format build invoke connect event events bench bench-smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -32,8 +32,16 @@ $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt
 	touch $@
 
-run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms, ready for a tunnel
-	PORT=$(PORT) $(BIN)/python -m devtools.serve
+run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; restarts when the code changes
+	$(BIN)/python -m devtools.serve --port $(PORT)
+
+# A value from make's command line as one shell word, whatever quotes or spaces it holds.
+quote = '$(subst ','\'',$(1))'
+
+send: $(VENV)/.runtime ## text the running webhook: make send BODY="price" [FROM=+1...] [MEDIA=<url>]
+	@$(BIN)/python -m devtools.send --port $(PORT) $(if $(FROM),--from $(call quote,$(FROM))) \
+		$(if $(MEDIA),--media $(call quote,$(MEDIA))) \
+		$(if $(MEDIA_TYPE),--media-type $(call quote,$(MEDIA_TYPE))) -- $(call quote,$(BODY))
 
 # The artifact for each architecture, built before the tests (which inspect and run them) so that
 # the tests themselves need no network.
