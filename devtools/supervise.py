@@ -52,7 +52,7 @@ def supervise(
     """Run `start()`'s process, start it again whenever a `watched()` file changes, and return
     once told to stop (Ctrl-C, SIGTERM, SIGHUP), with the process stopped. `started()` is called
     once the files are watched: any change from then on restarts the process."""
-    for name in STOP_SIGNALS[1:]:
+    for name in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C does: KeyboardInterrupt
         signal.signal(name, signal.default_int_handler)
     seen = stamps(watched())
     child = start()

@@ -51,8 +51,12 @@ class RunningServer:
         self._new_line = threading.Condition()
         self._collector = threading.Thread(target=self._collect, daemon=True)
         self._collector.start()
-        self.port = int(self.wait_for(r"listening on http://127\.0\.0\.1:(\d+)/sms")[1])
-        self.printed_pid = int(self.wait_for(r"kill (\d+)")[1])
+        try:
+            self.port = int(self.wait_for(r"listening on http://127\.0\.0\.1:(\d+)/sms")[1])
+            self.printed_pid = int(self.wait_for(r"kill (\d+)")[1])
+        except AssertionError:
+            self.close()
+            raise
 
     def _collect(self) -> None:
         for line in self.process.stdout:
