@@ -371,7 +371,12 @@ def serve(listening: socket.socket) -> None:
         traceback.print_exception(type(error), error, error.__traceback__.tb_next)
         raise SystemExit(1) from None
     handler.reply = printing_tracebacks(handler.reply)
-    WebhookServer(listening, handler.lambda_handler).serve_forever()
+    server = WebhookServer(listening, handler.lambda_handler)
+    # Stopped for a restart, the server answers the request in hand first (requests not yet
+    # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
+    # so it is called from another thread; the loop looks for it every 0.1 s.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever(poll_interval=0.1)
 
 
 def _exit_when_the_supervisor_is_gone() -> None:

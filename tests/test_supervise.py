@@ -11,6 +11,12 @@ from devtools.supervise import changed, stamps
 
 NEW_REPLY = ('DEFAULT_REPLY_MESSAGE = "', 'DEFAULT_REPLY_MESSAGE = "Edited while running. ')
 BROKEN = ("import os\n", "import os(\n")
+SLOW = (
+    "    return replies.reply(message)",
+    '    print("answering slowly", flush=True)\n'
+    "    __import__('time').sleep(1)\n"
+    "    return replies.reply(message)",
+)
 
 
 def test_a_written_file_is_changed(tmp_path):
@@ -75,6 +81,20 @@ def test_a_text_sent_while_the_server_is_down_is_answered_once_it_is_back(make_r
         answer = executor.submit(send, "hello", port=make_run.port)
 
         make_run.edit("replies.py", *reversed(BROKEN))
+
+        assert answer.result()[0].text == "I'm busy questing right now!"
+
+
+def test_a_text_in_hand_when_the_code_changes_is_answered_before_the_restart(make_run):
+    make_run.edit("replies.py", *SLOW)
+    make_run.wait_for(r"^replies\.py changed")
+    with ThreadPoolExecutor(1) as executor:
+        answer = executor.submit(send, "hello", port=make_run.port)
+        make_run.wait_for(r"^answering slowly$")
+
+        mark = make_run.mark()
+        os.utime(make_run.project / "replies.py", ns=(0, 0))
+        make_run.wait_for(r"^replies\.py changed", after=mark)
 
         assert answer.result()[0].text == "I'm busy questing right now!"
 
