@@ -21,7 +21,7 @@ SAM_BUILD := $(BIN)/sam build --build-in-source
 
 step = @printf '==> %s\n' "$(1)" >&2
 
-.PHONY: help run test lint format build deploy destroy invoke connect event events bench bench-smoke \
+.PHONY: help run send test lint format build deploy destroy invoke connect event events bench bench-smoke \
 	clean
 
 help: ## list the targets
@@ -48,8 +48,16 @@ $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
 	@$(BIN)/pip install --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt >&2
 	@touch $@
 
-run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms, ready for a tunnel
-	PORT=$(PORT) $(BIN)/python -m devtools.serve
+run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; restarts when the code changes
+	$(BIN)/python -m devtools.serve --port $(PORT)
+
+# A value from make's command line as one shell word, whatever quotes or spaces it holds.
+quote = '$(subst ','\'',$(1))'
+
+send: $(VENV)/.runtime ## text the running webhook: make send BODY="price" [FROM=+1...] [MEDIA=<url>]
+	@$(BIN)/python -m devtools.send --port $(PORT) $(if $(FROM),--from $(call quote,$(FROM))) \
+		$(if $(MEDIA),--media $(call quote,$(MEDIA))) \
+		$(if $(MEDIA_TYPE),--media-type $(call quote,$(MEDIA_TYPE))) -- $(call quote,$(BODY))
 
 # The artifact for each architecture, built before the tests (which inspect and run them) so that
 # the tests themselves need no network.

@@ -5,20 +5,66 @@
 The event is the one a REST API on a custom domain makes: the host is taken from
 `X-Forwarded-Host`, else `Host`, so a request that comes through a tunnel (ngrok, cloudflared) is
 checked against the tunnel's public URL, the one Twilio signed.
+
+Without `TWILIO_AUTH_TOKEN`, signatures are checked with the public test token in env.json, which
+anybody can sign with: then only requests made on this machine are handed to the function, and one
+that arrives through a tunnel is refused here (403) with a word on setting the token.
+
+The server restarts when the function's code changes (devtools/supervise.py): this process keeps
+the listening socket, so requests wait through a restart, and runs the server in a child process
+(`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
+the traceback of an exception raised by reply code.
 """
 
+import argparse
 import base64
+import errno
+import functools
+import ipaddress
+import json
 import os
 import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import traceback
 from collections.abc import Callable
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, urlsplit
 
-from devtools.local_token import development_token, local_token
+from devtools.local_token import PROJECT, development_token, local_token
 from devtools.rest_event import rest_event
+from devtools.supervise import supervise
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
+from devtools.twiml_answer import NotTwimlError, twiml_messages
+from sms_webhook.form import parse_form
+from sms_webhook.message import IncomingMessage
+from sms_webhook.telemetry import pseudonym
+
+if TYPE_CHECKING:  # the supervisor process needs no more of the function than it must
+    from sms_webhook.twiml import Reply
 
 DEFAULT_PORT = 3000
+
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "Via")
+"""Headers a proxy or tunnel adds to what it forwards."""
+
+LOCAL_ONLY = (
+    "Forbidden: make run checks signatures with the public test token, so it answers only requests "
+    "made on this machine (to 127.0.0.1 or localhost). To take requests through a tunnel, restart "
+    "it with your own token: TWILIO_AUTH_TOKEN=<your auth token> make run"
+)
+LOCAL_ONLY_REFUSAL = {
+    "statusCode": 403,
+    "headers": {"Content-Type": "text/plain"},
+    "body": LOCAL_ONLY,
+    "isBase64Encoded": False,
+}
 
 
 class LocalContext:
@@ -36,6 +82,7 @@ class LocalContext:
 
 
 class WebhookRequestHandler(BaseHTTPRequestHandler):
+    server: "WebhookServer"
     server_version = "twilio-sms-webhook-local"
 
     def do_request(self) -> None:
@@ -46,24 +93,35 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         target = urlsplit(self.path)
+        response = self._answer(target, body)
+        status = int(response["statusCode"])
+        payload = response_payload(response)
+        # Printed before the answer leaves: whoever reads the answer finds the line already out.
+        print(request_line(self.command, target, body, status, payload), flush=True)
+        self._send(status, response, payload)
+
+    def _answer(self, target: SplitResult, body: bytes) -> dict:
+        """The function's answer, or the refusal of a request from a tunnel (public token)."""
+        if self.server.local_only and not is_local_request(self.headers):
+            return LOCAL_ONLY_REFUSAL
         forwarded_host = (self.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
-        domain = forwarded_host or self.headers.get("Host") or ""
         event = rest_event(
             self.command,
             target.path,
-            domain=domain,
+            domain=forwarded_host or self.headers.get("Host") or "",
             headers=list(self.headers.items()),
             query=target.query,
             body=body,
         )
-        self._send(self.server.function(event, LocalContext()))
+        return self.server.function(event, LocalContext())
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_request
 
-    def _send(self, response: dict) -> None:
-        body = response.get("body") or ""
-        payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
-        self.send_response(int(response["statusCode"]))
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Left out: `do_request` prints a line of its own for each request."""
+
+    def _send(self, status: int, response: dict, payload: bytes) -> None:
+        self.send_response(status)
         for name, values in (response.get("multiValueHeaders") or {}).items():
             for value in values:
                 self.send_header(name, value)
@@ -78,53 +136,289 @@ class WebhookServer(HTTPServer):
     """Serves one request at a time, as one Lambda instance does; on loopback only, since the
     tunnel, not the network, is what reaches it."""
 
-    def __init__(self, port: int, function: Callable[[dict, LocalContext], dict]):
-        super().__init__(("127.0.0.1", port), WebhookRequestHandler)
+    def __init__(self, listen: int | socket.socket, function: Callable[[dict, LocalContext], dict]):
+        """`listen` is the port to listen on, or a socket already listening on loopback (the one
+        `make run` keeps across restarts)."""
+        if isinstance(listen, socket.socket):
+            super().__init__(listen.getsockname(), WebhookRequestHandler, bind_and_activate=False)
+            self.socket.close()
+            self.socket = listen
+            self.server_port = listen.getsockname()[1]
+        else:
+            super().__init__(("127.0.0.1", listen), WebhookRequestHandler)
         self.function = function
+        self.local_only = local_token() == development_token()
+
+
+def response_payload(response: dict) -> bytes:
+    """The bytes of the function's answer, which API Gateway would decode from base64 if flagged."""
+    body = response.get("body") or ""
+    return base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a Host header (a name or an address, with or without a port) names this machine."""
+    if host.startswith("["):
+        name, bracket, _ = host[1:].partition("]")
+        name = name if bracket else ""
+    else:
+        name = host.rpartition(":")[0] if ":" in host else host
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_local_request(headers: Message) -> bool:
+    """Whether the request was made on this machine, not through a tunnel.
+
+    A tunnel's client connects from loopback too, so the headers are all there is to tell by:
+    every host the request names (`Host`, and each in `X-Forwarded-Host`, which a caller may set
+    as it likes) must be loopback, and no proxy may have marked it as forwarded.
+    """
+    forwarded_hosts = headers.get_all("X-Forwarded-Host") or []
+    hosts = [
+        *(headers.get_all("Host") or []),
+        *(host.strip() for value in forwarded_hosts for host in value.split(",")),
+    ]
+    forwarded = any(headers.get(name) is not None for name in PROXY_HEADERS)
+    return bool(hosts) and all(map(is_loopback, hosts)) and not forwarded
+
+
+def request_line(method: str, target: SplitResult, body: bytes, status: int, payload: bytes) -> str:
+    """The line a person reads for a request: who sent what, and what the webhook answered.
+
+    `+1…34#5f2c9a1e → "price" ⇒ "Small: $5" | "Large: $8"`, the sender as the function's logs
+    show it; other routes, and what is not a message, show the method, path and status.
+    """
+    answer = answer_summary(status, payload)
+    form = target.query.encode() if method == "GET" else body
+    try:
+        message = IncomingMessage.from_fields(parse_form(form))
+    except ValueError:  # not a message as Twilio sends one: the answer says why
+        message = None
+    if target.path != "/sms" or message is None:
+        return f"{method} {target.path} ⇒ {answer if status != 200 else status}"
+    text = _quoted(message.body)
+    if message.media:
+        text += f" + {len(message.media)} media"
+    return f"{pseudonym(message.from_number, local_token())} → {text} ⇒ {answer}"
+
+
+def answer_summary(status: int, payload: bytes) -> str:
+    """The replies of a TwiML answer on one line, or the status and reason of a refusal."""
+    if status != 200:
+        reason = payload.decode(errors="replace").strip().splitlines()
+        return f"{status} {reason[0] if reason else ''}".strip()
+    try:
+        messages = twiml_messages(payload)
+    except NotTwimlError as error:
+        return f"{status}, but {error}"
+    if not messages:
+        return "(no reply)"
+    return " | ".join(
+        _quoted(message.text) + "".join(f" [media: {url}]" for url in message.media)
+        for message in messages
+    )
+
+
+def _quoted(text: str) -> str:
+    """The text in quotes on one line, its line breaks and quotes escaped."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def printing_tracebacks(
+    reply: Callable[[IncomingMessage], "Reply"],
+) -> Callable[[IncomingMessage], "Reply"]:
+    """The reply code, made to print the traceback of an exception it raises, then raise it on.
+
+    Deployed, the function logs only the exception's type and the line that raised it (a trace
+    could carry a message's content into the logs); on your machine the traceback is what you
+    need to fix it.
+    """
+
+    @functools.wraps(reply)
+    def reply_printing_tracebacks(message: IncomingMessage) -> "Reply":
+        try:
+            return reply(message)
+        except Exception as error:
+            # From the reply code's own frame on: this wrapper is no part of the story.
+            traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+            raise
+
+    return reply_printing_tracebacks
+
+
+def signed_url(port: int) -> str:
+    """The URL the function checks a request to 127.0.0.1:`port` against: the one it rebuilds
+    from the Host header, unless `TWILIO_WEBHOOK_URL` says otherwise."""
+    return os.environ.get("TWILIO_WEBHOOK_URL") or f"https://127.0.0.1:{port}/sms"
+
+
+def local_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/sms"
+
+
+def send_command(port: int) -> str:
+    """The `make send` command for the server on `port`."""
+    return "make send BODY=hours" + (f" PORT={port}" if port != DEFAULT_PORT else "")
 
 
 def banner(port: int, token: str) -> str:
-    local_url = f"http://127.0.0.1:{port}/sms"
-    signed_url = os.environ.get("TWILIO_WEBHOOK_URL") or f"https://127.0.0.1:{port}/sms"
     fields = message_fields("Hello from curl")
-    header = f"X-Twilio-Signature: {twilio_signature(signed_url, fields, token)}"
-    curl = f"curl -i {local_url} -H {shlex.quote(header)} --data {shlex.quote(form_encode(fields))}"
-    whose = (
-        "the public test token from env.json"
-        if token == development_token()
-        else "your TWILIO_AUTH_TOKEN"
-    )
+    header = f"X-Twilio-Signature: {twilio_signature(signed_url(port), fields, token)}"
+    data = shlex.quote(form_encode(fields))
+    curl = f"curl -i {local_url(port)} -H {shlex.quote(header)} --data {data}"
+    pid = os.getpid()
+    if token == development_token():
+        checked = (
+            "Signatures are checked with the public test token from env.json, so only requests\n"
+            "made on this machine are answered; through a tunnel they are refused (403)."
+        )
+        tunnel_steps = [
+            "Restart this with your token:  TWILIO_AUTH_TOKEN=<your auth token> make run",
+        ]
+        send_note = ""
+    else:
+        checked = "Signatures are checked with your TWILIO_AUTH_TOKEN: tunnels are welcome."
+        tunnel_steps = []
+        send_note = " (with the same TWILIO_AUTH_TOKEN)"
+    tunnel_steps += [
+        f"In another terminal:  ngrok http {port}",
+        'In the Twilio console, set your number\'s "A message comes in" webhook to\n'
+        "     https://<the tunnel's host>/sms  (HTTP POST)",
+    ]
+    steps = "\n".join(f"  {number}. {step}" for number, step in enumerate(tunnel_steps, 1))
     return f"""
-Twilio SMS webhook listening on {local_url}
-Signatures are checked with {whose}.
+Twilio SMS webhook listening on {local_url(port)}
+{checked}
+It restarts by itself when replies.py, handler.py or sms_webhook/ change.
+Stop it with Ctrl-C, or: kill {pid}
 
-Take real texts through a tunnel:
-  1. In another terminal:  ngrok http {port}
-  2. In the Twilio console, set your number's "A message comes in" webhook to
-     https://<the tunnel's host>/sms  (HTTP POST)
-  3. Restart this with your token:  TWILIO_AUTH_TOKEN=<your auth token> make run
-
-Try it now with a request signed as Twilio signs it (answers 200 with TwiML):
+Text it from another terminal{send_note}:
+  {send_command(port)}
+or with curl, signed as Twilio signs it (answers 200 with TwiML):
   {curl}
 A forged one is refused (403):
-  curl -i {local_url} -H 'X-Twilio-Signature: forged' --data 'Body=hi'
+  curl -i {local_url(port)} -H 'X-Twilio-Signature: forged' --data 'Body=hi'
+
+Take real texts through a tunnel:
+{steps}
 """
 
 
-def main() -> None:
-    port = int(os.environ.get("PORT") or DEFAULT_PORT)
-    token = local_token()
-    os.environ["TWILIO_AUTH_TOKEN"] = token
-    import handler  # once the environment it reads is set
+def function_files() -> list[Path]:
+    """The code the server runs: a change to any of it restarts the server."""
+    return [
+        PROJECT / "replies.py",
+        PROJECT / "handler.py",
+        *sorted((PROJECT / "sms_webhook").glob("*.py")),
+    ]
 
-    server = WebhookServer(port, handler.lambda_handler)
-    print(banner(port, token), flush=True)
+
+def port_number(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"PORT must be a number from 0 to 65535, not {value!r}")
+    return int(value)
+
+
+def add_port_argument(parser: argparse.ArgumentParser) -> None:
+    """`--port`, by default the `PORT` environment variable, else 3000."""
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=os.environ.get("PORT") or str(DEFAULT_PORT),
+        help=f"the port on 127.0.0.1 (default: $PORT, else {DEFAULT_PORT})",
+    )
+
+
+def cannot_listen(port: int, error: OSError) -> str:
+    """One line on why the port cannot be used, and what to run instead."""
+    if error.errno == errno.EADDRINUSE:
+        return f"port {port} is in use: make run PORT={port + 1 if port < 65535 else DEFAULT_PORT}"
+    reason = error.strerror or str(error)
+    return f"cannot listen on 127.0.0.1:{port} ({reason}): make run PORT={DEFAULT_PORT + 1}"
+
+
+def start_server(listening: socket.socket) -> subprocess.Popen:
+    """The server process, serving on the supervisor's socket, with a pipe on its stdin that
+    closes when the supervisor is gone."""
+    descriptor = listening.fileno()
+    # Ctrl-C reaches every process of the terminal's group; this one stops the server itself.
+    # Blocked while the server process starts, SIGINT stays blocked in it (the signal mask
+    # survives exec) until `serve` ignores it, and here it is delivered once Popen returns.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        return subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, "-m", "devtools.serve", "--listen-fd", str(descriptor)],
+            cwd=PROJECT,
+            pass_fds=(descriptor,),
+            stdin=subprocess.PIPE,
+        )
     finally:
-        server.server_close()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def serve(listening: socket.socket) -> None:
+    """The server process: imports the function afresh and serves it until stopped."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops this process on Ctrl-C
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(target=_exit_when_the_supervisor_is_gone, daemon=True).start()
+    sys.stdout.reconfigure(line_buffering=True)
+    try:
+        import handler
+    except Exception as error:  # a syntax error in replies.py, say: the supervisor waits for a fix
+        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+        raise SystemExit(1) from None
+    handler.reply = printing_tracebacks(handler.reply)
+    server = WebhookServer(listening, handler.lambda_handler)
+    # Stopped for a restart, the server answers the request in hand first (requests not yet
+    # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
+    # so it is called from another thread; the loop looks for it every 0.1 s.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever(poll_interval=0.1)
+
+
+def _exit_when_the_supervisor_is_gone() -> None:
+    """Whether the supervisor stopped or was killed, its end of the pipe closes. (Unbuffered
+    reads: a thread blocked in the buffered `sys.stdin` would hold its lock at shutdown.)"""
+    while os.read(sys.stdin.fileno(), 512):
+        pass
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.serve",
+        description="Serve the webhook on http://127.0.0.1:PORT/sms (what `make run` does), "
+        "restarting it when replies.py, handler.py or sms_webhook/ change.",
+        epilog="The token is TWILIO_AUTH_TOKEN if set, else env.json's public test token "
+        "(then only requests made on this machine are answered). TWILIO_WEBHOOK_URL gives the "
+        "URL Twilio signs, when a tunnel rewrites the host.",
+    )
+    add_port_argument(parser)
+    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.listen_fd is not None:
+        serve(socket.socket(fileno=arguments.listen_fd))
+        return
+    try:
+        listening = socket.create_server(("127.0.0.1", arguments.port))
+    except OSError as error:
+        raise SystemExit(cannot_listen(arguments.port, error)) from None
+    port = listening.getsockname()[1]
+    token = local_token()
+    os.environ["TWILIO_AUTH_TOKEN"] = token  # for the server processes
+    supervise(
+        functools.partial(start_server, listening),
+        function_files,
+        PROJECT,
+        started=lambda: print(banner(port, token), flush=True),
+    )
+    listening.close()
+    print(f"stopped: nothing listens on {local_url(port)} any more", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Incoming messages as Twilio sends them: the same fields, in the same order, signed."""
 
 import hashlib
+import secrets
 from urllib.parse import quote_plus, urlencode
 
 from twilio.request_validator import RequestValidator
@@ -18,14 +19,19 @@ def message_fields(
     from_number: str = SENDER,
     to_number: str = TWILIO_NUMBER,
     media: list[tuple[str, str]] = (),
+    unique: bool = False,
 ) -> list[tuple[str, str]]:
     """The fields of Twilio's incoming-message request; `media` holds (URL, content type) pairs.
 
-    The message id is derived from the content, so a regenerated sample does not change.
+    The message id is derived from the content, so a regenerated sample does not change; with
+    `unique` it is new each time, as for a new text (the function may answer each id only once).
     """
-    digest = hashlib.sha256(repr((body, from_number, to_number, media)).encode()).hexdigest()
     kind = "MM" if media else "SM"
-    sid = kind + digest[:32]
+    if unique:
+        sid = kind + secrets.token_hex(16)
+    else:
+        digest = hashlib.sha256(repr((body, from_number, to_number, media)).encode()).hexdigest()
+        sid = kind + digest[:32]
     media_fields = [
         (f"{name}{index}", value)
         for index, (url, content_type) in enumerate(media)

@@ -1,15 +1,19 @@
 import io
 import json
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from builds import BUILDS, PROJECT
 from emf import emitted_metrics
+from local_project import RunningServer, copy_of_project
 from twilio_requests import TOKEN, leaked
 
 import handler
+from devtools.local_token import development_token
+from devtools.serve import WebhookServer
 from sms_webhook import aws, config, deduplication
 from sms_webhook.refusals import RefusalLog
 from sms_webhook.telemetry import logger
@@ -177,3 +181,30 @@ def logs(capsys, caplog):
 def published(logs, capsys):
     """Read the metrics the function has published: EMF lines of their own, or in log lines."""
     return lambda: emitted_metrics(f"{logs.text}\n{capsys.readouterr().out}")
+
+
+@pytest.fixture
+def public_token(monkeypatch):
+    """`make run` without TWILIO_AUTH_TOKEN: signatures checked with env.json's public token.
+    Request it before `local_server`, which reads the token when it starts."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", development_token())
+    return development_token()
+
+
+@pytest.fixture
+def local_server():
+    """`make run`'s server on a free loopback port, serving the function from a thread."""
+    server = WebhookServer(0, handler.lambda_handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def make_run(tmp_path):
+    """`make run` started in real processes on a copy of the project, which the test may edit."""
+    server = RunningServer(copy_of_project(tmp_path))
+    yield server
+    server.close()

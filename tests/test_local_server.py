@@ -1,27 +1,23 @@
 """`make run`: the webhook served on loopback, reached over real HTTP as through a tunnel."""
 
 import http.client
+import os
 import re
 import shlex
-import threading
+import socket
+import subprocess
+import sys
 
 import pytest
-from twilio_requests import SMS, TOKEN, form, signature
+from local_project import PROJECT
+from twilio_requests import SMS, TOKEN, form, signature, with_fields
 
 import handler
-from devtools.serve import WebhookServer, banner
+from devtools.local_token import development_token
+from devtools.send import SendError, send
+from devtools.serve import banner, is_loopback, printing_tracebacks
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
-
-
-@pytest.fixture
-def server():
-    server = WebhookServer(0, handler.lambda_handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def post(server, body: str, headers: dict[str, str]) -> http.client.HTTPResponse:
@@ -35,44 +31,63 @@ def post(server, body: str, headers: dict[str, str]) -> http.client.HTTPResponse
     return connection.getresponse()
 
 
-def test_signed_request_through_a_tunnel_is_answered_with_twiml(server):
+def post_signed(server, fields=SMS) -> http.client.HTTPResponse:
+    """A request to 127.0.0.1 signed as Twilio would sign it, read to the end."""
+    url = f"https://127.0.0.1:{server.server_port}/sms"
+    response = post(server, form(fields), {"X-Twilio-Signature": signature(url, fields)})
+    response.read()
+    return response
+
+
+def serve(*arguments: str) -> subprocess.CompletedProcess:
+    """`python -m devtools.serve` with these arguments, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.serve", *arguments],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_signed_request_through_a_tunnel_is_answered_with_twiml(local_server):
     headers = {
         "Host": TUNNEL_HOST,
         "X-Twilio-Signature": signature(f"https://{TUNNEL_HOST}/sms", SMS),
     }
 
-    response = post(server, form(SMS), headers)
+    response = post(local_server, form(SMS), headers)
 
     assert response.status == 200
     assert response.getheader("Content-Type") == "text/xml"
     assert response.read().decode().startswith('<?xml version="1.0" encoding="UTF-8"?><Response>')
 
 
-def test_forwarded_host_is_the_public_host_when_a_tunnel_rewrites_host(server):
+def test_forwarded_host_is_the_public_host_when_a_tunnel_rewrites_host(local_server):
     headers = {
         "X-Forwarded-Host": TUNNEL_HOST,
         "X-Twilio-Signature": signature(f"https://{TUNNEL_HOST}/sms", SMS),
     }
 
-    assert post(server, form(SMS), headers).status == 200
+    assert post(local_server, form(SMS), headers).status == 200
 
 
-def test_forged_request_through_a_tunnel_is_refused_with_403(server):
+def test_forged_request_through_a_tunnel_is_refused_with_403(local_server):
     headers = {"Host": TUNNEL_HOST, "X-Twilio-Signature": "forged"}
 
-    response = post(server, form(SMS), headers)
+    response = post(local_server, form(SMS), headers)
 
     assert response.status == 403
     assert b"<Response" not in response.read()
 
 
-def test_the_printed_curl_command_is_answered_with_twiml(server):
-    printed = banner(server.server_port, TOKEN)
+def test_the_printed_curl_command_is_answered_with_twiml(local_server):
+    printed = banner(local_server.server_port, TOKEN)
     curl = shlex.split(re.search(r"^\s*(curl -i \S+ -H .+)$", printed, re.MULTILINE)[1])
     signature_header = curl[curl.index("-H") + 1].split(": ", 1)
     body = curl[curl.index("--data") + 1]
 
-    response = post(server, body, dict([signature_header]))
+    response = post(local_server, body, dict([signature_header]))
 
     assert response.status == 200
     assert b"<Message" in response.read()
@@ -83,3 +98,161 @@ def test_banner_says_how_to_reach_it_through_a_tunnel():
 
     assert "http://127.0.0.1:3000/sms" in printed
     assert "ngrok http 3000" in printed
+
+
+def test_banner_gives_the_process_id_that_stops_it():
+    assert f"Ctrl-C, or: kill {os.getpid()}" in banner(3000, TOKEN)
+
+
+def test_banner_gives_the_make_send_command_for_its_port():
+    assert "make send BODY=hours PORT=8080" in banner(8080, TOKEN)
+
+
+def test_banner_with_the_public_token_says_tunnels_are_refused_until_the_token_is_set():
+    printed = banner(3000, development_token())
+
+    assert "through a tunnel they are refused (403)" in printed
+    assert "TWILIO_AUTH_TOKEN=<your auth token> make run" in printed
+
+
+# One human line per request, beside the JSON lines
+
+
+def test_each_message_is_one_line_with_the_sender_masked_the_text_and_the_replies(
+    local_server, monkeypatch, capsys
+):
+    monkeypatch.setattr(handler, "reply", lambda message: ["Small: $5", "Large: $8"])
+
+    post_signed(local_server, with_fields(SMS, Body="price"))
+
+    assert capsys.readouterr().out == '+1415***1234 → "price" ⇒ "Small: $5" | "Large: $8"\n'
+
+
+def test_a_message_without_a_reply_says_so(local_server, monkeypatch, capsys):
+    monkeypatch.setattr(handler, "reply", lambda message: None)
+
+    post_signed(local_server)
+
+    assert capsys.readouterr().out.endswith(" ⇒ (no reply)\n")
+
+
+def test_an_mms_line_counts_its_media(local_server, received, capsys):
+    mms = with_fields(SMS, NumMedia="1", MediaUrl0="https://example.com/a.png")
+
+    post_signed(local_server, mms)
+
+    assert '→ "How are you doing?" + 1 media ⇒ "ok"' in capsys.readouterr().out
+
+
+def test_a_refused_request_line_gives_the_status_and_reason(local_server, capsys):
+    post(local_server, form(SMS), {"X-Twilio-Signature": "forged"}).read()
+
+    assert capsys.readouterr().out.endswith("⇒ 403 Forbidden: invalid Twilio signature\n")
+
+
+def test_a_line_keeps_a_multiline_text_on_one_line(local_server, received, capsys):
+    post_signed(local_server, with_fields(SMS, Body='two\nlines "quoted"'))
+
+    assert '→ "two\\nlines \\"quoted\\"" ⇒' in capsys.readouterr().out
+
+
+def test_a_request_to_another_route_is_one_line_with_its_status(local_server, capsys):
+    connection = http.client.HTTPConnection("127.0.0.1", local_server.server_port, timeout=10)
+    connection.request("GET", "/favicon.ico")
+    connection.getresponse().read()
+
+    assert capsys.readouterr().out == "GET /favicon.ico ⇒ 404 Not Found\n"
+
+
+# Tracebacks of reply code, on this machine only
+
+
+def test_an_exception_in_reply_code_prints_its_traceback_locally(local_server, monkeypatch, capsys):
+    def divide_by_zero(message):
+        return str(1 / 0)
+
+    monkeypatch.setattr(handler, "reply", printing_tracebacks(divide_by_zero))
+
+    assert post_signed(local_server).status == 500
+    printed = capsys.readouterr().err
+    assert printed.startswith("Traceback (most recent call last):")
+    assert "in divide_by_zero\n    return str(1 / 0)" in printed
+    assert printed.endswith("ZeroDivisionError: division by zero\n")
+
+
+def test_the_function_still_logs_only_the_exception_type_and_line(local_server, monkeypatch, logs):
+    def divide_by_zero(message):
+        return str(1 / 0)
+
+    monkeypatch.setattr(handler, "reply", printing_tracebacks(divide_by_zero))
+
+    post_signed(local_server)
+
+    error = next(record for record in logs.records if record["message"] == "unexpected error")
+    assert error["error"] == "ZeroDivisionError"
+    assert "test_local_server.py:" in error["at"]
+    assert "Traceback" not in logs.text
+    assert "division by zero" not in logs.text
+
+
+def test_make_run_prints_the_traceback_of_reply_code_that_raises(make_run):
+    make_run.edit("replies.py", "    return replies.reply(message)", "    return 1 / 0")
+    make_run.wait_for("replies.py changed")
+    mark = make_run.mark()
+
+    with pytest.raises(SendError, match="500 Internal Server Error"):
+        send("hi", port=make_run.port)
+
+    make_run.wait_for(r"ZeroDivisionError: division by zero", after=mark)
+    make_run.wait_for(r'"error":"ZeroDivisionError"', after=mark)
+    assert 'replies.py", line' in make_run.output
+
+
+# The command line
+
+
+def test_a_port_in_use_is_one_line_naming_port():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+
+        result = serve("--port", str(port))
+
+    assert result.returncode == 1
+    assert result.stderr == f"port {port} is in use: make run PORT={port + 1}\n"
+    assert result.stdout == ""
+
+
+def test_help_is_printed_instead_of_starting_the_server():
+    result = serve("--help")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m devtools.serve")
+    assert "listening" not in result.stdout
+
+
+def test_a_port_that_is_not_a_number_is_a_usage_error():
+    result = serve("--port", "http")
+
+    assert result.returncode == 2
+    assert "PORT must be a number from 0 to 65535, not 'http'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1:3000", True),
+        ("127.9.9.9", True),
+        ("localhost:3000", True),
+        ("LocalHost", True),
+        ("[::1]:3000", True),
+        ("abcd-1234.ngrok-free.app", False),
+        ("127.0.0.1.nip.io", False),
+        ("localhost.example.com:3000", False),
+        ("10.0.0.1:3000", False),
+        ("[::1", False),
+        ("", False),
+    ],
+)
+def test_loopback_hosts_are_localhost_127_0_0_0_8_and_ipv6_loopback(host, loopback):
+    assert is_loopback(host) is loopback

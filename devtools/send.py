@@ -1,0 +1,150 @@
+"""`make send`: text the webhook that `make run` serves, as Twilio would, and print its replies.
+
+    make send BODY="price"                               # python -m devtools.send price
+    make send BODY="hi" FROM=+447700900123               # as another sender
+    make send BODY="look" MEDIA=https://example.com/cat.jpg   # an MMS
+
+The request is the one Twilio makes for a new text: every field, a new MessageSid each time, and
+the signature, made with the token `make run` checks (`TWILIO_AUTH_TOKEN`, else env.json's public
+test token) for the URL the server rebuilds (https://127.0.0.1:PORT/sms, or
+`TWILIO_WEBHOOK_URL`). The answer's messages are printed as text, not XML.
+"""
+
+import argparse
+import http.client
+import mimetypes
+import sys
+from urllib.parse import urlsplit
+
+from devtools.local_token import development_token, local_token
+from devtools.serve import DEFAULT_PORT, add_port_argument, signed_url
+from devtools.twilio_message import SENDER, form_encode, message_fields, twilio_signature
+from devtools.twiml_answer import NotTwimlError, OutgoingMessage, twiml_messages
+
+TIMEOUT_SECONDS = 15
+"""As long as Twilio waits for an answer."""
+DEFAULT_MEDIA_TYPE = "image/jpeg"
+"""The commonest attachment, for a URL whose name tells nothing (as Twilio's media URLs)."""
+
+
+class SendError(Exception):
+    """The text could not be delivered or was not answered; the message says what to do."""
+
+
+def send(
+    body: str,
+    *,
+    port: int,
+    from_number: str = SENDER,
+    media: list[tuple[str, str]] = (),
+) -> list[OutgoingMessage]:
+    """Text `body` to the server on `port`, signed as Twilio signs it; the messages it answers."""
+    fields = message_fields(body, from_number=from_number, media=list(media), unique=True)
+    token = local_token()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": "TwilioProxy/1.1",
+        "X-Twilio-Signature": twilio_signature(signed_url(port), fields, token),
+    }
+    address = f"http://127.0.0.1:{port}"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_SECONDS)
+    try:
+        connection.request("POST", "/sms", body=form_encode(fields).encode(), headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+    except ConnectionRefusedError:
+        run = "make run" + (f" PORT={port}" if port != DEFAULT_PORT else "")
+        raise SendError(f"nothing listens on {address}: start it with {run}") from None
+    except TimeoutError:
+        raise SendError(
+            f"{address} did not answer within {TIMEOUT_SECONDS} s (Twilio would give up too): "
+            "see make run's output"
+        ) from None
+    except OSError as error:
+        raise SendError(f"could not reach {address}: {error.strerror or error}") from None
+    finally:
+        connection.close()
+    if response.status != 200:
+        reason = payload.decode(errors="replace").strip() or response.reason
+        raise SendError(f"{response.status} {reason}{_hint(response.status, token)}")
+    try:
+        return twiml_messages(payload)
+    except NotTwimlError as error:
+        raise SendError(f"{address} answered 200, but {error}") from None
+
+
+def _hint(status: int, token: str) -> str:
+    """What to check after a refusal, given the token the text was signed with."""
+    if status == 403:
+        signed_with = (
+            "the public test token from env.json"
+            if token == development_token()
+            else "your TWILIO_AUTH_TOKEN"
+        )
+        return (
+            f"\n(make send signed it with {signed_with}: give make send and make run the same "
+            "TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_URL, or neither)"
+        )
+    if status == 500:
+        return "\n(the traceback, if reply code raised, is in make run's output)"
+    return ""
+
+
+def printed(messages: list[OutgoingMessage]) -> str:
+    """The replies as a person reads them: each message's text (a message's further lines
+    indented), then its media URLs; or a line saying there is no reply."""
+    if not messages:
+        return "(no reply: the webhook answered an empty <Response/>)"
+    lines = []
+    for message in messages:
+        first, *rest = message.text.split("\n")
+        lines += [first, *(f"  {line}" for line in rest)]
+        lines += [f"  [media] {url}" for url in message.media]
+    return "\n".join(lines)
+
+
+def media_type(url: str, given: str | None) -> str:
+    return given or mimetypes.guess_type(urlsplit(url).path)[0] or DEFAULT_MEDIA_TYPE
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.send",
+        description="Text the webhook that `make run` serves, signed as Twilio signs it, and "
+        "print the replies.",
+    )
+    parser.add_argument("body", help="the text of the message")
+    parser.add_argument(
+        "--from",
+        dest="from_number",
+        default=SENDER,
+        metavar="NUMBER",
+        help=f"the sender (default: {SENDER})",
+    )
+    parser.add_argument("--media", metavar="URL", help="a picture or file: the text is an MMS")
+    parser.add_argument(
+        "--media-type",
+        metavar="TYPE",
+        help=f"its content type (default: guessed from the URL, else {DEFAULT_MEDIA_TYPE})",
+    )
+    add_port_argument(parser)
+    arguments = parser.parse_args(argv)
+    if not arguments.from_number.strip():
+        parser.error("FROM is empty: give a number such as +14155551234")
+    media = []
+    if arguments.media:
+        if urlsplit(arguments.media).scheme not in ("http", "https"):
+            parser.error(f"MEDIA must be an http(s) URL, not {arguments.media!r}")
+        media.append((arguments.media, media_type(arguments.media, arguments.media_type)))
+    try:
+        messages = send(
+            arguments.body, port=arguments.port, from_number=arguments.from_number, media=media
+        )
+    except SendError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(1) from None
+    print(printed(messages))
+
+
+if __name__ == "__main__":
+    main()

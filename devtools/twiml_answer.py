@@ -1,0 +1,36 @@
+"""The webhook's answer read as Twilio reads it: the messages a TwiML document sends back."""
+
+from dataclasses import dataclass
+from xml.etree import ElementTree
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One `<Message>`: the text Twilio would send, and the URLs of its pictures or files."""
+
+    text: str
+    media: tuple[str, ...] = ()
+
+
+class NotTwimlError(ValueError):
+    """The answer is not a TwiML `<Response>` document."""
+
+
+def twiml_messages(document: str | bytes) -> list[OutgoingMessage]:
+    """The messages of a TwiML answer, in order; none for an empty `<Response/>` (no reply).
+
+    A message's text is written inside `<Message>` or in its `<Body>`; media in its `<Media>`.
+    """
+    try:
+        response = ElementTree.fromstring(document)  # noqa: S314 - our own server's answer
+    except ElementTree.ParseError as error:
+        raise NotTwimlError(f"the answer is not XML ({error})") from error
+    if response.tag != "Response":
+        raise NotTwimlError(f"the answer is <{response.tag}>, not a TwiML <Response>")
+    return [
+        OutgoingMessage(
+            text=(message.text or "") + "".join(body.text or "" for body in message.iter("Body")),
+            media=tuple(media.text or "" for media in message.iter("Media")),
+        )
+        for message in response.iter("Message")
+    ]

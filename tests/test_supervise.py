@@ -1,0 +1,130 @@
+"""`make run` restarts itself when the code changes and stops whole: real processes and socket."""
+
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from local_project import eventually, group_is_gone, nothing_listens
+
+from devtools.send import send
+from devtools.supervise import changed, stamps
+
+NEW_REPLY = ('DEFAULT_REPLY_MESSAGE = "', 'DEFAULT_REPLY_MESSAGE = "Edited while running. ')
+BROKEN = ("import os\n", "import os(\n")
+SLOW = (
+    "    return replies.reply(message)",
+    '    print("answering slowly", flush=True)\n'
+    "    __import__('time').sleep(1)\n"
+    "    return replies.reply(message)",
+)
+
+
+def test_a_written_file_is_changed(tmp_path):
+    path = tmp_path / "replies.py"
+    path.write_text("a = 1\n")
+    before = stamps([path])
+    path.write_text("a = 22\n")
+
+    assert changed(before, stamps([path])) == [path]
+
+
+def test_a_file_created_or_removed_is_changed(tmp_path):
+    kept, removed, created = (tmp_path / name for name in ("kept.py", "removed.py", "new.py"))
+    kept.write_text("")
+    removed.write_text("")
+    before = stamps([kept, removed, created])
+    removed.unlink()
+    created.write_text("")
+
+    assert changed(before, stamps([kept, removed, created])) == [created, removed]
+
+
+def test_untouched_files_are_not_changed(tmp_path):
+    path = tmp_path / "replies.py"
+    path.write_text("a = 1\n")
+
+    assert changed(stamps([path]), stamps([path])) == []
+
+
+def test_an_edit_of_replies_is_answered_without_restarting_by_hand(make_run):
+    assert send("hello", port=make_run.port)[0].text == "I'm busy questing right now!"
+
+    make_run.edit("replies.py", *NEW_REPLY)
+
+    make_run.wait_for(r"^replies\.py changed: restarting the server$")
+    reply = send("hello", port=make_run.port)[0].text
+    assert reply == "Edited while running. I'm busy questing right now!"
+
+
+def test_a_change_in_sms_webhook_restarts_the_server(make_run):
+    os.utime(make_run.project / "sms_webhook" / "twiml.py")
+
+    make_run.wait_for(r"^sms_webhook/twiml\.py changed: restarting the server$")
+
+
+def test_a_syntax_error_is_printed_and_the_next_save_starts_the_server_again(make_run):
+    make_run.edit("replies.py", *BROKEN)
+
+    make_run.wait_for(r"^SyntaxError")
+    make_run.wait_for(r"^the server stopped \(exit status 1\): it starts again when you save")
+    assert make_run.process.poll() is None
+    mark = make_run.mark()
+    make_run.edit("replies.py", *reversed(BROKEN))
+    make_run.wait_for(r"^replies\.py changed", after=mark)
+    assert send("hello", port=make_run.port)[0].text == "I'm busy questing right now!"
+
+
+def test_a_text_sent_while_the_server_is_down_is_answered_once_it_is_back(make_run):
+    make_run.edit("replies.py", *BROKEN)
+    make_run.wait_for(r"^the server stopped")
+    with ThreadPoolExecutor(1) as executor:
+        answer = executor.submit(send, "hello", port=make_run.port)
+
+        make_run.edit("replies.py", *reversed(BROKEN))
+
+        assert answer.result()[0].text == "I'm busy questing right now!"
+
+
+def test_a_text_in_hand_when_the_code_changes_is_answered_before_the_restart(make_run):
+    make_run.edit("replies.py", *SLOW)
+    make_run.wait_for(r"^replies\.py changed")
+    with ThreadPoolExecutor(1) as executor:
+        answer = executor.submit(send, "hello", port=make_run.port)
+        make_run.wait_for(r"^answering slowly$")
+
+        mark = make_run.mark()
+        os.utime(make_run.project / "replies.py", ns=(0, 0))
+        make_run.wait_for(r"^replies\.py changed", after=mark)
+
+        assert answer.result()[0].text == "I'm busy questing right now!"
+
+
+def test_ctrl_c_stops_the_server_and_nothing_is_left(make_run):
+    send("hello", port=make_run.port)  # the server process is up
+
+    os.killpg(make_run.process.pid, signal.SIGINT)  # what Ctrl-C does: the terminal's group
+
+    assert make_run.process.wait(30) == 0
+    assert group_is_gone(make_run.process.pid)
+    assert nothing_listens(make_run.port)
+    make_run.wait_for(rf"^stopped: nothing listens on http://127\.0\.0\.1:{make_run.port}/sms")
+    assert "Traceback" not in make_run.output
+
+
+def test_killing_the_printed_process_id_stops_the_server_and_nothing_is_left(make_run):
+    send("hello", port=make_run.port)
+
+    os.kill(make_run.printed_pid, signal.SIGTERM)
+
+    assert make_run.process.wait(30) == 0
+    assert group_is_gone(make_run.process.pid)
+    assert nothing_listens(make_run.port)
+
+
+def test_when_the_supervisor_is_killed_outright_the_server_stops_too(make_run):
+    send("hello", port=make_run.port)
+
+    os.kill(make_run.printed_pid, signal.SIGKILL)
+
+    make_run.process.wait(30)
+    assert eventually(lambda: nothing_listens(make_run.port))
