@@ -10,12 +10,13 @@ import sys
 
 import pytest
 from local_project import PROJECT
-from twilio_requests import SMS, TOKEN, form, signature, with_fields
+from twilio_requests import SENDER, SMS, TOKEN, form, signature, with_fields
 
 import handler
-from devtools.local_token import development_token
+from devtools.local_token import development_token, local_token
 from devtools.send import SendError, send
 from devtools.serve import banner, is_loopback, printing_tracebacks
+from sms_webhook.telemetry import pseudonym
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
 
@@ -118,14 +119,15 @@ def test_banner_with_the_public_token_says_tunnels_are_refused_until_the_token_i
 # One human line per request, beside the JSON lines
 
 
-def test_each_message_is_one_line_with_the_sender_masked_the_text_and_the_replies(
+def test_each_message_is_one_line_with_the_senders_pseudonym_the_text_and_the_replies(
     local_server, monkeypatch, capsys
 ):
     monkeypatch.setattr(handler, "reply", lambda message: ["Small: $5", "Large: $8"])
 
     post_signed(local_server, with_fields(SMS, Body="price"))
 
-    assert capsys.readouterr().out == '+1415***1234 → "price" ⇒ "Small: $5" | "Large: $8"\n'
+    sender = pseudonym(SENDER, local_token())
+    assert capsys.readouterr().out == f'{sender} → "price" ⇒ "Small: $5" | "Large: $8"\n'
 
 
 def test_a_message_without_a_reply_says_so(local_server, monkeypatch, capsys):
