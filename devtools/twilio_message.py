@@ -74,14 +74,15 @@ def twilio_signature(url: str, post_fields: list[tuple[str, str]], token: str) -
 def largest_message_fields() -> list[tuple[str, str]]:
     """The largest incoming-message request Twilio sends, as far as its documentation tells.
 
-    Every field at once: a 1,600-character text of 4-byte characters (the worst to form-encode),
-    ten media items with long URLs and content types, WhatsApp's profile name (25 characters, its
-    limit), WaId, forwarding flags, a pressed button (20-character text, its limit), a shared
-    location, the message replied to, and a click-to-WhatsApp ad referral. Free-text fields whose
-    limit Twilio does not document (button payload, address, label, ad body and headline) hold 256
-    characters of 4-byte UTF-8 each.
+    Every field at once: a 1,600-character text (Twilio's limit, counted as Twilio counts, in
+    UTF-16 units: an emoji counts two) of 3-byte characters, the longest to form-encode per
+    character; ten media items with long URLs and content types; WhatsApp's profile name (25
+    characters, its limit), WaId, forwarding flags, a pressed button (20-character text, its
+    limit), a shared location, the message replied to, and a click-to-WhatsApp ad referral.
+    Free-text fields whose limit Twilio does not document (button payload, address, label, ad
+    body and headline) hold 256 such characters each.
     """
-    widest = "😀"
+    widest = "語"
     account = "AC" + "a" * 32
     message = "MM" + "b" * 32
     media_base = f"https://api.twilio.com/2010-04-01/Accounts/{account}/Messages/{message}/Media"
