@@ -31,12 +31,12 @@ from sms_webhook.form import (
 )
 from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.proxy_event import HttpRequest, read_request
-from sms_webhook.refusals import RefusalLog
-from sms_webhook.signature import Refused, signed_content_digest, signing_secret
+from sms_webhook.rejections import RejectionLog
+from sms_webhook.signature import Rejected, signed_content_digest, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym
-from sms_webhook.twiml import messaging_response
-from sms_webhook.urls import status_callback_url
+from sms_webhook.twiml import message_count, messaging_response
+from sms_webhook.urls import STATUS_ROUTE, status_callback_url
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
     except Exception:  # still a message received; the error is logged where it is answered
         logger.info("incoming message", extra={**details, **emf({"MessagesReceived": 1})})
         raise
-    replies = twiml.count("<Message")
+    replies = message_count(twiml)
     metrics = emf({"MessagesReceived": 1, "RepliesSent": replies})
     logger.info("incoming message", extra={**details, "replies": replies, **metrics})
     return _twiml(twiml)
@@ -86,21 +86,21 @@ def delivery_report(request: HttpRequest, context: Any) -> Answer:
 
 ROUTES: dict[str, dict[str, Callable[[HttpRequest, Any], Answer]]] = {
     "/sms": {"GET": incoming_message, "POST": incoming_message},
-    "/status": {"POST": delivery_report},
+    f"/{STATUS_ROUTE}": {"POST": delivery_report},
 }
 
 
-refusal_log = RefusalLog()
+rejection_log = RejectionLog()
 
 
 def _verified_fields(request: HttpRequest) -> tuple[FormFields, str]:
     """The request's form fields and the secret they were signed with, once the signature
-    holds; a refusal is logged and counted."""
+    holds; a rejection is logged and counted."""
     fields = request_fields(request)
     try:
         return fields, signing_secret(request, fields)
-    except Refused as refused:
-        refusal_log.record(request, refused.rejection)
+    except Rejected as rejected:
+        rejection_log.record(request, rejected.rejection)
         raise
 
 
@@ -115,35 +115,67 @@ def _answer(request: HttpRequest, context: Any) -> Answer:
         return Answer(405, f"Method Not Allowed: use {allowed}", headers={"Allow": allowed})
     try:
         return route(request, context)
-    except Refused:
-        return Answer(403, "Forbidden: invalid Twilio signature")
-    except (UndecodableError, EmptyFormError, MalformedMessageError) as error:
-        logger.warning("request rejected", extra={"reason": str(error)})
-        return Answer(400, f"Bad Request: {error}")
-    except TooLargeError as error:
-        logger.warning("request rejected", extra={"reason": str(error)})
-        return Answer(413, f"Content Too Large: {error}")
-    except AlreadyInProgressError as error:
-        # The first delivery is being answered now; answering this copy with nothing keeps
-        # Twilio from sending a second reply, and from logging an error or trying the fallback.
-        key = {"key": str(error)}
-        logger.info("duplicate delivery while the first is answered", extra=key)
-        return _twiml(messaging_response(None))
-    except ConfigurationError as error:
-        logger.error("function misconfigured", extra={"reason": str(error)})
-        return Answer(500, "Internal Server Error: the webhook is not configured")
-    except SecretUnavailableError as error:
-        # Fail closed: without the secret no signature can be checked, so nothing is answered.
-        logger.error("secret unavailable", extra={"reason": str(error)})
-        count("TokenFetchFailures")
-        return Answer(503, "Service Unavailable: try again later")
     except Exception as error:
-        # A bug, most likely in reply code. The type and the line that raised are enough to find
-        # it; a stack trace or the exception's text could carry a message's content into logs.
-        frames = traceback.extract_tb(error.__traceback__)
-        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-        logger.error("unexpected error", extra={"error": type(error).__name__, "at": where})
-        return Answer(500, "Internal Server Error")
+        answer = next(
+            (ERROR_ANSWERS[kind] for kind in type(error).__mro__ if kind in ERROR_ANSWERS),
+            _unexpected_error,
+        )
+        return answer(error)
+
+
+def _forbidden(_: Exception) -> Answer:
+    return Answer(403, "Forbidden: invalid Twilio signature")  # logged where it was rejected
+
+
+def _bad_request(error: Exception) -> Answer:
+    logger.warning("request rejected", extra={"reason": str(error)})
+    return Answer(400, f"Bad Request: {error}")
+
+
+def _too_large(error: Exception) -> Answer:
+    logger.warning("request rejected", extra={"reason": str(error)})
+    return Answer(413, f"Content Too Large: {error}")
+
+
+def _already_in_progress(error: Exception) -> Answer:
+    # The first delivery is being answered now; answering this copy with nothing keeps Twilio
+    # from sending a second reply, and from logging an error or trying the fallback.
+    logger.info("duplicate delivery while the first is answered", extra={"key": str(error)})
+    return _twiml(messaging_response(None))
+
+
+def _misconfigured(error: Exception) -> Answer:
+    logger.error("function misconfigured", extra={"reason": str(error)})
+    return Answer(500, "Internal Server Error: the webhook is not configured")
+
+
+def _secret_unavailable(error: Exception) -> Answer:
+    # Fail closed: without the secret no signature can be checked, so nothing is answered.
+    logger.error("secret unavailable", extra={"reason": str(error)})
+    count("TokenFetchFailures")
+    return Answer(503, "Service Unavailable: try again later")
+
+
+def _unexpected_error(error: Exception) -> Answer:
+    # A bug, most likely in reply code. The type and the line that raised are enough to find it;
+    # a stack trace or the exception's text could carry a message's content into logs.
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+    logger.error("unexpected error", extra={"error": type(error).__name__, "at": where})
+    return Answer(500, "Internal Server Error")
+
+
+ERROR_ANSWERS: dict[type[Exception], Callable[[Exception], Answer]] = {
+    Rejected: _forbidden,
+    EmptyFormError: _bad_request,
+    UndecodableError: _bad_request,
+    MalformedMessageError: _bad_request,
+    TooLargeError: _too_large,
+    AlreadyInProgressError: _already_in_progress,
+    ConfigurationError: _misconfigured,
+    SecretUnavailableError: _secret_unavailable,
+}
+"""What each error becomes, the most specific class first; anything else is `_unexpected_error`."""
 
 
 NOT_AN_HTTP_EVENT = Answer(400, "Bad Request: not a well-formed API Gateway or Function URL event")
@@ -152,7 +184,7 @@ NOT_AN_HTTP_EVENT = Answer(400, "Bad Request: not a well-formed API Gateway or F
 @logger.inject_lambda_context(log_event=False)  # an event holds numbers, texts and signatures
 def lambda_handler(event: dict, context: Any) -> dict:
     aws.start_request(context.get_remaining_time_in_millis())
-    refusal_log.catch_up()
+    rejection_log.catch_up()
     request = read_request(event)
     logger.set_correlation_id(request.request_id if request else None)
     if request is None:

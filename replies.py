@@ -4,11 +4,11 @@ Each handler gets the incoming message (`message.body`, `message.from_number`, `
 and returns a string (one message back), a list of strings (one message each), or None (no
 reply). Register it for a keyword (the first word, any case), a regular expression, or any test:
 
-    @replies.keyword("PRICE", "PRICES")
+    @router.keyword("PRICE", "PRICES")
     def prices(message: IncomingMessage) -> Reply:
         return ["Small: $5", "Large: $8"]
 
-    @replies.pattern(r"\\border\\s+#?\\d+")
+    @router.pattern(r"\\border\\s+#?\\d+")
     def order_status(message: IncomingMessage) -> Reply: ...
 
 The first handler that matches answers; `auto_reply` answers everything else. Twilio itself
@@ -18,29 +18,29 @@ Checking that Twilio sent the message, logging and building TwiML are done for y
 
 import os
 
-from sms_webhook.keywords import KeywordReplies
 from sms_webhook.message import IncomingMessage
+from sms_webhook.router import Router
 from sms_webhook.twiml import Reply
 
 DEFAULT_REPLY_MESSAGE = "I'm busy questing right now!"
 
-replies = KeywordReplies()
+router = Router()
 
 
-@replies.keyword("HOURS")
+@router.keyword("HOURS")
 def opening_hours(message: IncomingMessage) -> Reply:
     """Example: a keyword with a fixed answer."""
     return "We're open 9am to 5pm, Monday to Friday."
 
 
-@replies.when(lambda message: bool(message.media))
+@router.when(lambda message: bool(message.media))
 def media_received(message: IncomingMessage) -> Reply:
     """Example: a picture or video (MMS), answered with what arrived."""
     kinds = ", ".join(media.content_type for media in message.media)
     return f"Got your {len(message.media)} attachment(s): {kinds}."
 
 
-@replies.fallback
+@router.fallback
 def auto_reply(message: IncomingMessage) -> Reply:
     """Everything else: the `REPLY_MESSAGE` setting of the deployed stack."""
     return os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)
@@ -48,4 +48,4 @@ def auto_reply(message: IncomingMessage) -> Reply:
 
 def reply(message: IncomingMessage) -> Reply:
     """What the webhook calls for each message whose signature checked out."""
-    return replies.reply(message)
+    return router.reply(message)

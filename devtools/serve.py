@@ -275,7 +275,7 @@ def banner(port: int, token: str) -> str:
     if token == development_token():
         checked = (
             "Signatures are checked with the public test token from env.json, so only requests\n"
-            "made on this machine are answered; through a tunnel they are refused (403)."
+            "made on this machine are answered; through a tunnel they are rejected (403)."
         )
         tunnel_steps = [
             "Restart this with your token:  TWILIO_AUTH_TOKEN=<your auth token> make run",
@@ -301,7 +301,7 @@ Text it from another terminal{send_note}:
   {send_command(port)}
 or with curl, signed as Twilio signs it (answers 200 with TwiML):
   {curl}
-A forged one is refused (403):
+A forged one is rejected (403):
   curl -i {local_url(port)} -H 'X-Twilio-Signature: forged' --data 'Body=hi'
 
 Take real texts through a tunnel:

@@ -53,11 +53,11 @@ def client(service: str) -> Any:
         retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
     )
     made = boto3.client(service, config=quick)
-    made.meta.events.register_first("before-send", _refuse_attempts_past_the_deadline)
+    made.meta.events.register_first("before-send", _reject_attempts_past_the_deadline)
     return made
 
 
-def _refuse_attempts_past_the_deadline(**_: Any) -> None:
+def _reject_attempts_past_the_deadline(**_: Any) -> None:
     """Raised here, the error ends the API call at once: botocore retries only its own errors."""
     if time.monotonic() + CONNECT_TIMEOUT + READ_TIMEOUT > _deadline:
         raise OutOfTimeError("no time left in this request for another AWS call")

@@ -51,7 +51,7 @@ cheap (the benchmark measures it)."""
 
 MAX_QUERY_SIZE = 10 * 1024
 """Characters of a REST API GET's decoded query parameters accepted: API Gateway's REST API
-refuses a URL longer than 10,240 characters itself."""
+rejects a URL longer than 10,240 characters itself."""
 
 
 class UndecodableError(ValueError):
@@ -115,7 +115,7 @@ def parse_form(data: bytes) -> FormFields:
 
 
 _SEPARATOR = b"\xff"
-"""A byte no UTF-8 text holds: a field that decodes to it is refused as not UTF-8 anyway."""
+"""A byte no UTF-8 text holds: a field that decodes to it is rejected as not UTF-8 anyway."""
 
 
 def request_fields(request: HttpRequest) -> FormFields:
@@ -152,7 +152,7 @@ def _percent_decoded(encoded: bytes) -> bytes:
     written `=3D`, `binascii.a2b_qp` decodes the escapes. Each valid escape shortens the text by
     two bytes; a `%` not followed by two hex digits shortens it less (a2b_qp keeps it, or drops a
     trailing one alone), and one followed by a line break would be read as a soft line break, so
-    those are refused. Tests compare the result with `urllib.parse` on generated forms.
+    those are rejected. Tests compare the result with `urllib.parse` on generated forms.
     """
     if b"%" not in encoded:
         return encoded.replace(b"+", b" ")

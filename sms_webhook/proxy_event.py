@@ -158,7 +158,7 @@ def _is_optional_text(value: Any) -> bool:
 MAX_ENTRIES = 100
 """Headers, or query parameters, an event may carry. Twilio's requests arrive with about 25
 headers (API Gateway's and CloudFront's included) and at most about 60 fields; checked before
-anything is read, so that a forged request of thousands of tiny headers costs no more to refuse
+anything is read, so that a forged request of thousands of tiny headers costs no more to reject
 than any other."""
 
 

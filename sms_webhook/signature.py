@@ -33,7 +33,7 @@ from sms_webhook.urls import public_urls
 
 
 class Rejection(Enum):
-    """Why a request was refused: the value is the log line's `reason`, the name (lower-cased)
+    """Why a request was rejected: the value is the log line's `reason`, the name (lower-cased)
     the `rejection` dimension of the SignatureRejections metric."""
 
     MISSING = "missing X-Twilio-Signature header"
@@ -45,7 +45,7 @@ class Rejection(Enum):
     MISMATCH = "signature does not match the URL and fields"
 
 
-class Refused(Exception):
+class Rejected(Exception):
     """The request's signature does not hold."""
 
     def __init__(self, rejection: Rejection) -> None:
@@ -54,19 +54,19 @@ class Refused(Exception):
 
 
 def signing_secret(request: HttpRequest, fields: FormFields) -> str:
-    """The secret the request was signed with; `Refused` when it is not Twilio's.
+    """The secret the request was signed with; `Rejected` when it is not Twilio's.
 
     `fields` are the request's form fields; Twilio signs those of a POST after the URL, while a
     GET's are signed as part of the URL.
     """
     signature = request.headers.get(SIGNATURE_HEADER.lower())
     if signature is None:
-        raise Refused(Rejection.MISSING)
+        raise Rejected(Rejection.MISSING)
     if not signature.strip():
-        raise Refused(Rejection.EMPTY)
+        raise Rejected(Rejection.EMPTY)
     urls = public_urls(request)
     if not urls:
-        raise Refused(Rejection.NO_URL)
+        raise Rejected(Rejection.NO_URL)
 
     settings = request.headers.get(SIGNATURE_SETTINGS_HEADER.lower())
     if settings is None:
@@ -74,10 +74,10 @@ def signing_secret(request: HttpRequest, fields: FormFields) -> str:
     else:
         algorithm = get_signature_algorithm(settings)
         if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
-            raise Refused(Rejection.UNSUPPORTED_ALGORITHM)
+            raise Rejected(Rejection.UNSUPPORTED_ALGORITHM)
         secret = shared_key(_setting(settings, "key"))
         if secret is None:
-            raise Refused(Rejection.UNKNOWN_KEY)
+            raise Rejected(Rejection.UNKNOWN_KEY)
         secrets = [secret]
 
     signed_fields = fields if request.method == "POST" else {}
@@ -87,9 +87,9 @@ def signing_secret(request: HttpRequest, fields: FormFields) -> str:
             for url in urls:
                 if _signed(validator, url, signed_fields, signature, algorithm):
                     return secret
-    except ValueError:  # urllib refuses the host, e.g. "[::1" or "host:port-that-is-not-a-number"
-        raise Refused(Rejection.INVALID_URL) from None
-    raise Refused(Rejection.MISMATCH)
+    except ValueError:  # urllib rejects the host, e.g. "[::1" or "host:port-that-is-not-a-number"
+        raise Rejected(Rejection.INVALID_URL) from None
+    raise Rejected(Rejection.MISMATCH)
 
 
 def signed_content_digest(fields: FormFields) -> str:

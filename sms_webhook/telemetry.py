@@ -4,7 +4,7 @@ Metrics are CloudWatch embedded-metric-format (EMF) records, in the namespace
 `POWERTOOLS_METRICS_NAMESPACE`, with the service as dimension. A count with a breakdown
 (`reason=...`) is published both in total and per value, so that alarms can watch the total and
 dashboards the parts. Rare events publish through Powertools Metrics (`count`); the two that
-happen on every request (a message answered, a request refused) carry their counts in their one
+happen on every request (a message answered, a request rejected) carry their counts in their one
 log line (`emf`), which saves a second serialization and write per request.
 
 Logs never hold a secret or a phone number: senders appear as `pseudonym`s, and the libraries

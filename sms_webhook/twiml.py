@@ -1,6 +1,6 @@
 """The TwiML document that answers Twilio: what to send back, built with twilio's own classes.
 
-Twilio refuses a message body over 1,600 characters and a TwiML document over 64 kB, and then
+Twilio rejects a message body over 1,600 characters and a TwiML document over 64 kB, and then
 sends nothing at all. So a longer text is split into several messages, at a space where possible,
 and messages that would push the document past 64 kB are left out (with a warning in the log).
 Characters that XML 1.0 cannot hold (control characters, U+FFFE, U+FFFF, unpaired surrogates)
@@ -28,7 +28,7 @@ MAX_TWIML_SIZE = 64_000
 def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
     """TwiML for the reply; `<Response />` when there is nothing to send.
 
-    Empty texts are left out: Twilio refuses a `<Message>` with no body. With `status_callback`,
+    Empty texts are left out: Twilio rejects a `<Message>` with no body. With `status_callback`,
     each message asks Twilio to report its delivery there (its `action`, which twilio's classes
     document as replacing the deprecated `statusCallback`).
     """
@@ -55,6 +55,11 @@ def _document(texts: tuple[str, ...], status_callback: str | None) -> str:
             break
         response.append(message)
     return str(response)
+
+
+def message_count(document: str) -> int:
+    """How many messages a TwiML answer this module built will send."""
+    return document.count("<Message")
 
 
 def split_message(text: str) -> list[str]:

@@ -67,7 +67,7 @@ def public_url_for_logs(request: HttpRequest) -> str:
     if not urls:
         return ""
     scheme, separator, rest = urls[0].partition("?")[0].partition("://")
-    host, slash, path = rest.partition("/")  # not urlsplit: the URL may be one it refuses
+    host, slash, path = rest.partition("/")  # not urlsplit: the URL may be one it rejects
     return f"{scheme}{separator}{host.rpartition('@')[2]}{slash}{path}"
 
 

@@ -15,7 +15,7 @@ import handler
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
 from sms_webhook import aws, config, deduplication
-from sms_webhook.refusals import RefusalLog
+from sms_webhook.rejections import RejectionLog
 from sms_webhook.telemetry import logger
 
 INSPECTED = (BUILDS, PROJECT / "events")
@@ -85,7 +85,7 @@ def environment(monkeypatch):
     clear_aws_caches()
     monkeypatch.setattr(config, "_last_reads", {})
     monkeypatch.setattr(aws, "_deadline", math.inf)  # a test calling config is no request
-    monkeypatch.setattr(handler, "refusal_log", RefusalLog())
+    monkeypatch.setattr(handler, "rejection_log", RejectionLog())
     yield
     clear_aws_caches()
 

@@ -78,13 +78,13 @@ def test_an_error_code_that_is_not_a_number_is_counted_as_other(invoke, publishe
     assert metrics["DeliveryErrors"]["error_code"] == "other"
 
 
-def test_an_unsigned_status_callback_is_refused(invoke):
+def test_an_unsigned_status_callback_is_rejected(invoke):
     event = rest_event(fields=DELIVERED, path="/status", public_path="/Prod/status")
 
     assert invoke(event)["statusCode"] == 403
 
 
-def test_a_status_callback_signed_for_the_sms_url_is_refused(invoke):
+def test_a_status_callback_signed_for_the_sms_url_is_rejected(invoke):
     assert invoke(status_callback(url=REST_URL))["statusCode"] == 403
 
 

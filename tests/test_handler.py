@@ -182,52 +182,52 @@ def test_empty_fields_are_signed_and_kept(invoke, received):
     assert received[0].fields["ToCity"] == ""
 
 
-# Refusals
+# Rejections
 
 
-def test_missing_signature_is_refused_with_403_and_no_twiml(invoke):
+def test_missing_signature_is_rejected_with_403_and_no_twiml(invoke):
     response = invoke(rest_event())
 
     assert response["statusCode"] == 403
     assert "<Response" not in response["body"]
 
 
-def test_empty_signature_is_refused_with_403(invoke):
+def test_empty_signature_is_rejected_with_403(invoke):
     assert invoke(with_header(rest_event(), "X-Twilio-Signature", ""))["statusCode"] == 403
 
 
-def test_signature_made_with_another_token_is_refused(invoke):
+def test_signature_made_with_another_token_is_rejected(invoke):
     event = signed(rest_event(), REST_URL, token="someone-elses-token")
 
     assert invoke(event)["statusCode"] == 403
 
 
-def test_tampered_body_is_refused(invoke):
+def test_tampered_body_is_rejected(invoke):
     event = signed(rest_event(), REST_URL)
     event["body"] = event["body"].replace("How+are+you", "Send+me+money")
 
     assert invoke(event)["statusCode"] == 403
 
 
-def test_signature_for_another_stage_is_refused(invoke):
+def test_signature_for_another_stage_is_rejected(invoke):
     staging = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Staging/sms"
 
     assert invoke(signed(rest_event(), staging))["statusCode"] == 403
 
 
-def test_signature_for_http_instead_of_https_is_refused(invoke):
+def test_signature_for_http_instead_of_https_is_rejected(invoke):
     http_url = REST_URL.replace("https://", "http://")
 
     assert invoke(signed(rest_event(), http_url))["statusCode"] == 403
 
 
-def test_reply_code_is_not_called_for_a_refused_request(invoke, received):
+def test_reply_code_is_not_called_for_a_rejected_request(invoke, received):
     invoke(signed(rest_event(), REST_URL, token="someone-elses-token"))
 
     assert received == []
 
 
-def test_body_that_is_not_base64_is_refused_with_400(invoke):
+def test_body_that_is_not_base64_is_rejected_with_400(invoke):
     event = signed(rest_event(), REST_URL)
     event["isBase64Encoded"] = True
     event["body"] = "This is not base64!"
@@ -235,7 +235,7 @@ def test_body_that_is_not_base64_is_refused_with_400(invoke):
     assert invoke(event)["statusCode"] == 400
 
 
-def test_body_that_is_not_utf8_is_refused_with_400(invoke):
+def test_body_that_is_not_utf8_is_rejected_with_400(invoke):
     event = signed(rest_event(), REST_URL)
     event["isBase64Encoded"] = True
     event["body"] = base64.b64encode(b"Body=\xff\xfe").decode()
@@ -325,7 +325,7 @@ def test_log_lines_carry_the_request_id_as_correlation_id(invoke, logs):
     assert logs.records[0]["correlation_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 
 
-def test_a_refused_request_is_logged_with_the_reason_and_url(invoke, logs):
+def test_a_rejected_request_is_logged_with_the_reason_and_url(invoke, logs):
     invoke(signed(rest_event(), REST_URL, token="someone-elses-token"))
 
     [record] = logs.records
@@ -384,7 +384,7 @@ def test_metrics_carry_the_namespace_and_the_service(invoke, published):
         (signed(rest_event(), REST_URL, token="another"), "mismatch"),
     ],
 )
-def test_a_refusal_is_counted_by_reason(invoke, published, event, reason):
+def test_a_rejection_is_counted_by_reason(invoke, published, event, reason):
     invoke(event)
 
     [metric] = published()

@@ -73,7 +73,7 @@ def test_forwarded_host_is_the_public_host_when_a_tunnel_rewrites_host(local_ser
     assert post(local_server, form(SMS), headers).status == 200
 
 
-def test_forged_request_through_a_tunnel_is_refused_with_403(local_server):
+def test_forged_request_through_a_tunnel_is_rejected_with_403(local_server):
     headers = {"Host": TUNNEL_HOST, "X-Twilio-Signature": "forged"}
 
     response = post(local_server, form(SMS), headers)
@@ -109,10 +109,10 @@ def test_banner_gives_the_make_send_command_for_its_port():
     assert "make send BODY=hours PORT=8080" in banner(8080, TOKEN)
 
 
-def test_banner_with_the_public_token_says_tunnels_are_refused_until_the_token_is_set():
+def test_banner_with_the_public_token_says_tunnels_are_rejected_until_the_token_is_set():
     printed = banner(3000, development_token())
 
-    assert "through a tunnel they are refused (403)" in printed
+    assert "through a tunnel they are rejected (403)" in printed
     assert "TWILIO_AUTH_TOKEN=<your auth token> make run" in printed
 
 
@@ -146,7 +146,7 @@ def test_an_mms_line_counts_its_media(local_server, received, capsys):
     assert '→ "How are you doing?" + 1 media ⇒ "ok"' in capsys.readouterr().out
 
 
-def test_a_refused_request_line_gives_the_status_and_reason(local_server, capsys):
+def test_a_rejected_request_line_gives_the_status_and_reason(local_server, capsys):
     post(local_server, form(SMS), {"X-Twilio-Signature": "forged"}).read()
 
     assert capsys.readouterr().out.endswith("⇒ 403 Forbidden: invalid Twilio signature\n")
@@ -198,7 +198,7 @@ def test_the_function_still_logs_only_the_exception_type_and_line(local_server, 
 
 
 def test_make_run_prints_the_traceback_of_reply_code_that_raises(make_run):
-    make_run.edit("replies.py", "    return replies.reply(message)", "    return 1 / 0")
+    make_run.edit("replies.py", "    return router.reply(message)", "    return 1 / 0")
     make_run.wait_for("replies.py changed")
     mark = make_run.mark()
 

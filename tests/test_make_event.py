@@ -27,7 +27,7 @@ def test_event_with_media_lists_them(invoke, received):
     assert [m.content_type for m in received[0].media] == ["image/png"]
 
 
-def test_forged_event_is_refused(invoke):
+def test_forged_event_is_rejected(invoke):
     assert invoke(signed_event("let me in", forged=True))["statusCode"] == 403
 
 
@@ -53,7 +53,7 @@ def test_a_named_event_is_written_to_events_instead_of_printed(events_folder, ca
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_the_name_of_a_sample_is_refused(events_folder, capsys, name):
+def test_the_name_of_a_sample_is_rejected(events_folder, capsys, name):
     with pytest.raises(SystemExit) as exit_status:
         main(["--body", "mine", "--name", name])
 
@@ -63,7 +63,7 @@ def test_the_name_of_a_sample_is_refused(events_folder, capsys, name):
 
 
 @pytest.mark.parametrize("name", ["../mine", "sub/mine", ".mine", ""])
-def test_a_name_that_is_not_a_plain_file_name_is_refused(events_folder, capsys, name):
+def test_a_name_that_is_not_a_plain_file_name_is_rejected(events_folder, capsys, name):
     with pytest.raises(SystemExit) as exit_status:
         main(["--body", "mine", "--name", name])
 

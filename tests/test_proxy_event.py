@@ -1,4 +1,4 @@
-"""Reading the HTTP request out of each front door's event, and refusing what is not one."""
+"""Reading the HTTP request out of each front door's event, and rejecting what is not one."""
 
 import pytest
 from twilio_requests import (
@@ -107,7 +107,7 @@ def test_an_event_with_a_field_of_the_wrong_type_is_not_read(name, field, value)
     assert read_request(event) is None
 
 
-def test_bad_multi_value_headers_are_refused_when_they_are_the_only_headers():
+def test_bad_multi_value_headers_are_rejected_when_they_are_the_only_headers():
     event = load_event("rest")
     event["headers"] = None
     event["multiValueHeaders"] = {"Host": "not a list"}

@@ -39,7 +39,7 @@ def test_signed_samples_are_answered_with_twiml(invoke, env_json, name, answer):
     assert f">{answer}</Message>" in response["body"]
 
 
-def test_sample_with_a_bad_signature_is_refused(invoke, env_json):
+def test_sample_with_a_bad_signature_is_rejected(invoke, env_json):
     assert invoke(sample("bad-signature"))["statusCode"] == 403
 
 

@@ -112,7 +112,7 @@ def test_nothing_listening_is_one_line_saying_to_start_make_run(capsys):
     )
 
 
-def test_a_refusal_says_why_and_which_token_signed(make_run, monkeypatch, capsys):
+def test_a_rejection_says_why_and_which_token_signed(make_run, monkeypatch, capsys):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "not-the-token-make-run-checks")
 
     status, _, err = run_main(capsys, "hi", "--port", str(make_run.port))

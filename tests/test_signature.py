@@ -13,7 +13,7 @@ from twilio_requests import (
 
 from sms_webhook.form import FormFields
 from sms_webhook.proxy_event import HttpRequest, read_request
-from sms_webhook.signature import Refused, Rejection, signing_secret
+from sms_webhook.signature import Rejected, Rejection, signing_secret
 
 # Known answers from Twilio's security documentation and twilio-python's tests: token 12345.
 KNOWN_TOKEN = "12345"
@@ -31,11 +31,11 @@ def rest(event: dict) -> HttpRequest:
 
 
 def rejection_reason(request: HttpRequest, fields: FormFields) -> Rejection | None:
-    """Why the signature check refuses the request, or None when it holds."""
+    """Why the signature check rejects the request, or None when it holds."""
     try:
         signing_secret(request, fields)
-    except Refused as refused:
-        return refused.rejection
+    except Rejected as rejected:
+        return rejected.rejection
     return None
 
 
@@ -144,7 +144,7 @@ def test_rest_get_signed_with_a_usual_encoding_of_the_query_is_valid(query):
     assert rejection_reason(rest(event), fields) is None
 
 
-def test_a_host_that_is_not_a_valid_url_is_refused_not_raised():
+def test_a_host_that_is_not_a_valid_url_is_rejected_not_raised():
     event = rest_event(domain="[::1")
     event = with_header(event, "X-Twilio-Signature", "anything")
 

@@ -12,10 +12,10 @@ from devtools.supervise import changed, stamps
 NEW_REPLY = ('DEFAULT_REPLY_MESSAGE = "', 'DEFAULT_REPLY_MESSAGE = "Edited while running. ')
 BROKEN = ("import os\n", "import os(\n")
 SLOW = (
-    "    return replies.reply(message)",
+    "    return router.reply(message)",
     '    print("answering slowly", flush=True)\n'
     "    __import__('time').sleep(1)\n"
-    "    return replies.reply(message)",
+    "    return router.reply(message)",
 )
 
 

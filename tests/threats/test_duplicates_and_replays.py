@@ -158,7 +158,7 @@ def test_with_idempotency_off_every_delivery_runs_the_reply_code(invoke, replies
     assert len(replies) == 2
 
 
-def test_a_message_without_a_sid_is_refused_without_a_record(table, invoke, replies):
+def test_a_message_without_a_sid_is_rejected_without_a_record(table, invoke, replies):
     fields = [(name, value) for name, value in SMS if not name.endswith("Sid")]
 
     response = invoke(signed(rest_event(fields=fields), REST_URL, fields))
@@ -213,7 +213,7 @@ RE_SPLITS = {
 
 
 @pytest.mark.parametrize("variant", RE_SPLITS.values(), ids=RE_SPLITS.keys())
-def test_a_re_split_copy_without_twilios_fields_is_refused(table, invoke, replies, variant):
+def test_a_re_split_copy_without_twilios_fields_is_rejected(table, invoke, replies, variant):
     signature = captured_signature()
     invoke(signed(rest_event(), REST_URL))
 
@@ -304,7 +304,7 @@ def test_no_re_split_of_a_captured_request_runs_the_reply_code_again(
 # A GET signature replayed as a POST
 
 
-def test_a_post_without_fields_is_refused_before_its_signature_is_checked(invoke, replies, logs):
+def test_a_post_without_fields_is_rejected_before_its_signature_is_checked(invoke, replies, logs):
     url = f"{REST_URL}?{form(SMS)}"
     get_signature = signed(rest_event("GET"), url)["headers"]["X-Twilio-Signature"]
     event = with_header(rest_event(fields=[]), "X-Twilio-Signature", get_signature)
@@ -320,14 +320,14 @@ def test_a_post_without_fields_is_refused_before_its_signature_is_checked(invoke
 
 
 @pytest.mark.parametrize("body", ["", "&", "&&&"])
-def test_a_post_whose_body_holds_no_field_is_refused(invoke, replies, body):
+def test_a_post_whose_body_holds_no_field_is_rejected(invoke, replies, body):
     event = rest_event()
     event["body"] = body
 
     assert invoke(event)["statusCode"] == 400
 
 
-def test_an_empty_base64_body_is_refused(invoke):
+def test_an_empty_base64_body_is_rejected(invoke):
     event = rest_event(base64_body=True)
     event["body"] = base64.b64encode(b"").decode()
 
@@ -364,7 +364,7 @@ def test_each_status_of_a_message_is_counted_once(table, invoke, published):
     assert statuses == ["sent", "undelivered"]
 
 
-def test_a_status_callback_without_a_well_formed_sid_is_refused(table, invoke, published):
+def test_a_status_callback_without_a_well_formed_sid_is_rejected(table, invoke, published):
     fields = [(n, v) for n, v in FAILED if n != "MessageSid"] + [(f"MessageSid{SID}", "")]
 
     assert invoke(status_callback(fields))["statusCode"] == 400

@@ -269,7 +269,7 @@ def test_after_a_failure_ssm_is_left_alone_for_a_while(token_read_then_ssm_throt
     assert calls == ["GetParameter"]
 
 
-def test_a_forged_request_is_still_refused_with_the_last_token(
+def test_a_forged_request_is_still_rejected_with_the_last_token(
     token_read_then_ssm_throttled, invoke
 ):
     assert invoke(signed(rest_event(), REST_URL, token="forged"))["statusCode"] == 403

@@ -1,4 +1,4 @@
-"""Threat: a flood of forged or oversized requests. Refusing them costs no AWS call and no parsing.
+"""Threat: a flood of forged or oversized requests. Rejecting them costs no AWS call and no parsing.
 
 (The API's throttling and the optional reserved concurrency are checked in test_template.py.)
 """
@@ -111,21 +111,21 @@ def parsing_forbidden(monkeypatch):
     monkeypatch.setattr(form, "_percent_decoded", forbidden)
 
 
-def test_a_plain_body_over_the_limit_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+def test_a_plain_body_over_the_limit_is_rejected_with_413_unparsed(invoke, parsing_forbidden):
     event = rest_event()
     event["body"] = "Body=" + "a" * MAX_FORM_SIZE
 
     assert invoke(event)["statusCode"] == 413
 
 
-def test_a_base64_body_over_the_limit_is_refused_with_413_undecoded(invoke, parsing_forbidden):
+def test_a_base64_body_over_the_limit_is_rejected_with_413_undecoded(invoke, parsing_forbidden):
     event = rest_event(base64_body=True)
     event["body"] = base64.b64encode(b"Body=" + b"a" * MAX_FORM_SIZE).decode()
 
     assert invoke(event)["statusCode"] == 413
 
 
-def test_a_query_string_over_the_limit_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+def test_a_query_string_over_the_limit_is_rejected_with_413_unparsed(invoke, parsing_forbidden):
     event = v2_event("function_url", "GET")
     event["rawQueryString"] = "Body=" + "a" * MAX_FORM_SIZE
 
@@ -150,20 +150,22 @@ def test_twilios_largest_request_fits_the_limits_and_is_answered(invoke, receive
     assert len(received[0].media) == 10
 
 
-def test_a_body_of_thousands_of_tiny_fields_is_refused_with_413_unparsed(invoke, parsing_forbidden):
+def test_a_body_of_thousands_of_tiny_fields_is_rejected_with_413_unparsed(
+    invoke, parsing_forbidden
+):
     event = rest_event()
     event["body"] = "&".join(["a="] * 6000)
 
     assert invoke(event)["statusCode"] == 413
 
 
-def test_a_rest_get_over_the_url_length_api_gateway_accepts_is_refused(invoke):
+def test_a_rest_get_over_the_url_length_api_gateway_accepts_is_rejected(invoke):
     event = rest_event("GET", [("Body", "a" * 10_241)])
 
     assert invoke(event)["statusCode"] == 413
 
 
-def test_a_request_with_thousands_of_headers_is_refused_before_they_are_read(invoke):
+def test_a_request_with_thousands_of_headers_is_rejected_before_they_are_read(invoke):
     event = signed(rest_event(), REST_URL)
     for number in range(2000):
         event["headers"][f"X-Header-{number}"] = "x"
@@ -172,7 +174,7 @@ def test_a_request_with_thousands_of_headers_is_refused_before_they_are_read(inv
     assert invoke(event)["statusCode"] == 400
 
 
-def test_a_rest_query_of_thousands_of_values_is_refused(invoke):
+def test_a_rest_query_of_thousands_of_values_is_rejected(invoke):
     event = rest_event("GET", [("Body", "hi")])
     event["multiValueQueryStringParameters"] = {"Body": ["x"] * 2000}
 

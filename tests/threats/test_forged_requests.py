@@ -1,6 +1,6 @@
 """Threat: requests that did not come from Twilio. Only a valid signature gets an answer.
 
-The basic refusals (no, empty or wrong signature, tampered body, wrong URL) are specified in
+The basic rejections (no, empty or wrong signature, tampered body, wrong URL) are specified in
 test_handler.py; here: token rotation and SharedKey signatures.
 """
 
@@ -56,7 +56,7 @@ def test_during_a_rotation_a_signature_with_the_previous_token_is_accepted(ssm, 
     assert invoke(signed(rest_event(), REST_URL, token=PREVIOUS_TOKEN))["statusCode"] == 200
 
 
-def test_after_a_rotation_the_previous_token_is_refused(ssm, invoke):
+def test_after_a_rotation_the_previous_token_is_rejected(ssm, invoke):
     put(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
     invoke(signed(rest_event(), REST_URL, token=PREVIOUS_TOKEN))
     put(ssm, TOKEN_PARAMETER, SSM_TOKEN)
@@ -73,20 +73,20 @@ def test_a_shared_key_signature_is_accepted(ssm, invoke):
     assert invoke(event)["statusCode"] == 200
 
 
-def test_a_shared_key_signature_with_another_secret_is_refused(ssm, invoke):
+def test_a_shared_key_signature_with_another_secret_is_rejected(ssm, invoke):
     event = signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, "not-the-secret")
 
     assert invoke(event)["statusCode"] == 403
 
 
-def test_an_unknown_shared_key_id_is_refused(ssm, invoke, logs):
+def test_an_unknown_shared_key_id_is_rejected(ssm, invoke, logs):
     event = signed_with_shared_key(rest_event(), REST_URL, "webhooks_sharedkey_x", "a-secret")
 
     assert invoke(event)["statusCode"] == 403
     assert logs.records[-1]["reason"] == "unknown SharedKey id"
 
 
-def test_an_unsupported_algorithm_is_refused(ssm, invoke, logs):
+def test_an_unsupported_algorithm_is_rejected(ssm, invoke, logs):
     event = signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET)
     event = with_header(
         event, "X-Twilio-Webhooks-Signature-Settings", f"key={SHARED_KEY_ID},algorithm=HMAC_MD5"
@@ -113,7 +113,7 @@ def test_a_shared_key_signature_does_not_pass_without_the_settings_header(ssm, i
     assert invoke(event)["statusCode"] == 403
 
 
-def test_without_a_keys_path_shared_key_requests_are_refused(ssm, invoke, monkeypatch):
+def test_without_a_keys_path_shared_key_requests_are_rejected(ssm, invoke, monkeypatch):
     monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "")
     event = signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET)
 

@@ -1,7 +1,7 @@
 """Threat: `make run` with the public test token, reachable through a tunnel.
 
 env.json's token is public, so anybody can sign a request with it. Without `TWILIO_AUTH_TOKEN`,
-`make run` answers only requests made on this machine; through a tunnel it refuses them (403),
+`make run` answers only requests made on this machine; through a tunnel it rejects them (403),
 saying to set the token, and the function never runs. With your own token, tunnels work (see
 test_local_server.py).
 """
@@ -39,7 +39,7 @@ def post(server, public_token: str, signed_host: str, **headers: str) -> tuple[i
     return response.status, response.read().decode()
 
 
-def test_a_request_through_a_tunnel_is_refused_saying_to_set_the_token(
+def test_a_request_through_a_tunnel_is_rejected_saying_to_set_the_token(
     server, public_token, received
 ):
     status, body = post(server, public_token, TUNNEL_HOST, Host=TUNNEL_HOST)
@@ -49,14 +49,14 @@ def test_a_request_through_a_tunnel_is_refused_saying_to_set_the_token(
     assert received == []
 
 
-def test_a_tunnel_that_rewrites_host_and_forwards_it_is_refused(server, public_token, received):
+def test_a_tunnel_that_rewrites_host_and_forwards_it_is_rejected(server, public_token, received):
     status, _ = post(server, public_token, TUNNEL_HOST, X_Forwarded_Host=TUNNEL_HOST)
 
     assert status == 403
     assert received == []
 
 
-def test_a_loopback_forwarded_host_claimed_through_a_tunnel_is_refused(
+def test_a_loopback_forwarded_host_claimed_through_a_tunnel_is_rejected(
     server, public_token, received
 ):
     loopback = f"127.0.0.1:{server.server_port}"
@@ -70,7 +70,7 @@ def test_a_loopback_forwarded_host_claimed_through_a_tunnel_is_refused(
 @pytest.mark.parametrize(
     "proxy_header", ["X-Forwarded-For", "Forwarded", "X-Real-IP", "Via"], ids=str.lower
 )
-def test_a_request_a_proxy_forwarded_to_a_loopback_host_is_refused(
+def test_a_request_a_proxy_forwarded_to_a_loopback_host_is_rejected(
     server, public_token, received, proxy_header
 ):
     loopback = f"127.0.0.1:{server.server_port}"

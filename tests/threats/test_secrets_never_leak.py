@@ -114,8 +114,8 @@ def test_credentials_in_a_configured_url_are_not_logged(monkeypatch, invoke, log
 
     invoke(signed(rest_event(), REST_URL, token="forged"))
 
-    [refusal] = logs.records
-    assert refusal["url"] == "https://example.com/sms"
+    [rejection] = logs.records
+    assert rejection["url"] == "https://example.com/sms"
     assert "hunter2" not in logs.text
 
 

@@ -1,10 +1,10 @@
-"""Refused requests, logged and counted without letting a flood buy a log line each.
+"""Rejected requests, logged and counted without letting a flood buy a log line each.
 
-Each refusal is logged (`request rejected`, with the reason and the URL checked) and counted as
+Each rejection is logged (`request rejected`, with the reason and the URL checked) and counted as
 `SignatureRejections` by reason, in the same line. Past `BURST` lines in one second, a container
-stops writing a line per refusal and only counts them; the next line it writes for that reason
+stops writing a line per rejection and only counts them; the next line it writes for that reason
 (or, once the second is over, a `requests rejected while logging paused` line at the next
-request) carries the count. So the metric stays exact, normal traffic logs every refusal, and a
+request) carries the count. So the metric stays exact, normal traffic logs every rejection, and a
 flood of forged requests costs a signature check each, not a log line each.
 """
 
@@ -20,7 +20,7 @@ BURST = 10
 """Full log lines per second and container."""
 
 
-class RefusalLog:
+class RejectionLog:
     def __init__(self) -> None:
         self._second = 0.0
         self._lines = 0
@@ -34,28 +34,28 @@ class RefusalLog:
             self._unlogged[rejection] += 1
             return
         self._lines += 1
-        refusals = 1 + self._unlogged.pop(rejection, 0)
+        rejections = 1 + self._unlogged.pop(rejection, 0)
         logger.warning(
             "request rejected",
             extra={
                 "reason": rejection.value,
                 "url": public_url_for_logs(request),
-                **({"refusals": refusals} if refusals > 1 else {}),
-                **emf({"SignatureRejections": refusals}, rejection=rejection.name.lower()),
+                **({"rejections": rejections} if rejections > 1 else {}),
+                **emf({"SignatureRejections": rejections}, rejection=rejection.name.lower()),
             },
         )
 
     def catch_up(self) -> None:
-        """Log the refusals left uncounted once their second is over (cheap when there are none)."""
+        """Log the rejections left uncounted once their second is over (cheap when none are)."""
         if not self._unlogged or time.monotonic() - self._second < 1:
             return
-        for rejection, refusals in sorted(self._unlogged.items(), key=lambda item: item[0].name):
+        for rejection, rejections in sorted(self._unlogged.items(), key=lambda item: item[0].name):
             logger.warning(
                 "requests rejected while logging paused",
                 extra={
                     "reason": rejection.value,
-                    "refusals": refusals,
-                    **emf({"SignatureRejections": refusals}, rejection=rejection.name.lower()),
+                    "rejections": rejections,
+                    **emf({"SignatureRejections": rejections}, rejection=rejection.name.lower()),
                 },
             )
         self._unlogged.clear()

@@ -1,12 +1,12 @@
-"""Replies chosen by what a message says: keywords, patterns, or any test on the message.
+"""The router: which of your handlers answers a message, by keyword, pattern or any test.
 
-    replies = KeywordReplies()
+    router = Router()
 
-    @replies.keyword("HOURS", "OPEN")
+    @router.keyword("HOURS", "OPEN")
     def opening_hours(message: IncomingMessage) -> Reply:
         return "We're open 9am-5pm."
 
-    replies.reply(message)   # the first handler whose test matches, else the fallback
+    router.reply(message)   # the first handler whose test matches, else the fallback
 
 Matching ignores case and the spaces around the text. A keyword matches the message's first word
 (`hours`, ` Hours? `, `HOURS please`, not `HOURSE`); one that ends in a non-ASCII letter matches
@@ -32,8 +32,9 @@ def keyword_pattern(word: str) -> str:
     return re.escape(word) + boundary
 
 
-class KeywordReplies:
-    """Handlers in the order they were registered, each with its test, and a fallback."""
+class Router:
+    """Handlers in the order they were registered, each with its test, and a fallback: the first
+    handler whose test the message passes answers it."""
 
     def __init__(self) -> None:
         self._routes: list[tuple[Callable[[IncomingMessage], bool], Handler]] = []

@@ -1,11 +1,11 @@
-"""Refusals are logged and counted; a flood of them does not buy a log line each."""
+"""Rejections are logged and counted; a flood of them does not buy a log line each."""
 
 import pytest
 from twilio_requests import rest_event
 
-from sms_webhook import refusals
+from sms_webhook import rejections
 from sms_webhook.proxy_event import read_request
-from sms_webhook.refusals import BURST, RefusalLog
+from sms_webhook.rejections import BURST, RejectionLog
 from sms_webhook.signature import Rejection
 
 REQUEST = read_request(rest_event())
@@ -15,7 +15,7 @@ REQUEST = read_request(rest_event())
 def clock(monkeypatch):
     """A clock the test moves by hand."""
     now = [1000.0]
-    monkeypatch.setattr(refusals.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(rejections.time, "monotonic", lambda: now[0])
     return now
 
 
@@ -27,8 +27,8 @@ def total(published, rejection: str) -> float:
     )
 
 
-def test_each_refusal_is_logged_with_its_reason_and_url(logs, clock):
-    RefusalLog().record(REQUEST, Rejection.MISMATCH)
+def test_each_rejection_is_logged_with_its_reason_and_url(logs, clock):
+    RejectionLog().record(REQUEST, Rejection.MISMATCH)
 
     [record] = logs.records
     assert record["message"] == "request rejected"
@@ -36,8 +36,8 @@ def test_each_refusal_is_logged_with_its_reason_and_url(logs, clock):
     assert record["url"] == "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
 
 
-def test_each_logged_refusal_counts_one_rejection_by_reason(published, clock):
-    RefusalLog().record(REQUEST, Rejection.EMPTY)
+def test_each_logged_rejection_counts_one_rejection_by_reason(published, clock):
+    RejectionLog().record(REQUEST, Rejection.EMPTY)
 
     [metric] = published()
     assert (metric["name"], metric["value"], metric["rejection"]) == (
@@ -47,8 +47,8 @@ def test_each_logged_refusal_counts_one_rejection_by_reason(published, clock):
     )
 
 
-def test_past_the_burst_refusals_in_the_same_second_are_counted_not_logged(logs, clock):
-    log = RefusalLog()
+def test_past_the_burst_rejections_in_the_same_second_are_counted_not_logged(logs, clock):
+    log = RejectionLog()
 
     for _ in range(BURST + 5):
         log.record(REQUEST, Rejection.MISMATCH)
@@ -56,20 +56,20 @@ def test_past_the_burst_refusals_in_the_same_second_are_counted_not_logged(logs,
     assert len(logs.records) == BURST
 
 
-def test_the_next_line_of_a_reason_carries_the_refusals_it_stands_for(logs, clock, published):
-    log = RefusalLog()
+def test_the_next_line_of_a_reason_carries_the_rejections_it_stands_for(logs, clock, published):
+    log = RejectionLog()
     for _ in range(BURST + 5):
         log.record(REQUEST, Rejection.MISMATCH)
     clock[0] += 1
 
     log.record(REQUEST, Rejection.MISMATCH)
 
-    assert logs.records[-1]["refusals"] == 6
+    assert logs.records[-1]["rejections"] == 6
     assert total(published, "mismatch") == BURST + 6
 
 
-def test_refusals_left_unlogged_are_logged_once_their_second_is_over(logs, clock, published):
-    log = RefusalLog()
+def test_rejections_left_unlogged_are_logged_once_their_second_is_over(logs, clock, published):
+    log = RejectionLog()
     for _ in range(BURST):
         log.record(REQUEST, Rejection.MISMATCH)
     log.record(REQUEST, Rejection.MISSING)
@@ -80,7 +80,7 @@ def test_refusals_left_unlogged_are_logged_once_their_second_is_over(logs, clock
     log.catch_up()
 
     record = logs.records[-1]
-    assert (record["message"], record["reason"], record["refusals"]) == (
+    assert (record["message"], record["reason"], record["rejections"]) == (
         "requests rejected while logging paused",
         "missing X-Twilio-Signature header",
         2,
@@ -89,7 +89,7 @@ def test_refusals_left_unlogged_are_logged_once_their_second_is_over(logs, clock
 
 
 def test_catching_up_with_nothing_left_logs_nothing(logs, clock):
-    RefusalLog().catch_up()
+    RejectionLog().catch_up()
 
     assert logs.records == []
 

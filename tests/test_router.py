@@ -1,0 +1,94 @@
+"""Choosing a reply by keyword, pattern or test, with a fallback."""
+
+import pytest
+from twilio_requests import SMS, with_fields
+
+from sms_webhook.form import FormFields
+from sms_webhook.message import IncomingMessage
+from sms_webhook.router import Router
+
+
+def message(body: str, **fields: str) -> IncomingMessage:
+    return IncomingMessage.from_fields(FormFields.from_pairs(with_fields(SMS, Body=body, **fields)))
+
+
+@pytest.fixture
+def router() -> Router:
+    router = Router()
+    router.keyword("HOURS", "OPEN")(lambda message: "hours")
+    router.pattern(r"order\s+#?(\d+)")(lambda message: "order")
+    router.when(lambda message: bool(message.media))(lambda message: "media")
+    router.fallback(lambda message: "fallback")
+    return router
+
+
+@pytest.mark.parametrize("body", ["HOURS", "hours", "  Hours  ", "Hours?", "hours please", "open"])
+def test_a_keyword_matches_the_first_word_whatever_its_case_and_spaces(router, body):
+    assert router.reply(message(body)) == "hours"
+
+
+@pytest.mark.parametrize("body", ["HOURSX", "HOURSE", "what are your hours", "hour"])
+def test_a_keyword_elsewhere_or_inside_a_word_does_not_match(router, body):
+    assert router.reply(message(body)) == "fallback"
+
+
+@pytest.fixture
+def japanese() -> Router:
+    router = Router()
+    router.keyword("料金", "PRICE")(lambda message: "price")
+    router.fallback(lambda message: "fallback")
+    return router
+
+
+@pytest.mark.parametrize("body", ["料金を教えて", "料金", "　料金は？", "料金プラン"])
+def test_a_japanese_keyword_matches_the_start_whatever_follows(japanese, body):
+    assert japanese.reply(message(body)) == "price"
+
+
+@pytest.mark.parametrize("body", ["今月の料金", "料"])
+def test_a_japanese_keyword_after_the_start_or_cut_short_does_not_match(japanese, body):
+    assert japanese.reply(message(body)) == "fallback"
+
+
+@pytest.mark.parametrize(("body", "answer"), [("PRICE list", "price"), ("PRICES", "fallback")])
+def test_an_ascii_keyword_beside_a_japanese_one_keeps_its_word_boundary(japanese, body, answer):
+    assert japanese.reply(message(body)) == answer
+
+
+def test_a_pattern_is_searched_anywhere_ignoring_case(router):
+    assert router.reply(message("Where is ORDER #123?")) == "order"
+
+
+def test_a_test_on_the_message_can_pick_media(router):
+    picture = message("", NumMedia="1", MediaUrl0="https://m/1", MediaContentType0="image/png")
+
+    assert router.reply(picture) == "media"
+
+
+def test_the_first_registered_match_wins(router):
+    assert router.reply(message("hours for order 5")) == "hours"
+
+
+def test_the_fallback_takes_what_nothing_else_does(router):
+    assert router.reply(message("hello")) == "fallback"
+
+
+def test_without_a_fallback_an_unmatched_message_gets_no_reply():
+    router = Router()
+    router.keyword("HOURS")(lambda message: "hours")
+
+    assert router.reply(message("hello")) is None
+
+
+def test_registering_returns_the_handler_unchanged():
+    def handler(message):
+        return "x"
+
+    assert Router().keyword("X")(handler) is handler
+
+
+def test_keywords_with_regex_characters_are_taken_literally():
+    router = Router()
+    router.keyword("C++")(lambda message: "cpp")
+
+    assert (router.reply(message("c++ course")), router.reply(message("cc"))) == ("cpp", None)
