@@ -71,9 +71,10 @@ test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the whole tes
 	$(call step,running the test suite)
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.dev ## ruff (lint and format check) and sam validate --lint
+lint: $(VENV)/.dev ## ruff (lint, complexity, format check), mypy --strict, sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/sam validate --lint
 
 format: $(VENV)/.dev ## apply ruff's fixes and formatting

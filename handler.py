@@ -182,7 +182,7 @@ NOT_AN_HTTP_EVENT = Answer(400, "Bad Request: not a well-formed API Gateway or F
 
 
 @logger.inject_lambda_context(log_event=False)  # an event holds numbers, texts and signatures
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     aws.start_request(context.get_remaining_time_in_millis())
     rejection_log.catch_up()
     request = read_request(event)

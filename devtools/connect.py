@@ -23,7 +23,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.rest import Client
 
-from devtools.local_token import PROJECT
+from devtools.paths import PROJECT
 
 WEBHOOK_METHOD = "POST"
 NO_CREDENTIALS = (

@@ -40,7 +40,7 @@ from devtools.connect import (
     stack_description,
     stack_parameters,
 )
-from devtools.local_token import PROJECT
+from devtools.paths import PROJECT
 
 SSM_NAME_PARAMETER = "AuthTokenParameterName"
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")

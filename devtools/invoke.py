@@ -28,7 +28,7 @@ from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
-from devtools.local_token import FUNCTION_ID, PROJECT
+from devtools.paths import FUNCTION_ID, PROJECT
 
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 RIE_BINARIES = {"x86_64": "aws-lambda-rie-x86_64", "aarch64": "aws-lambda-rie-arm64"}

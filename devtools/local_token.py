@@ -2,10 +2,8 @@
 
 import json
 import os
-from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-FUNCTION_ID = "WebhookFunction"
+from devtools.paths import FUNCTION_ID, PROJECT
 
 
 def development_token() -> str:

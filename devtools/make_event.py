@@ -15,7 +15,8 @@ import argparse
 import json
 import sys
 
-from devtools.local_token import PROJECT, development_token, local_token
+from devtools.local_token import development_token, local_token
+from devtools.paths import PROJECT
 from devtools.rest_event import rest_event
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 

@@ -14,6 +14,7 @@ import argparse
 import http.client
 import mimetypes
 import sys
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from devtools.local_token import development_token, local_token
@@ -64,7 +65,7 @@ def send(
         raise SendError(f"could not reach {address}: {error.strerror or error}") from None
     finally:
         connection.close()
-    if response.status != 200:
+    if response.status != HTTPStatus.OK:
         reason = payload.decode(errors="replace").strip() or response.reason
         raise SendError(f"{response.status} {reason}{_hint(response.status, token)}")
     try:
@@ -75,7 +76,7 @@ def send(
 
 def _hint(status: int, token: str) -> str:
     """What to check after a refusal, given the token the text was signed with."""
-    if status == 403:
+    if status == HTTPStatus.FORBIDDEN:
         signed_with = (
             "the public test token from env.json"
             if token == development_token()
@@ -85,7 +86,7 @@ def _hint(status: int, token: str) -> str:
             f"\n(make send signed it with {signed_with}: give make send and make run the same "
             "TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_URL, or neither)"
         )
-    if status == 500:
+    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
         return "\n(the traceback, if reply code raised, is in make run's output)"
     return ""
 

@@ -32,12 +32,14 @@ import threading
 import traceback
 from collections.abc import Callable
 from email.message import Message
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
-from devtools.local_token import PROJECT, development_token, local_token
+from devtools.local_token import development_token, local_token
+from devtools.paths import PROJECT
 from devtools.rest_event import rest_event
 from devtools.supervise import supervise
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # the supervisor process needs no more of the function than i
     from sms_webhook.twiml import Reply
 
 DEFAULT_PORT = 3000
+MAX_PORT = 65535
 
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "Via")
 """Headers a proxy or tunnel adds to what it forwards."""
@@ -200,7 +203,7 @@ def request_line(method: str, target: SplitResult, body: bytes, status: int, pay
     except ValueError:  # not a message as Twilio sends one: the answer says why
         message = None
     if target.path != "/sms" or message is None:
-        return f"{method} {target.path} ⇒ {answer if status != 200 else status}"
+        return f"{method} {target.path} ⇒ {answer if status != HTTPStatus.OK else status}"
     text = _quoted(message.body)
     if message.media:
         text += f" + {len(message.media)} media"
@@ -209,7 +212,7 @@ def request_line(method: str, target: SplitResult, body: bytes, status: int, pay
 
 def answer_summary(status: int, payload: bytes) -> str:
     """The replies of a TwiML answer on one line, or the status and reason of a refusal."""
-    if status != 200:
+    if status != HTTPStatus.OK:
         reason = payload.decode(errors="replace").strip().splitlines()
         return f"{status} {reason[0] if reason else ''}".strip()
     try:
@@ -319,7 +322,7 @@ def function_files() -> list[Path]:
 
 
 def port_number(value: str) -> int:
-    if not value.isdigit() or int(value) > 65535:
+    if not value.isdigit() or int(value) > MAX_PORT:
         raise argparse.ArgumentTypeError(f"PORT must be a number from 0 to 65535, not {value!r}")
     return int(value)
 
@@ -337,7 +340,8 @@ def add_port_argument(parser: argparse.ArgumentParser) -> None:
 def cannot_listen(port: int, error: OSError) -> str:
     """One line on why the port cannot be used, and what to run instead."""
     if error.errno == errno.EADDRINUSE:
-        return f"port {port} is in use: make run PORT={port + 1 if port < 65535 else DEFAULT_PORT}"
+        other = port + 1 if port < MAX_PORT else DEFAULT_PORT
+        return f"port {port} is in use: make run PORT={other}"
     reason = error.strerror or str(error)
     return f"cannot listen on 127.0.0.1:{port} ({reason}): make run PORT={DEFAULT_PORT + 1}"
 

@@ -52,7 +52,7 @@ def client(service: str) -> Any:
         read_timeout=READ_TIMEOUT,
         retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
     )
-    made = boto3.client(service, config=quick)
+    made = boto3.client(service, config=quick)  # type: ignore[call-overload]  # stubs want a literal name
     made.meta.events.register_first("before-send", _reject_attempts_past_the_deadline)
     return made
 

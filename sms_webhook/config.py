@@ -44,6 +44,13 @@ class SecretUnavailableError(Exception):
     """A secret could not be read right now (SSM unreachable, throttled, denied, missing)."""
 
 
+def token_from_ssm() -> bool:
+    """Whether the token is read from SSM (deployed) rather than given in the environment."""
+    return bool(os.environ.get("TWILIO_AUTH_TOKEN_PARAMETER")) and not _split_tokens(
+        os.environ.get("TWILIO_AUTH_TOKEN", "")
+    )
+
+
 def auth_tokens() -> list[str]:
     """The Twilio auth tokens to accept: the current one, and the previous one during a rotation."""
     tokens = _split_tokens(os.environ.get("TWILIO_AUTH_TOKEN", ""))

@@ -39,8 +39,7 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
         IdempotencyPersistenceLayerError,
     )
 
-    config, run_once = idempotent_runner(table)
-    config.register_lambda_context(context)
+    run_once = idempotent_runner(table)
     answered: list[str] = []
 
     def answer_and_keep() -> str:
@@ -51,7 +50,7 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
         """Each key's record wraps the next, so a repeat of any key is caught before the answer."""
         if not remaining_keys:
             return answer_and_keep()
-        return run_once(record={"key": remaining_keys[0]}, answer=lambda: under(remaining_keys[1:]))
+        return run_once(context, {"key": remaining_keys[0]}, lambda: under(remaining_keys[1:]))
 
     try:
         return under(keys)
@@ -66,8 +65,12 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
         return answered[0] if answered else answer()
 
 
+RunOnce = Callable[[Any, dict[str, str], Callable[[], str]], str]
+"""`run_once(context, record, answer)`: `answer()`, unless the record's key was answered."""
+
+
 @cache
-def idempotent_runner(table: str) -> tuple[Any, Callable[..., str]]:
+def idempotent_runner(table: str) -> RunOnce:
     """Powertools' idempotent wrapper on that table, made on first use (or before a snapshot).
 
     Imported here: boto3 and the DynamoDB client cost cold-start time that is only worth paying
@@ -82,8 +85,15 @@ def idempotent_runner(table: str) -> tuple[Any, Callable[..., str]]:
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=EXPIRY_SECONDS)
     store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
 
-    @idempotent_function(data_keyword_argument="record", persistence_store=store, config=config)
-    def run_once(record: dict[str, str], answer: Callable[[], str]) -> str:
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="record", persistence_store=store, config=config
+    )
+    def answer_once_per_record(record: dict[str, str], answer: Callable[[], str]) -> str:
         return answer()
 
-    return config, run_once
+    def run_once(context: Any, record: dict[str, str], answer: Callable[[], str]) -> str:
+        config.register_lambda_context(context)  # how long an answer may stay in progress
+        answer_text: str = answer_once_per_record(record=record, answer=answer)
+        return answer_text
+
+    return run_once

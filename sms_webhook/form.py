@@ -97,7 +97,7 @@ def parse_form(data: bytes) -> FormFields:
     fields = data.split(b"&", MAX_FIELDS)
     if len(fields) > MAX_FIELDS:
         raise TooLargeError(f"the form has more than {MAX_FIELDS} fields")
-    pieces = []
+    pieces: list[bytes] = []
     for field in fields:
         if field:
             name, _, value = field.partition(b"=")

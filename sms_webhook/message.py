@@ -72,7 +72,7 @@ class IncomingMessage:
 
 def _media(fields: FormFields) -> tuple[Media, ...]:
     """Attachments as `MediaUrl0`, `MediaUrl1`... list them (`NumMedia` need not agree)."""
-    media = []
+    media: list[Media] = []
     while url := fields.first(f"MediaUrl{len(media)}"):
         media.append(Media(url, fields.first(f"MediaContentType{len(media)}")))
     return tuple(media)

@@ -44,7 +44,7 @@ def read_request(event: Any) -> HttpRequest | None:
     return _payload_v1(event) if _is_payload_v1(event) else None
 
 
-def _payload_v1(event: Mapping) -> HttpRequest:
+def _payload_v1(event: Mapping[str, Any]) -> HttpRequest:
     context = event["requestContext"]
     path = event["path"]
     multi_value = event.get("multiValueQueryStringParameters")
@@ -71,7 +71,7 @@ def _payload_v1(event: Mapping) -> HttpRequest:
     )
 
 
-def _payload_v2(event: Mapping) -> HttpRequest:
+def _payload_v2(event: Mapping[str, Any]) -> HttpRequest:
     context = event["requestContext"]
     raw_path = event["rawPath"]
     stage = context.get("stage") or "$default"  # Function URL events may leave it out
@@ -98,7 +98,7 @@ def _last_segment(path: str) -> str:
     return "/" + path.rstrip("/").rpartition("/")[2]
 
 
-def _is_payload_v1(event: Mapping) -> bool:
+def _is_payload_v1(event: Mapping[str, Any]) -> bool:
     context = event.get("requestContext")
     return (
         _is_text(event.get("httpMethod"))
@@ -112,7 +112,7 @@ def _is_payload_v1(event: Mapping) -> bool:
     )
 
 
-def _is_payload_v2(event: Mapping) -> bool:
+def _is_payload_v2(event: Mapping[str, Any]) -> bool:
     context = event.get("requestContext")
     return (
         _is_text(event.get("rawPath"))
@@ -125,7 +125,7 @@ def _is_payload_v2(event: Mapping) -> bool:
     )
 
 
-def _has_valid_common_fields(event: Mapping) -> bool:
+def _has_valid_common_fields(event: Mapping[str, Any]) -> bool:
     return (
         _is_optional_map(event.get("headers"), str)
         and _is_optional(event.get("body"), str)

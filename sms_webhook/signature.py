@@ -68,18 +68,7 @@ def signing_secret(request: HttpRequest, fields: FormFields) -> str:
     if not urls:
         raise Rejected(Rejection.NO_URL)
 
-    settings = request.headers.get(SIGNATURE_SETTINGS_HEADER.lower())
-    if settings is None:
-        algorithm, secrets = HMAC_SHA1, auth_tokens()
-    else:
-        algorithm = get_signature_algorithm(settings)
-        if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
-            raise Rejected(Rejection.UNSUPPORTED_ALGORITHM)
-        secret = shared_key(_setting(settings, "key"))
-        if secret is None:
-            raise Rejected(Rejection.UNKNOWN_KEY)
-        secrets = [secret]
-
+    algorithm, secrets = _algorithm_and_secrets(request)
     signed_fields = fields if request.method == "POST" else {}
     try:
         for secret in secrets:
@@ -92,6 +81,20 @@ def signing_secret(request: HttpRequest, fields: FormFields) -> str:
     raise Rejected(Rejection.MISMATCH)
 
 
+def _algorithm_and_secrets(request: HttpRequest) -> tuple[str, list[str]]:
+    """The auth tokens, or the SharedKey secret that the signature settings header names."""
+    settings = request.headers.get(SIGNATURE_SETTINGS_HEADER.lower())
+    if settings is None:
+        return HMAC_SHA1, auth_tokens()
+    algorithm: str = get_signature_algorithm(settings)
+    if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
+        raise Rejected(Rejection.UNSUPPORTED_ALGORITHM)
+    secret = shared_key(_setting(settings, "key"))
+    if secret is None:
+        raise Rejected(Rejection.UNKNOWN_KEY)
+    return algorithm, [secret]
+
+
 def signed_content_digest(fields: FormFields) -> str:
     """A digest of what Twilio signs besides the URL: every field's name glued to its value.
 
@@ -99,13 +102,20 @@ def signed_content_digest(fields: FormFields) -> str:
     follows Twilio's rules exactly (names sorted, repeated values sorted and counted once). Every
     re-split of one request's fields glues into the same string, so gets the same digest.
     """
-    return _CONTENT_DIGEST.compute_signature("", fields, HMAC_SHA256)
+    digest: str = _CONTENT_DIGEST.compute_signature("", fields, HMAC_SHA256)
+    return digest
 
 
 _CONTENT_DIGEST = RequestValidator("signed content")
 
 
-def _signed(validator, url: str, fields, signature: str, algorithm: str) -> bool:
+def _signed(
+    validator: RequestValidator,
+    url: str,
+    fields: FormFields | dict[str, list[str]],
+    signature: str,
+    algorithm: str,
+) -> bool:
     """twilio's `validate()`, stopping at the first URL that matches.
 
     `validate()` always signs the URL twice (with and without `:443`, as Twilio may have done

@@ -17,7 +17,7 @@ def is_snapshot_init() -> bool:
 
 
 def prime() -> None:
-    if os.environ.get("TWILIO_AUTH_TOKEN_PARAMETER") and not os.environ.get("TWILIO_AUTH_TOKEN"):
+    if config.token_from_ssm():
         config.ssm_provider()
     if table := config.idempotency_table():
         deduplication.idempotent_runner(table)

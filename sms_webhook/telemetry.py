@@ -17,6 +17,7 @@ import hmac
 import logging
 import os
 import time
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -44,7 +45,7 @@ def count(metric: str, value: int = 1, **breakdown: str) -> None:
     metrics.flush_metrics()
 
 
-def emf(counts: dict[str, int], **breakdown: str) -> dict:
+def emf(counts: dict[str, int], **breakdown: str) -> dict[str, Any]:
     """The keys that make a log line also publish `counts` (CloudWatch embedded metric format)."""
     dimensions = [["service"], ["service", *breakdown]] if breakdown else [["service"]]
     return {
@@ -74,14 +75,18 @@ def pseudonym(address: str, secret: str) -> str:
     """
     channel, colon, rest = address.rpartition(":")
     digest = hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:8]
-    if rest.startswith("+") and rest[1:].isdigit() and len(rest) > 6:
+    if rest.startswith("+") and rest[1:].isdigit() and len(rest) > _SHORTEST_NUMBER:
         shown = f"+{_country_code(rest[1:])}…{rest[-2:]}"
-    elif rest.isdigit() and len(rest) > 4:  # a short code
+    elif rest.isdigit() and len(rest) > _SHORTEST_CODE:  # a short code
         shown = f"…{rest[-2:]}"
     else:
         shown = ""
     return f"{channel}{colon}{shown}#{digest}"
 
+
+_SHORTEST_NUMBER = 6
+_SHORTEST_CODE = 4
+"""At or below these lengths, a country code and two digits would leave too little unknown."""
 
 _TWO_DIGIT_COUNTRY_CODES = frozenset(
     {20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54}

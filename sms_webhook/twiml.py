@@ -78,11 +78,15 @@ def _length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+_LAST_SINGLE_UNIT = 0xFFFF
+"""Characters past it take two UTF-16 units (a surrogate pair)."""
+
+
 def _fitting_prefix(text: str) -> int:
     """How many characters of the text fit in one message."""
     units = 0
     for index, character in enumerate(text):
-        units += 2 if ord(character) > 0xFFFF else 1
+        units += 2 if ord(character) > _LAST_SINGLE_UNIT else 1
         if units > MAX_MESSAGE_LENGTH:
             return index
     return len(text)

@@ -28,18 +28,19 @@ STATUS_ROUTE = "status"
 def public_urls(request: HttpRequest) -> list[str]:
     """The URLs Twilio may have called to make this request, the likeliest first."""
     urls = _public_urls(
-        request.domain,
-        request.public_path,
-        request.route,
-        request.raw_query,
-        request.decoded_query,
-        webhook_url_override(),
+        domain=request.domain,
+        public_path=request.public_path,
+        route=request.route,
+        raw_query=request.raw_query,
+        decoded_query=request.decoded_query,
+        override=webhook_url_override(),
     )
     return list(urls)
 
 
 @lru_cache(maxsize=128)
 def _public_urls(
+    *,
     domain: str,
     public_path: str,
     route: str,

@@ -4,7 +4,7 @@ Whatever reply code returns, the answer is TwiML that an XML parser reads, and i
 delivery reports the way Twilio documents today (`action`, not the deprecated `statusCallback`).
 """
 
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 from twilio_requests import REST_URL, STATUS_URL, rest_event, signed

@@ -1,0 +1,7 @@
+"""Where the project's files are, and the function's name in them, for the tools that read them."""
+
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+FUNCTION_ID = "WebhookFunction"
+"""The function's logical id in template.yaml and env.json."""
