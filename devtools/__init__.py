@@ -1,4 +1,13 @@
-"""Tools for working on the webhook locally: a local server and signed sample events.
+"""The tools behind the make targets, for working on the webhook and deploying it.
+
+- `serve` and `supervise`: `make run`, the function on loopback, restarted when its code changes;
+  `send`: `make send`, a signed text to it, the replies printed (`twiml_answer` reads them);
+- `invoke`: `make invoke`, the built artifact run in Lambda's runtime interface emulator;
+- `make_event`: `make event` and `make events`, signed API Gateway events (`rest_event`,
+  `twilio_message`: the request Twilio makes, signed as Twilio signs it);
+- `deploy`: `make deploy` and `make destroy`; `connect`: `make connect`, a Twilio number pointed at
+  the deployed webhook;
+- `local_token` and `paths`: the token local runs use, and where the project's files are.
 
 Never deployed: only `handler.py`, `replies.py` and `sms_webhook/` run in Lambda.
 """
