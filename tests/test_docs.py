@@ -102,8 +102,8 @@ def test_every_command_of_the_japanese_readme_is_one_of_the_english_readme():
 
 def test_the_japanese_readme_has_the_quick_start_deploy_and_console_steps():
     for heading in (
-        "## 3 つのコマンド",
-        "## クローンから本番の番号まで",
-        "### Twilio コンソールで手動で設定する",
+        "## クイックスタート",
+        "## デプロイ",
+        "### Twilio コンソールで番号を設定する",
     ):
         assert heading in README_JA
