@@ -32,7 +32,7 @@ from sms_webhook.form import (
 from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
-from sms_webhook.signature import Rejected, signed_content_digest, signing_secret
+from sms_webhook.signature import Rejected, replay_key, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym
 from sms_webhook.twiml import message_count, messaging_response
@@ -60,7 +60,7 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
         details["body"] = message.body
 
     callback = status_callback_url(request) if status_callbacks_enabled() else None
-    keys = (message.sid, signed_content_digest(fields))
+    keys = (message.sid, replay_key(request))
     try:
         twiml = answer_once(keys, lambda: messaging_response(reply(message), callback), context)
     except Exception:  # still a message received; the error is logged where it is answered

@@ -2,12 +2,11 @@
 
 Twilio waits 15 s for an answer, and a request the function has not answered when its own
 timeout strikes is lost. SSM and DynamoDB can fail slowly: a connection accepted and never
-answered. So each attempt of an AWS call gives up after `CONNECT_TIMEOUT` to connect and
-`READ_TIMEOUT` to read, an API call makes at most `ATTEMPTS` attempts, and no attempt starts unless
-it can end before the request's AWS deadline: `AWS_BUDGET` after the request arrived, or
-`ANSWER_MARGIN` before the invocation runs out of time, whichever comes first. A hanging service
-then costs a request at most `AWS_BUDGET`, and the request gets the answer the README documents
-for that service failing.
+answered. So each attempt of an AWS call gives up after its service's `PATIENCE` (to connect, to
+read), an API call makes at most that many attempts, and no attempt starts unless it can end before
+the request's AWS deadline: `AWS_BUDGET` after the request arrived, or `ANSWER_MARGIN` before the
+invocation runs out of time, whichever comes first. A hanging service then costs a request at most
+`AWS_BUDGET`, and the request gets the answer the docs give for that service failing.
 
 boto3 is imported on first use only: a function given its token in the environment never pays
 for it.
@@ -15,13 +14,28 @@ for it.
 
 import math
 import time
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-CONNECT_TIMEOUT = 1.0
-READ_TIMEOUT = 1.0
-ATTEMPTS = 2
-"""Attempts per API call: the first, and one retry."""
+
+@dataclass(frozen=True)
+class Patience:
+    connect: float
+    """Seconds an attempt may take to connect."""
+    read: float
+    """Seconds an attempt may wait for each read of the answer."""
+    attempts: int
+    """Attempts per API call."""
+
+
+PATIENCE = {
+    "ssm": Patience(connect=1.0, read=1.0, attempts=2),
+    # One attempt: DynamoDB's writes here are conditional, and a write whose answer was lost to
+    # the timeout has been made; retried, it would fail on itself (as a duplicate of the message).
+    "dynamodb": Patience(connect=1.0, read=2.0, attempts=1),
+}
+
 AWS_BUDGET = 4.0
 """Seconds after a request arrives by which every AWS call it makes has ended."""
 ANSWER_MARGIN = 1.0
@@ -47,17 +61,19 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
+    patience = PATIENCE[service]
     quick = Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
-        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+        connect_timeout=patience.connect,
+        read_timeout=patience.read,
+        retries={"mode": "standard", "total_max_attempts": patience.attempts},
     )
     made = boto3.client(service, config=quick)  # type: ignore[call-overload]  # stubs want a literal name
-    made.meta.events.register_first("before-send", _reject_attempts_past_the_deadline)
+    longest_attempt = patience.connect + patience.read
+
+    def reject_attempts_past_the_deadline(**_: Any) -> None:
+        """Raised here, the error ends the API call at once: botocore retries only its own."""
+        if time.monotonic() + longest_attempt > _deadline:
+            raise OutOfTimeError("no time left in this request for another AWS call")
+
+    made.meta.events.register_first("before-send", reject_attempts_past_the_deadline)
     return made
-
-
-def _reject_attempts_past_the_deadline(**_: Any) -> None:
-    """Raised here, the error ends the API call at once: botocore retries only its own errors."""
-    if time.monotonic() + CONNECT_TIMEOUT + READ_TIMEOUT > _deadline:
-        raise OutOfTimeError("no time left in this request for another AWS call")

@@ -13,12 +13,14 @@
 - `POWERTOOLS_PARAMETERS_MAX_AGE`: seconds secrets read from SSM are reused (default 300), so a
   rotated token is picked up within minutes without an SSM call per request.
 
-Secrets are read when a request first needs them, never at import. When SSM fails (an outage,
-throttling during a burst of cold starts), secrets read successfully in the last
-`STALE_SECRETS_MAX_AGE` seconds keep being used, with a warning and a `StaleSecretsUsed` metric:
-Twilio retries no answer, so a 503 loses the message. SSM is then tried again after
-`SSM_RETRY_INTERVAL` seconds rather than on every request. A container that has never read a
-secret fails closed.
+Secrets are read when a request first needs them, never at import. When SSM is out of reach for a
+while (an outage, a timeout, throttling during a burst of cold starts), secrets used successfully
+in the last `STALE_SECRETS_MAX_AGE` seconds keep being used, with a warning and a
+`StaleSecretsUsed` metric: Twilio retries no answer, so a 503 loses the message. SSM is then tried
+again after `SSM_RETRY_INTERVAL` seconds rather than on every request. When SSM answers that the
+secret is gone or not ours to read (a deleted parameter, a revoked permission), nothing earlier is
+used: that is how an owner stops a leaked token at once. A container that has never read a secret
+fails closed.
 """
 
 import os
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
 from sms_webhook import aws
@@ -119,14 +122,36 @@ def _read_secrets(what: str, read: Callable[[Any], Any]) -> Any:
         return _stale(what, last, "SSM failed moments ago")
     try:
         value = read(ssm_provider())
-    except Exception as error:  # any failure of boto3 or SSM means the same thing here
+    except Exception as error:  # any failure of boto3 or SSM: the secret is unavailable
         reason = f"cannot read from SSM: {error}"
-        if last is None or not usable:
+        if last is None or not usable or not _out_of_reach(error):
             raise SecretUnavailableError(reason) from error
         last.retry_at = now + SSM_RETRY_INTERVAL
         return _stale(what, last, reason)
     _last_reads[what] = _LastRead(value, now)
     return value
+
+
+_PASSING_ERROR_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
+
+
+def _out_of_reach(error: BaseException) -> bool:
+    """Whether SSM failed to answer (unreachable, too slow, busy), rather than answered that the
+    secret is not there or not ours: only the first is worth riding out on what was read."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ConnectionError | HTTPClientError | aws.OutOfTimeError):
+            return True
+        if isinstance(cause, ClientError):
+            code = cause.response.get("Error", {}).get("Code", "")
+            status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            return code in _PASSING_ERROR_CODES or status >= HTTPStatus.INTERNAL_SERVER_ERROR
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _stale(what: str, last: _LastRead, reason: str) -> Any:

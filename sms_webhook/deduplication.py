@@ -3,8 +3,8 @@
 Twilio may deliver a message more than once (a retry, the fallback URL, which adds `ErrorCode`
 and `ErrorUrl`), and a captured request can be replayed: its signature stays valid, and stays
 valid when its fields are re-split (see `signature`). So an answer is recorded, with Powertools
-Idempotency on DynamoDB, under two keys: the message's `MessageSid`, and the digest of everything
-Twilio signed besides the URL, which all re-splits of one request share. Reply code runs only for
+Idempotency on DynamoDB, under two keys: the message's `MessageSid`, and the request's signature,
+which every re-split copy of one request carries unchanged. Reply code runs only for
 a request neither key has been seen for; a repeat of either gets the first answer, stored for
 `EXPIRY_SECONDS`. A copy that arrives while the first is still being answered gets an empty
 `<Response/>`: Twilio then sends nothing more and logs no error, while the first answer goes out.

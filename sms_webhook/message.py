@@ -13,8 +13,14 @@ from sms_webhook.form import FormFields
 
 MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}")
 ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
-ADDRESS = re.compile(r"\+[1-9][0-9]{1,14}|[0-9]{3,8}|[a-z]+:[0-9A-Za-z+._@-]{1,128}")
-"""A phone number (E.164), a short code, or a channel's address (`whatsapp:+1415…`)."""
+ADDRESS = re.compile(
+    r"(?:[a-z]+:)?\+[1-9][0-9]{1,14}"  # a phone number (E.164), on a channel or not: whatsapp:+1…
+    r"|[0-9]{3,8}"  # a short code
+    r"|messenger:[0-9]{1,32}"  # a Messenger user or page id
+    r"|rcs:[0-9A-Za-z_-]{1,64}"  # an RCS agent
+)
+"""The forms a sender's or your own address takes. Nothing else: a re-split field that absorbed the
+next one (`whatsapp:+14155238886WaId1415…`) does not pass."""
 
 
 class MalformedMessageError(ValueError):

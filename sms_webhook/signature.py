@@ -5,9 +5,10 @@ is the auth token (any of them, during a rotation), or, when the request carries
 `X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=HMAC_SHA256`, the SharedKey secret of
 that key id. Secrets are fetched only once the request has a signature to check.
 
-The string Twilio signs glues each field's name to its value with no separator, so the fields of a
-captured request can be re-split (`MessageSid=SM…` sent as a field named `MessageSidSM…`) without
-breaking its signature. `signed_content_digest` is the same for every such variant.
+The string Twilio signs glues the URL to the first field and each field's name to its value, with
+no separator, so a captured request can be re-split (`MessageSid=SM…` sent as a field named
+`MessageSidSM…`, a URL's query string moved into the fields) without breaking its signature. What
+every such copy shares is the signature itself: `replay_key`.
 """
 
 from enum import Enum
@@ -95,18 +96,14 @@ def _algorithm_and_secrets(request: HttpRequest) -> tuple[str, list[str]]:
     return algorithm, [secret]
 
 
-def signed_content_digest(fields: FormFields) -> str:
-    """A digest of what Twilio signs besides the URL: every field's name glued to its value.
+def replay_key(request: HttpRequest) -> str:
+    """What every copy of one signed request shares, however it is re-split: its signature.
 
-    Computed by twilio's own `compute_signature`, on an empty URL and with a fixed key, so that it
-    follows Twilio's rules exactly (names sorted, repeated values sorted and counted once). Every
-    re-split of one request's fields glues into the same string, so gets the same digest.
+    A copy must carry the very signature the original did (twilio's `compare` takes no other),
+    and a signature is an HMAC of everything Twilio signed, so two requests that differ in what
+    Twilio signed never share one. Call it once the signature holds.
     """
-    digest: str = _CONTENT_DIGEST.compute_signature("", fields, HMAC_SHA256)
-    return digest
-
-
-_CONTENT_DIGEST = RequestValidator("signed content")
+    return request.headers.get(SIGNATURE_HEADER.lower(), "")
 
 
 def _signed(

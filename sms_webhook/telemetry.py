@@ -17,6 +17,7 @@ import hmac
 import logging
 import os
 import time
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -74,7 +75,7 @@ def pseudonym(address: str, secret: str) -> str:
     show no character of their own.
     """
     channel, colon, rest = address.rpartition(":")
-    digest = hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:8]
+    digest = hmac.new(_pseudonym_key(secret), address.encode(), hashlib.sha256).hexdigest()[:8]
     if rest.startswith("+") and rest[1:].isdigit() and len(rest) > _SHORTEST_NUMBER:
         shown = f"+{_country_code(rest[1:])}…{rest[-2:]}"
     elif rest.isdigit() and len(rest) > _SHORTEST_CODE:  # a short code
@@ -82,6 +83,12 @@ def pseudonym(address: str, secret: str) -> str:
     else:
         shown = ""
     return f"{channel}{colon}{shown}#{digest}"
+
+
+@lru_cache(maxsize=4)
+def _pseudonym_key(secret: str) -> bytes:
+    """A key of its own, derived from the secret: the secret itself is never used twice."""
+    return hmac.new(secret.encode(), b"sender pseudonyms in logs", hashlib.sha256).digest()
 
 
 _SHORTEST_NUMBER = 6

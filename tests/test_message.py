@@ -86,6 +86,9 @@ def test_a_message_without_a_field_twilio_always_sends_is_malformed(name):
         ("From", ""),
         ("From", "+1415555123FromCitySAN FRANCISCO"),
         ("To", "+0123"),
+        ("To", "whatsapp:+14155238886WaId14155551234"),
+        ("From", "whatsapp:+14155551234Label"),
+        ("From", "messenger:123Body"),
     ],
 )
 def test_a_field_twilio_always_sends_in_another_form_is_malformed(name, value):
@@ -101,7 +104,15 @@ def test_a_field_twilio_sends_once_sent_twice_is_malformed():
 
 
 @pytest.mark.parametrize(
-    "address", ["+14155551234", "+447700900123", "12345", "whatsapp:+14155551234", "messenger:1234"]
+    "address",
+    [
+        "+14155551234",
+        "+447700900123",
+        "12345",
+        "whatsapp:+14155551234",
+        "messenger:1234",
+        "rcs:acme_support_agent",
+    ],
 )
 def test_numbers_short_codes_and_channel_addresses_are_well_formed(address):
     fields = FormFields.from_pairs(with_fields(SMS, From=address))

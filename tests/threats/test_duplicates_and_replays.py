@@ -136,7 +136,7 @@ def test_the_records_hold_hashed_keys_and_the_answer_only(table, invoke, replies
     invoke(delivery())
 
     items = table.scan(TableName=TABLE)["Items"]
-    assert len(items) == 2  # one under the MessageSid, one under the signed content
+    assert len(items) == 2  # one under the MessageSid, one under the signature
     for item in items:
         assert set(item) == {"id", "expiration", "in_progress_expiration", "status", "data"}
         assert "SM0123456789abcdef0123456789abcdef" not in item["id"]["S"]
@@ -260,6 +260,30 @@ def test_a_re_split_copy_with_well_formed_fields_gets_the_first_answer(table, in
     again = invoke(replayed(forged, captured_signature(genuine)))
 
     assert again["statusCode"] == 200
+    assert again["body"] == first["body"]
+    assert replies == [dict(genuine)["MessageSid"]]
+
+
+def with_query(event: dict, query: dict[str, str]) -> dict:
+    """The event of a POST to the webhook URL with that query string (as configured in Twilio)."""
+    event["queryStringParameters"] = query
+    event["multiValueQueryStringParameters"] = {name: [value] for name, value in query.items()}
+    return event
+
+
+def test_a_copy_moving_characters_between_url_and_fields_gets_the_first_answer(
+    table, invoke, replies
+):
+    genuine, forged = crafted_capture()
+    url = f"{REST_URL}?k=1"
+    first = invoke(signed(with_query(rest_event(fields=genuine), {"k": "1"}), url, genuine))
+    moved = [("1", ""), *forged]  # "…?k=" + "1" glues into the same string as "…?k=1"
+    signature = signed(rest_event(fields=genuine), url, genuine)["headers"]["X-Twilio-Signature"]
+    assert RequestValidator(TOKEN).validate(f"{REST_URL}?k=", _params(moved), signature)
+    event = with_query(rest_event(fields=moved), {"k": ""})
+
+    again = invoke(with_header(event, "X-Twilio-Signature", signature))
+
     assert again["body"] == first["body"]
     assert replies == [dict(genuine)["MessageSid"]]
 

@@ -87,7 +87,7 @@ def test_an_answered_message_costs_one_token_read_and_four_table_writes(
 ):
     invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
 
-    # a record under the MessageSid and one under the signed content, each put then completed
+    # a record under the MessageSid and one under the signature, each put then completed
     assert aws_calls == ["GetParameter", "PutItem", "PutItem", "UpdateItem", "UpdateItem"]
 
 
