@@ -70,7 +70,8 @@ def test_every_sample_is_in_events_where_your_own_events_may_sit_too():
     assert set(SAMPLES) <= {path.stem for path in (PROJECT / "events").glob("*.json")}
 
 
-def test_the_readme_lists_every_sample_and_nothing_else():
-    listed = re.findall(r"^\| `([a-z-]+)\.json` \|", (PROJECT / "README.md").read_text(), re.M)
+def test_the_docs_list_every_sample_and_nothing_else():
+    docs = (PROJECT / "docs" / "local-development.md").read_text()
+    listed = re.findall(r"^\| `([a-z-]+)\.json` \|", docs, re.M)
 
     assert sorted(listed) == sorted(SAMPLES)
