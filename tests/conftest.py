@@ -2,7 +2,6 @@ import io
 import json
 import math
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from local_project import RunningServer, copy_of_project
 from twilio_requests import TOKEN, leaked
 
 import handler
+from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
 from sms_webhook import aws, config, deduplication
@@ -46,23 +46,6 @@ def inspected_files_stay_as_they_were():
         path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
     )
     assert not changed, f"the tests changed {len(changed)} files they inspect: {changed[:5]}"
-
-
-@dataclass
-class LambdaContext:
-    """The attributes Lambda's context object has and Powertools reads."""
-
-    function_name: str = "twilio-sms-webhook-WebhookFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:twilio-sms-webhook-WebhookFunction"
-    )
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-    remaining_millis: int = 10_000
-    """What is left of the invocation's time when it starts (the template's timeout is 10 s)."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_millis
 
 
 @pytest.fixture(autouse=True)

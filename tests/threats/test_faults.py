@@ -12,12 +12,12 @@ import time
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import LambdaContext
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from twilio_requests import REST_URL, SSM_TOKEN, rest_event, signed
 
 import handler
+from devtools.lambda_context import LambdaContext
 from sms_webhook import aws, config
 
 TOKEN_PARAMETER = "/twilio/auth-token"
