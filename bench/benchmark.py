@@ -70,58 +70,8 @@ BODIES = [
     "Can you send the map? The old one, with the dragon's lair marked on it.",
 ]
 
-# The Lambda context object, as much of it as the handlers read.
-CONTEXT = """
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    def get_remaining_time_in_millis(self):
-        return 10000
-"""
-
-# Runs in each fresh process: no import the handler does not make itself (marshal is built in).
-COLD = (
-    """
-import marshal, sys, time
-"""
-    + CONTEXT
-    + """
-started = time.perf_counter()
-module = __import__(sys.argv[1])
-imported = time.perf_counter()
-event = marshal.loads(open(sys.argv[2], "rb").read())
-answer = module.lambda_handler(event, Context())
-answered = time.perf_counter()
-peak_kib = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))
-open(sys.argv[3], "w").write(
-    f"{answer['statusCode']} {imported - started} {answered - imported} {peak_kib}"
-)
-"""
-)
-
-WARM = (
-    """
-import marshal, sys, time
-"""
-    + CONTEXT
-    + """
-module = __import__(sys.argv[1])
-valid, forged, worst, loops = marshal.loads(open(sys.argv[2], "rb").read())
-events = valid + forged + list(worst.values())
-statuses = [module.lambda_handler(e, Context())["statusCode"] for e in events]
-context = Context()
-def per_call(events):
-    best = []
-    for _ in range(loops):
-        started = time.perf_counter_ns()
-        for event in events:
-            module.lambda_handler(event, context)
-        best.append((time.perf_counter_ns() - started) / len(events) / 1000)
-    return sorted(best)[len(best) // 2]
-worst_us = {name: per_call([event]) for name, event in worst.items()}
-open(sys.argv[3], "w").write(repr((statuses, per_call(valid), per_call(forged), worst_us)))
-"""
-)
+DRIVERS = PROJECT / "bench" / "drivers"
+"""The scripts each measuring process runs, with the contender's interpreter in its folder."""
 
 
 def venv_python(name: str) -> Path:
@@ -148,7 +98,7 @@ def run_cold(name: str, events_file: Path, environment: dict) -> dict:
     result_file = WORK / f"{name}.cold"
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(venv_python(name)), "-c", COLD, spec["module"], str(events_file), str(result_file)],
+        [str(venv_python(name)), DRIVERS / "cold.py", spec["module"], events_file, result_file],
         cwd=spec["code"],
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -156,15 +106,15 @@ def run_cold(name: str, events_file: Path, environment: dict) -> dict:
     if process.wait() != 0:
         raise RuntimeError(f"{name}: the cold process failed")
     wall = time.perf_counter() - started
-    code, imported, answered, peak_kib = result_file.read_text().split()
+    status, imported, answered, peak_kib = marshal.loads(result_file.read_bytes())
     return {
-        "status": int(code),
+        "status": status,
         "wall_ms": wall * 1000,
-        "import_ms": float(imported) * 1000,
-        "first_answer_ms": float(answered) * 1000,
+        "import_ms": imported * 1000,
+        "first_answer_ms": answered * 1000,
         # The process's own high-water mark: getrusage would count the benchmark's memory too,
         # which the child inherits between fork and exec.
-        "peak_rss_mib": int(peak_kib) / 1024,
+        "peak_rss_mib": peak_kib / 1024,
     }
 
 
@@ -178,13 +128,13 @@ def run_warm(name: str, events_file: Path, environment: dict) -> dict:
     spec = CONTENDERS[name]
     result_file = WORK / f"{name}.warm"
     subprocess.run(
-        [str(venv_python(name)), "-c", WARM, spec["module"], str(events_file), str(result_file)],
+        [str(venv_python(name)), DRIVERS / "warm.py", spec["module"], events_file, result_file],
         cwd=spec["code"],
         env=environment,
         stdout=subprocess.DEVNULL,
         check=True,
     )
-    statuses, valid_us, forged_us, worst_us = eval(result_file.read_text())  # noqa: S307
+    statuses, valid_us, forged_us, worst_us = marshal.loads(result_file.read_bytes())
     return {"statuses": statuses, "valid_us": valid_us, "forged_us": forged_us, "worst": worst_us}
 
 

@@ -135,18 +135,7 @@ def test_a_template_not_built_is_one_line_and_status_1(tmp_path):
     )
 
 
-ARTIFACT_DRIVER = """
-import json, sys
-import handler
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "WebhookFunction", 256, "test"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookFunction"
-    def get_remaining_time_in_millis(self):
-        return 10000
-events = json.load(open(sys.argv[1]))
-answers = [handler.lambda_handler(event, Context()) for event in events]
-print(json.dumps([[a["statusCode"], a["body"]] for a in answers]))
-"""
+RUN_ARTIFACT = Path(__file__).parent / "run_artifact.py"
 
 
 @pytest.mark.slow
@@ -194,7 +183,7 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
         result = subprocess.run(
-            [sys.executable, "-S", "-c", ARTIFACT_DRIVER, str(tmp_path / "events.json")],
+            [sys.executable, "-S", RUN_ARTIFACT, tmp_path / "events.json"],
             cwd=code,
             env=environment,
             capture_output=True,
