@@ -38,7 +38,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from devtools.make_event import API_DOMAIN, STAGE_PATH, signed_event  # noqa: E402
-from devtools.rest_event import rest_event  # noqa: E402
+from devtools.proxy_events import Target, rest_event  # noqa: E402
 from devtools.twilio_message import (  # noqa: E402
     form_encode,
     largest_message_fields,
@@ -222,6 +222,7 @@ def worst_forged_events() -> dict[str, dict]:
     allow, in the shape that costs most to read (percent escapes, many fields, many headers, a
     GET whose query is re-encoded), and Twilio's largest real request, forged."""
     url = f"https://{API_DOMAIN}{STAGE_PATH}"
+    target = Target(API_DOMAIN, "/sms", STAGE_PATH)
     largest = largest_message_fields()
     escapes_per_field = MAX_FORM_SIZE // MAX_FIELDS // 3 - 2
     bodies = {
@@ -232,39 +233,25 @@ def worst_forged_events() -> dict[str, dict]:
         ),
         "largest real request": form_encode(largest),
     }
-    headers = [("Host", API_DOMAIN), ("Content-Type", "application/x-www-form-urlencoded")]
-    forged_signature = ("X-Twilio-Signature", twilio_signature(url, largest, "not-the-token"))
+    headers = [
+        ("Host", API_DOMAIN),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("X-Twilio-Signature", twilio_signature(url, largest, "not-the-token")),
+    ]
     events = {
-        name: rest_event(
-            "POST",
-            "/sms",
-            domain=API_DOMAIN,
-            public_path=STAGE_PATH,
-            headers=[*headers, forged_signature],
-            body=body.encode(),
-            base64_body=True,
-        )
+        name: rest_event("POST", target, headers=headers, body=body.encode(), base64_body=True)
         for name, body in bodies.items()
     }
-    most_headers = [(f"X-Header-{n}", "x" * 50) for n in range(MAX_ENTRIES - len(headers) - 1)]
+    most_headers = [(f"X-Header-{n}", "x" * 50) for n in range(MAX_ENTRIES - len(headers))]
     events["most headers"] = rest_event(
         "POST",
-        "/sms",
-        domain=API_DOMAIN,
-        public_path=STAGE_PATH,
-        headers=[*headers, forged_signature, *most_headers],
+        target,
+        headers=[*headers, *most_headers],
         body=bodies["largest real request"].encode(),
         base64_body=True,
     )
     query = form_encode([("Body", "語" * (MAX_QUERY_SIZE - 4))])
-    events["GET of the longest query"] = rest_event(
-        "GET",
-        "/sms",
-        domain=API_DOMAIN,
-        public_path=STAGE_PATH,
-        headers=[*headers, forged_signature],
-        query=query,
-    )
+    events["GET of the longest query"] = rest_event("GET", target, headers=headers, query=query)
     return events
 
 

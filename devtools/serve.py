@@ -41,7 +41,7 @@ from urllib.parse import SplitResult, urlsplit
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token, local_token
 from devtools.paths import PROJECT
-from devtools.rest_event import rest_event
+from devtools.proxy_events import Stamp, Target, rest_event
 from devtools.supervise import supervise
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 from devtools.twiml_answer import NotTwimlError, twiml_messages
@@ -97,11 +97,11 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         forwarded_host = (self.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
         event = rest_event(
             self.command,
-            target.path,
-            domain=forwarded_host or self.headers.get("Host") or "",
-            headers=list(self.headers.items()),
+            Target(forwarded_host or self.headers.get("Host") or "", target.path),
+            headers=self.headers.items(),
             query=target.query,
             body=body,
+            stamp=Stamp.now(),
         )
         return self.server.function(event, LambdaContext())
 
