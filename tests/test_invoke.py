@@ -18,7 +18,7 @@ from twilio_requests import (
     SHARED_KEY_SECRET,
     SSM_TOKEN,
     STATUS_URL,
-    rest_event,
+    rest_request,
     signed,
     signed_with_shared_key,
 )
@@ -159,13 +159,13 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        status = rest_event(fields=DELIVERED, path="/status", public_path="/Prod/status")
+        status = rest_request(fields=DELIVERED, path="/status", public_path="/Prod/status")
         events = [
-            signed(rest_event(), REST_URL, token=SSM_TOKEN),
-            signed(rest_event(), REST_URL, token=SSM_TOKEN),
-            signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
+            signed(rest_request(), REST_URL, token=SSM_TOKEN),
+            signed(rest_request(), REST_URL, token=SSM_TOKEN),
+            signed_with_shared_key(rest_request(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
             signed(status, STATUS_URL, DELIVERED, token=SSM_TOKEN),
-            signed(rest_event(), REST_URL, token="forged"),
+            signed(rest_request(), REST_URL, token="forged"),
         ]
         (tmp_path / "events.json").write_text(json.dumps(events))
         code = artifact(HOST_ARCHITECTURE)

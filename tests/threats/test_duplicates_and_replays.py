@@ -20,14 +20,14 @@ from twilio_requests import (
     SMS,
     STATUS_URL,
     TOKEN,
-    form,
-    rest_event,
+    rest_request,
     signed,
     with_fields,
     with_header,
 )
 
 import handler
+from devtools.twilio_message import form_encode
 
 TABLE = "IdempotencyTable"
 
@@ -62,7 +62,7 @@ def replies(monkeypatch):
 
 def delivery(sid: str = "SM0123456789abcdef0123456789abcdef") -> dict:
     fields = with_fields(SMS, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
-    return signed(rest_event(fields=fields), REST_URL, fields)
+    return signed(rest_request(fields=fields), REST_URL, fields)
 
 
 def test_a_repeated_delivery_gets_the_first_answer(table, invoke, replies):
@@ -161,7 +161,7 @@ def test_with_idempotency_off_every_delivery_runs_the_reply_code(invoke, replies
 def test_a_message_without_a_sid_is_rejected_without_a_record(table, invoke, replies):
     fields = [(name, value) for name, value in SMS if not name.endswith("Sid")]
 
-    response = invoke(signed(rest_event(fields=fields), REST_URL, fields))
+    response = invoke(signed(rest_request(fields=fields), REST_URL, fields))
 
     assert response["statusCode"] == 400
     assert replies == []
@@ -173,13 +173,13 @@ def test_a_message_without_a_sid_is_rejected_without_a_record(table, invoke, rep
 
 def captured_signature(fields=SMS, url=REST_URL) -> str:
     """The X-Twilio-Signature of the genuine request, as someone who captured it has it."""
-    return signed(rest_event(fields=fields), url, fields)["headers"]["X-Twilio-Signature"]
+    return signed(rest_request(fields=fields), url, fields)["headers"]["X-Twilio-Signature"]
 
 
 def replayed(variant: list[tuple[str, str]], signature: str) -> dict:
     """The variant's fields POSTed with the captured signature, which must still hold for it."""
     assert RequestValidator(TOKEN).validate(REST_URL, _params(variant), signature)
-    return with_header(rest_event(fields=variant), "X-Twilio-Signature", signature)
+    return with_header(rest_request(fields=variant), "X-Twilio-Signature", signature)
 
 
 def _params(fields):
@@ -215,7 +215,7 @@ RE_SPLITS = {
 @pytest.mark.parametrize("variant", RE_SPLITS.values(), ids=RE_SPLITS.keys())
 def test_a_re_split_copy_without_twilios_fields_is_rejected(table, invoke, replies, variant):
     signature = captured_signature()
-    invoke(signed(rest_event(), REST_URL))
+    invoke(signed(rest_request(), REST_URL))
 
     response = invoke(replayed(variant, signature))
 
@@ -255,7 +255,7 @@ def crafted_capture() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 
 def test_a_re_split_copy_with_well_formed_fields_gets_the_first_answer(table, invoke, replies):
     genuine, forged = crafted_capture()
-    first = invoke(signed(rest_event(fields=genuine), REST_URL, genuine))
+    first = invoke(signed(rest_request(fields=genuine), REST_URL, genuine))
 
     again = invoke(replayed(forged, captured_signature(genuine)))
 
@@ -291,9 +291,9 @@ def test_no_re_split_of_a_captured_request_runs_the_reply_code_again(
     table, invoke, replies, variant
 ):
     signature = captured_signature()
-    first = invoke(signed(rest_event(), REST_URL))
+    first = invoke(signed(rest_request(), REST_URL))
     replies.clear()
-    event = with_header(rest_event(fields=variant), "X-Twilio-Signature", signature)
+    event = with_header(rest_request(fields=variant), "X-Twilio-Signature", signature)
 
     response = invoke(event)
 
@@ -305,9 +305,9 @@ def test_no_re_split_of_a_captured_request_runs_the_reply_code_again(
 
 
 def test_a_post_without_fields_is_rejected_before_its_signature_is_checked(invoke, replies, logs):
-    url = f"{REST_URL}?{form(SMS)}"
-    get_signature = signed(rest_event("GET"), url)["headers"]["X-Twilio-Signature"]
-    event = with_header(rest_event(fields=[]), "X-Twilio-Signature", get_signature)
+    url = f"{REST_URL}?{form_encode(SMS)}"
+    get_signature = signed(rest_request("GET"), url)["headers"]["X-Twilio-Signature"]
+    event = with_header(rest_request(fields=[]), "X-Twilio-Signature", get_signature)
     event["requestContext"]["path"] = "/Prod/sms"
     event["multiValueQueryStringParameters"] = {name: [value] for name, value in SMS}
     event["queryStringParameters"] = dict(SMS)
@@ -321,14 +321,14 @@ def test_a_post_without_fields_is_rejected_before_its_signature_is_checked(invok
 
 @pytest.mark.parametrize("body", ["", "&", "&&&"])
 def test_a_post_whose_body_holds_no_field_is_rejected(invoke, replies, body):
-    event = rest_event()
+    event = rest_request()
     event["body"] = body
 
     assert invoke(event)["statusCode"] == 400
 
 
 def test_an_empty_base64_body_is_rejected(invoke):
-    event = rest_event(base64_body=True)
+    event = rest_request(base64_body=True)
     event["body"] = base64.b64encode(b"").decode()
 
     assert invoke(event)["statusCode"] == 400
@@ -338,7 +338,7 @@ def test_an_empty_base64_body_is_rejected(invoke):
 
 
 def status_callback(fields=DELIVERED) -> dict:
-    event = rest_event(fields=fields, path="/status", public_path="/Prod/status")
+    event = rest_request(fields=fields, path="/status", public_path="/Prod/status")
     return signed(event, STATUS_URL, fields)
 
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
-from twilio_requests import REST_URL, SSM_TOKEN, rest_event, signed
+from twilio_requests import REST_URL, SSM_TOKEN, rest_request, signed
 
 import handler
 from devtools.lambda_context import LambdaContext
@@ -41,7 +41,7 @@ def closed_port(monkeypatch):
 
 
 def twilio_request() -> dict:
-    return signed(rest_event(), REST_URL, token=SSM_TOKEN)
+    return signed(rest_request(), REST_URL, token=SSM_TOKEN)
 
 
 def test_ssm_unreachable_is_503_with_a_log_line_saying_why(token_in_ssm, closed_port, invoke, logs):
@@ -107,7 +107,7 @@ def test_a_missing_parameter_is_503(token_in_ssm, invoke, logs):
 
 def test_unreachable_shared_keys_are_503(closed_port, invoke, monkeypatch):
     monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "/twilio/webhook-keys")
-    event = rest_event()
+    event = rest_request()
     event["headers"]["X-Twilio-Webhooks-Signature-Settings"] = "key=k1,algorithm=HMAC_SHA256"
     event["headers"]["X-Twilio-Signature"] = "c2lnbmF0dXJl"
 
@@ -125,7 +125,7 @@ def test_an_unreachable_idempotency_table_still_answers_and_says_so(
 ):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "not-created")
     with mock_aws():
-        response = invoke(signed(rest_event(), REST_URL))
+        response = invoke(signed(rest_request(), REST_URL))
 
     assert response["statusCode"] == 200
     assert "<Message" in response["body"]
@@ -187,7 +187,7 @@ def timed(event, remaining_millis: int = 10_000) -> tuple[dict, float]:
 
 
 def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent_table, published):
-    response, seconds = timed(signed(rest_event(), REST_URL))
+    response, seconds = timed(signed(rest_request(), REST_URL))
 
     assert response["statusCode"] == 200
     assert "<Message" in response["body"]
@@ -272,7 +272,7 @@ def test_after_a_failure_ssm_is_left_alone_for_a_while(token_read_then_ssm_throt
 def test_a_forged_request_is_still_rejected_with_the_last_token(
     token_read_then_ssm_throttled, invoke
 ):
-    assert invoke(signed(rest_event(), REST_URL, token="forged"))["statusCode"] == 403
+    assert invoke(signed(rest_request(), REST_URL, token="forged"))["statusCode"] == 403
 
 
 def test_the_last_token_is_used_for_an_hour_at_most(

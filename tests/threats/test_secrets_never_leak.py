@@ -20,14 +20,14 @@ from twilio_requests import (
     SHARED_KEY_SECRET,
     SMS,
     SSM_TOKEN,
-    form,
     leaked,
-    rest_event,
+    rest_request,
     signed,
     signed_with_shared_key,
 )
 
 import handler
+from devtools.twilio_message import form_encode
 from sms_webhook.telemetry import logger
 
 
@@ -51,14 +51,14 @@ def deployed(monkeypatch):
 
 def every_kind_of_request() -> list[dict]:
     return [
-        signed(rest_event(), REST_URL, token=SSM_TOKEN),
-        signed(rest_event(), REST_URL, token=PREVIOUS_TOKEN),
-        signed(rest_event("GET"), f"{REST_URL}?{form(SMS)}", token=SSM_TOKEN),
-        signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
-        signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, "wrong"),
-        signed(rest_event(), REST_URL, token="forged"),
-        signed(rest_event("GET"), f"{REST_URL}?{form(SMS)}", token="forged"),
-        rest_event(),
+        signed(rest_request(), REST_URL, token=SSM_TOKEN),
+        signed(rest_request(), REST_URL, token=PREVIOUS_TOKEN),
+        signed(rest_request("GET"), f"{REST_URL}?{form_encode(SMS)}", token=SSM_TOKEN),
+        signed_with_shared_key(rest_request(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
+        signed_with_shared_key(rest_request(), REST_URL, SHARED_KEY_ID, "wrong"),
+        signed(rest_request(), REST_URL, token="forged"),
+        signed(rest_request("GET"), f"{REST_URL}?{form_encode(SMS)}", token="forged"),
+        rest_request(),
         {"body": SENDER},
     ]
 
@@ -100,7 +100,7 @@ def log_event_asked_for(monkeypatch):
 
 
 def test_events_are_never_logged_whatever_the_environment_says(log_event_asked_for, invoke, logs):
-    event = signed(rest_event(), REST_URL)
+    event = signed(rest_request(), REST_URL)
 
     invoke(event)
 
@@ -112,7 +112,7 @@ def test_events_are_never_logged_whatever_the_environment_says(log_event_asked_f
 def test_credentials_in_a_configured_url_are_not_logged(monkeypatch, invoke, logs):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://twilio:hunter2@example.com/sms")
 
-    invoke(signed(rest_event(), REST_URL, token="forged"))
+    invoke(signed(rest_request(), REST_URL, token="forged"))
 
     [rejection] = logs.records
     assert rejection["url"] == "https://example.com/sms"
@@ -120,7 +120,7 @@ def test_credentials_in_a_configured_url_are_not_logged(monkeypatch, invoke, log
 
 
 def test_the_sender_is_logged_as_a_pseudonym_with_two_digits_at_most(deployed, invoke, logs):
-    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+    invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
 
     sender = logs.records[-1]["from"]
     assert re.fullmatch(r"\+1…34#[0-9a-f]{8}", sender)
@@ -129,7 +129,7 @@ def test_the_sender_is_logged_as_a_pseudonym_with_two_digits_at_most(deployed, i
 
 def test_one_sender_has_one_pseudonym_across_requests(deployed, invoke, logs):
     for _ in range(2):
-        invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+        invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
 
     assert len({record["from"] for record in logs.records if "from" in record}) == 1
 
