@@ -10,6 +10,13 @@ from pathlib import Path
 import boto3
 import pytest
 from builds import HOST_ARCHITECTURE, PROJECT, RUNTIME_DIR, artifact, built_template
+from conftest import (
+    IDEMPOTENCY_TABLE,
+    SHARED_KEYS_PATH,
+    TOKEN_PARAMETER,
+    create_idempotency_table,
+    store_secrets,
+)
 from moto.server import ThreadedMotoServer
 from twilio_requests import (
     DELIVERED,
@@ -59,7 +66,7 @@ def test_without_env_json_the_template_values_stand(monkeypatch):
     variables, _, _ = function_environment(PROJECT / "template.yaml", None)
 
     assert variables["TWILIO_AUTH_TOKEN"] == ""
-    assert variables["TWILIO_AUTH_TOKEN_PARAMETER"] == "/twilio/auth-token"
+    assert variables["TWILIO_AUTH_TOKEN_PARAMETER"] == TOKEN_PARAMETER
 
 
 @pytest.mark.slow
@@ -146,19 +153,8 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
     try:
         endpoint = f"http://127.0.0.1:{server._server.server_port}"
         aws = {"endpoint_url": endpoint, "region_name": "us-east-1"}
-        ssm = boto3.client("ssm", **aws)
-        ssm.put_parameter(Name="/twilio/auth-token", Value=SSM_TOKEN, Type="SecureString")
-        ssm.put_parameter(
-            Name=f"/twilio/webhook-keys/{SHARED_KEY_ID}",
-            Value=SHARED_KEY_SECRET,
-            Type="SecureString",
-        )
-        boto3.client("dynamodb", **aws).create_table(
-            TableName="IdempotencyTable",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        store_secrets(boto3.client("ssm", **aws))
+        create_idempotency_table(boto3.client("dynamodb", **aws))
         status = rest_request(fields=DELIVERED, path="/status", public_path="/Prod/status")
         events = [
             signed(rest_request(), REST_URL, token=SSM_TOKEN),
@@ -174,9 +170,9 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
             "PYTHONPATH": f"{code}{os.pathsep}{RUNTIME_DIR}",
             # Tests never change what they inspect: no __pycache__ in the artifact.
             "PYTHONDONTWRITEBYTECODE": "1",
-            "TWILIO_AUTH_TOKEN_PARAMETER": "/twilio/auth-token",
-            "TWILIO_SHARED_KEYS_PATH": "/twilio/webhook-keys",
-            "IDEMPOTENCY_TABLE": "IdempotencyTable",
+            "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
+            "TWILIO_SHARED_KEYS_PATH": SHARED_KEYS_PATH,
+            "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",

@@ -12,22 +12,13 @@ import time
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
+from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
 from moto.server import ThreadedMotoServer
 from twilio_requests import REST_URL, SSM_TOKEN, rest_request, signed
 
 import handler
 from devtools.lambda_context import LambdaContext
 from sms_webhook import aws, config
-
-TOKEN_PARAMETER = "/twilio/auth-token"
-
-
-@pytest.fixture
-def token_in_ssm(monkeypatch):
-    """Deployed configuration: the function reads its token from SSM."""
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", TOKEN_PARAMETER)
 
 
 @pytest.fixture
@@ -65,9 +56,8 @@ def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=closed_port, verbose=False)
     server.start()
     try:
-        boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{closed_port}").put_parameter(
-            Name=TOKEN_PARAMETER, Value=SSM_TOKEN, Type="SecureString"
-        )
+        ssm = boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{closed_port}")
+        put_secret(ssm, TOKEN_PARAMETER, SSM_TOKEN)
 
         assert invoke(twilio_request())["statusCode"] == 200
     finally:
@@ -77,36 +67,29 @@ def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port
 @pytest.mark.parametrize(
     ("error", "status"), [("ThrottlingException", 400), ("AccessDeniedException", 400)]
 )
-def test_throttled_or_denied_ssm_is_503_and_not_remembered(
-    token_in_ssm, invoke, logs, error, status
-):
-    with mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name=TOKEN_PARAMETER, Value=SSM_TOKEN, Type="SecureString"
-        )
-        with Stubber(config.ssm_provider().client) as ssm:
-            ssm.add_client_error("get_parameter", error, http_status_code=status)
-            ssm.add_client_error("get_parameter", error, http_status_code=status)
+def test_throttled_or_denied_ssm_is_503_and_not_remembered(ssm, invoke, logs, error, status):
+    with Stubber(config.ssm_provider().client) as stubbed:
+        stubbed.add_client_error("get_parameter", error, http_status_code=status)
+        stubbed.add_client_error("get_parameter", error, http_status_code=status)
 
-            failed = invoke(twilio_request())
+        failed = invoke(twilio_request())
 
-        answered = invoke(twilio_request())
+    answered = invoke(twilio_request())
 
     assert failed["statusCode"] == 503
     assert error in logs.records[0]["reason"]
     assert answered["statusCode"] == 200
 
 
-def test_a_missing_parameter_is_503(token_in_ssm, invoke, logs):
-    with mock_aws():
-        response = invoke(twilio_request())
+def test_a_missing_parameter_is_503(token_in_ssm, aws_account, invoke, logs):
+    response = invoke(twilio_request())
 
     assert response["statusCode"] == 503
     assert "ParameterNotFound" in logs.records[0]["reason"]
 
 
 def test_unreachable_shared_keys_are_503(closed_port, invoke, monkeypatch):
-    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "/twilio/webhook-keys")
+    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", SHARED_KEYS_PATH)
     event = rest_request()
     event["headers"]["X-Twilio-Webhooks-Signature-Settings"] = "key=k1,algorithm=HMAC_SHA256"
     event["headers"]["X-Twilio-Signature"] = "c2lnbmF0dXJl"
@@ -121,11 +104,10 @@ def test_without_the_token_the_reply_code_never_runs(token_in_ssm, closed_port, 
 
 
 def test_an_unreachable_idempotency_table_still_answers_and_says_so(
-    invoke, logs, monkeypatch, published
+    aws_account, invoke, logs, monkeypatch, published
 ):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "not-created")
-    with mock_aws():
-        response = invoke(signed(rest_request(), REST_URL))
+    response = invoke(signed(rest_request(), REST_URL))
 
     assert response["statusCode"] == 200
     assert "<Message" in response["body"]
@@ -168,7 +150,7 @@ def silent():
 
 @pytest.fixture
 def silent_table(silent, monkeypatch):
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", "IdempotencyTable")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", silent.url)
     return silent
 
@@ -227,19 +209,15 @@ def test_no_aws_call_is_attempted_without_time_for_it(silent_ssm):
 
 
 @pytest.fixture
-def token_read_then_ssm_throttled(token_in_ssm, monkeypatch, invoke):
+def token_read_then_ssm_throttled(ssm, monkeypatch, invoke):
     """A container that read its token, whose cache then expired, and SSM answers
     `ThrottlingException` from then on."""
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "0")
-    with mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name=TOKEN_PARAMETER, Value=SSM_TOKEN, Type="SecureString"
-        )
-        assert invoke(twilio_request())["statusCode"] == 200
-        with Stubber(config.ssm_provider().client) as ssm:
-            for _ in range(10):
-                ssm.add_client_error("get_parameter", "ThrottlingException", http_status_code=400)
-            yield ssm
+    assert invoke(twilio_request())["statusCode"] == 200
+    with Stubber(config.ssm_provider().client) as throttled:
+        for _ in range(10):
+            throttled.add_client_error("get_parameter", "ThrottlingException", http_status_code=400)
+        yield throttled
 
 
 def test_while_ssm_fails_the_last_token_read_is_used(token_read_then_ssm_throttled, invoke):

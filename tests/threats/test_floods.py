@@ -5,10 +5,8 @@
 
 import base64
 
-import boto3
 import pytest
 from botocore.client import BaseClient
-from moto import mock_aws
 from twilio_requests import (
     REST_URL,
     SSM_TOKEN,
@@ -35,26 +33,6 @@ def aws_calls(monkeypatch):
 
     monkeypatch.setattr(BaseClient, "_make_api_call", counted)
     return calls
-
-
-@pytest.fixture
-def deployed(monkeypatch):
-    """The deployed setup: token and SharedKeys in SSM, the idempotency table (moto)."""
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", "/twilio/auth-token")
-    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "/twilio/webhook-keys")
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", "IdempotencyTable")
-    with mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name="/twilio/auth-token", Value=SSM_TOKEN, Type="SecureString"
-        )
-        boto3.client("dynamodb").create_table(
-            TableName="IdempotencyTable",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield
 
 
 def test_unsigned_requests_cost_no_aws_call_at_all(deployed, invoke, aws_calls):

@@ -4,9 +4,8 @@ The basic rejections (no, empty or wrong signature, tampered body, wrong URL) ar
 test_handler.py; here: token rotation and SharedKey signatures.
 """
 
-import boto3
 import pytest
-from moto import mock_aws
+from conftest import TOKEN_PARAMETER, put_secret
 from twilio_requests import (
     PREVIOUS_TOKEN,
     REST_URL,
@@ -19,47 +18,32 @@ from twilio_requests import (
     with_header,
 )
 
-TOKEN_PARAMETER = "/twilio/auth-token"
-KEYS_PATH = "/twilio/webhook-keys"
 
-
-@pytest.fixture
-def ssm(monkeypatch):
-    """Deployed configuration: the token and the SharedKey secrets in SSM (moto)."""
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", TOKEN_PARAMETER)
-    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", KEYS_PATH)
+@pytest.fixture(autouse=True)
+def secrets_read_at_every_request(monkeypatch):
+    """A rotation takes effect at the next request: nothing read from SSM is kept."""
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "0")
-    with mock_aws():
-        client = boto3.client("ssm")
-        put(client, TOKEN_PARAMETER, SSM_TOKEN)
-        put(client, f"{KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
-        yield client
-
-
-def put(ssm, name: str, value: str) -> None:
-    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
 
 # Token rotation (Twilio's secondary token flow)
 
 
 def test_during_a_rotation_a_signature_with_the_new_token_is_accepted(ssm, invoke):
-    put(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
+    put_secret(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
 
     assert invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))["statusCode"] == 200
 
 
 def test_during_a_rotation_a_signature_with_the_previous_token_is_accepted(ssm, invoke):
-    put(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
+    put_secret(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
 
     assert invoke(signed(rest_request(), REST_URL, token=PREVIOUS_TOKEN))["statusCode"] == 200
 
 
 def test_after_a_rotation_the_previous_token_is_rejected(ssm, invoke):
-    put(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
+    put_secret(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
     invoke(signed(rest_request(), REST_URL, token=PREVIOUS_TOKEN))
-    put(ssm, TOKEN_PARAMETER, SSM_TOKEN)
+    put_secret(ssm, TOKEN_PARAMETER, SSM_TOKEN)
 
     assert invoke(signed(rest_request(), REST_URL, token=PREVIOUS_TOKEN))["statusCode"] == 403
 
