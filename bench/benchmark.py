@@ -1,6 +1,7 @@
 """Benchmark: the project against the floor and the Flask way, cold and warm, side by side.
 
-    make bench          # python bench/benchmark.py: the full run (a few minutes), writes JSON
+    make bench          # python bench/benchmark.py: the full run (a minute or two), writes
+                        # bench/results.json and docs/benchmark.md
     make bench-smoke    # correctness only: every contender answers the same events right
 
 Contenders, each in its own virtualenv under .bench/ (built here, from PyPI):
@@ -416,6 +417,22 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(report: dict) -> str:
+    """docs/benchmark.md: the tables `make bench` prints, with the machine and the date, for the
+    docs to link to."""
+    machine = report["machine"]
+    return (
+        "_Written by `make bench` ([bench/benchmark.py](../bench/benchmark.py), which says what "
+        "is measured and how): do not edit, run `make bench` again._\n\n"
+        "# Benchmark\n\n"
+        f"Measured on {machine['date']}: Python {machine['python']} on {machine['machine']}, "
+        f"{machine['cpus']} CPUs. Cold starts: the median of {report['rounds']} fresh processes; "
+        f"warm requests: the median of {report['loops']} loops, in "
+        f"{max(1, report['rounds'] // 3)} processes.\n\n"
+        f"{table(report)}\n"
+    )
+
+
 def smoke() -> None:
     """Every contender answers the benchmark's events as it should: 200 signed, 403 forged."""
     report = measure(rounds=1, loops=1)
@@ -436,14 +453,16 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=200)
     parser.add_argument("--smoke", action="store_true", help="correctness only, no timings")
     parser.add_argument("--output", type=Path, default=PROJECT / "bench" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=PROJECT / "docs" / "benchmark.md")
     args = parser.parse_args()
     if args.smoke:
         smoke()
         return
     report = measure(args.rounds, args.loops)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
+    args.markdown.write_text(markdown(report))
     print(table(report))
-    print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}")
+    print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}, {args.markdown}")
 
 
 if __name__ == "__main__":
