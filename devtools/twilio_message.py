@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from urllib.parse import quote_plus, urlencode
 
 from twilio.request_validator import RequestValidator
@@ -18,7 +19,7 @@ def message_fields(
     *,
     from_number: str = SENDER,
     to_number: str = TWILIO_NUMBER,
-    media: list[tuple[str, str]] = (),
+    media: Sequence[tuple[str, str]] = (),
     sid: str | None = None,
     account_sid: str = ACCOUNT_SID,
 ) -> list[tuple[str, str]]:
@@ -60,12 +61,12 @@ def message_fields(
     ]
 
 
-def new_message_sid(media: list[tuple[str, str]] = ()) -> str:
+def new_message_sid(media: Sequence[tuple[str, str]] = ()) -> str:
     """A MessageSid never used before, as Twilio gives each new text (MM for one with media)."""
     return _sid_kind(media) + secrets.token_hex(16)
 
 
-def _sid_kind(media: list[tuple[str, str]]) -> str:
+def _sid_kind(media: Sequence[tuple[str, str]]) -> str:
     return "MM" if media else "SM"
 
 
@@ -86,9 +87,9 @@ def twilio_signature(
 ) -> str:
     """The X-Twilio-Signature for a request to `url` (with its query, for a GET) and POST fields:
     made with the auth token (HMAC_SHA1), or with a SharedKey's secret (HMAC_SHA256)."""
-    return RequestValidator(token).compute_signature(
-        url, FormFields.from_pairs(post_fields), algorithm
-    )
+    validator = RequestValidator(token)
+    signature: str = validator.compute_signature(url, FormFields.from_pairs(post_fields), algorithm)
+    return signature
 
 
 def largest_message_fields() -> list[tuple[str, str]]:
