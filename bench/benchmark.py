@@ -9,7 +9,7 @@ Contenders, each in its own virtualenv under .bench/ (built here, from PyPI):
 - floor: bench/references/floor, the cheapest correct handler, standard library only;
 - flask: bench/references/flask, Twilio's Flask tutorial app through apig-wsgi.
 
-Measured in fresh processes, interleaved (A B C A B C ...), medians of the rounds:
+Measured in fresh processes (bench/drivers/), interleaved (A B C A B C ...), medians of the rounds:
 - cold: wall time of a process that imports the handler and answers one signed event, minus the
   wall time of a bare interpreter; the import alone; the peak RSS of that process (VmHWM);
 - warm: microseconds per invocation for signed POST events with varying bodies, and for forged
@@ -51,6 +51,7 @@ from sms_webhook.proxy_event import MAX_ENTRIES  # noqa: E402
 WORK = PROJECT / ".bench"
 REFERENCES = PROJECT / "bench" / "references"
 TOKEN = "benchmark-token-0123456789abcdef"  # signs the benchmark's events only
+TOKEN_PARAMETER = "/twilio/auth-token"  # where the project reads it from, in the SSM run
 CONTENDERS = {
     "project": {"code": PROJECT, "module": "handler", "requirements": PROJECT / "requirements.txt"},
     "floor": {"code": REFERENCES / "floor", "module": "handler", "requirements": None},
@@ -328,10 +329,10 @@ def measure_ssm(event_file: Path, rounds: int) -> dict:
             region_name="us-east-1",
             aws_access_key_id="bench",
             aws_secret_access_key="bench",
-        ).put_parameter(Name="/twilio/auth-token", Value=TOKEN, Type="SecureString")
+        ).put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString")
         env = environment(
             TWILIO_AUTH_TOKEN="",
-            TWILIO_AUTH_TOKEN_PARAMETER="/twilio/auth-token",
+            TWILIO_AUTH_TOKEN_PARAMETER=TOKEN_PARAMETER,
             AWS_ENDPOINT_URL_SSM=endpoint,
             AWS_ACCESS_KEY_ID="bench",
             AWS_SECRET_ACCESS_KEY="bench",
