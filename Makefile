@@ -132,7 +132,7 @@ build-WebhookFunction:
 	rm -rf "$(ARTIFACTS_DIR)/bin" $(addprefix "$(ARTIFACTS_DIR)/aws_lambda_powertools/",$(POWERTOOLS_UNUSED))
 	find "$(ARTIFACTS_DIR)/twilio" -mindepth 1 -maxdepth 1 $(addprefix ! -name ,$(TWILIO_KEPT)) -exec rm -rf {} +
 
-bench: $(VENV)/.dev ## benchmark against the floor and the Flask way (minutes); writes bench/results.json
+bench: $(VENV)/.dev ## benchmark against the floor and Flask (a minute); writes bench/results.json, docs/benchmark.md
 	$(BIN)/python bench/benchmark.py
 
 bench-smoke: $(VENV)/.dev ## the benchmark's correctness only: every contender answers right

@@ -1,6 +1,7 @@
 """Benchmark: the project against the floor and the Flask way, cold and warm, side by side.
 
-    make bench          # python bench/benchmark.py: the full run (a few minutes), writes JSON
+    make bench          # python bench/benchmark.py: the full run (a minute or two), writes
+                        # bench/results.json and docs/benchmark.md
     make bench-smoke    # correctness only: every contender answers the same events right
 
 Contenders, each in its own virtualenv under .bench/ (built here, from PyPI):
@@ -8,7 +9,7 @@ Contenders, each in its own virtualenv under .bench/ (built here, from PyPI):
 - floor: bench/references/floor, the cheapest correct handler, standard library only;
 - flask: bench/references/flask, Twilio's Flask tutorial app through apig-wsgi.
 
-Measured in fresh processes, interleaved (A B C A B C ...), medians of the rounds:
+Measured in fresh processes (bench/drivers/), interleaved (A B C A B C ...), medians of the rounds:
 - cold: wall time of a process that imports the handler and answers one signed event, minus the
   wall time of a bare interpreter; the import alone; the peak RSS of that process (VmHWM);
 - warm: microseconds per invocation for signed POST events with varying bodies, and for forged
@@ -38,7 +39,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from devtools.make_event import API_DOMAIN, STAGE_PATH, signed_event  # noqa: E402
-from devtools.rest_event import rest_event  # noqa: E402
+from devtools.proxy_events import Target, rest_event  # noqa: E402
 from devtools.twilio_message import (  # noqa: E402
     form_encode,
     largest_message_fields,
@@ -50,6 +51,7 @@ from sms_webhook.proxy_event import MAX_ENTRIES  # noqa: E402
 WORK = PROJECT / ".bench"
 REFERENCES = PROJECT / "bench" / "references"
 TOKEN = "benchmark-token-0123456789abcdef"  # signs the benchmark's events only
+TOKEN_PARAMETER = "/twilio/auth-token"  # where the project reads it from, in the SSM run
 CONTENDERS = {
     "project": {"code": PROJECT, "module": "handler", "requirements": PROJECT / "requirements.txt"},
     "floor": {"code": REFERENCES / "floor", "module": "handler", "requirements": None},
@@ -70,58 +72,8 @@ BODIES = [
     "Can you send the map? The old one, with the dragon's lair marked on it.",
 ]
 
-# The Lambda context object, as much of it as the handlers read.
-CONTEXT = """
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:bench"
-    def get_remaining_time_in_millis(self):
-        return 10000
-"""
-
-# Runs in each fresh process: no import the handler does not make itself (marshal is built in).
-COLD = (
-    """
-import marshal, sys, time
-"""
-    + CONTEXT
-    + """
-started = time.perf_counter()
-module = __import__(sys.argv[1])
-imported = time.perf_counter()
-event = marshal.loads(open(sys.argv[2], "rb").read())
-answer = module.lambda_handler(event, Context())
-answered = time.perf_counter()
-peak_kib = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))
-open(sys.argv[3], "w").write(
-    f"{answer['statusCode']} {imported - started} {answered - imported} {peak_kib}"
-)
-"""
-)
-
-WARM = (
-    """
-import marshal, sys, time
-"""
-    + CONTEXT
-    + """
-module = __import__(sys.argv[1])
-valid, forged, worst, loops = marshal.loads(open(sys.argv[2], "rb").read())
-events = valid + forged + list(worst.values())
-statuses = [module.lambda_handler(e, Context())["statusCode"] for e in events]
-context = Context()
-def per_call(events):
-    best = []
-    for _ in range(loops):
-        started = time.perf_counter_ns()
-        for event in events:
-            module.lambda_handler(event, context)
-        best.append((time.perf_counter_ns() - started) / len(events) / 1000)
-    return sorted(best)[len(best) // 2]
-worst_us = {name: per_call([event]) for name, event in worst.items()}
-open(sys.argv[3], "w").write(repr((statuses, per_call(valid), per_call(forged), worst_us)))
-"""
-)
+DRIVERS = PROJECT / "bench" / "drivers"
+"""The scripts each measuring process runs, with the contender's interpreter in its folder."""
 
 
 def venv_python(name: str) -> Path:
@@ -148,7 +100,7 @@ def run_cold(name: str, events_file: Path, environment: dict) -> dict:
     result_file = WORK / f"{name}.cold"
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(venv_python(name)), "-c", COLD, spec["module"], str(events_file), str(result_file)],
+        [str(venv_python(name)), DRIVERS / "cold.py", spec["module"], events_file, result_file],
         cwd=spec["code"],
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -156,15 +108,15 @@ def run_cold(name: str, events_file: Path, environment: dict) -> dict:
     if process.wait() != 0:
         raise RuntimeError(f"{name}: the cold process failed")
     wall = time.perf_counter() - started
-    code, imported, answered, peak_kib = result_file.read_text().split()
+    status, imported, answered, peak_kib = marshal.loads(result_file.read_bytes())
     return {
-        "status": int(code),
+        "status": status,
         "wall_ms": wall * 1000,
-        "import_ms": float(imported) * 1000,
-        "first_answer_ms": float(answered) * 1000,
+        "import_ms": imported * 1000,
+        "first_answer_ms": answered * 1000,
         # The process's own high-water mark: getrusage would count the benchmark's memory too,
         # which the child inherits between fork and exec.
-        "peak_rss_mib": int(peak_kib) / 1024,
+        "peak_rss_mib": peak_kib / 1024,
     }
 
 
@@ -178,13 +130,13 @@ def run_warm(name: str, events_file: Path, environment: dict) -> dict:
     spec = CONTENDERS[name]
     result_file = WORK / f"{name}.warm"
     subprocess.run(
-        [str(venv_python(name)), "-c", WARM, spec["module"], str(events_file), str(result_file)],
+        [str(venv_python(name)), DRIVERS / "warm.py", spec["module"], events_file, result_file],
         cwd=spec["code"],
         env=environment,
         stdout=subprocess.DEVNULL,
         check=True,
     )
-    statuses, valid_us, forged_us, worst_us = eval(result_file.read_text())  # noqa: S307
+    statuses, valid_us, forged_us, worst_us = marshal.loads(result_file.read_bytes())
     return {"statuses": statuses, "valid_us": valid_us, "forged_us": forged_us, "worst": worst_us}
 
 
@@ -272,6 +224,7 @@ def worst_forged_events() -> dict[str, dict]:
     allow, in the shape that costs most to read (percent escapes, many fields, many headers, a
     GET whose query is re-encoded), and Twilio's largest real request, forged."""
     url = f"https://{API_DOMAIN}{STAGE_PATH}"
+    target = Target(API_DOMAIN, "/sms", STAGE_PATH)
     largest = largest_message_fields()
     escapes_per_field = MAX_FORM_SIZE // MAX_FIELDS // 3 - 2
     bodies = {
@@ -282,39 +235,25 @@ def worst_forged_events() -> dict[str, dict]:
         ),
         "largest real request": form_encode(largest),
     }
-    headers = [("Host", API_DOMAIN), ("Content-Type", "application/x-www-form-urlencoded")]
-    forged_signature = ("X-Twilio-Signature", twilio_signature(url, largest, "not-the-token"))
+    headers = [
+        ("Host", API_DOMAIN),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("X-Twilio-Signature", twilio_signature(url, largest, "not-the-token")),
+    ]
     events = {
-        name: rest_event(
-            "POST",
-            "/sms",
-            domain=API_DOMAIN,
-            public_path=STAGE_PATH,
-            headers=[*headers, forged_signature],
-            body=body.encode(),
-            base64_body=True,
-        )
+        name: rest_event("POST", target, headers=headers, body=body.encode(), base64_body=True)
         for name, body in bodies.items()
     }
-    most_headers = [(f"X-Header-{n}", "x" * 50) for n in range(MAX_ENTRIES - len(headers) - 1)]
+    most_headers = [(f"X-Header-{n}", "x" * 50) for n in range(MAX_ENTRIES - len(headers))]
     events["most headers"] = rest_event(
         "POST",
-        "/sms",
-        domain=API_DOMAIN,
-        public_path=STAGE_PATH,
-        headers=[*headers, forged_signature, *most_headers],
+        target,
+        headers=[*headers, *most_headers],
         body=bodies["largest real request"].encode(),
         base64_body=True,
     )
     query = form_encode([("Body", "語" * (MAX_QUERY_SIZE - 4))])
-    events["GET of the longest query"] = rest_event(
-        "GET",
-        "/sms",
-        domain=API_DOMAIN,
-        public_path=STAGE_PATH,
-        headers=[*headers, forged_signature],
-        query=query,
-    )
+    events["GET of the longest query"] = rest_event("GET", target, headers=headers, query=query)
     return events
 
 
@@ -390,10 +329,10 @@ def measure_ssm(event_file: Path, rounds: int) -> dict:
             region_name="us-east-1",
             aws_access_key_id="bench",
             aws_secret_access_key="bench",
-        ).put_parameter(Name="/twilio/auth-token", Value=TOKEN, Type="SecureString")
+        ).put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString")
         env = environment(
             TWILIO_AUTH_TOKEN="",
-            TWILIO_AUTH_TOKEN_PARAMETER="/twilio/auth-token",
+            TWILIO_AUTH_TOKEN_PARAMETER=TOKEN_PARAMETER,
             AWS_ENDPOINT_URL_SSM=endpoint,
             AWS_ACCESS_KEY_ID="bench",
             AWS_SECRET_ACCESS_KEY="bench",
@@ -479,6 +418,22 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(report: dict) -> str:
+    """docs/benchmark.md: the tables `make bench` prints, with the machine and the date, for the
+    docs to link to."""
+    machine = report["machine"]
+    return (
+        "_Written by `make bench` ([bench/benchmark.py](../bench/benchmark.py), which says what "
+        "is measured and how): do not edit, run `make bench` again._\n\n"
+        "# Benchmark\n\n"
+        f"Measured on {machine['date']}: Python {machine['python']} on {machine['machine']}, "
+        f"{machine['cpus']} CPUs. Cold starts: the median of {report['rounds']} fresh processes; "
+        f"warm requests: the median of {report['loops']} loops, in "
+        f"{max(1, report['rounds'] // 3)} processes.\n\n"
+        f"{table(report)}\n"
+    )
+
+
 def smoke() -> None:
     """Every contender answers the benchmark's events as it should: 200 signed, 403 forged."""
     report = measure(rounds=1, loops=1)
@@ -499,14 +454,16 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=200)
     parser.add_argument("--smoke", action="store_true", help="correctness only, no timings")
     parser.add_argument("--output", type=Path, default=PROJECT / "bench" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=PROJECT / "docs" / "benchmark.md")
     args = parser.parse_args()
     if args.smoke:
         smoke()
         return
     report = measure(args.rounds, args.loops)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
+    args.markdown.write_text(markdown(report))
     print(table(report))
-    print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}")
+    print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}, {args.markdown}")
 
 
 if __name__ == "__main__":

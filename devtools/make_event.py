@@ -17,8 +17,8 @@ import sys
 
 from devtools.local_token import development_token, local_token
 from devtools.paths import PROJECT
-from devtools.rest_event import rest_event
-from devtools.twilio_message import form_encode, message_fields, twilio_signature
+from devtools.proxy_events import Stamp, Target, rest_event
+from devtools.twilio_message import message_fields, query_and_body, twilio_signature
 
 EVENTS = PROJECT / "events"
 API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
@@ -50,9 +50,10 @@ def signed_event(
     token: str | None = None,
 ) -> dict:
     """API Gateway's event for Twilio's request to the deployed webhook, signed with `token`."""
+    method = "GET" if get else "POST"
     fields = message_fields(body, media=list(media))
     sid = dict(fields)["MessageSid"]
-    query = form_encode(fields) if get else ""
+    query, form_body = query_and_body(method, fields)
     url = f"https://{API_DOMAIN}{STAGE_PATH}" + (f"?{query}" if query else "")
     signing_token = FORGED_TOKEN if forged else token or local_token()
     signature = twilio_signature(url, [] if get else fields, signing_token)
@@ -68,16 +69,13 @@ def signed_event(
         ("X-Twilio-Signature", signature),
     ]
     return rest_event(
-        "GET" if get else "POST",
-        "/sms",
-        domain=API_DOMAIN,
-        public_path=STAGE_PATH,
+        method,
+        Target(API_DOMAIN, "/sms", STAGE_PATH),
         headers=headers,
         query=query,
-        body=b"" if get else form_encode(fields).encode(),
+        body=form_body,
         base64_body=not get,
-        request_id=f"{sid[2:10]}-0000-4000-8000-000000000000",
-        epoch=1795708800,
+        stamp=Stamp(f"{sid[2:10]}-0000-4000-8000-000000000000", epoch=1795708800),
     )
 
 

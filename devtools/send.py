@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 
 from devtools.local_token import development_token, local_token
 from devtools.serve import DEFAULT_PORT, add_port_argument, signed_url
-from devtools.twilio_message import SENDER, form_encode, message_fields, twilio_signature
+from devtools.twilio_message import (
+    SENDER,
+    form_encode,
+    message_fields,
+    new_message_sid,
+    twilio_signature,
+)
 from devtools.twiml_answer import NotTwimlError, OutgoingMessage, twiml_messages
 
 TIMEOUT_SECONDS = 15
@@ -40,7 +46,9 @@ def send(
     media: list[tuple[str, str]] = (),
 ) -> list[OutgoingMessage]:
     """Text `body` to the server on `port`, signed as Twilio signs it; the messages it answers."""
-    fields = message_fields(body, from_number=from_number, media=list(media), unique=True)
+    fields = message_fields(
+        body, from_number=from_number, media=list(media), sid=new_message_sid(media)
+    )
     token = local_token()
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",

@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
+from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token, local_token
 from devtools.paths import PROJECT
-from devtools.rest_event import rest_event
+from devtools.proxy_events import Stamp, Target, rest_event
 from devtools.supervise import supervise
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 from devtools.twiml_answer import NotTwimlError, twiml_messages
@@ -70,20 +71,6 @@ LOCAL_ONLY_REFUSAL = {
 }
 
 
-class LocalContext:
-    """The parts of Lambda's context object that the function and Powertools read."""
-
-    function_name = "WebhookFunction"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:WebhookFunction"
-    aws_request_id = "local"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
-
-
 class WebhookRequestHandler(BaseHTTPRequestHandler):
     server: "WebhookServer"
     server_version = "twilio-sms-webhook-local"
@@ -110,13 +97,13 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         forwarded_host = (self.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
         event = rest_event(
             self.command,
-            target.path,
-            domain=forwarded_host or self.headers.get("Host") or "",
-            headers=list(self.headers.items()),
+            Target(forwarded_host or self.headers.get("Host") or "", target.path),
+            headers=self.headers.items(),
             query=target.query,
             body=body,
+            stamp=Stamp.now(),
         )
-        return self.server.function(event, LocalContext())
+        return self.server.function(event, LambdaContext())
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_request
 
@@ -139,7 +126,9 @@ class WebhookServer(HTTPServer):
     """Serves one request at a time, as one Lambda instance does; on loopback only, since the
     tunnel, not the network, is what reaches it."""
 
-    def __init__(self, listen: int | socket.socket, function: Callable[[dict, LocalContext], dict]):
+    def __init__(
+        self, listen: int | socket.socket, function: Callable[[dict, LambdaContext], dict]
+    ):
         """`listen` is the port to listen on, or a socket already listening on loopback (the one
         `make run` keeps across restarts)."""
         if isinstance(listen, socket.socket):

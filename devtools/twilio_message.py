@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from urllib.parse import quote_plus, urlencode
 
 from twilio.request_validator import RequestValidator
@@ -18,20 +19,19 @@ def message_fields(
     *,
     from_number: str = SENDER,
     to_number: str = TWILIO_NUMBER,
-    media: list[tuple[str, str]] = (),
-    unique: bool = False,
+    media: Sequence[tuple[str, str]] = (),
+    sid: str | None = None,
+    account_sid: str = ACCOUNT_SID,
 ) -> list[tuple[str, str]]:
     """The fields of Twilio's incoming-message request; `media` holds (URL, content type) pairs.
 
-    The message id is derived from the content, so a regenerated sample does not change; with
-    `unique` it is new each time, as for a new text (the function may answer each id only once).
+    The message id is `sid` when given (`new_message_sid()` for a new text: the function answers
+    each id only once); else it is derived from the content, so a regenerated sample does not
+    change.
     """
-    kind = "MM" if media else "SM"
-    if unique:
-        sid = kind + secrets.token_hex(16)
-    else:
+    if sid is None:
         digest = hashlib.sha256(repr((body, from_number, to_number, media)).encode()).hexdigest()
-        sid = kind + digest[:32]
+        sid = _sid_kind(media) + digest[:32]
     media_fields = [
         (f"{name}{index}", value)
         for index, (url, content_type) in enumerate(media)
@@ -55,10 +55,19 @@ def message_fields(
         ("NumSegments", "1"),
         ("MessageSid", sid),
         *media_fields,
-        ("AccountSid", ACCOUNT_SID),
+        ("AccountSid", account_sid),
         ("From", from_number),
         ("ApiVersion", "2010-04-01"),
     ]
+
+
+def new_message_sid(media: Sequence[tuple[str, str]] = ()) -> str:
+    """A MessageSid never used before, as Twilio gives each new text (MM for one with media)."""
+    return _sid_kind(media) + secrets.token_hex(16)
+
+
+def _sid_kind(media: Sequence[tuple[str, str]]) -> str:
+    return "MM" if media else "SM"
 
 
 def form_encode(fields: list[tuple[str, str]]) -> str:
@@ -66,9 +75,21 @@ def form_encode(fields: list[tuple[str, str]]) -> str:
     return urlencode(fields, quote_via=quote_plus)
 
 
-def twilio_signature(url: str, post_fields: list[tuple[str, str]], token: str) -> str:
-    """The X-Twilio-Signature for a request to `url` (with its query, for a GET) and POST fields."""
-    return RequestValidator(token).compute_signature(url, FormFields.from_pairs(post_fields))
+def query_and_body(method: str, fields: list[tuple[str, str]]) -> tuple[str, bytes]:
+    """The query string and the body of Twilio's request with these fields: a GET carries them
+    in its query string, a POST in its body, form-encoded."""
+    form = form_encode(fields)
+    return (form, b"") if method == "GET" else ("", form.encode())
+
+
+def twilio_signature(
+    url: str, post_fields: list[tuple[str, str]], token: str, algorithm: str = "HMAC_SHA1"
+) -> str:
+    """The X-Twilio-Signature for a request to `url` (with its query, for a GET) and POST fields:
+    made with the auth token (HMAC_SHA1), or with a SharedKey's secret (HMAC_SHA256)."""
+    validator = RequestValidator(token)
+    signature: str = validator.compute_signature(url, FormFields.from_pairs(post_fields), algorithm)
+    return signature
 
 
 def largest_message_fields() -> list[tuple[str, str]]:

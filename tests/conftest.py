@@ -2,16 +2,18 @@ import io
 import json
 import math
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 from builds import BUILDS, PROJECT
 from emf import emitted_metrics
 from local_project import RunningServer, copy_of_project
-from twilio_requests import TOKEN, leaked
+from moto import mock_aws
+from twilio_requests import SHARED_KEY_ID, SHARED_KEY_SECRET, SSM_TOKEN, TOKEN, leaked
 
 import handler
+from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
 from sms_webhook import aws, config, deduplication
@@ -19,6 +21,13 @@ from sms_webhook.rejections import RejectionLog
 from sms_webhook.telemetry import logger
 
 INSPECTED = (BUILDS, PROJECT / "events")
+
+TOKEN_PARAMETER = "/twilio/auth-token"
+"""The SSM parameter that holds the auth token (template.yaml's default)."""
+SHARED_KEYS_PATH = "/twilio/webhook-keys"
+"""The SSM path under which each SharedKey's secret is stored by its key id (the default)."""
+IDEMPOTENCY_TABLE = "IdempotencyTable"
+"""The deduplication table's name."""
 
 
 def file_states(roots: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
@@ -46,23 +55,6 @@ def inspected_files_stay_as_they_were():
         path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
     )
     assert not changed, f"the tests changed {len(changed)} files they inspect: {changed[:5]}"
-
-
-@dataclass
-class LambdaContext:
-    """The attributes Lambda's context object has and Powertools reads."""
-
-    function_name: str = "twilio-sms-webhook-WebhookFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:twilio-sms-webhook-WebhookFunction"
-    )
-    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
-    remaining_millis: int = 10_000
-    """What is left of the invocation's time when it starts (the template's timeout is 10 s)."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_millis
 
 
 @pytest.fixture(autouse=True)
@@ -113,6 +105,67 @@ def no_aws_configuration(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+# AWS as the deployed function finds it, in moto
+
+
+def put_secret(ssm, name: str, value: str) -> None:
+    """A SecureString parameter, as the token and the SharedKeys are stored (replacing one)."""
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def store_secrets(ssm) -> None:
+    """The token and a SharedKey, where the deployed function reads them."""
+    put_secret(ssm, TOKEN_PARAMETER, SSM_TOKEN)
+    put_secret(ssm, f"{SHARED_KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
+
+
+def create_idempotency_table(dynamodb) -> None:
+    """The deduplication table as template.yaml creates it."""
+    dynamodb.create_table(
+        TableName=IDEMPOTENCY_TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture
+def aws_account():
+    """An AWS account in moto: every AWS call of the test goes there, and nothing is in it."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def token_in_ssm(monkeypatch):
+    """Deployed configuration: the function reads its token, and SharedKeys, from SSM."""
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", TOKEN_PARAMETER)
+    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", SHARED_KEYS_PATH)
+
+
+@pytest.fixture
+def ssm(token_in_ssm, aws_account):
+    """SSM (moto) holding the token and a SharedKey as SecureStrings: the SSM client."""
+    client = boto3.client("ssm")
+    store_secrets(client)
+    return client
+
+
+@pytest.fixture
+def idempotency_table(aws_account, monkeypatch):
+    """The deduplication table (moto), named in the environment: the DynamoDB client."""
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+    client = boto3.client("dynamodb")
+    create_idempotency_table(client)
+    return client
+
+
+@pytest.fixture
+def deployed(ssm, idempotency_table):
+    """All a deployed function reads: its token and a SharedKey in SSM, its deduplication table."""
 
 
 @pytest.fixture

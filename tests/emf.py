@@ -25,7 +25,3 @@ def emitted_metrics(printed: str) -> list[dict]:
                     }
                 )
     return found
-
-
-def metric_names(printed: str) -> list[str]:
-    return [metric["name"] for metric in emitted_metrics(printed)]

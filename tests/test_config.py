@@ -1,12 +1,12 @@
 """Where the secrets come from and how long they are kept (faults: tests/threats/test_faults.py)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
+from conftest import SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
 from twilio_requests import (
     PREVIOUS_TOKEN,
     SHARED_KEY_ID,
@@ -23,37 +23,21 @@ from sms_webhook.config import (
     webhook_url_override,
 )
 
-PARAMETER = "/twilio/auth-token"
-KEYS_PATH = "/twilio/webhook-keys"
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def ssm(monkeypatch):
-    """SSM (moto) holding the token as a SecureString; the environment names the parameter."""
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", PARAMETER)
-    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", KEYS_PATH)
-    with mock_aws():
-        client = boto3.client("ssm")
-        client.put_parameter(Name=PARAMETER, Value=SSM_TOKEN, Type="SecureString")
-        yield client
-
-
-def fresh_python(code: str) -> str:
-    """What `code` prints in a new interpreter: imports and module state as at a cold start."""
+def fresh_python(code: str, **environment: str) -> str:
+    """What `code` prints in a new interpreter, with these environment variables more: imports
+    and module state as at a cold start."""
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=PROJECT,
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     ).stdout.strip()
-
-
-def put(ssm, name: str, value: str) -> None:
-    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
 
 def test_token_in_the_environment_is_used():
@@ -72,14 +56,14 @@ def test_token_from_the_environment_wins_over_ssm(ssm, monkeypatch):
 
 @pytest.mark.parametrize("separator", [",", "\n", " , "])
 def test_a_parameter_can_hold_the_new_and_the_previous_token(ssm, separator):
-    put(ssm, PARAMETER, f"{SSM_TOKEN}{separator}{PREVIOUS_TOKEN}")
+    put_secret(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN}{separator}{PREVIOUS_TOKEN}")
 
     assert auth_tokens() == [SSM_TOKEN, PREVIOUS_TOKEN]
 
 
 def test_token_read_from_ssm_is_kept_between_requests(ssm):
     auth_tokens()
-    put(ssm, PARAMETER, "rotated-token")
+    put_secret(ssm, TOKEN_PARAMETER, "rotated-token")
 
     assert auth_tokens() == [SSM_TOKEN]
 
@@ -87,7 +71,7 @@ def test_token_read_from_ssm_is_kept_between_requests(ssm):
 def test_rotated_token_is_read_once_the_cache_period_is_over(ssm, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "0")
     auth_tokens()
-    put(ssm, PARAMETER, "rotated-token")
+    put_secret(ssm, TOKEN_PARAMETER, "rotated-token")
 
     assert auth_tokens() == ["rotated-token"]
 
@@ -100,7 +84,7 @@ def test_missing_parameter_makes_the_token_unavailable(ssm, monkeypatch):
 
 
 def test_a_parameter_with_no_token_in_it_is_a_configuration_error(ssm):
-    put(ssm, PARAMETER, " , ")
+    put_secret(ssm, TOKEN_PARAMETER, " , ")
 
     with pytest.raises(ConfigurationError, match="holds no token"):
         auth_tokens()
@@ -114,21 +98,16 @@ def test_no_token_and_no_parameter_is_a_configuration_error(monkeypatch):
 
 
 def test_shared_key_is_read_by_its_id_under_the_keys_path(ssm):
-    put(ssm, f"{KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
-
     assert shared_key(SHARED_KEY_ID) == SHARED_KEY_SECRET
 
 
 def test_unknown_shared_key_id_is_none(ssm):
-    put(ssm, f"{KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
-
     assert shared_key("webhooks_sharedkey_unknown") is None
 
 
 def test_shared_keys_are_read_together_once_for_any_number_of_ids(ssm):
-    put(ssm, f"{KEYS_PATH}/{SHARED_KEY_ID}", SHARED_KEY_SECRET)
     shared_key("webhooks_sharedkey_unknown")
-    put(ssm, f"{KEYS_PATH}/webhooks_sharedkey_new", "added-later")
+    put_secret(ssm, f"{SHARED_KEYS_PATH}/webhooks_sharedkey_new", "added-later")
 
     assert shared_key("webhooks_sharedkey_new") is None
 
@@ -140,12 +119,9 @@ def test_without_a_keys_path_there_are_no_shared_keys(ssm, monkeypatch):
 
 
 def test_importing_the_handler_reads_no_secret_and_loads_no_aws_sdk():
-    code = (
-        "import os, sys; os.environ['TWILIO_AUTH_TOKEN_PARAMETER'] = '/twilio/auth-token';"
-        "import handler; print('boto3' in sys.modules)"
-    )
+    code = "import sys, handler; print('boto3' in sys.modules)"
 
-    assert fresh_python(code) == "False"
+    assert fresh_python(code, TWILIO_AUTH_TOKEN_PARAMETER=TOKEN_PARAMETER) == "False"
 
 
 def test_configured_webhook_url_is_read_from_the_environment(monkeypatch):
@@ -160,16 +136,22 @@ def test_empty_webhook_url_means_none_is_configured(monkeypatch):
     assert webhook_url_override() is None
 
 
-def test_with_snapstart_the_aws_clients_are_made_before_the_snapshot_without_reading_secrets():
+def test_with_snapstart_the_aws_clients_are_made_before_the_snapshot_without_reading_secrets(
+    monkeypatch,
+):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
     code = (
-        "import os, sys; os.environ.pop('TWILIO_AUTH_TOKEN', None);"
-        "os.environ.update(AWS_LAMBDA_INITIALIZATION_TYPE='snap-start',"
-        "TWILIO_AUTH_TOKEN_PARAMETER='/twilio/auth-token', IDEMPOTENCY_TABLE='table',"
-        "AWS_DEFAULT_REGION='us-east-1', AWS_ENDPOINT_URL='http://127.0.0.1:9');"
         "import handler; from sms_webhook import config, deduplication as d;"
         "print(config.ssm_provider.cache_info().currsize,"
         " d.idempotent_runner.cache_info().currsize,"
         " config.ssm_provider().store == {})"
     )
+    snapstart = {
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+        "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
+        "IDEMPOTENCY_TABLE": "table",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
 
-    assert fresh_python(code).split() == ["1", "1", "True"]
+    assert fresh_python(code, **snapstart).split() == ["1", "1", "True"]

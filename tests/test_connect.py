@@ -6,7 +6,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
+from conftest import TOKEN_PARAMETER, put_secret
 from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 
 from devtools import connect
@@ -25,18 +25,14 @@ STACK = "twilio-sms-webhook"
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(aws_account, monkeypatch):
     """A deployed stack (moto) and the token in SSM; Twilio credentials as a user sets them."""
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
     monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    with mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name="/twilio/auth-token", Value="token-from-ssm", Type="SecureString"
-        )
-        boto3.client("cloudformation").create_stack(
-            StackName=STACK, TemplateBody=STACK_TEMPLATE.read_text()
-        )
-        yield
+    put_secret(boto3.client("ssm"), TOKEN_PARAMETER, "token-from-ssm")
+    boto3.client("cloudformation").create_stack(
+        StackName=STACK, TemplateBody=STACK_TEMPLATE.read_text()
+    )
 
 
 def connect_number(twilio: RecordingTwilio, *options: str) -> str:
@@ -160,7 +156,7 @@ def test_missing_account_sid_is_an_error(aws, monkeypatch):
 
 
 def test_unreadable_token_parameter_is_an_error(aws):
-    boto3.client("ssm").delete_parameter(Name="/twilio/auth-token")
+    boto3.client("ssm").delete_parameter(Name=TOKEN_PARAMETER)
 
     with pytest.raises(ConnectError, match="set TWILIO_AUTH_TOKEN, or make SSM parameter"):
         connect_number(RecordingTwilio())

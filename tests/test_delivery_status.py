@@ -5,7 +5,7 @@ from twilio_requests import (
     REST_URL,
     STATUS_URL,
     response_header,
-    rest_event,
+    rest_request,
     signed,
     with_fields,
 )
@@ -14,7 +14,7 @@ EMPTY_RESPONSE = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
 
 def status_callback(fields=DELIVERED, url=STATUS_URL) -> dict:
-    event = rest_event(fields=fields, path="/status", public_path="/Prod/status")
+    event = rest_request(fields=fields, path="/status", public_path="/Prod/status")
     return signed(event, url, fields)
 
 
@@ -79,7 +79,7 @@ def test_an_error_code_that_is_not_a_number_is_counted_as_other(invoke, publishe
 
 
 def test_an_unsigned_status_callback_is_rejected(invoke):
-    event = rest_event(fields=DELIVERED, path="/status", public_path="/Prod/status")
+    event = rest_request(fields=DELIVERED, path="/status", public_path="/Prod/status")
 
     assert invoke(event)["statusCode"] == 403
 
@@ -97,7 +97,7 @@ def test_a_status_callback_through_a_configured_url_is_checked_on_its_sibling(in
 
 
 def test_get_on_status_is_405(invoke):
-    event = rest_event("GET", DELIVERED, path="/status", public_path="/Prod/status")
+    event = rest_request("GET", DELIVERED, path="/status", public_path="/Prod/status")
 
     response = invoke(event)
 

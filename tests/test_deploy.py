@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
+from conftest import TOKEN_PARAMETER, put_secret
 from moto.server import ThreadedMotoServer
 from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 from samtranslator.translator.transform import transform
@@ -30,7 +30,6 @@ STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
 FAKE_SAM = Path(__file__).parent / "fake_sam.py"
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
 STACK = "twilio-sms-webhook"
-TOKEN_NAME = "/twilio/auth-token"
 DEPLOY = [
     "deploy",
     "--stack-name",
@@ -92,21 +91,15 @@ def typed(monkeypatch) -> list[str]:
 
 
 @pytest.fixture
-def aws(sam, typed):
+def aws(aws_account, sam, typed):
     """An account (moto) where sam's deploy leaves the stack; the token is not in SSM yet."""
-    with mock_aws():
-        boto3.client("cloudformation").create_stack(
-            StackName=STACK, TemplateBody=STACK_TEMPLATE.read_text()
-        )
-        yield
+    boto3.client("cloudformation").create_stack(
+        StackName=STACK, TemplateBody=STACK_TEMPLATE.read_text()
+    )
 
 
-def stored(name: str = TOKEN_NAME) -> dict:
+def stored(name: str = TOKEN_PARAMETER) -> dict:
     return boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
-
-
-def store(value: str, name: str = TOKEN_NAME) -> None:
-    boto3.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString")
 
 
 def main(monkeypatch, *arguments: str) -> int:
@@ -159,7 +152,7 @@ def test_a_missing_token_parameter_is_asked_for_with_hidden_input_in_a_terminal(
     assert len(typed) == 1
     assert "Twilio auth token" in typed[0]
     assert stored()["Value"] == SSM_TOKEN
-    assert f"Auth token: stored in SSM parameter {TOKEN_NAME} (SecureString)." in (
+    assert f"Auth token: stored in SSM parameter {TOKEN_PARAMETER} (SecureString)." in (
         capsys.readouterr().out
     )
 
@@ -193,7 +186,7 @@ def test_an_empty_answer_at_the_prompt_stores_and_deploys_nothing(aws, sam, monk
 
 
 def test_an_existing_token_parameter_is_kept_and_nothing_is_asked(aws, typed, monkeypatch, capsys):
-    store(SSM_TOKEN)
+    put_secret(boto3.client("ssm"), TOKEN_PARAMETER, SSM_TOKEN)
     monkeypatch.delenv("TWILIO_AUTH_TOKEN")
     monkeypatch.setattr(sys, "stdin", Terminal())
 
@@ -201,7 +194,7 @@ def test_an_existing_token_parameter_is_kept_and_nothing_is_asked(aws, typed, mo
 
     assert typed == []
     assert stored()["Value"] == SSM_TOKEN
-    assert f"SSM parameter {TOKEN_NAME} is there, left as it is." in capsys.readouterr().out
+    assert f"SSM parameter {TOKEN_PARAMETER} is there, left as it is." in capsys.readouterr().out
 
 
 def test_the_token_parameter_named_in_params_is_the_one_stored(aws):
@@ -394,12 +387,12 @@ def test_destroy_deletes_the_stack_with_sam_without_its_prompts(aws, sam):
 def test_destroy_asks_before_deleting_the_token_parameter_and_deletes_it_on_yes(
     aws, monkeypatch, capsys
 ):
-    store(SSM_TOKEN)
+    put_secret(boto3.client("ssm"), TOKEN_PARAMETER, SSM_TOKEN)
     monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
 
     deploy.run(["--destroy"])
 
-    assert f"Delete SSM parameter {TOKEN_NAME}, your Twilio auth token, too? [y/N]" in (
+    assert f"Delete SSM parameter {TOKEN_PARAMETER}, your Twilio auth token, too? [y/N]" in (
         capsys.readouterr().out
     )
     with pytest.raises(boto3.client("ssm").exceptions.ParameterNotFound):
@@ -407,7 +400,7 @@ def test_destroy_asks_before_deleting_the_token_parameter_and_deletes_it_on_yes(
 
 
 def test_destroy_keeps_the_token_parameter_when_the_answer_is_enter(aws, monkeypatch):
-    store(SSM_TOKEN)
+    put_secret(boto3.client("ssm"), TOKEN_PARAMETER, SSM_TOKEN)
     monkeypatch.setattr(sys, "stdin", Terminal("\n"))
 
     deploy.run(["--destroy"])
@@ -416,13 +409,13 @@ def test_destroy_keeps_the_token_parameter_when_the_answer_is_enter(aws, monkeyp
 
 
 def test_destroy_without_a_terminal_keeps_the_token_parameter_and_says_so(aws, capsys):
-    store(SSM_TOKEN)
+    put_secret(boto3.client("ssm"), TOKEN_PARAMETER, SSM_TOKEN)
 
     deploy.run(["--destroy"])
 
     assert stored()["Value"] == SSM_TOKEN
     assert capsys.readouterr().out.splitlines()[-1] == (
-        f"Kept SSM parameter {TOKEN_NAME} (make destroy in a terminal asks again)."
+        f"Kept SSM parameter {TOKEN_PARAMETER} (make destroy in a terminal asks again)."
     )
 
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio_requests import SMS, rest_event, v2_event
+from twilio_requests import SMS, rest_request, v2_request
 
 from sms_webhook.form import (
     MAX_FIELDS,
@@ -87,32 +87,32 @@ def test_first_of_a_field_not_sent_is_empty():
 
 
 def test_post_fields_come_from_the_body():
-    event = read_request(rest_event("POST", SMS, base64_body=True))
+    event = read_request(rest_request("POST", SMS, base64_body=True))
 
     assert request_fields(event) == FormFields.from_pairs(SMS)
 
 
 def test_rest_get_fields_come_from_the_decoded_query_parameters():
-    event = read_request(rest_event("GET", [("Body", "a b+c"), ("Tag", "1"), ("Tag", "2")]))
+    event = read_request(rest_request("GET", [("Body", "a b+c"), ("Tag", "1"), ("Tag", "2")]))
 
     assert request_fields(event) == {"Body": ["a b+c"], "Tag": ["1", "2"]}
 
 
 def test_rest_get_with_only_single_value_parameters_is_read():
-    event = rest_event("GET", [("Body", "hi")])
+    event = rest_request("GET", [("Body", "hi")])
     event["multiValueQueryStringParameters"] = None
 
     assert request_fields(read_request(event)) == {"Body": ["hi"]}
 
 
 def test_http_api_get_fields_come_from_the_raw_query_string():
-    event = read_request(v2_event("http_api", "GET", [("Body", "a b"), ("Tag", "1")]))
+    event = read_request(v2_request("http_api", "GET", [("Body", "a b"), ("Tag", "1")]))
 
     assert request_fields(event) == {"Body": ["a b"], "Tag": ["1"]}
 
 
 def test_a_get_body_is_ignored():
-    event = rest_event("GET", [("Body", "from the query")])
+    event = rest_request("GET", [("Body", "from the query")])
     event["body"] = "Body=from+the+body"
 
     assert request_fields(read_request(event)).first("Body") == "from the query"

@@ -10,6 +10,13 @@ from pathlib import Path
 import boto3
 import pytest
 from builds import HOST_ARCHITECTURE, PROJECT, RUNTIME_DIR, artifact, built_template
+from conftest import (
+    IDEMPOTENCY_TABLE,
+    SHARED_KEYS_PATH,
+    TOKEN_PARAMETER,
+    create_idempotency_table,
+    store_secrets,
+)
 from moto.server import ThreadedMotoServer
 from twilio_requests import (
     DELIVERED,
@@ -18,7 +25,7 @@ from twilio_requests import (
     SHARED_KEY_SECRET,
     SSM_TOKEN,
     STATUS_URL,
-    rest_event,
+    rest_request,
     signed,
     signed_with_shared_key,
 )
@@ -59,7 +66,7 @@ def test_without_env_json_the_template_values_stand(monkeypatch):
     variables, _, _ = function_environment(PROJECT / "template.yaml", None)
 
     assert variables["TWILIO_AUTH_TOKEN"] == ""
-    assert variables["TWILIO_AUTH_TOKEN_PARAMETER"] == "/twilio/auth-token"
+    assert variables["TWILIO_AUTH_TOKEN_PARAMETER"] == TOKEN_PARAMETER
 
 
 @pytest.mark.slow
@@ -135,18 +142,7 @@ def test_a_template_not_built_is_one_line_and_status_1(tmp_path):
     )
 
 
-ARTIFACT_DRIVER = """
-import json, sys
-import handler
-class Context:
-    function_name, memory_limit_in_mb, aws_request_id = "WebhookFunction", 256, "test"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookFunction"
-    def get_remaining_time_in_millis(self):
-        return 10000
-events = json.load(open(sys.argv[1]))
-answers = [handler.lambda_handler(event, Context()) for event in events]
-print(json.dumps([[a["statusCode"], a["body"]] for a in answers]))
-"""
+RUN_ARTIFACT = Path(__file__).parent / "run_artifact.py"
 
 
 @pytest.mark.slow
@@ -157,26 +153,15 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
     try:
         endpoint = f"http://127.0.0.1:{server._server.server_port}"
         aws = {"endpoint_url": endpoint, "region_name": "us-east-1"}
-        ssm = boto3.client("ssm", **aws)
-        ssm.put_parameter(Name="/twilio/auth-token", Value=SSM_TOKEN, Type="SecureString")
-        ssm.put_parameter(
-            Name=f"/twilio/webhook-keys/{SHARED_KEY_ID}",
-            Value=SHARED_KEY_SECRET,
-            Type="SecureString",
-        )
-        boto3.client("dynamodb", **aws).create_table(
-            TableName="IdempotencyTable",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        status = rest_event(fields=DELIVERED, path="/status", public_path="/Prod/status")
+        store_secrets(boto3.client("ssm", **aws))
+        create_idempotency_table(boto3.client("dynamodb", **aws))
+        status = rest_request(fields=DELIVERED, path="/status", public_path="/Prod/status")
         events = [
-            signed(rest_event(), REST_URL, token=SSM_TOKEN),
-            signed(rest_event(), REST_URL, token=SSM_TOKEN),
-            signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
+            signed(rest_request(), REST_URL, token=SSM_TOKEN),
+            signed(rest_request(), REST_URL, token=SSM_TOKEN),
+            signed_with_shared_key(rest_request(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
             signed(status, STATUS_URL, DELIVERED, token=SSM_TOKEN),
-            signed(rest_event(), REST_URL, token="forged"),
+            signed(rest_request(), REST_URL, token="forged"),
         ]
         (tmp_path / "events.json").write_text(json.dumps(events))
         code = artifact(HOST_ARCHITECTURE)
@@ -185,16 +170,16 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
             "PYTHONPATH": f"{code}{os.pathsep}{RUNTIME_DIR}",
             # Tests never change what they inspect: no __pycache__ in the artifact.
             "PYTHONDONTWRITEBYTECODE": "1",
-            "TWILIO_AUTH_TOKEN_PARAMETER": "/twilio/auth-token",
-            "TWILIO_SHARED_KEYS_PATH": "/twilio/webhook-keys",
-            "IDEMPOTENCY_TABLE": "IdempotencyTable",
+            "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
+            "TWILIO_SHARED_KEYS_PATH": SHARED_KEYS_PATH,
+            "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
         result = subprocess.run(
-            [sys.executable, "-S", "-c", ARTIFACT_DRIVER, str(tmp_path / "events.json")],
+            [sys.executable, "-S", RUN_ARTIFACT, tmp_path / "events.json"],
             cwd=code,
             env=environment,
             capture_output=True,

@@ -10,12 +10,13 @@ import sys
 
 import pytest
 from local_project import PROJECT
-from twilio_requests import SENDER, SMS, TOKEN, form, signature, with_fields
+from twilio_requests import SENDER, SMS, TOKEN, with_fields
 
 import handler
 from devtools.local_token import development_token, local_token
 from devtools.send import SendError, send
 from devtools.serve import banner, is_loopback, printing_tracebacks
+from devtools.twilio_message import form_encode, twilio_signature
 from sms_webhook.telemetry import pseudonym
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
@@ -35,7 +36,9 @@ def post(server, body: str, headers: dict[str, str]) -> http.client.HTTPResponse
 def post_signed(server, fields=SMS) -> http.client.HTTPResponse:
     """A request to 127.0.0.1 signed as Twilio would sign it, read to the end."""
     url = f"https://127.0.0.1:{server.server_port}/sms"
-    response = post(server, form(fields), {"X-Twilio-Signature": signature(url, fields)})
+    response = post(
+        server, form_encode(fields), {"X-Twilio-Signature": twilio_signature(url, fields, TOKEN)}
+    )
     response.read()
     return response
 
@@ -54,10 +57,10 @@ def serve(*arguments: str) -> subprocess.CompletedProcess:
 def test_signed_request_through_a_tunnel_is_answered_with_twiml(local_server):
     headers = {
         "Host": TUNNEL_HOST,
-        "X-Twilio-Signature": signature(f"https://{TUNNEL_HOST}/sms", SMS),
+        "X-Twilio-Signature": twilio_signature(f"https://{TUNNEL_HOST}/sms", SMS, TOKEN),
     }
 
-    response = post(local_server, form(SMS), headers)
+    response = post(local_server, form_encode(SMS), headers)
 
     assert response.status == 200
     assert response.getheader("Content-Type") == "text/xml"
@@ -67,16 +70,16 @@ def test_signed_request_through_a_tunnel_is_answered_with_twiml(local_server):
 def test_forwarded_host_is_the_public_host_when_a_tunnel_rewrites_host(local_server):
     headers = {
         "X-Forwarded-Host": TUNNEL_HOST,
-        "X-Twilio-Signature": signature(f"https://{TUNNEL_HOST}/sms", SMS),
+        "X-Twilio-Signature": twilio_signature(f"https://{TUNNEL_HOST}/sms", SMS, TOKEN),
     }
 
-    assert post(local_server, form(SMS), headers).status == 200
+    assert post(local_server, form_encode(SMS), headers).status == 200
 
 
 def test_forged_request_through_a_tunnel_is_rejected_with_403(local_server):
     headers = {"Host": TUNNEL_HOST, "X-Twilio-Signature": "forged"}
 
-    response = post(local_server, form(SMS), headers)
+    response = post(local_server, form_encode(SMS), headers)
 
     assert response.status == 403
     assert b"<Response" not in response.read()
@@ -147,7 +150,7 @@ def test_an_mms_line_counts_its_media(local_server, received, capsys):
 
 
 def test_a_rejected_request_line_gives_the_status_and_reason(local_server, capsys):
-    post(local_server, form(SMS), {"X-Twilio-Signature": "forged"}).read()
+    post(local_server, form_encode(SMS), {"X-Twilio-Signature": "forged"}).read()
 
     assert capsys.readouterr().out.endswith("⇒ 403 Forbidden: invalid Twilio signature\n")
 

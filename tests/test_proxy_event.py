@@ -6,8 +6,8 @@ from twilio_requests import (
     HTTP_API_HOST,
     REST_HOST,
     load_event,
-    rest_event,
-    v2_event,
+    rest_request,
+    v2_request,
 )
 
 from sms_webhook.proxy_event import read_request
@@ -19,7 +19,7 @@ def test_each_front_door_is_read(name):
 
 
 def test_a_rest_event_gives_method_route_public_path_and_host():
-    request = read_request(rest_event("post"))
+    request = read_request(rest_request("post"))
 
     assert (request.method, request.route, request.public_path, request.domain) == (
         "POST",
@@ -30,13 +30,13 @@ def test_a_rest_event_gives_method_route_public_path_and_host():
 
 
 def test_a_custom_domain_base_path_mapping_is_left_out_of_the_route():
-    request = read_request(rest_event(path="/twilio/v1/sms/", public_path="/twilio/v1/sms/"))
+    request = read_request(rest_request(path="/twilio/v1/sms/", public_path="/twilio/v1/sms/"))
 
     assert (request.route, request.public_path) == ("/sms", "/twilio/v1/sms/")
 
 
 def test_an_http_api_named_stage_is_left_out_of_the_route():
-    request = read_request(v2_event(raw_path="/prod/sms", stage="prod"))
+    request = read_request(v2_request(raw_path="/prod/sms", stage="prod"))
 
     assert (request.route, request.public_path, request.domain) == (
         "/sms",
@@ -46,7 +46,7 @@ def test_an_http_api_named_stage_is_left_out_of_the_route():
 
 
 def test_a_function_url_keeps_its_raw_query_string():
-    event = v2_event("function_url", "GET", [("Body", "a b")])
+    event = v2_request("function_url", "GET", [("Body", "a b")])
 
     request = read_request(event)
 
@@ -54,7 +54,7 @@ def test_a_function_url_keeps_its_raw_query_string():
 
 
 def test_a_rest_query_arrives_decoded_in_the_events_order():
-    request = read_request(rest_event("GET", [("Zebra", "1"), ("Apple", "2 3"), ("Zebra", "4")]))
+    request = read_request(rest_request("GET", [("Zebra", "1"), ("Apple", "2 3"), ("Zebra", "4")]))
 
     assert (request.raw_query, request.decoded_query) == (
         None,
@@ -63,18 +63,18 @@ def test_a_rest_query_arrives_decoded_in_the_events_order():
 
 
 def test_header_names_are_lower_cased():
-    assert "x-forwarded-proto" in read_request(rest_event()).headers
+    assert "x-forwarded-proto" in read_request(rest_request()).headers
 
 
 def test_rest_headers_come_from_multi_value_headers_when_headers_are_null():
-    event = rest_event()
+    event = rest_request()
     event["headers"] = None
 
     assert read_request(event).headers["host"] == REST_HOST
 
 
 def test_the_request_id_is_kept_for_the_logs():
-    assert read_request(rest_event()).request_id == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert read_request(rest_request()).request_id == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 
 
 @pytest.mark.parametrize("event", [None, [], "event", 42, {}, {"Records": []}])

@@ -1,14 +1,14 @@
 """Rejections are logged and counted; a flood of them does not buy a log line each."""
 
 import pytest
-from twilio_requests import rest_event
+from twilio_requests import rest_request
 
 from sms_webhook import rejections
 from sms_webhook.proxy_event import read_request
 from sms_webhook.rejections import BURST, RejectionLog
 from sms_webhook.signature import Rejection
 
-REQUEST = read_request(rest_event())
+REQUEST = read_request(rest_request())
 
 
 @pytest.fixture
@@ -96,9 +96,9 @@ def test_catching_up_with_nothing_left_logs_nothing(logs, clock):
 
 def test_a_flood_through_the_handler_is_counted_exactly(invoke, logs, published, clock):
     for _ in range(50):
-        invoke(rest_event())
+        invoke(rest_request())
     clock[0] += 1
-    invoke(rest_event())
+    invoke(rest_request())
 
     assert [record["message"] for record in logs.records[BURST:]] == [
         "requests rejected while logging paused",

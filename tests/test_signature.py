@@ -5,12 +5,13 @@ from urllib.parse import quote, urlencode
 import pytest
 from twilio_requests import (
     REST_HOST,
-    rest_event,
-    signature,
-    v2_event,
+    TOKEN,
+    rest_request,
+    v2_request,
     with_header,
 )
 
+from devtools.twilio_message import twilio_signature
 from sms_webhook.form import FormFields
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.signature import Rejected, Rejection, signing_secret
@@ -44,7 +45,7 @@ v2 = rest
 
 def known_answer_event(signature_value: str) -> HttpRequest:
     """The request of the known answers, `https://mycompany.com/myapp.php?foo=1&bar=2`."""
-    event = v2_event(raw_path="/myapp.php")
+    event = v2_request(raw_path="/myapp.php")
     event["requestContext"]["domainName"] = "mycompany.com"
     event["rawQueryString"] = "foo=1&bar=2"
     return v2(with_header(event, "X-Twilio-Signature", signature_value))
@@ -101,7 +102,7 @@ def test_known_answer_with_another_token_is_not_valid(monkeypatch):
 
 
 def test_without_a_host_or_a_configured_url_there_is_nothing_to_check_against():
-    event = rest_event()
+    event = rest_request()
     del event["requestContext"]["domainName"]
     event = with_header(event, "X-Twilio-Signature", "anything")
 
@@ -137,7 +138,8 @@ def java_style(value, safe="", encoding=None, errors=None):
 )
 def test_rest_get_signed_with_a_usual_encoding_of_the_query_is_valid(query):
     url = f"https://{REST_HOST}/Prod/sms?{query}"
-    event = with_header(rest_event("GET", TRICKY_FIELDS), "X-Twilio-Signature", signature(url))
+    signature = twilio_signature(url, [], TOKEN)
+    event = with_header(rest_request("GET", TRICKY_FIELDS), "X-Twilio-Signature", signature)
 
     fields = FormFields.from_pairs(TRICKY_FIELDS)
 
@@ -145,7 +147,7 @@ def test_rest_get_signed_with_a_usual_encoding_of_the_query_is_valid(query):
 
 
 def test_a_host_that_is_not_a_valid_url_is_rejected_not_raised():
-    event = rest_event(domain="[::1")
+    event = rest_request(domain="[::1")
     event = with_header(event, "X-Twilio-Signature", "anything")
 
     assert rejection_reason(rest(event), FormFields()) is Rejection.INVALID_URL

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TOKEN_PARAMETER
 from samcli.yamlhelper import yaml_parse
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ def test_rest_api_routes_the_method_on_sms_to_the_function(method):
 
 
 def test_parameters_are_the_token_parameter_name_reply_and_public_url():
-    assert PARAMETERS["AuthTokenParameterName"]["Default"] == "/twilio/auth-token"
+    assert PARAMETERS["AuthTokenParameterName"]["Default"] == TOKEN_PARAMETER
     assert PARAMETERS["ReplyMessage"]["Default"] == "I'm busy questing right now!"
     assert PARAMETERS["PublicUrl"]["Default"] == ""
 

@@ -8,8 +8,8 @@ from twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
     REST_URL,
-    rest_event,
-    v2_event,
+    rest_request,
+    v2_request,
 )
 
 from sms_webhook.proxy_event import HttpRequest, read_request
@@ -30,35 +30,35 @@ v2 = rest
 
 
 def test_rest_api_url_is_the_stage_url():
-    assert public_urls(rest(rest_event())) == [REST_URL]
+    assert public_urls(rest(rest_request())) == [REST_URL]
 
 
 def test_rest_api_url_on_a_custom_domain_keeps_the_base_path():
-    event = rest_event(domain="api.example.com", path="/twilio/sms", public_path="/twilio/sms")
+    event = rest_request(domain="api.example.com", path="/twilio/sms", public_path="/twilio/sms")
 
     assert public_urls(rest(event)) == ["https://api.example.com/twilio/sms"]
 
 
 def test_http_api_url_keeps_the_raw_query_string_byte_for_byte():
-    event = v2_event("http_api", raw_path="/prod/sms", stage="prod")
+    event = v2_request("http_api", raw_path="/prod/sms", stage="prod")
     event["rawQueryString"] = "b=2&a=%7E+x"
 
     assert public_urls(v2(event)) == [f"https://{HTTP_API_HOST}/prod/sms?b=2&a=%7E+x"]
 
 
 def test_function_url_url_is_its_host_and_raw_path():
-    assert public_urls(v2(v2_event("function_url"))) == [f"https://{FUNCTION_URL_HOST}/sms"]
+    assert public_urls(v2(v2_request("function_url"))) == [f"https://{FUNCTION_URL_HOST}/sms"]
 
 
 def test_configured_url_is_used_exactly_for_a_post(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://proxy.example.com/hooks/sms?key=1")
 
-    assert public_urls(rest(rest_event())) == ["https://proxy.example.com/hooks/sms?key=1"]
+    assert public_urls(rest(rest_request())) == ["https://proxy.example.com/hooks/sms?key=1"]
 
 
 def test_configured_url_takes_the_query_string_of_a_get(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://proxy.example.com/sms")
-    event = v2_event("http_api", "GET", [("Body", "hi")])
+    event = v2_request("http_api", "GET", [("Body", "hi")])
 
     assert public_urls(v2(event)) == ["https://proxy.example.com/sms?Body=hi"]
 
@@ -66,11 +66,11 @@ def test_configured_url_takes_the_query_string_of_a_get(monkeypatch):
 def test_configured_url_ignores_surrounding_spaces(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "  https://proxy.example.com/sms \n")
 
-    assert public_urls(rest(rest_event())) == ["https://proxy.example.com/sms"]
+    assert public_urls(rest(rest_request())) == ["https://proxy.example.com/sms"]
 
 
 def test_url_for_logs_leaves_out_the_query_string():
-    event = rest_event("GET", [("From", "+14155551234")])
+    event = rest_request("GET", [("From", "+14155551234")])
 
     assert public_url_for_logs(rest(event)) == REST_URL
 
@@ -78,15 +78,15 @@ def test_url_for_logs_leaves_out_the_query_string():
 def test_rest_get_keeps_the_order_of_the_fields_as_they_arrived():
     fields = [("Zebra", "1"), ("Apple", "2")]
 
-    assert public_urls(rest(rest_event("GET", fields))) == [f"{REST_URL}?Zebra=1&Apple=2"]
+    assert public_urls(rest(rest_request("GET", fields))) == [f"{REST_URL}?Zebra=1&Apple=2"]
 
 
 def test_rest_get_tries_each_distinct_encoding_once():
-    assert len(public_urls(rest(rest_event("GET", [("Body", "plain")])))) == 1
+    assert len(public_urls(rest(rest_request("GET", [("Body", "plain")])))) == 1
 
 
 def test_an_http_api_event_without_a_domain_name_has_no_public_url():
-    event = v2_event()
+    event = v2_request()
     del event["requestContext"]["domainName"]
 
     assert public_urls(v2(event)) == []
@@ -96,17 +96,17 @@ def test_an_http_api_event_without_a_domain_name_has_no_public_url():
 
 
 def test_status_callback_url_is_the_status_route_beside_the_stage_url():
-    assert status_callback_url(rest(rest_event())) == REST_URL.replace("/sms", "/status")
+    assert status_callback_url(rest(rest_request())) == REST_URL.replace("/sms", "/status")
 
 
 def test_status_callback_url_keeps_a_custom_domain_base_path():
-    event = rest_event(domain="api.example.com", path="/twilio/sms", public_path="/twilio/sms")
+    event = rest_request(domain="api.example.com", path="/twilio/sms", public_path="/twilio/sms")
 
     assert status_callback_url(rest(event)) == "https://api.example.com/twilio/status"
 
 
 def test_status_callback_url_drops_a_get_webhooks_query_string():
-    event = v2_event("function_url", "GET", [("Body", "hi")])
+    event = v2_request("function_url", "GET", [("Body", "hi")])
 
     assert status_callback_url(v2(event)) == f"https://{FUNCTION_URL_HOST}/status"
 
@@ -114,11 +114,11 @@ def test_status_callback_url_drops_a_get_webhooks_query_string():
 def test_status_callback_url_follows_a_configured_webhook_url(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://abcd.ngrok-free.app/sms")
 
-    assert status_callback_url(rest(rest_event())) == "https://abcd.ngrok-free.app/status"
+    assert status_callback_url(rest(rest_request())) == "https://abcd.ngrok-free.app/status"
 
 
 def test_without_a_public_url_there_is_no_status_callback_url():
-    event = rest_event()
+    event = rest_request()
     del event["requestContext"]["domainName"]
 
     assert status_callback_url(rest(event)) is None
@@ -126,7 +126,7 @@ def test_without_a_public_url_there_is_no_status_callback_url():
 
 def test_status_requests_are_checked_against_the_configured_urls_sibling(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://proxy.example.com/hooks/sms")
-    event = rest_event(path="/status", public_path="/Prod/status")
+    event = rest_request(path="/status", public_path="/Prod/status")
 
     assert public_urls(rest(event)) == ["https://proxy.example.com/hooks/status"]
 

@@ -1,17 +1,24 @@
-"""Events as a front door would deliver Twilio's requests, signed by twilio's own validator.
+"""Twilio's requests for the tests: the tests' tokens, numbers and fields, and conveniences that
+build, sign and read events with the project's own helpers (devtools/twilio_message.py for the
+fields, their encoding and signature; devtools/proxy_events.py for the events).
 
-The events' shapes are JSON files in `tests/events/` (as AWS documents them); these helpers only
-fill in what varies from test to test: method, fields, host, path, and the signature.
+The events' shapes are JSON files in `tests/events/` (as AWS documents them); the conveniences
+only fill in what varies from test to test: method, fields, host, path, and the signature.
 """
 
-import base64
 import copy
 import json
 from functools import cache
 from pathlib import Path
-from urllib.parse import quote_plus, urlencode
 
-from twilio.request_validator import RequestValidator
+from devtools.proxy_events import Target, rest_event, v2_event
+from devtools.twilio_message import (
+    SENDER,
+    TWILIO_NUMBER,
+    message_fields,
+    query_and_body,
+    twilio_signature,
+)
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -21,8 +28,6 @@ SSM_TOKEN = "ssm-token-56789abcdef0123456789"
 PREVIOUS_TOKEN = "previous-token-abcdef0123456789"
 SHARED_KEY_ID = "webhooks_sharedkey_0123456789abcdef"
 SHARED_KEY_SECRET = "shared-key-secret-9876543210fedcba"
-SENDER = "+14155551234"
-TWILIO_NUMBER = "+15005550006"
 
 NEVER_LOGGED = (
     TOKEN,
@@ -40,39 +45,22 @@ REST_URL = f"https://{REST_HOST}/Prod/sms"
 HTTP_API_HOST = "r3pmxmplak.execute-api.us-east-1.amazonaws.com"
 FUNCTION_URL_HOST = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws"
 
-SMS = [
-    ("ToCountry", "US"),
-    ("ToState", "CA"),
-    ("SmsMessageSid", "SM0123456789abcdef0123456789abcdef"),
-    ("NumMedia", "0"),
-    ("ToCity", ""),
-    ("FromZip", "94105"),
-    ("SmsSid", "SM0123456789abcdef0123456789abcdef"),
-    ("FromState", "CA"),
-    ("SmsStatus", "received"),
-    ("FromCity", "SAN FRANCISCO"),
-    ("Body", "How are you doing?"),
-    ("FromCountry", "US"),
-    ("To", TWILIO_NUMBER),
-    ("ToZip", ""),
-    ("NumSegments", "1"),
-    ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
-    ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
-    ("From", SENDER),
-    ("ApiVersion", "2010-04-01"),
-]
+MESSAGE_SID = "SM0123456789abcdef0123456789abcdef"
+ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
+
+SMS = message_fields("How are you doing?", sid=MESSAGE_SID, account_sid=ACCOUNT_SID)
 """An incoming SMS's fields, in the order Twilio sends them."""
 
 
 STATUS_URL = f"https://{REST_HOST}/Prod/status"
 
 DELIVERED = [
-    ("SmsSid", "SM0123456789abcdef0123456789abcdef"),
+    ("SmsSid", MESSAGE_SID),
     ("SmsStatus", "delivered"),
     ("MessageStatus", "delivered"),
     ("To", SENDER),
-    ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
-    ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+    ("MessageSid", MESSAGE_SID),
+    ("AccountSid", ACCOUNT_SID),
     ("From", TWILIO_NUMBER),
     ("ApiVersion", "2010-04-01"),
 ]
@@ -95,12 +83,7 @@ def load_event(name: str) -> dict:
     return json.loads(_load(name))
 
 
-def form(fields: list[tuple[str, str]]) -> str:
-    """Form encoding as Twilio writes it: spaces as `+`."""
-    return urlencode(fields, quote_via=quote_plus)
-
-
-def rest_event(
+def rest_request(
     method: str = "POST",
     fields: list[tuple[str, str]] = SMS,
     *,
@@ -109,26 +92,22 @@ def rest_event(
     path: str = "/sms",
     public_path: str = "/Prod/sms",
 ) -> dict:
-    """An API Gateway REST API (payload 1.0) event; `public_path` is `requestContext.path`."""
-    event = load_event("rest")
-    event["httpMethod"] = event["requestContext"]["httpMethod"] = method
-    event["path"] = path
-    event["requestContext"]["path"] = public_path
-    event["requestContext"]["domainName"] = domain
-    event["headers"]["Host"] = domain
-    event["multiValueHeaders"]["Host"] = [domain]
-    if method == "GET":
-        multi_value: dict[str, list[str]] = {}
-        for name, value in fields:
-            multi_value.setdefault(name, []).append(value)
-        event["multiValueQueryStringParameters"] = multi_value
-        event["queryStringParameters"] = {name: values[-1] for name, values in multi_value.items()}
-    else:
-        _set_body(event, form(fields), base64_body)
-    return event
+    """Twilio's request with these fields (in the body of a POST, the query string of a GET) as
+    a REST API delivers it: `tests/events/rest.json` filled in; `public_path` is
+    `requestContext.path`."""
+    query, body = query_and_body(method, fields)
+    return rest_event(
+        method,
+        Target(domain, path, public_path),
+        headers=[("Host", domain)],
+        query=query,
+        body=body,
+        base64_body=base64_body,
+        shape=load_event("rest"),
+    )
 
 
-def v2_event(
+def v2_request(
     name: str = "http_api",
     method: str = "POST",
     fields: list[tuple[str, str]] = SMS,
@@ -136,40 +115,12 @@ def v2_event(
     raw_path: str = "/sms",
     stage: str = "$default",
 ) -> dict:
-    """An HTTP API or Function URL (payload 2.0) event: `name` is `http_api` or `function_url`."""
-    event = load_event(name)
-    event["requestContext"]["http"]["method"] = method
-    event["requestContext"]["http"]["path"] = raw_path
-    event["requestContext"]["stage"] = stage
-    event["rawPath"] = raw_path
-    if method == "GET":
-        event["rawQueryString"] = form(fields)
-        event["queryStringParameters"] = dict(fields)
-    else:
-        _set_body(event, form(fields), base64_body=True)
-    return event
-
-
-def _set_body(event: dict, body: str, base64_body: bool) -> None:
-    event["isBase64Encoded"] = base64_body
-    event["body"] = base64.b64encode(body.encode()).decode() if base64_body else body
-
-
-class _Params(dict[str, list[str]]):
-    """What twilio's validator expects for repeated names: a dict with `getall()`."""
-
-    def getall(self, name: str) -> list[str]:
-        return self[name]
-
-
-def signature(
-    url: str, fields: list[tuple[str, str]] = (), token: str = TOKEN, algorithm: str = "HMAC_SHA1"
-) -> str:
-    """The X-Twilio-Signature Twilio sends for a request to `url` with these POST fields."""
-    params = _Params()
-    for name, value in fields:
-        params.setdefault(name, []).append(value)
-    return RequestValidator(token).compute_signature(url, params, algorithm)
+    """Twilio's request as an HTTP API or a function URL (payload 2.0) delivers it: `name` is
+    `http_api` or `function_url`, the shape in `tests/events/`."""
+    query, body = query_and_body(method, fields)
+    return v2_event(
+        load_event(name), method, raw_path=raw_path, stage=stage, query=query, body=body
+    )
 
 
 def signed(
@@ -177,8 +128,10 @@ def signed(
 ) -> dict:
     """The event with the signature Twilio makes for `url` (and, for a POST, the fields)."""
     method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
-    post_fields = fields if method == "POST" else ()
-    return with_header(event, "X-Twilio-Signature", signature(url, post_fields, token, algorithm))
+    post_fields = fields if method == "POST" else []
+    return with_header(
+        event, "X-Twilio-Signature", twilio_signature(url, post_fields, token, algorithm)
+    )
 
 
 def signed_with_shared_key(
@@ -207,8 +160,5 @@ def with_header(event: dict, name: str, value: str) -> dict:
 
 
 def response_header(response: dict, name: str) -> str | None:
-    """A header of the function's answer, in either of the shapes Powertools writes."""
-    multi_value = response.get("multiValueHeaders") or {}
-    if name in multi_value:
-        return ", ".join(multi_value[name])
-    return (response.get("headers") or {}).get(name)
+    """A header of the function's answer (it writes `headers`, never `multiValueHeaders`)."""
+    return response["headers"].get(name)

@@ -8,43 +8,27 @@ again, and none without Twilio's own fields in Twilio's form reaches it at all.
 
 import base64
 
-import boto3
 import pytest
+from conftest import IDEMPOTENCY_TABLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 from twilio.request_validator import RequestValidator
 from twilio_requests import (
     DELIVERED,
+    MESSAGE_SID,
     REST_URL,
     SMS,
     STATUS_URL,
     TOKEN,
-    form,
-    rest_event,
+    rest_request,
     signed,
     with_fields,
     with_header,
 )
 
 import handler
-
-TABLE = "IdempotencyTable"
-
-
-@pytest.fixture
-def table(monkeypatch):
-    """The idempotency table as template.yaml creates it."""
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", TABLE)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield dynamodb
+from devtools.twilio_message import form_encode
+from sms_webhook.form import FormFields
 
 
 @pytest.fixture
@@ -60,12 +44,12 @@ def replies(monkeypatch):
     return calls
 
 
-def delivery(sid: str = "SM0123456789abcdef0123456789abcdef") -> dict:
+def delivery(sid: str = MESSAGE_SID) -> dict:
     fields = with_fields(SMS, MessageSid=sid, SmsSid=sid, SmsMessageSid=sid)
-    return signed(rest_event(fields=fields), REST_URL, fields)
+    return signed(rest_request(fields=fields), REST_URL, fields)
 
 
-def test_a_repeated_delivery_gets_the_first_answer(table, invoke, replies):
+def test_a_repeated_delivery_gets_the_first_answer(idempotency_table, invoke, replies):
     first = invoke(delivery())
 
     again = invoke(delivery())
@@ -74,14 +58,14 @@ def test_a_repeated_delivery_gets_the_first_answer(table, invoke, replies):
     assert "answer number 1" in again["body"]
 
 
-def test_the_reply_code_runs_once_per_message(table, invoke, replies):
+def test_the_reply_code_runs_once_per_message(idempotency_table, invoke, replies):
     for _ in range(3):
         invoke(delivery())
 
     assert len(replies) == 1
 
 
-def test_a_replayed_request_runs_nothing_again(table, invoke, replies):
+def test_a_replayed_request_runs_nothing_again(idempotency_table, invoke, replies):
     captured = delivery()
     invoke(captured)
 
@@ -91,7 +75,7 @@ def test_a_replayed_request_runs_nothing_again(table, invoke, replies):
     assert len(replies) == 1
 
 
-def test_another_message_gets_its_own_answer(table, invoke, replies):
+def test_another_message_gets_its_own_answer(idempotency_table, invoke, replies):
     invoke(delivery("SM1111111111111111111111111111111a"))
 
     second = invoke(delivery("SM2222222222222222222222222222222b"))
@@ -100,7 +84,7 @@ def test_another_message_gets_its_own_answer(table, invoke, replies):
 
 
 def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
-    table, invoke, monkeypatch, logs
+    idempotency_table, invoke, monkeypatch, logs
 ):
     copies = []
 
@@ -121,7 +105,7 @@ def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
     assert "duplicate delivery while the first is answered" in logs.messages()
 
 
-def test_a_failed_answer_is_not_remembered(table, invoke, monkeypatch):
+def test_a_failed_answer_is_not_remembered(idempotency_table, invoke, monkeypatch):
     def failing(message):
         raise RuntimeError("bug")
 
@@ -132,10 +116,10 @@ def test_a_failed_answer_is_not_remembered(table, invoke, monkeypatch):
     assert ">fixed</Message>" in invoke(delivery())["body"]
 
 
-def test_the_records_hold_hashed_keys_and_the_answer_only(table, invoke, replies):
+def test_the_records_hold_hashed_keys_and_the_answer_only(idempotency_table, invoke, replies):
     invoke(delivery())
 
-    items = table.scan(TableName=TABLE)["Items"]
+    items = idempotency_table.scan(TableName=IDEMPOTENCY_TABLE)["Items"]
     assert len(items) == 2  # one under the MessageSid, one under the signature
     for item in items:
         assert set(item) == {"id", "expiration", "in_progress_expiration", "status", "data"}
@@ -143,12 +127,15 @@ def test_the_records_hold_hashed_keys_and_the_answer_only(table, invoke, replies
         assert "+1415" not in str(item)
 
 
-def test_the_records_hold_what_the_reply_code_echoed(table, invoke, monkeypatch):
+def test_the_records_hold_what_the_reply_code_echoed(idempotency_table, invoke, monkeypatch):
     monkeypatch.setattr(handler, "reply", lambda message: f"Hello {message.from_number}")
 
     invoke(delivery())
 
-    assert all("+14155551234" in str(item) for item in table.scan(TableName=TABLE)["Items"])
+    assert all(
+        "+14155551234" in str(item)
+        for item in idempotency_table.scan(TableName=IDEMPOTENCY_TABLE)["Items"]
+    )
 
 
 def test_with_idempotency_off_every_delivery_runs_the_reply_code(invoke, replies):
@@ -158,14 +145,14 @@ def test_with_idempotency_off_every_delivery_runs_the_reply_code(invoke, replies
     assert len(replies) == 2
 
 
-def test_a_message_without_a_sid_is_rejected_without_a_record(table, invoke, replies):
+def test_a_message_without_a_sid_is_rejected_without_a_record(idempotency_table, invoke, replies):
     fields = [(name, value) for name, value in SMS if not name.endswith("Sid")]
 
-    response = invoke(signed(rest_event(fields=fields), REST_URL, fields))
+    response = invoke(signed(rest_request(fields=fields), REST_URL, fields))
 
     assert response["statusCode"] == 400
     assert replies == []
-    assert table.scan(TableName=TABLE)["Items"] == []
+    assert idempotency_table.scan(TableName=IDEMPOTENCY_TABLE)["Items"] == []
 
 
 # Re-split copies of one captured request
@@ -173,37 +160,23 @@ def test_a_message_without_a_sid_is_rejected_without_a_record(table, invoke, rep
 
 def captured_signature(fields=SMS, url=REST_URL) -> str:
     """The X-Twilio-Signature of the genuine request, as someone who captured it has it."""
-    return signed(rest_event(fields=fields), url, fields)["headers"]["X-Twilio-Signature"]
+    return signed(rest_request(fields=fields), url, fields)["headers"]["X-Twilio-Signature"]
 
 
 def replayed(variant: list[tuple[str, str]], signature: str) -> dict:
     """The variant's fields POSTed with the captured signature, which must still hold for it."""
-    assert RequestValidator(TOKEN).validate(REST_URL, _params(variant), signature)
-    return with_header(rest_event(fields=variant), "X-Twilio-Signature", signature)
+    assert RequestValidator(TOKEN).validate(REST_URL, FormFields.from_pairs(variant), signature)
+    return with_header(rest_request(fields=variant), "X-Twilio-Signature", signature)
 
 
-def _params(fields):
-    params = {}
-    for name, value in fields:
-        params.setdefault(name, []).append(value)
-    return _MultiValue(params)
-
-
-class _MultiValue(dict):
-    def getall(self, name):
-        return self[name]
-
-
-SID = "SM0123456789abcdef0123456789abcdef"
-WITHOUT = {"MessageSid", "NumMedia", "From"}
 RE_SPLITS = {
     "sid-glued-to-its-name": [
         *[(n, v) for n, v in SMS if n != "MessageSid"],
-        (f"MessageSid{SID}", ""),
+        (f"MessageSid{MESSAGE_SID}", ""),
     ],
     "sid-absorbing-the-next-field": [
         *[(n, v) for n, v in SMS if n not in ("MessageSid", "NumMedia")],
-        ("MessageSid", f"{SID}NumMedia0"),
+        ("MessageSid", f"{MESSAGE_SID}NumMedia0"),
     ],
     "body-absorbing-the-sender": [
         *[(n, v) for n, v in SMS if n not in ("Body", "From")],
@@ -213,9 +186,11 @@ RE_SPLITS = {
 
 
 @pytest.mark.parametrize("variant", RE_SPLITS.values(), ids=RE_SPLITS.keys())
-def test_a_re_split_copy_without_twilios_fields_is_rejected(table, invoke, replies, variant):
+def test_a_re_split_copy_without_twilios_fields_is_rejected(
+    idempotency_table, invoke, replies, variant
+):
     signature = captured_signature()
-    invoke(signed(rest_event(), REST_URL))
+    invoke(signed(rest_request(), REST_URL))
 
     response = invoke(replayed(variant, signature))
 
@@ -253,9 +228,11 @@ def crafted_capture() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return genuine, forged
 
 
-def test_a_re_split_copy_with_well_formed_fields_gets_the_first_answer(table, invoke, replies):
+def test_a_re_split_copy_with_well_formed_fields_gets_the_first_answer(
+    idempotency_table, invoke, replies
+):
     genuine, forged = crafted_capture()
-    first = invoke(signed(rest_event(fields=genuine), REST_URL, genuine))
+    first = invoke(signed(rest_request(fields=genuine), REST_URL, genuine))
 
     again = invoke(replayed(forged, captured_signature(genuine)))
 
@@ -272,15 +249,17 @@ def with_query(event: dict, query: dict[str, str]) -> dict:
 
 
 def test_a_copy_moving_characters_between_url_and_fields_gets_the_first_answer(
-    table, invoke, replies
+    idempotency_table, invoke, replies
 ):
     genuine, forged = crafted_capture()
     url = f"{REST_URL}?k=1"
-    first = invoke(signed(with_query(rest_event(fields=genuine), {"k": "1"}), url, genuine))
+    first = invoke(signed(with_query(rest_request(fields=genuine), {"k": "1"}), url, genuine))
     moved = [("1", ""), *forged]  # "…?k=" + "1" glues into the same string as "…?k=1"
-    signature = signed(rest_event(fields=genuine), url, genuine)["headers"]["X-Twilio-Signature"]
-    assert RequestValidator(TOKEN).validate(f"{REST_URL}?k=", _params(moved), signature)
-    event = with_query(rest_event(fields=moved), {"k": ""})
+    signature = signed(rest_request(fields=genuine), url, genuine)["headers"]["X-Twilio-Signature"]
+    assert RequestValidator(TOKEN).validate(
+        f"{REST_URL}?k=", FormFields.from_pairs(moved), signature
+    )
+    event = with_query(rest_request(fields=moved), {"k": ""})
 
     again = invoke(with_header(event, "X-Twilio-Signature", signature))
 
@@ -312,12 +291,12 @@ def re_splits(draw):
 @SETTINGS
 @given(variant=re_splits())
 def test_no_re_split_of_a_captured_request_runs_the_reply_code_again(
-    table, invoke, replies, variant
+    idempotency_table, invoke, replies, variant
 ):
     signature = captured_signature()
-    first = invoke(signed(rest_event(), REST_URL))
+    first = invoke(signed(rest_request(), REST_URL))
     replies.clear()
-    event = with_header(rest_event(fields=variant), "X-Twilio-Signature", signature)
+    event = with_header(rest_request(fields=variant), "X-Twilio-Signature", signature)
 
     response = invoke(event)
 
@@ -329,9 +308,9 @@ def test_no_re_split_of_a_captured_request_runs_the_reply_code_again(
 
 
 def test_a_post_without_fields_is_rejected_before_its_signature_is_checked(invoke, replies, logs):
-    url = f"{REST_URL}?{form(SMS)}"
-    get_signature = signed(rest_event("GET"), url)["headers"]["X-Twilio-Signature"]
-    event = with_header(rest_event(fields=[]), "X-Twilio-Signature", get_signature)
+    url = f"{REST_URL}?{form_encode(SMS)}"
+    get_signature = signed(rest_request("GET"), url)["headers"]["X-Twilio-Signature"]
+    event = with_header(rest_request(fields=[]), "X-Twilio-Signature", get_signature)
     event["requestContext"]["path"] = "/Prod/sms"
     event["multiValueQueryStringParameters"] = {name: [value] for name, value in SMS}
     event["queryStringParameters"] = dict(SMS)
@@ -345,14 +324,14 @@ def test_a_post_without_fields_is_rejected_before_its_signature_is_checked(invok
 
 @pytest.mark.parametrize("body", ["", "&", "&&&"])
 def test_a_post_whose_body_holds_no_field_is_rejected(invoke, replies, body):
-    event = rest_event()
+    event = rest_request()
     event["body"] = body
 
     assert invoke(event)["statusCode"] == 400
 
 
 def test_an_empty_base64_body_is_rejected(invoke):
-    event = rest_event(base64_body=True)
+    event = rest_request(base64_body=True)
     event["body"] = base64.b64encode(b"").decode()
 
     assert invoke(event)["statusCode"] == 400
@@ -362,7 +341,7 @@ def test_an_empty_base64_body_is_rejected(invoke):
 
 
 def status_callback(fields=DELIVERED) -> dict:
-    event = rest_event(fields=fields, path="/status", public_path="/Prod/status")
+    event = rest_request(fields=fields, path="/status", public_path="/Prod/status")
     return signed(event, STATUS_URL, fields)
 
 
@@ -373,14 +352,14 @@ def failures(published) -> int:
     return sum(m["value"] for m in published() if m["name"] == "DeliveryFailures")
 
 
-def test_a_replayed_failed_callback_counts_one_failure(table, invoke, published):
+def test_a_replayed_failed_callback_counts_one_failure(idempotency_table, invoke, published):
     for _ in range(5):
         assert invoke(status_callback(FAILED))["statusCode"] == 200
 
     assert failures(published) == 1
 
 
-def test_each_status_of_a_message_is_counted_once(table, invoke, published):
+def test_each_status_of_a_message_is_counted_once(idempotency_table, invoke, published):
     for status in ("sent", "sent", "undelivered", "undelivered"):
         invoke(status_callback(with_fields(DELIVERED, MessageStatus=status)))
 
@@ -388,8 +367,10 @@ def test_each_status_of_a_message_is_counted_once(table, invoke, published):
     assert statuses == ["sent", "undelivered"]
 
 
-def test_a_status_callback_without_a_well_formed_sid_is_rejected(table, invoke, published):
-    fields = [(n, v) for n, v in FAILED if n != "MessageSid"] + [(f"MessageSid{SID}", "")]
+def test_a_status_callback_without_a_well_formed_sid_is_rejected(
+    idempotency_table, invoke, published
+):
+    fields = [(n, v) for n, v in FAILED if n != "MessageSid"] + [(f"MessageSid{MESSAGE_SID}", "")]
 
     assert invoke(status_callback(fields))["statusCode"] == 400
     assert failures(published) == 0

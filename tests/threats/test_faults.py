@@ -15,22 +15,13 @@ import pytest
 import requests
 from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
-from conftest import LambdaContext
-from moto import mock_aws
+from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
 from moto.server import ThreadedMotoServer
-from twilio_requests import REST_URL, SSM_TOKEN, rest_event, signed
+from twilio_requests import REST_URL, SSM_TOKEN, rest_request, signed
 
 import handler
+from devtools.lambda_context import LambdaContext
 from sms_webhook import aws, config
-
-TOKEN_PARAMETER = "/twilio/auth-token"
-
-
-@pytest.fixture
-def token_in_ssm(monkeypatch):
-    """Deployed configuration: the function reads its token from SSM."""
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", TOKEN_PARAMETER)
 
 
 @pytest.fixture
@@ -44,7 +35,7 @@ def closed_port(monkeypatch):
 
 
 def twilio_request() -> dict:
-    return signed(rest_event(), REST_URL, token=SSM_TOKEN)
+    return signed(rest_request(), REST_URL, token=SSM_TOKEN)
 
 
 def test_ssm_unreachable_is_503_with_a_log_line_saying_why(token_in_ssm, closed_port, invoke, logs):
@@ -68,9 +59,8 @@ def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=closed_port, verbose=False)
     server.start()
     try:
-        boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{closed_port}").put_parameter(
-            Name=TOKEN_PARAMETER, Value=SSM_TOKEN, Type="SecureString"
-        )
+        ssm = boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{closed_port}")
+        put_secret(ssm, TOKEN_PARAMETER, SSM_TOKEN)
 
         assert invoke(twilio_request())["statusCode"] == 200
     finally:
@@ -80,37 +70,30 @@ def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port
 @pytest.mark.parametrize(
     ("error", "status"), [("ThrottlingException", 400), ("AccessDeniedException", 400)]
 )
-def test_throttled_or_denied_ssm_is_503_and_not_remembered(
-    token_in_ssm, invoke, logs, error, status
-):
-    with mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name=TOKEN_PARAMETER, Value=SSM_TOKEN, Type="SecureString"
-        )
-        with Stubber(config.ssm_provider().client) as ssm:
-            ssm.add_client_error("get_parameter", error, http_status_code=status)
-            ssm.add_client_error("get_parameter", error, http_status_code=status)
+def test_throttled_or_denied_ssm_is_503_and_not_remembered(ssm, invoke, logs, error, status):
+    with Stubber(config.ssm_provider().client) as stubbed:
+        stubbed.add_client_error("get_parameter", error, http_status_code=status)
+        stubbed.add_client_error("get_parameter", error, http_status_code=status)
 
-            failed = invoke(twilio_request())
+        failed = invoke(twilio_request())
 
-        answered = invoke(twilio_request())
+    answered = invoke(twilio_request())
 
     assert failed["statusCode"] == 503
     assert error in logs.records[0]["reason"]
     assert answered["statusCode"] == 200
 
 
-def test_a_missing_parameter_is_503(token_in_ssm, invoke, logs):
-    with mock_aws():
-        response = invoke(twilio_request())
+def test_a_missing_parameter_is_503(token_in_ssm, aws_account, invoke, logs):
+    response = invoke(twilio_request())
 
     assert response["statusCode"] == 503
     assert "ParameterNotFound" in logs.records[0]["reason"]
 
 
 def test_unreachable_shared_keys_are_503(closed_port, invoke, monkeypatch):
-    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "/twilio/webhook-keys")
-    event = rest_event()
+    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", SHARED_KEYS_PATH)
+    event = rest_request()
     event["headers"]["X-Twilio-Webhooks-Signature-Settings"] = "key=k1,algorithm=HMAC_SHA256"
     event["headers"]["X-Twilio-Signature"] = "c2lnbmF0dXJl"
 
@@ -124,11 +107,10 @@ def test_without_the_token_the_reply_code_never_runs(token_in_ssm, closed_port, 
 
 
 def test_an_unreachable_idempotency_table_still_answers_and_says_so(
-    invoke, logs, monkeypatch, published
+    aws_account, invoke, logs, monkeypatch, published
 ):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "not-created")
-    with mock_aws():
-        response = invoke(signed(rest_event(), REST_URL))
+    response = invoke(signed(rest_request(), REST_URL))
 
     assert response["statusCode"] == 200
     assert "<Message" in response["body"]
@@ -171,7 +153,7 @@ def silent():
 
 @pytest.fixture
 def silent_table(silent, monkeypatch):
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", "IdempotencyTable")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", silent.url)
     return silent
 
@@ -190,7 +172,7 @@ def timed(event, remaining_millis: int = 10_000) -> tuple[dict, float]:
 
 
 def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent_table, published):
-    response, seconds = timed(signed(rest_event(), REST_URL))
+    response, seconds = timed(signed(rest_request(), REST_URL))
 
     assert response["statusCode"] == 200
     assert "<Message" in response["body"]
@@ -199,7 +181,7 @@ def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent
 
 
 def test_a_conditional_write_to_the_table_is_attempted_once(silent_table):
-    timed(signed(rest_event(), REST_URL))
+    timed(signed(rest_request(), REST_URL))
 
     assert len(silent_table.connections) == aws.PATIENCE["dynamodb"].attempts == 1
 
@@ -271,7 +253,7 @@ def slow_table(monkeypatch):
 
 
 def test_a_write_answered_too_late_still_gets_the_message_its_reply(slow_table, received):
-    response, seconds = timed(signed(rest_event(), REST_URL))
+    response, seconds = timed(signed(rest_request(), REST_URL))
 
     assert response["statusCode"] == 200
     assert ">ok</Message>" in response["body"]
@@ -311,22 +293,18 @@ def test_no_aws_call_is_attempted_without_time_for_it(silent_ssm):
 
 
 @pytest.fixture
-def token_read_then(token_in_ssm, monkeypatch, invoke):
+def token_read_then(ssm, monkeypatch, invoke):
     """A container that read its token, whose cache then expired, and SSM answers this error
     from then on: `token_read_then("ThrottlingException")`."""
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "0")
-    with mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name=TOKEN_PARAMETER, Value=SSM_TOKEN, Type="SecureString"
-        )
-        assert invoke(twilio_request())["statusCode"] == 200
-        with Stubber(config.ssm_provider().client) as ssm:
+    assert invoke(twilio_request())["statusCode"] == 200
+    with Stubber(config.ssm_provider().client) as failing:
 
-            def failing_with(code: str, status: int = 400) -> None:
-                for _ in range(10):
-                    ssm.add_client_error("get_parameter", code, http_status_code=status)
+        def failing_with(code: str, status: int = 400) -> None:
+            for _ in range(10):
+                failing.add_client_error("get_parameter", code, http_status_code=status)
 
-            yield failing_with
+        yield failing_with
 
 
 @pytest.fixture
@@ -380,7 +358,7 @@ def test_after_a_failure_ssm_is_left_alone_for_a_while(token_read_then_ssm_throt
 def test_a_forged_request_is_still_rejected_with_the_last_token(
     token_read_then_ssm_throttled, invoke
 ):
-    assert invoke(signed(rest_event(), REST_URL, token="forged"))["statusCode"] == 403
+    assert invoke(signed(rest_request(), REST_URL, token="forged"))["statusCode"] == 403
 
 
 def test_the_last_token_is_used_for_an_hour_at_most(

@@ -5,17 +5,15 @@
 
 import base64
 
-import boto3
 import pytest
 from botocore.client import BaseClient
-from moto import mock_aws
 from twilio_requests import (
     REST_URL,
     SSM_TOKEN,
-    rest_event,
+    rest_request,
     signed,
     signed_with_shared_key,
-    v2_event,
+    v2_request,
 )
 
 from devtools.twilio_message import form_encode, largest_message_fields
@@ -37,46 +35,26 @@ def aws_calls(monkeypatch):
     return calls
 
 
-@pytest.fixture
-def deployed(monkeypatch):
-    """The deployed setup: token and SharedKeys in SSM, the idempotency table (moto)."""
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", "/twilio/auth-token")
-    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "/twilio/webhook-keys")
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", "IdempotencyTable")
-    with mock_aws():
-        boto3.client("ssm").put_parameter(
-            Name="/twilio/auth-token", Value=SSM_TOKEN, Type="SecureString"
-        )
-        boto3.client("dynamodb").create_table(
-            TableName="IdempotencyTable",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield
-
-
 def test_unsigned_requests_cost_no_aws_call_at_all(deployed, invoke, aws_calls):
     for _ in range(50):
-        assert invoke(rest_event())["statusCode"] == 403
+        assert invoke(rest_request())["statusCode"] == 403
 
     assert aws_calls == []
 
 
 def test_forged_requests_cost_no_aws_call_once_the_token_is_cached(deployed, invoke, aws_calls):
-    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+    invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
     aws_calls.clear()
 
     for _ in range(50):
-        assert invoke(signed(rest_event(), REST_URL, token="forged"))["statusCode"] == 403
+        assert invoke(signed(rest_request(), REST_URL, token="forged"))["statusCode"] == 403
 
     assert aws_calls == []
 
 
 def test_unknown_shared_key_ids_cost_one_ssm_call_for_all_of_them(deployed, invoke, aws_calls):
     for number in range(50):
-        event = signed_with_shared_key(rest_event(), REST_URL, f"key-{number}", "guess")
+        event = signed_with_shared_key(rest_request(), REST_URL, f"key-{number}", "guess")
         assert invoke(event)["statusCode"] == 403
 
     assert aws_calls == ["GetParametersByPath"]
@@ -85,17 +63,17 @@ def test_unknown_shared_key_ids_cost_one_ssm_call_for_all_of_them(deployed, invo
 def test_an_answered_message_costs_one_token_read_and_four_table_writes(
     deployed, invoke, aws_calls
 ):
-    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+    invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
 
     # a record under the MessageSid and one under the signature, each put then completed
     assert aws_calls == ["GetParameter", "PutItem", "PutItem", "UpdateItem", "UpdateItem"]
 
 
 def test_a_repeated_message_costs_one_table_call(deployed, invoke, aws_calls):
-    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+    invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
     aws_calls.clear()
 
-    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+    invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
 
     assert aws_calls == ["PutItem"]
 
@@ -112,28 +90,28 @@ def parsing_forbidden(monkeypatch):
 
 
 def test_a_plain_body_over_the_limit_is_rejected_with_413_unparsed(invoke, parsing_forbidden):
-    event = rest_event()
+    event = rest_request()
     event["body"] = "Body=" + "a" * MAX_FORM_SIZE
 
     assert invoke(event)["statusCode"] == 413
 
 
 def test_a_base64_body_over_the_limit_is_rejected_with_413_undecoded(invoke, parsing_forbidden):
-    event = rest_event(base64_body=True)
+    event = rest_request(base64_body=True)
     event["body"] = base64.b64encode(b"Body=" + b"a" * MAX_FORM_SIZE).decode()
 
     assert invoke(event)["statusCode"] == 413
 
 
 def test_a_query_string_over_the_limit_is_rejected_with_413_unparsed(invoke, parsing_forbidden):
-    event = v2_event("function_url", "GET")
+    event = v2_request("function_url", "GET")
     event["rawQueryString"] = "Body=" + "a" * MAX_FORM_SIZE
 
     assert invoke(event)["statusCode"] == 413
 
 
 def test_a_body_at_the_limit_is_still_read(invoke):
-    event = rest_event()
+    event = rest_request()
     event["body"] = ("Body=" + "a" * MAX_FORM_SIZE)[:MAX_FORM_SIZE]
 
     assert invoke(event)["statusCode"] == 403
@@ -142,7 +120,7 @@ def test_a_body_at_the_limit_is_still_read(invoke):
 def test_twilios_largest_request_fits_the_limits_and_is_answered(invoke, received):
     fields = largest_message_fields()
 
-    response = invoke(signed(rest_event(fields=fields, base64_body=True), REST_URL, fields))
+    response = invoke(signed(rest_request(fields=fields, base64_body=True), REST_URL, fields))
 
     assert response["statusCode"] == 200
     assert len(form_encode(fields).encode()) <= MAX_FORM_SIZE
@@ -153,20 +131,20 @@ def test_twilios_largest_request_fits_the_limits_and_is_answered(invoke, receive
 def test_a_body_of_thousands_of_tiny_fields_is_rejected_with_413_unparsed(
     invoke, parsing_forbidden
 ):
-    event = rest_event()
+    event = rest_request()
     event["body"] = "&".join(["a="] * 6000)
 
     assert invoke(event)["statusCode"] == 413
 
 
 def test_a_rest_get_over_the_url_length_api_gateway_accepts_is_rejected(invoke):
-    event = rest_event("GET", [("Body", "a" * 10_241)])
+    event = rest_request("GET", [("Body", "a" * 10_241)])
 
     assert invoke(event)["statusCode"] == 413
 
 
 def test_a_request_with_thousands_of_headers_is_rejected_before_they_are_read(invoke):
-    event = signed(rest_event(), REST_URL)
+    event = signed(rest_request(), REST_URL)
     for number in range(2000):
         event["headers"][f"X-Header-{number}"] = "x"
         event["multiValueHeaders"][f"X-Header-{number}"] = ["x"]
@@ -175,7 +153,7 @@ def test_a_request_with_thousands_of_headers_is_rejected_before_they_are_read(in
 
 
 def test_a_rest_query_of_thousands_of_values_is_rejected(invoke):
-    event = rest_event("GET", [("Body", "hi")])
+    event = rest_request("GET", [("Body", "hi")])
     event["multiValueQueryStringParameters"] = {"Body": ["x"] * 2000}
 
     assert invoke(event)["statusCode"] == 400

@@ -9,7 +9,9 @@ test_local_server.py).
 import http.client
 
 import pytest
-from twilio_requests import SMS, TOKEN, form, signature
+from twilio_requests import SMS, TOKEN
+
+from devtools.twilio_message import form_encode, twilio_signature
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
 
@@ -29,9 +31,9 @@ def post(server, public_token: str, signed_host: str, **headers: str) -> tuple[i
         "Host": f"127.0.0.1:{server.server_port}",
         **{name.replace("_", "-"): value for name, value in headers.items()},
         "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": signature(f"https://{signed_host}/sms", SMS, public_token),
+        "X-Twilio-Signature": twilio_signature(f"https://{signed_host}/sms", SMS, public_token),
     }
-    body = form(SMS).encode()
+    body = form_encode(SMS).encode()
     for name, value in [*sent.items(), ("Content-Length", str(len(body)))]:
         connection.putheader(name, value)
     connection.endheaders(body)

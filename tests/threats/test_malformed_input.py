@@ -19,9 +19,9 @@ from twilio_requests import (
     HTTP_API_HOST,
     REST_URL,
     SMS,
-    rest_event,
+    rest_request,
     signed,
-    v2_event,
+    v2_request,
 )
 
 from sms_webhook.form import MAX_FORM_SIZE
@@ -44,11 +44,11 @@ json_values = st.recursive(
 )
 
 SIGNED_EVENTS = [
-    signed(rest_event(), REST_URL),
-    signed(rest_event(base64_body=True), REST_URL),
-    signed(rest_event("GET"), f"{REST_URL}?ToCountry=US"),
-    signed(v2_event("http_api"), f"https://{HTTP_API_HOST}/sms"),
-    signed(v2_event("function_url", "GET"), f"https://{FUNCTION_URL_HOST}/sms"),
+    signed(rest_request(), REST_URL),
+    signed(rest_request(base64_body=True), REST_URL),
+    signed(rest_request("GET"), f"{REST_URL}?ToCountry=US"),
+    signed(v2_request("http_api"), f"https://{HTTP_API_HOST}/sms"),
+    signed(v2_request("function_url", "GET"), f"https://{FUNCTION_URL_HOST}/sms"),
 ]
 
 
@@ -155,7 +155,7 @@ def from_json(text: str) -> dict:
     ],
 )
 def test_an_unpaired_surrogate_in_a_rest_query_is_a_400(invoke, query):
-    event = rest_event("GET")
+    event = rest_request("GET")
     event["multiValueQueryStringParameters"] = from_json(query)
     event["queryStringParameters"] = {k: v[0] for k, v in from_json(query).items()}
 
@@ -171,14 +171,14 @@ def test_an_unpaired_surrogate_in_a_rest_query_is_a_400(invoke, query):
     ],
 )
 def test_an_unpaired_surrogate_anywhere_in_a_rest_event_is_a_400(invoke, field, value):
-    event = signed(rest_event(), REST_URL)
+    event = signed(rest_request(), REST_URL)
     event[field] = from_json(value)
 
     assert invoke(event)["statusCode"] == 400
 
 
 def test_an_unpaired_surrogate_in_a_raw_query_string_is_a_400(invoke):
-    event = v2_event("function_url", "GET")
+    event = v2_request("function_url", "GET")
     event["rawQueryString"] = from_json('"Body=\\ud800"')
 
     assert invoke(event)["statusCode"] == 400
@@ -189,7 +189,7 @@ def test_an_unpaired_surrogate_in_a_raw_query_string_is_a_400(invoke):
     [{"a": 5}, "a string", {5: ["x"]}, ["Host"], {"Host": [5]}, {"Host": [None]}],
 )
 def test_malformed_multi_value_headers_beside_empty_headers_are_a_400(invoke, multi_value_headers):
-    event = signed(rest_event(), REST_URL)
+    event = signed(rest_request(), REST_URL)
     event["headers"] = {}
     event["multiValueHeaders"] = multi_value_headers
 
@@ -199,21 +199,21 @@ def test_malformed_multi_value_headers_beside_empty_headers_are_a_400(invoke, mu
 @pytest.mark.parametrize("name", ["http_api", "function_url"])
 def test_a_payload_2_event_without_a_stage_is_read_as_the_default_stage(invoke, name):
     host = HTTP_API_HOST if name == "http_api" else FUNCTION_URL_HOST
-    event = signed(v2_event(name), f"https://{host}/sms")
+    event = signed(v2_request(name), f"https://{host}/sms")
     del event["requestContext"]["stage"]
 
     assert invoke(event)["statusCode"] == 200
 
 
 def test_the_body_limit_counts_bytes_not_characters(invoke):
-    event = signed(rest_event(), REST_URL)
+    event = signed(rest_request(), REST_URL)
     event["body"] = "Body=" + "語" * (MAX_FORM_SIZE // 2)  # half the characters, 1.5x the bytes
 
     assert invoke(event)["statusCode"] == 413
 
 
 def test_a_raw_query_string_limit_counts_bytes_too(invoke):
-    event = v2_event("function_url", "GET")
+    event = v2_request("function_url", "GET")
     event["rawQueryString"] = "Body=" + "語" * (MAX_FORM_SIZE // 2)
 
     assert invoke(event)["statusCode"] == 413
@@ -222,4 +222,4 @@ def test_a_raw_query_string_limit_counts_bytes_too(invoke):
 def test_a_signed_message_in_many_languages_is_still_answered(invoke):
     fields = [(n, "こんにちは 🎉 Grüße " * 50 if n == "Body" else v) for n, v in SMS]
 
-    assert invoke(signed(rest_event(fields=fields), REST_URL, fields))["statusCode"] == 200
+    assert invoke(signed(rest_request(fields=fields), REST_URL, fields))["statusCode"] == 200

@@ -9,9 +9,8 @@ import importlib
 import logging
 import re
 
-import boto3
 import pytest
-from moto import mock_aws
+from conftest import TOKEN_PARAMETER, put_secret
 from twilio_requests import (
     PREVIOUS_TOKEN,
     REST_URL,
@@ -20,50 +19,38 @@ from twilio_requests import (
     SHARED_KEY_SECRET,
     SMS,
     SSM_TOKEN,
-    form,
     leaked,
-    rest_event,
+    rest_request,
     signed,
     signed_with_shared_key,
 )
 
 import handler
+from devtools.twilio_message import form_encode
 from sms_webhook.telemetry import logger
 
 
 @pytest.fixture
-def deployed(monkeypatch):
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN_PARAMETER", "/twilio/auth-token")
-    monkeypatch.setenv("TWILIO_SHARED_KEYS_PATH", "/twilio/webhook-keys")
-    with mock_aws():
-        ssm = boto3.client("ssm")
-        ssm.put_parameter(
-            Name="/twilio/auth-token", Value=f"{SSM_TOKEN},{PREVIOUS_TOKEN}", Type="SecureString"
-        )
-        ssm.put_parameter(
-            Name=f"/twilio/webhook-keys/{SHARED_KEY_ID}",
-            Value=SHARED_KEY_SECRET,
-            Type="SecureString",
-        )
-        yield
+def rotating_token(ssm):
+    """A deployed function during a rotation: SSM holds the new and the previous token."""
+    put_secret(ssm, TOKEN_PARAMETER, f"{SSM_TOKEN},{PREVIOUS_TOKEN}")
 
 
 def every_kind_of_request() -> list[dict]:
     return [
-        signed(rest_event(), REST_URL, token=SSM_TOKEN),
-        signed(rest_event(), REST_URL, token=PREVIOUS_TOKEN),
-        signed(rest_event("GET"), f"{REST_URL}?{form(SMS)}", token=SSM_TOKEN),
-        signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
-        signed_with_shared_key(rest_event(), REST_URL, SHARED_KEY_ID, "wrong"),
-        signed(rest_event(), REST_URL, token="forged"),
-        signed(rest_event("GET"), f"{REST_URL}?{form(SMS)}", token="forged"),
-        rest_event(),
+        signed(rest_request(), REST_URL, token=SSM_TOKEN),
+        signed(rest_request(), REST_URL, token=PREVIOUS_TOKEN),
+        signed(rest_request("GET"), f"{REST_URL}?{form_encode(SMS)}", token=SSM_TOKEN),
+        signed_with_shared_key(rest_request(), REST_URL, SHARED_KEY_ID, SHARED_KEY_SECRET),
+        signed_with_shared_key(rest_request(), REST_URL, SHARED_KEY_ID, "wrong"),
+        signed(rest_request(), REST_URL, token="forged"),
+        signed(rest_request("GET"), f"{REST_URL}?{form_encode(SMS)}", token="forged"),
+        rest_request(),
         {"body": SENDER},
     ]
 
 
-def test_nothing_secret_is_logged_even_at_debug(deployed, invoke, logs):
+def test_nothing_secret_is_logged_even_at_debug(rotating_token, invoke, logs):
     logger.setLevel("DEBUG")
 
     for event in every_kind_of_request():
@@ -73,13 +60,13 @@ def test_nothing_secret_is_logged_even_at_debug(deployed, invoke, logs):
     assert leaked(logs.text) == []
 
 
-def test_nothing_secret_is_in_any_answer(deployed, invoke):
+def test_nothing_secret_is_in_any_answer(rotating_token, invoke):
     answers = [invoke(event) for event in every_kind_of_request()]
 
     assert [leaked(str(answer)) for answer in answers] == [[]] * len(answers)
 
 
-def test_nothing_secret_is_logged_with_the_root_logger_at_debug(deployed, invoke, caplog):
+def test_nothing_secret_is_logged_with_the_root_logger_at_debug(rotating_token, invoke, caplog):
     caplog.set_level(logging.DEBUG)  # what Lambda's ApplicationLogLevel DEBUG does
 
     for event in every_kind_of_request():
@@ -100,7 +87,7 @@ def log_event_asked_for(monkeypatch):
 
 
 def test_events_are_never_logged_whatever_the_environment_says(log_event_asked_for, invoke, logs):
-    event = signed(rest_event(), REST_URL)
+    event = signed(rest_request(), REST_URL)
 
     invoke(event)
 
@@ -112,24 +99,24 @@ def test_events_are_never_logged_whatever_the_environment_says(log_event_asked_f
 def test_credentials_in_a_configured_url_are_not_logged(monkeypatch, invoke, logs):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "https://twilio:hunter2@example.com/sms")
 
-    invoke(signed(rest_event(), REST_URL, token="forged"))
+    invoke(signed(rest_request(), REST_URL, token="forged"))
 
     [rejection] = logs.records
     assert rejection["url"] == "https://example.com/sms"
     assert "hunter2" not in logs.text
 
 
-def test_the_sender_is_logged_as_a_pseudonym_with_two_digits_at_most(deployed, invoke, logs):
-    invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+def test_the_sender_is_logged_as_a_pseudonym_with_two_digits_at_most(rotating_token, invoke, logs):
+    invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
 
     sender = logs.records[-1]["from"]
     assert re.fullmatch(r"\+1…34#[0-9a-f]{8}", sender)
     assert not re.search(r"\d{3}", sender.partition("#")[0])
 
 
-def test_one_sender_has_one_pseudonym_across_requests(deployed, invoke, logs):
+def test_one_sender_has_one_pseudonym_across_requests(rotating_token, invoke, logs):
     for _ in range(2):
-        invoke(signed(rest_event(), REST_URL, token=SSM_TOKEN))
+        invoke(signed(rest_request(), REST_URL, token=SSM_TOKEN))
 
     assert len({record["from"] for record in logs.records if "from" in record}) == 1
 

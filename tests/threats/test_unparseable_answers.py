@@ -7,7 +7,7 @@ delivery reports the way Twilio documents today (`action`, not the deprecated `s
 from xml.etree import ElementTree
 
 import pytest
-from twilio_requests import REST_URL, STATUS_URL, rest_event, signed
+from twilio_requests import REST_URL, STATUS_URL, rest_request, signed
 
 import handler
 
@@ -16,7 +16,7 @@ NOT_XML = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\ufffe", "\u
 
 def answer_to(invoke, monkeypatch, reply) -> dict:
     monkeypatch.setattr(handler, "reply", lambda message: reply)
-    return invoke(signed(rest_event(), REST_URL))
+    return invoke(signed(rest_request(), REST_URL))
 
 
 def texts(response: dict) -> list[str]:
@@ -42,7 +42,7 @@ def test_tabs_and_line_breaks_are_kept(invoke, monkeypatch):
 def test_dropped_characters_are_reported_once_per_reply(invoke, monkeypatch, logs):
     monkeypatch.setattr(handler, "reply", lambda message: ["a\x00b\x01", "c\ud800"])
     for _ in range(3):
-        invoke(signed(rest_event(), REST_URL))
+        invoke(signed(rest_request(), REST_URL))
 
     warnings = [r for r in logs.records if r["message"].startswith("reply characters dropped")]
     assert [w["dropped"] for w in warnings] == [2, 1]
@@ -55,7 +55,7 @@ def test_a_reply_of_only_such_characters_is_no_reply(invoke, monkeypatch):
 
 
 def test_delivery_reports_are_asked_for_with_action_and_post(invoke):
-    response = invoke(signed(rest_event(), REST_URL))
+    response = invoke(signed(rest_request(), REST_URL))
 
     [message] = ElementTree.fromstring(response["body"].encode())
     assert message.attrib == {"action": STATUS_URL, "method": "POST"}
