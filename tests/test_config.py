@@ -1,5 +1,6 @@
 """Where the secrets come from and how long they are kept (faults: tests/threats/test_faults.py)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -26,18 +27,19 @@ from sms_webhook.config import (
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def fresh_python(code: str, **environment: str) -> str:
-    """What `code` prints in a new interpreter, with these environment variables more: imports
-    and module state as at a cold start."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
+def cold_start_state(**environment: str) -> dict[str, bool]:
+    """What importing the handler leaves in a new interpreter, with these environment variables
+    more: modules loaded and things made, as at a cold start (`tests/cold_start_state.py`)."""
+    printed = subprocess.run(
+        [sys.executable, str(PROJECT / "tests" / "cold_start_state.py")],
         cwd=PROJECT,
-        env={**os.environ, **environment},
+        env={**os.environ, "PYTHONPATH": str(PROJECT), **environment},
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
-    ).stdout.strip()
+    ).stdout
+    return json.loads(printed)
 
 
 def test_token_in_the_environment_is_used():
@@ -119,9 +121,9 @@ def test_without_a_keys_path_there_are_no_shared_keys(ssm, monkeypatch):
 
 
 def test_importing_the_handler_reads_no_secret_and_loads_no_aws_sdk():
-    code = "import sys, handler; print('boto3' in sys.modules)"
+    state = cold_start_state(TWILIO_AUTH_TOKEN_PARAMETER=TOKEN_PARAMETER)
 
-    assert fresh_python(code, TWILIO_AUTH_TOKEN_PARAMETER=TOKEN_PARAMETER) == "False"
+    assert (state["boto3 loaded"], state["secrets read"]) == (False, False)
 
 
 def test_configured_webhook_url_is_read_from_the_environment(monkeypatch):
@@ -134,24 +136,3 @@ def test_empty_webhook_url_means_none_is_configured(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "")
 
     assert webhook_url_override() is None
-
-
-def test_with_snapstart_the_aws_clients_are_made_before_the_snapshot_without_reading_secrets(
-    monkeypatch,
-):
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
-    code = (
-        "import handler; from sms_webhook import config, deduplication as d;"
-        "print(config.ssm_provider.cache_info().currsize,"
-        " d.idempotent_runner.cache_info().currsize,"
-        " config.ssm_provider().store == {})"
-    )
-    snapstart = {
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
-        "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
-        "IDEMPOTENCY_TABLE": "table",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-    }
-
-    assert fresh_python(code, **snapstart).split() == ["1", "1", "True"]

@@ -1,0 +1,44 @@
+"""AWS clients that give up in time: no attempt starts that could not end before the deadline."""
+
+import pytest
+
+from sms_webhook import aws
+
+
+def attempt(service: str) -> None:
+    """What botocore does before each attempt of an API call of that service's client."""
+    aws.client(service).meta.events.emit("before-send.test.Operation", request=None)
+
+
+@pytest.mark.parametrize("service", sorted(aws.PATIENCE))
+def test_an_attempt_with_time_to_end_is_made(service):
+    aws.start_request(remaining_millis=10_000)
+
+    attempt(service)  # nothing raised
+
+
+@pytest.mark.parametrize("service", sorted(aws.PATIENCE))
+def test_no_attempt_starts_when_the_invocation_has_no_time_left_for_it(service):
+    patience = aws.PATIENCE[service]
+    too_little = (patience.connect + patience.read + aws.ANSWER_MARGIN) * 1000 - 1
+    aws.start_request(remaining_millis=int(too_little))
+
+    with pytest.raises(aws.OutOfTimeError):
+        attempt(service)
+
+
+def test_the_deadline_is_never_later_than_the_budget_after_the_request(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(aws.time, "monotonic", lambda: now[0])
+    aws.start_request(remaining_millis=900_000)
+    now[0] += aws.AWS_BUDGET - aws.PATIENCE["ssm"].connect - aws.PATIENCE["ssm"].read + 0.01
+
+    with pytest.raises(aws.OutOfTimeError):
+        attempt("ssm")
+
+
+@pytest.mark.parametrize(("service", "attempts"), [("ssm", 2), ("dynamodb", 1)])
+def test_each_service_makes_its_number_of_attempts(service, attempts):
+    retries = aws.client(service).meta.config.retries
+
+    assert (retries["mode"], retries["total_max_attempts"]) == ("standard", attempts)

@@ -1,0 +1,73 @@
+"""Each answer recorded once under each of its keys: a repeat of any key gets the first answer."""
+
+import pytest
+
+from devtools.lambda_context import LambdaContext
+from sms_webhook.deduplication import AlreadyInProgressError, answer_once
+
+
+def counting(answers: list[str]):
+    """An answer that says how many times it was made."""
+
+    def answer() -> str:
+        answers.append(f"answer {len(answers) + 1}")
+        return answers[-1]
+
+    return answer
+
+
+def test_without_a_table_every_call_answers():
+    made: list[str] = []
+
+    results = [answer_once(("SM1",), counting(made), LambdaContext()) for _ in range(2)]
+
+    assert results == ["answer 1", "answer 2"]
+
+
+def test_a_repeated_key_gets_the_first_answer(idempotency_table):
+    made: list[str] = []
+
+    results = [answer_once(("SM1", "sig"), counting(made), LambdaContext()) for _ in range(2)]
+
+    assert (results, made) == (["answer 1", "answer 1"], ["answer 1"])
+
+
+@pytest.mark.parametrize("repeated", [("SM1", "other signature"), ("SM2", "signature")])
+def test_a_repeat_of_either_key_gets_the_first_answer(idempotency_table, repeated):
+    made: list[str] = []
+    answer_once(("SM1", "signature"), counting(made), LambdaContext())
+
+    assert answer_once(repeated, counting(made), LambdaContext()) == "answer 1"
+
+
+def test_new_keys_get_a_new_answer(idempotency_table):
+    made: list[str] = []
+    answer_once(("SM1", "signature 1"), counting(made), LambdaContext())
+
+    assert answer_once(("SM2", "signature 2"), counting(made), LambdaContext()) == "answer 2"
+
+
+def test_a_key_being_answered_makes_a_copy_wait_for_nothing(idempotency_table):
+    copies: list[BaseException] = []
+
+    def answer_while_a_copy_arrives() -> str:
+        try:
+            answer_once(("SM1", "signature"), lambda: "copy", LambdaContext())
+        except AlreadyInProgressError as error:
+            copies.append(error)
+        return "first"
+
+    assert answer_once(("SM1", "signature"), answer_while_a_copy_arrives, LambdaContext()) == (
+        "first"
+    )
+    assert [str(error) for error in copies] == ["SM1"]
+
+
+def test_an_answer_that_raised_is_not_recorded(idempotency_table):
+    def failing() -> str:
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        answer_once(("SM1", "signature"), failing, LambdaContext())
+
+    assert answer_once(("SM1", "signature"), lambda: "fixed", LambdaContext()) == "fixed"
