@@ -82,7 +82,8 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 .aws-sam/build/template.yaml: $(SOURCES) | $(VENV)/.dev
-	$(SAM_BUILD)
+	$(call step,sam build: the deployable artifact in .aws-sam/build)
+	@$(SAM_BUILD) >&2
 
 build: .aws-sam/build/template.yaml ## sam build: the deployable artifact, without Docker
 
@@ -99,7 +100,7 @@ destroy: $(VENV)/.dev ## delete the stack, then ask before deleting the token's 
 	@$(BIN)/python -m devtools.deploy --destroy --sam "$(SAM)" $(REGION_OPTION)
 
 invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does
-	$(BIN)/python -m devtools.invoke $(EVENT) --runtime-dir $(RUNTIME_DIR)
+	@$(BIN)/python -m devtools.invoke $(EVENT) --runtime-dir $(RUNTIME_DIR)
 
 connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhook [DRY_RUN=1 REGION=]
 	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }

@@ -118,8 +118,13 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         for name, value in (response.get("headers") or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a request queued while the server could not start, after a
+            # syntax error): it was answered, just too late for it.
+            print(f"{self.command} {self.path}: the client left before the answer", flush=True)
 
 
 class WebhookServer(HTTPServer):
