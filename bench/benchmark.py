@@ -26,6 +26,7 @@ import json
 import marshal
 import os
 import platform
+import re
 import shutil
 import socket
 import statistics
@@ -306,7 +307,67 @@ def measure(rounds: int, loops: int) -> dict:
         }
     report["project_token_in_ssm"] = measure_ssm(one_event, rounds)
     report["ratios"] = ratios(report["contenders"])
+    report["caches"] = measure_caches(valid, forged, loops, env)
     return report
+
+
+def measure_caches(valid: list[dict], forged: list[dict], loops: int, env: dict) -> dict:
+    """Warm µs per valid and forged event with each of the project's caches taken away."""
+    events = write_events(WORK / "caches.marshal", (valid, forged, loops))
+    result_file = WORK / "project.caches"
+    subprocess.run(
+        [str(venv_python("project")), DRIVERS / "caches.py", events, result_file],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return {
+        name: {"valid_us": valid_us, "forged_us": forged_us}
+        for name, (valid_us, forged_us) in marshal.loads(result_file.read_bytes()).items()
+    }
+
+
+JOURNEY_RUNS = 3
+
+
+def measure_journey() -> dict:
+    """How long a developer waits: `make build` and `make test` after an edit of replies.py,
+    and `make invoke`'s cold and warm invocations (as devtools.invoke reports them)."""
+    replies = PROJECT / "replies.py"
+
+    def after_an_edit(*command: str) -> float:
+        replies.touch()
+        started = time.perf_counter()
+        subprocess.run(
+            ["make", "--no-print-directory", *command],
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
+        return time.perf_counter() - started
+
+    build = statistics.median(after_an_edit("build") for _ in range(JOURNEY_RUNS))
+    test = after_an_edit("test")
+    runtime = PROJECT / ".venv" / "lambda-runtime"
+    invoked = subprocess.run(
+        [
+            *(str(PROJECT / ".venv" / "bin" / "python"), "-m", "devtools.invoke"),
+            *("events/sms.json", "--runtime-dir", str(runtime), "--repeat", "5"),
+        ],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    times = [float(ms) for ms in re.findall(r"\): ([0-9.]+) ms", invoked)]
+    return {
+        "build_after_edit_s": build,
+        "test_after_edit_s": test,
+        "invoke_cold_ms": times[0],
+        "invoke_warm_ms": statistics.median(times[1:]),
+    }
 
 
 def measure_ssm(event_file: Path, rounds: int) -> dict:
@@ -418,6 +479,40 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def caches_table(report: dict) -> str:
+    caches = report["caches"]
+    kept = caches["none taken away"]
+    lines = [
+        "| cache taken away | valid µs | forged µs | what it saves a valid / forged request |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, figures in caches.items():
+        saved = (
+            f"{figures['valid_us'] - kept['valid_us']:.1f} / "
+            f"{figures['forged_us'] - kept['forged_us']:.1f}"
+            if name != "none taken away"
+            else ""
+        )
+        lines.append(
+            f"| {name} | {figures['valid_us']:.1f} | {figures['forged_us']:.1f} | {saved} |"
+        )
+    return "\n".join(lines)
+
+
+def journey_table(journey: dict) -> str:
+    return "\n".join(
+        [
+            "| step | time |",
+            "|---|---:|",
+            f"| `make build` after an edit of replies.py (median of {JOURNEY_RUNS}) | "
+            f"{journey['build_after_edit_s']:.1f} s |",
+            f"| `make test` after an edit of replies.py | {journey['test_after_edit_s']:.0f} s |",
+            f"| `make invoke`, cold invocation | {journey['invoke_cold_ms']:.0f} ms |",
+            f"| `make invoke`, warm invocation | {journey['invoke_warm_ms']:.1f} ms |",
+        ]
+    )
+
+
 def markdown(report: dict) -> str:
     """docs/benchmark.md: the tables `make bench` prints, with the machine and the date, for the
     docs to link to."""
@@ -430,7 +525,14 @@ def markdown(report: dict) -> str:
         f"{machine['cpus']} CPUs. Cold starts: the median of {report['rounds']} fresh processes; "
         f"warm requests: the median of {report['loops']} loops, in "
         f"{max(1, report['rounds'] // 3)} processes.\n\n"
-        f"{table(report)}\n"
+        f"{table(report)}\n\n"
+        "## The caches\n\n"
+        "Warm requests with each of the function's caches taken away (its function called "
+        "instead), in one process:\n\n"
+        f"{caches_table(report)}\n\n"
+        "## The journey\n\n"
+        "What a developer waits for, on the same machine:\n\n"
+        f"{journey_table(report['journey'])}\n"
     )
 
 
@@ -460,9 +562,10 @@ def main() -> None:
         smoke()
         return
     report = measure(args.rounds, args.loops)
+    report["journey"] = measure_journey()
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     args.markdown.write_text(markdown(report))
-    print(table(report))
+    print(f"{table(report)}\n\n{caches_table(report)}\n\n{journey_table(report['journey'])}")
     print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}, {args.markdown}")
 
 

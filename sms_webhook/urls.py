@@ -16,7 +16,6 @@ its sibling `/status`:
 
 import string
 from collections.abc import Callable
-from functools import lru_cache
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sms_webhook.config import webhook_url_override
@@ -27,38 +26,18 @@ STATUS_ROUTE = "status"
 
 def public_urls(request: HttpRequest) -> list[str]:
     """The URLs Twilio may have called to make this request, the likeliest first."""
-    urls = _public_urls(
-        domain=request.domain,
-        public_path=request.public_path,
-        route=request.route,
-        raw_query=request.raw_query,
-        decoded_query=request.decoded_query,
-        override=webhook_url_override(),
-    )
-    return list(urls)
-
-
-@lru_cache(maxsize=128)
-def _public_urls(
-    *,
-    domain: str,
-    public_path: str,
-    route: str,
-    raw_query: str | None,
-    decoded_query: tuple[tuple[str, str], ...],
-    override: str | None,
-) -> tuple[str, ...]:
-    """Cached: the signature check and the status callback of a request both need the URLs, and
-    every POST to the same webhook has the same ones."""
-    query_strings = [raw_query] if raw_query is not None else _rest_query_strings(decoded_query)
-    base = override
+    if request.raw_query is not None:
+        query_strings = [request.raw_query]
+    else:
+        query_strings = _rest_query_strings(request.decoded_query)
+    base = webhook_url_override()
     if base is None:
-        if not domain:
-            return ()
-        base = f"https://{domain}{public_path}"
-    elif route == f"/{STATUS_ROUTE}":
+        if not request.domain:
+            return []
+        base = f"https://{request.domain}{request.public_path}"
+    elif request.route == f"/{STATUS_ROUTE}":
         base = sibling_url(base, STATUS_ROUTE)
-    return tuple(_with_query(base, query) for query in query_strings)
+    return [_with_query(base, query) for query in query_strings]
 
 
 def public_url_for_logs(request: HttpRequest) -> str:

@@ -149,11 +149,13 @@ def test_any_form_with_valid_escapes_is_read_as_urllib_reads_it(data):
     every_escape_valid = all(
         re.fullmatch(r"[0-9A-Fa-f]{2}", part[:2]) for part in data.split("%")[1:]
     )
+    try:
+        expected = FormFields.from_pairs(parse_qsl(data, keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError:  # an escape that is not UTF-8
+        expected = None
 
-    if every_escape_valid:
-        assert parse_form(data.encode()) == FormFields.from_pairs(
-            parse_qsl(data, keep_blank_values=True, errors="strict")
-        )
+    if every_escape_valid and expected is not None:
+        assert parse_form(data.encode()) == expected
     else:
         with pytest.raises(UndecodableError):
             parse_form(data.encode())
