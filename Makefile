@@ -26,7 +26,7 @@ step = @printf '==> %s\n' "$(1)" >&2
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' -v port='$(PORT)' \
-		'{gsub(/\$$\(PORT\)/, port, $$2); printf "  make %-9s %s\n", $$1, $$2}'
+		'{gsub(/\$$\(PORT\)/, port, $$2); printf "  make %-11s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(call step,creating the virtualenv $(VENV)/)
@@ -117,7 +117,7 @@ events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 # pure-Python wheels for Python 3.13, so one artifact serves arm64 and x86_64 alike and no Docker
 # or local python3.13 is needed; a dependency without such a wheel fails the build. Only the code
 # that runs goes in: requirements.txt without its dependencies' dependencies, and of twilio and
-# Powertools the parts the function imports (the README's Performance section lists them); no
+# Powertools the parts the function imports (docs/performance.md says why); no
 # tests, events, docs, scripts or .pyc compiled for another Python.
 TWILIO_KEPT := __init__.py request_validator.py twiml
 POWERTOOLS_UNUSED := event_handler $(addprefix utilities/,auth_alpha batch circuit_breaker \
@@ -133,7 +133,7 @@ build-WebhookFunction:
 	rm -rf "$(ARTIFACTS_DIR)/bin" $(addprefix "$(ARTIFACTS_DIR)/aws_lambda_powertools/",$(POWERTOOLS_UNUSED))
 	find "$(ARTIFACTS_DIR)/twilio" -mindepth 1 -maxdepth 1 $(addprefix ! -name ,$(TWILIO_KEPT)) -exec rm -rf {} +
 
-bench: $(VENV)/.dev ## benchmark against the floor and Flask (a minute); writes bench/results.json, docs/benchmark.md
+bench: $(VENV)/.dev ## benchmark against the floor and Flask (minutes); writes bench/results.json, docs/benchmark.md
 	$(BIN)/python bench/benchmark.py
 
 bench-smoke: $(VENV)/.dev ## the benchmark's correctness only: every contender answers right

@@ -253,7 +253,7 @@ def worst_forged_events() -> dict[str, dict]:
         body=bodies["largest real request"].encode(),
         base64_body=True,
     )
-    query = form_encode([("Body", "語" * (MAX_QUERY_SIZE - 4))])
+    query = form_encode([("Body", "語" * ((MAX_QUERY_SIZE - 6) // 9))])  # 9 characters encoded
     events["GET of the longest query"] = rest_event("GET", target, headers=headers, query=query)
     return events
 

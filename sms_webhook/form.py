@@ -51,8 +51,10 @@ cheap (the benchmark measures it)."""
 
 
 MAX_QUERY_SIZE = 10 * 1024
-"""Characters of a REST API GET's decoded query parameters accepted: API Gateway's REST API
-rejects a URL longer than 10,240 characters itself."""
+"""Characters of a REST API GET's query string, as it was sent: API Gateway's REST API rejects a
+URL longer than 10,240 characters itself. The event holds the query decoded; its shortest
+encoding (each byte of a non-ASCII character as `%XX`) is what is measured, so no event claims a
+query API Gateway could not have passed, whose re-encodings (see `urls`) would cost the more."""
 
 
 class UndecodableError(ValueError):
@@ -130,10 +132,19 @@ def request_fields(request: HttpRequest) -> FormFields:
         pairs = request.decoded_query
         if len(pairs) > MAX_FIELDS:
             raise TooLargeError(f"the query string has more than {MAX_FIELDS} fields")
-        if sum(len(name) + len(value) for name, value in pairs) > MAX_QUERY_SIZE:
-            raise TooLargeError(f"the query string is larger than {MAX_QUERY_SIZE} characters")
+        encoded = sum(
+            _shortest_encoding(name) + _shortest_encoding(value) + 2 for name, value in pairs
+        )
+        if encoded > MAX_QUERY_SIZE:
+            raise TooLargeError(f"the query string is over {MAX_QUERY_SIZE} characters encoded")
         return FormFields.from_pairs(pairs)
     return parse_form(_utf8(request.raw_query, "the query string"))
+
+
+def _shortest_encoding(text: str) -> int:
+    """The fewest characters `text` takes in a URL: ASCII as it is, each other byte as `%XX`."""
+    ascii_characters = len(text.encode("ascii", "ignore"))
+    return ascii_characters + 3 * (len(text.encode("utf-8", "surrogatepass")) - ascii_characters)
 
 
 def _utf8(text: str, what: str) -> bytes:

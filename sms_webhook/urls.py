@@ -26,35 +26,42 @@ STATUS_ROUTE = "status"
 
 def public_urls(request: HttpRequest) -> list[str]:
     """The URLs Twilio may have called to make this request, the likeliest first."""
+    base = _base_url(request)
+    if base is None:
+        return []
     if request.raw_query is not None:
         query_strings = [request.raw_query]
     else:
         query_strings = _rest_query_strings(request.decoded_query)
-    base = webhook_url_override()
-    if base is None:
-        if not request.domain:
-            return []
-        base = f"https://{request.domain}{request.public_path}"
-    elif request.route == f"/{STATUS_ROUTE}":
-        base = sibling_url(base, STATUS_ROUTE)
     return [_with_query(base, query) for query in query_strings]
 
 
 def public_url_for_logs(request: HttpRequest) -> str:
     """The public URL without its query string, which may carry phone numbers and text, and
     without the `user:password@` a configured URL may hold."""
-    urls = public_urls(request)
-    if not urls:
+    base = _base_url(request)
+    if base is None:
         return ""
-    scheme, separator, rest = urls[0].partition("?")[0].partition("://")
+    scheme, separator, rest = base.partition("?")[0].partition("://")
     host, slash, path = rest.partition("/")  # not urlsplit: the URL may be one it rejects
     return f"{scheme}{separator}{host.rpartition('@')[2]}{slash}{path}"
 
 
 def status_callback_url(request: HttpRequest) -> str | None:
     """Where Twilio should report the delivery of replies: `/status` beside the URL it called."""
-    urls = public_urls(request)
-    return sibling_url(urls[0], STATUS_ROUTE) if urls else None
+    base = _base_url(request)
+    return sibling_url(base, STATUS_ROUTE) if base is not None else None
+
+
+def _base_url(request: HttpRequest) -> str | None:
+    """The URL Twilio called, before the query string of a GET: the configured one, or the one
+    the front door says was called; None when there is neither."""
+    configured = webhook_url_override()
+    if configured is None:
+        return f"https://{request.domain}{request.public_path}" if request.domain else None
+    if request.route == f"/{STATUS_ROUTE}":
+        return sibling_url(configured, STATUS_ROUTE)
+    return configured
 
 
 def sibling_url(url: str, name: str) -> str:
@@ -71,31 +78,30 @@ def _rest_query_strings(pairs: tuple[tuple[str, str], ...]) -> list[str]:
     """Query strings, re-encoded from API Gateway's decoded parameters, that Twilio may have sent.
 
     Twilio form-encodes (spaces as `+`, `'` as `%27`); the other encodings cover clients that
-    write spaces as `%20`, or keep `*` and encode `~` as Java's encoder does. The order is the
+    write spaces as `%20`, or keep `*` and encode `~` as Java's encoder does. Those two differ
+    from the form encoding in those characters only, so they are made from it. The order is the
     event's own, the order API Gateway received them in.
     """
     if not pairs:
         return [""]
-    encoded = (urlencode(pairs, quote_via=quote_via) for quote_via in _QUERY_ENCODINGS)
-    return list(dict.fromkeys(encoded))
+    as_form = urlencode(pairs, quote_via=_quote_plus)
+    as_percent_20 = as_form.replace("+", "%20")  # a + in the form encoding is always a space
+    as_java = as_form.replace("%2A", "*").replace("~", "%7E")
+    return list(dict.fromkeys((as_form, as_percent_20, as_java)))
 
 
-def _percent_encoder(safe: str, space: str) -> Callable[..., str]:
-    """`urllib.parse.quote` for one choice of safe characters and of the space's encoding, at the
-    speed of `str.translate`: urllib encodes byte by byte in Python, which a forged GET with a
-    long query of non-ASCII text would make costly."""
-    table = {byte: f"%{byte:02X}" for byte in range(256) if chr(byte) not in safe}
-    table[ord(" ")] = space
-
-    def quote_via(text: str, *_: object) -> str:
-        return text.encode("utf-8").decode("latin-1").translate(table)
-
-    return quote_via
+_FORM_ENCODING = {
+    byte: f"%{byte:02X}"
+    for byte in range(256)
+    if chr(byte) not in string.ascii_letters + string.digits + "_.-~"
+}
+_FORM_ENCODING[ord(" ")] = "+"
 
 
-_UNRESERVED = string.ascii_letters + string.digits + "_.-~"
-_QUERY_ENCODINGS = (
-    _percent_encoder(_UNRESERVED, "+"),  # urllib's quote_plus: Twilio's encoding
-    _percent_encoder(_UNRESERVED, "%20"),  # urllib's quote
-    _percent_encoder(_UNRESERVED.replace("~", "*"), "+"),  # Java's URLEncoder
-)
+def _translate_quote_plus(text: str, *_: object) -> str:
+    """`urllib.parse.quote_plus`, at the speed of `str.translate`: urllib encodes byte by byte
+    in Python, which a forged GET with a long query of non-ASCII text would make costly."""
+    return text.encode("utf-8").decode("latin-1").translate(_FORM_ENCODING)
+
+
+_quote_plus: Callable[..., str] = _translate_quote_plus  # what urlencode's quote_via accepts

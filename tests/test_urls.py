@@ -14,7 +14,7 @@ from twilio_requests import (
 
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.urls import (
-    _QUERY_ENCODINGS,
+    _rest_query_strings,
     public_url_for_logs,
     public_urls,
     sibling_url,
@@ -142,6 +142,7 @@ def test_each_rest_query_encoding_is_urllibs_own(text):
     def java(value, safe="", encoding=None, errors=None):
         return quote_plus(value, safe="*").replace("~", "%7E")
 
-    expected = [urlencode([("Body", text)], quote_via=via) for via in (quote_plus, quote, java)]
+    pairs = (("Body", text), ("From", "+1 415"))
+    expected = [urlencode(pairs, quote_via=via) for via in (quote_plus, quote, java)]
 
-    assert [urlencode([("Body", text)], quote_via=via) for via in _QUERY_ENCODINGS] == expected
+    assert _rest_query_strings(pairs) == list(dict.fromkeys(expected))
