@@ -230,7 +230,9 @@ class Conversations:
                 return answer(Conversation(available=False))
             conversation = Conversation(
                 state=json.loads(json.dumps(stored.state)),
-                history=[*stored.history, _turn("in", message.body, _urls(message))],
+                history=[*stored.history, _turn("in", message.body, _urls(message))][
+                    -self.history_length :
+                ],
             )
             texts = answer(conversation)
             try:
