@@ -77,6 +77,18 @@ class Stored:
     version: int
 
 
+@dataclass(frozen=True)
+class Answered:
+    """What the handler made of a message, in its conversation."""
+
+    texts: tuple[str, ...]
+    """The reply, a text per message."""
+    kept: bool
+    """Whether the message and its reply belong to the conversation: the handler that answered
+    took the conversation. A message whose routing only looked at it leaves it as it was, and
+    costs no write."""
+
+
 class ConflictError(Exception):
     """The conversation was written by another message since it was read."""
 
@@ -212,7 +224,7 @@ class Conversations:
     def turn(
         self,
         message: "IncomingMessage",
-        answer: Callable[[Conversation], tuple[str, ...]],
+        answer: Callable[[Conversation], Answered],
     ) -> tuple[str, ...]:
         """`answer(conversation)` on the sender's conversation, which is saved afterwards.
 
@@ -226,15 +238,19 @@ class Conversations:
         texts: tuple[str, ...] = ()
         for attempt in range(2):
             stored = self._read(key)
-            if stored is None:  # the store failed: answer without it
-                return answer(Conversation(available=False))
+            if stored is None:  # the store failed, or there is none: answer without it
+                return answer(Conversation(available=False)).texts
             conversation = Conversation(
                 state=json.loads(json.dumps(stored.state)),
                 history=[*stored.history, _turn("in", message.body, _urls(message))][
                     -self.history_length :
                 ],
             )
-            texts = answer(conversation)
+            answered = answer(conversation)
+            texts = answered.texts
+            changed = conversation.ended or conversation.state != stored.state
+            if not (answered.kept or changed):
+                return texts
             try:
                 self._save(self.store, key, stored, conversation, texts)
             except ConflictError:

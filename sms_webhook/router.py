@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sms_webhook import conversation
-from sms_webhook.conversation import Conversation
+from sms_webhook.conversation import Answered, Conversation
 from sms_webhook.message import IncomingMessage
 from sms_webhook.twiml import Reply, reply_texts
 
@@ -126,10 +126,11 @@ class Router:
 
     @staticmethod
     def _in_conversation(message: IncomingMessage, routes: list[_Route]) -> tuple[str, ...]:
-        def answer(talk: Conversation) -> tuple[str, ...]:
+        def answer(talk: Conversation) -> Answered:
             for route in routes:
                 if route.passes(message, talk):
-                    return reply_texts(route.answer(message, talk))
-            return ()
+                    texts = reply_texts(route.answer(message, talk))
+                    return Answered(texts, kept=route.needs_conversation_to_answer)
+            return Answered((), kept=False)
 
         return conversation.from_environment().turn(message, answer)

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from sms_webhook.conversation import (
+    Answered,
     ConflictError,
     Conversation,
     Conversations,
@@ -62,23 +63,28 @@ def conversations(store, history_length: int = 10) -> Conversations:
     return Conversations(store, ttl_seconds=DAY, history_length=history_length)
 
 
+def replying(*texts: str):
+    """A handler that takes the conversation and answers with these texts."""
+    return lambda conversation: Answered(texts, kept=True)
+
+
 def remember(key: str, value: object):
-    def answer(conversation: Conversation) -> tuple[str, ...]:
+    def answer(conversation: Conversation) -> Answered:
         conversation.state[key] = value
-        return ("noted",)
+        return Answered(("noted",), kept=True)
 
     return answer
 
 
 def seen(conversations: Conversations, body: str = "what do you know?") -> Conversation:
-    """The conversation the next message's handler gets."""
+    """The conversation the next message's handler would get, left as it was."""
     got: list[Conversation] = []
 
-    def answer(conversation: Conversation) -> tuple[str, ...]:
+    def look(conversation: Conversation) -> Answered:
         got.append(conversation)
-        return ()
+        return Answered((), kept=False)
 
-    conversations.turn(message(body), answer)
+    conversations.turn(message(body), look)
     return got[-1]
 
 
@@ -138,7 +144,7 @@ def test_state_changed_by_a_handler_is_there_for_the_next_message(store):
 def test_history_holds_the_messages_in_and_out_oldest_first(store):
     talks = conversations(store)
     picture = Media("https://api.twilio.com/m/ME1", "image/png")
-    talks.turn(message("look", media=(picture,)), lambda conversation: ("nice", "really"))
+    talks.turn(message("look", media=(picture,)), replying("nice", "really"))
 
     history = seen(talks, "and now?").history
 
@@ -153,26 +159,26 @@ def test_history_holds_the_messages_in_and_out_oldest_first(store):
 def test_history_keeps_the_last_messages_only(store):
     talks = conversations(store, history_length=3)
     for number in range(5):
-        talks.turn(message(f"text {number}"), lambda conversation: ("ok",))
+        talks.turn(message(f"text {number}"), replying("ok"))
 
     assert [turn.text for turn in seen(talks, "last").history] == ["text 4", "ok", "last"]
 
 
 def test_each_sender_has_a_conversation_of_their_own(store):
     talks = conversations(store)
-    talks.turn(message(sender="+14155550001"), remember("who", "first"))
+    talks.turn(message(sender="+14155550002"), remember("who", "first"))
 
-    got: list[Conversation] = []
-    talks.turn(message(sender="+14155550002"), lambda c: got.append(c) or ())
-
-    assert got[0].state == {}
+    assert seen(talks).state == {}
 
 
 def test_an_ended_conversation_is_forgotten(store):
     talks = conversations(store)
     talks.turn(message(), remember("step", 3))
 
-    talks.turn(message("STOP SURVEY"), lambda conversation: conversation.end() or ("bye",))
+    talks.turn(
+        message("STOP SURVEY"),
+        lambda conversation: conversation.end() or replying("bye")(conversation),
+    )
 
     conversation = seen(talks, "again")
     assert (conversation.state, [turn.text for turn in conversation.history]) == ({}, ["again"])
@@ -182,12 +188,12 @@ def test_a_message_answered_while_another_wrote_first_runs_again_on_what_it_left
     talks = conversations(store)
     runs: list[dict] = []
 
-    def count_up(conversation: Conversation) -> tuple[str, ...]:
+    def count_up(conversation: Conversation) -> Answered:
         runs.append(dict(conversation.state))
         if len(runs) == 1:  # another message of the same sender is answered meanwhile
             talks.turn(message("meanwhile"), remember("n", 10))
         conversation.state["n"] = conversation.state.get("n", 0) + 1
-        return ("counted",)
+        return Answered(("counted",), kept=True)
 
     talks.turn(message(), count_up)
 
@@ -200,12 +206,12 @@ def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
     both_read = threading.Barrier(2)
     this_thread = threading.local()
 
-    def increment(conversation: Conversation) -> tuple[str, ...]:
+    def increment(conversation: Conversation) -> Answered:
         conversation.state["n"] = conversation.state.get("n", 0) + 1
         if not getattr(this_thread, "answered", False):  # each thread's first run: both have
             this_thread.answered = True  # read version 0 before either writes
             both_read.wait(timeout=5)
-        return ("ok",)
+        return Answered(("ok",), kept=True)
 
     threads = [threading.Thread(target=talks.turn, args=(message(), increment)) for _ in range(2)]
     for thread in threads:
@@ -219,10 +225,10 @@ def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
 def test_a_change_that_conflicts_twice_is_logged_and_counted_not_saved(store, logs, published):
     talks = conversations(store)
 
-    def always_overtaken(conversation: Conversation) -> tuple[str, ...]:
+    def always_overtaken(conversation: Conversation) -> Answered:
         talks.turn(message("meanwhile"), remember("winner", "the other message"))
         conversation.state["winner"] = "this message"
-        return ("sent anyway",)
+        return Answered(("sent anyway",), kept=True)
 
     assert talks.turn(message(), always_overtaken) == ("sent anyway",)
     assert seen(talks).state == {"winner": "the other message"}
@@ -240,14 +246,23 @@ class BrokenStore:
 def test_when_the_store_cannot_be_read_the_handler_gets_an_empty_unsaved_conversation(
     logs, published
 ):
-    got: list[Conversation] = []
+    conversation = seen(conversations(BrokenStore()))
 
-    reply = conversations(BrokenStore()).turn(message(), lambda c: got.append(c) or ("still",))
-
-    assert reply == ("still",)
-    assert (got[0].available, got[0].state) == (False, {})
+    assert (conversation.available, conversation.state) == (False, {})
     assert "conversation store unavailable" in logs.messages()
     assert "ConversationStoreFailures" in [metric["name"] for metric in published()]
+
+
+def test_when_the_store_cannot_be_read_the_reply_still_goes_out():
+    assert conversations(BrokenStore()).turn(message(), replying("still")) == ("still",)
+
+
+def test_a_message_whose_handler_did_not_take_the_conversation_costs_no_write(store):
+    talks = conversations(store)
+
+    talks.turn(message("hello"), lambda conversation: Answered(("hi",), kept=False))
+
+    assert store.read("+15005550006 +14155551234") is None
 
 
 def test_without_a_store_handlers_get_a_conversation_that_is_not_kept():
