@@ -6,6 +6,7 @@ from twilio_requests import SMS, with_fields
 from sms_webhook.form import FormFields
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
+from sms_webhook.twiml import reply_texts
 
 
 def message(body: str, **fields: str) -> IncomingMessage:
@@ -92,3 +93,66 @@ def test_keywords_with_regex_characters_are_taken_literally():
     router.keyword("C++")(lambda message: "cpp")
 
     assert (router.reply(message("c++ course")), router.reply(message("cc"))) == ("cpp", None)
+
+
+# Conversations
+
+
+@pytest.fixture
+def conversations_file(monkeypatch, tmp_path):
+    path = tmp_path / "talks.json"
+    monkeypatch.setenv("CONVERSATION_FILE", str(path))
+    return path
+
+
+def test_a_handler_without_a_conversation_costs_no_store_call(router, conversations_file):
+    router.reply(message("hours"))
+    router.reply(message("anything else"))
+
+    assert not conversations_file.exists()
+
+
+def test_a_handler_with_a_second_parameter_gets_the_conversation(conversations_file):
+    router = Router()
+
+    @router.keyword("COUNT")
+    def count(message, conversation):
+        conversation.state["n"] = conversation.state.get("n", 0) + 1
+        return f"count {conversation.state['n']}"
+
+    assert [router.reply(message("count")) for _ in range(3)] == [
+        ("count 1",),
+        ("count 2",),
+        ("count 3",),
+    ]
+
+
+def test_a_test_with_a_second_parameter_routes_on_the_conversation(conversations_file):
+    router = Router()
+
+    @router.keyword("SURVEY")
+    def start(message, conversation):
+        conversation.state["question"] = 1
+        return "Question 1?"
+
+    @router.when(lambda message, conversation: conversation.state.get("question") == 1)
+    def answer(message, conversation):
+        conversation.end()
+        return f"Thanks for {message.body!r}"
+
+    router.fallback(lambda message: "fallback")
+
+    replies = [reply_texts(router.reply(message(body))) for body in ("hi", "survey", "blue", "hi")]
+
+    assert replies == [("fallback",), ("Question 1?",), ("Thanks for 'blue'",), ("fallback",)]
+
+
+def test_a_message_that_only_a_test_looked_at_the_conversation_for_is_not_written(
+    conversations_file,
+):
+    router = Router()
+    router.when(lambda message, conversation: "question" in conversation.state)(lambda m: "no")
+    router.fallback(lambda message: "fallback")
+
+    assert router.reply(message("hi")) == ("fallback",)
+    assert not conversations_file.exists()
