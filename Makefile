@@ -21,7 +21,7 @@ SAM_BUILD := $(BIN)/sam build --build-in-source
 
 step = @printf '==> %s\n' "$(1)" >&2
 
-.PHONY: help run send test lint format build deploy destroy invoke connect event events bench bench-smoke \
+.PHONY: help run send chat test lint format build deploy destroy invoke connect event events bench bench-smoke \
 	clean
 
 help: ## list the targets
@@ -53,6 +53,9 @@ run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; rest
 
 # A value from make's command line as one shell word, whatever quotes or spaces it holds.
 quote = '$(subst ','\'',$(1))'
+
+chat: $(VENV)/.runtime ## text your bot from the terminal, replies printed (or pipe texts in); no server, no AWS
+	@$(BIN)/python -m devtools.chat
 
 send: $(VENV)/.runtime ## text the running webhook: make send BODY="price" [FROM=+1...] [MEDIA=<url>]
 	@$(BIN)/python -m devtools.send --port $(PORT) $(if $(FROM),--from $(call quote,$(FROM))) \

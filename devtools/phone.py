@@ -34,6 +34,7 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
+from sms_webhook.conversation import FileStore, conversation_key
 
 HOST = "phone.test"
 URL = f"https://{HOST}/sms"
@@ -84,7 +85,7 @@ class Phone:
 
     def forget(self) -> None:
         """Forget this phone's conversation, as if it had never texted."""
-        self.conversations.unlink(missing_ok=True)
+        FileStore(self.conversations).forget(conversation_key(self.twilio_address, self.address))
 
     @staticmethod
     def _event(fields: list[tuple[str, str]], token: str) -> dict[str, Any]:

@@ -213,6 +213,11 @@ class FileStore:
         os.replace(partial, self.path)  # a crash never leaves half a file
 
 
+def conversation_key(twilio_number: str, sender: str) -> str:
+    """A conversation is the pair of your Twilio number and the sender's address."""
+    return f"{twilio_number} {sender}"
+
+
 class Conversations:
     """The conversations of one deployment: where they are kept, for how long, how much history."""
 
@@ -234,7 +239,7 @@ class Conversations:
         When the store cannot be read, `answer` gets an empty conversation (`available` False)
         and nothing is saved; logged and counted too. Never an exception: the reply goes out.
         """
-        key = f"{message.to_number} {message.from_number}"
+        key = conversation_key(message.to_number, message.from_number)
         texts: tuple[str, ...] = ()
         for attempt in range(2):
             stored = self._read(key)
@@ -308,11 +313,12 @@ def _store_failed(operation: str, error: Exception) -> None:
 
 def from_environment() -> Conversations:
     """The deployment's conversations, as `config.conversation_settings` says."""
-    return _conversations(conversation_settings())
+    return conversations(conversation_settings())
 
 
 @cache
-def _conversations(settings: ConversationSettings) -> Conversations:
+def conversations(settings: ConversationSettings) -> Conversations:
+    """Made once per setting, as the table's client and the file's lock are."""
     store: Store | None = None
     if settings.table:
         store = DynamoDBStore(settings.table)

@@ -8,7 +8,9 @@ import time
 import boto3
 import pytest
 from moto import mock_aws
+from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
+import handler
 from sms_webhook.conversation import (
     Answered,
     ConflictError,
@@ -20,6 +22,11 @@ from sms_webhook.conversation import (
     Turn,
 )
 from sms_webhook.message import IncomingMessage, Media
+from sms_webhook.router import Router
+
+SMS_2 = with_fields(
+    SMS, MessageSid="SM" + "2" * 32, SmsSid="SM" + "2" * 32, SmsMessageSid="SM" + "2" * 32
+)
 
 TABLE = "ConversationTable"
 DAY = 24 * 60 * 60
@@ -270,3 +277,38 @@ def test_without_a_store_handlers_get_a_conversation_that_is_not_kept():
     talks.turn(message(), remember("kept", False))
 
     assert (seen(talks).available, seen(talks).state) == (False, {})
+
+
+# Through the webhook
+
+
+def test_a_repeated_delivery_applies_its_change_once(idempotency_table, invoke, monkeypatch):
+    router = Router()
+
+    @router.fallback
+    def count(message, conversation):
+        conversation.state["n"] = conversation.state.get("n", 0) + 1
+        return f"message {conversation.state['n']}"
+
+    monkeypatch.setattr(handler, "reply", router.reply)
+    delivery = signed(rest_request(), REST_URL)
+
+    answers = [invoke(delivery)["body"] for _ in range(3)]
+
+    assert len(set(answers)) == 1
+    assert ">message 1</Message>" in answers[0]
+    assert (
+        ">message 2</Message>"
+        in invoke(signed(rest_request(fields=SMS_2), REST_URL, SMS_2))["body"]
+    )
+
+
+def test_only_a_request_whose_signature_holds_touches_the_store(invoke, monkeypatch, tmp_path):
+    store = tmp_path / "only-signed.json"
+    monkeypatch.setenv("CONVERSATION_FILE", str(store))
+    router = Router()
+    router.fallback(lambda message, conversation: conversation.state.update(seen=True) or "ok")
+    monkeypatch.setattr(handler, "reply", router.reply)
+
+    assert invoke(signed(rest_request(), REST_URL, token="forged"))["statusCode"] == 403
+    assert not store.exists()
