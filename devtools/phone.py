@@ -64,6 +64,24 @@ class Phone:
         `media`: (URL, content type) pairs, for an MMS; `fields`: more of Twilio's fields, as
         Twilio names them (`ProfileName="Ada"`, `ButtonPayload="YES"`).
         """
+        with self._environment() as token:
+            import handler  # once the environment it reads is set
+
+            event = self.event_for(text, token, media=media, **fields)
+            answer = handler.lambda_handler(event, LambdaContext())
+        if answer["statusCode"] != HTTPStatus.OK:
+            raise AssertionError(f"the webhook answered {answer['statusCode']}: {answer['body']}")
+        self.last = twiml_messages(answer["body"])
+        return [message.text for message in self.last]
+
+    def forget(self) -> None:
+        """Forget this phone's conversation, as if it had never texted."""
+        FileStore(self.conversations).forget(conversation_key(self.twilio_address, self.address))
+
+    def event_for(
+        self, text: str, token: str, *, media: Sequence[tuple[str, str]] = (), **fields: str
+    ) -> dict[str, Any]:
+        """The event of this phone's next text, signed with `token`, with a new MessageSid."""
         all_fields = [
             *message_fields(
                 text,
@@ -74,29 +92,15 @@ class Phone:
             ),
             *fields.items(),
         ]
-        with self._environment() as token:
-            import handler  # once the environment it reads is set
-
-            answer = handler.lambda_handler(self._event(all_fields, token), LambdaContext())
-        if answer["statusCode"] != HTTPStatus.OK:
-            raise AssertionError(f"the webhook answered {answer['statusCode']}: {answer['body']}")
-        self.last = twiml_messages(answer["body"])
-        return [message.text for message in self.last]
-
-    def forget(self) -> None:
-        """Forget this phone's conversation, as if it had never texted."""
-        FileStore(self.conversations).forget(conversation_key(self.twilio_address, self.address))
-
-    @staticmethod
-    def _event(fields: list[tuple[str, str]], token: str) -> dict[str, Any]:
         url = os.environ.get("TWILIO_WEBHOOK_URL") or URL  # the URL the webhook will check
         headers = [
             ("Content-Type", "application/x-www-form-urlencoded"),
             ("Host", HOST),
-            ("X-Twilio-Signature", twilio_signature(url, fields, token)),
+            ("X-Twilio-Signature", twilio_signature(url, all_fields, token)),
         ]
         target = Target(HOST, "/sms", "/sms")
-        return rest_event("POST", target, headers=headers, body=form_encode(fields).encode())
+        body = form_encode(all_fields).encode()
+        return rest_event("POST", target, headers=headers, body=body)
 
     @contextmanager
     def _environment(self) -> Iterator[str]:
