@@ -1,9 +1,8 @@
 """The incoming message handed to reply code, and how phone numbers appear in logs."""
 
 import pytest
-from twilio_requests import MESSAGE_SID, SMS, with_fields
+from twilio_requests import SMS, WHATSAPP, with_fields
 
-from devtools.twilio_message import whatsapp_fields
 from sms_webhook.form import FormFields
 from sms_webhook.message import (
     Button,
@@ -129,9 +128,6 @@ def test_numbers_short_codes_and_channel_addresses_are_well_formed(address):
 
 
 # Channels: the same message, whichever channel it came by
-
-WHATSAPP = whatsapp_fields("Hi there", sid=MESSAGE_SID)
-"""A WhatsApp message's fields, in the order Twilio sends them."""
 
 AD_REFERRAL = {
     "ReferralSourceId": "120208765432100123",
