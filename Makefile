@@ -109,9 +109,11 @@ connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhoo
 	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }
 	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run) $(REGION_OPTION)
 
-event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=hello: to events/hello.json]
+event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [CHANNEL=whatsapp] [NAME=hello: to events/hello.json]
 	@$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
-		$(if $(NAME),--name "$(NAME)")
+		$(if $(CHANNEL),--channel $(call quote,$(CHANNEL))) \
+		$(if $(LOCATION),--location=$(call quote,$(LOCATION))) \
+		$(if $(BUTTON),--button $(call quote,$(BUTTON))) $(if $(NAME),--name "$(NAME)")
 
 events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 	$(BIN)/python -m devtools.make_event --samples

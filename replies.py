@@ -20,6 +20,11 @@ A handler (or a test) that takes a second parameter gets the conversation with t
         conversation.state["survey"] = {}
         return "1/2: how did you hear about us?"
 
+A pressed WhatsApp quick-reply button is routed by its payload: `@router.button("CONFIRM")`.
+Messages from every channel whose webhook is this one (SMS, WhatsApp...) reach the same handlers
+and are answered on the channel they came by: `message.channel` says which ("sms", "whatsapp"...);
+WhatsApp's own fields are attributes (`message.profile_name`, `message.location`...).
+
 The first handler that matches answers; `auto_reply` answers everything else. Twilio itself
 answers its opt-out and help keywords (STOP, UNSUBSCRIBE, START, HELP...): see the README.
 Checking that Twilio sent the message, logging and building TwiML are done for you. Try your

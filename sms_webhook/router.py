@@ -1,4 +1,4 @@
-"""The router: which of your handlers answers a message, by keyword, pattern or any test.
+"""The router: which of your handlers answers a message, by keyword, pattern, button or any test.
 
     router = Router()
 
@@ -12,6 +12,15 @@ Matching ignores case and the spaces around the text. A keyword matches the mess
 (`hours`, ` Hours? `, `HOURS please`, not `HOURSE`); one that ends in a non-ASCII letter matches
 the start of the text whatever follows, since Japanese (Chinese...) puts no space after a word
 (`料金` matches `料金を教えて`). A pattern is a regular expression searched in the text.
+
+    @router.button("CONFIRM", "BOOK_NOW")
+    def confirmed(message: IncomingMessage) -> Reply:
+        return "Booked: see you on Monday."
+
+A button route answers a WhatsApp quick-reply button the sender pressed, by the payload you gave
+it: the whole payload, any case. Keywords and patterns read only the text: a typed "confirm"
+presses no button, while a pressed button, whose text usually arrives as the body too, may match
+them as well. As for every route, the first one registered that matches answers.
 """
 
 import inspect
@@ -96,6 +105,17 @@ class Router:
         """Register a handler for messages whose first word is one of `words`."""
         alternatives = "|".join(keyword_pattern(word.strip()) for word in words)
         return self.pattern(rf"^(?:{alternatives})")
+
+    def button(self, *payloads: str) -> Callable[[H], H]:
+        """Register a handler for a pressed WhatsApp quick-reply button whose payload is one of
+        `payloads`, whole, in any case."""
+        wanted = {payload.strip().casefold() for payload in payloads}
+
+        def pressed(message: IncomingMessage) -> bool:
+            button = message.button
+            return button is not None and button.payload.strip().casefold() in wanted
+
+        return self.when(pressed)
 
     def pattern(self, regex: str) -> Callable[[H], H]:
         """Register a handler for messages in which `regex` is found."""
