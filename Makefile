@@ -21,7 +21,7 @@ SAM_BUILD := $(BIN)/sam build --build-in-source
 
 step = @printf '==> %s\n' "$(1)" >&2
 
-.PHONY: help run send test lint format build deploy destroy invoke connect event events bench bench-smoke \
+.PHONY: help run send chat test lint format build deploy destroy invoke connect event events bench bench-smoke \
 	clean
 
 help: ## list the targets
@@ -53,6 +53,9 @@ run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; rest
 
 # A value from make's command line as one shell word, whatever quotes or spaces it holds.
 quote = '$(subst ','\'',$(1))'
+
+chat: $(VENV)/.runtime ## text your bot from the terminal, replies printed (or pipe texts in); no server, no AWS
+	@$(BIN)/python -m devtools.chat
 
 send: $(VENV)/.runtime ## text the running webhook: make send BODY="price" [FROM=+1...] [MEDIA=<url>]
 	@$(BIN)/python -m devtools.send --port $(PORT) $(if $(FROM),--from $(call quote,$(FROM))) \
@@ -106,9 +109,11 @@ connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhoo
 	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }
 	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run) $(REGION_OPTION)
 
-event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [NAME=hello: to events/hello.json]
+event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [CHANNEL=whatsapp] [NAME=hello: to events/hello.json]
 	@$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
-		$(if $(NAME),--name "$(NAME)")
+		$(if $(CHANNEL),--channel $(call quote,$(CHANNEL))) \
+		$(if $(LOCATION),--location=$(call quote,$(LOCATION))) \
+		$(if $(BUTTON),--button $(call quote,$(BUTTON))) $(if $(NAME),--name "$(NAME)")
 
 events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 	$(BIN)/python -m devtools.make_event --samples

@@ -11,13 +11,29 @@ reply). Register it for a keyword (the first word, any case), a regular expressi
     @router.pattern(r"\\border\\s+#?\\d+")
     def order_status(message: IncomingMessage) -> Reply: ...
 
+A handler (or a test) that takes a second parameter gets the conversation with the sender: its
+`state`, a dict kept from one message to the next, `history`, the last messages in and out, and
+`end()`. Only those cost a read of the conversation store; the survey below shows them:
+
+    @router.keyword("SURVEY")
+    def start_survey(message: IncomingMessage, conversation: Conversation) -> Reply:
+        conversation.state["survey"] = {}
+        return "1/2: how did you hear about us?"
+
+A pressed WhatsApp quick-reply button is routed by its payload: `@router.button("CONFIRM")`.
+Messages from every channel whose webhook is this one (SMS, WhatsApp...) reach the same handlers
+and are answered on the channel they came by: `message.channel` says which ("sms", "whatsapp"...);
+WhatsApp's own fields are attributes (`message.profile_name`, `message.location`...).
+
 The first handler that matches answers; `auto_reply` answers everything else. Twilio itself
 answers its opt-out and help keywords (STOP, UNSUBSCRIBE, START, HELP...): see the README.
-Checking that Twilio sent the message, logging and building TwiML are done for you.
+Checking that Twilio sent the message, logging and building TwiML are done for you. Try your
+replies with `make send` (to `make run`), `make chat`, or in a test with `devtools.phone.Phone`.
 """
 
 import os
 
+from sms_webhook.conversation import Conversation
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
 from sms_webhook.twiml import Reply
@@ -38,6 +54,24 @@ def media_received(message: IncomingMessage) -> Reply:
     """Example: a picture or video (MMS), answered with what arrived."""
     kinds = ", ".join(media.content_type for media in message.media)
     return f"Got your {len(message.media)} attachment(s): {kinds}."
+
+
+@router.keyword("SURVEY")
+def start_survey(message: IncomingMessage, conversation: Conversation) -> Reply:
+    """Example: a conversation in two steps; the answers are kept in its state until the end."""
+    conversation.state["survey"] = {}
+    return "Two quick questions. 1/2: how did you hear about us?"
+
+
+@router.when(lambda message, conversation: "survey" in conversation.state)
+def survey_answer(message: IncomingMessage, conversation: Conversation) -> Reply:
+    """The survey's next step: each answer is kept, and the conversation ends with the last."""
+    answers = conversation.state["survey"]
+    if "heard" not in answers:
+        answers["heard"] = message.body
+        return "2/2: from 1 to 5, how likely are you to recommend us?"
+    conversation.end()
+    return f"Thanks! You heard of us through {answers['heard']!r} and gave us {message.body}."
 
 
 @router.fallback

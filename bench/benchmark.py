@@ -308,7 +308,21 @@ def measure(rounds: int, loops: int) -> dict:
     report["project_token_in_ssm"] = measure_ssm(one_event, rounds)
     report["ratios"] = ratios(report["contenders"])
     report["caches"] = measure_caches(valid, forged, loops, env)
+    report["conversations"] = measure_conversations(loops, env)
     return report
+
+
+def measure_conversations(loops: int, env: dict) -> dict:
+    """Warm µs per message with no conversation, one a test reads, one read and written."""
+    result_file = WORK / "project.conversations"
+    subprocess.run(
+        [str(venv_python("project")), DRIVERS / "conversation.py", str(loops), result_file],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return marshal.loads(result_file.read_bytes())
 
 
 def measure_caches(valid: list[dict], forged: list[dict], loops: int, env: dict) -> dict:
@@ -499,6 +513,15 @@ def caches_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def conversations_table(report: dict) -> str:
+    cases = report["conversations"]
+    plain = cases["no conversation (HOURS)"]
+    lines = ["| message | µs | more than with no conversation |", "|---|---:|---:|"]
+    for case, micros in cases.items():
+        lines.append(f"| {case} | {micros:.1f} | {micros - plain:+.1f} |")
+    return "\n".join(lines)
+
+
 def journey_table(journey: dict) -> str:
     return "\n".join(
         [
@@ -530,6 +553,11 @@ def markdown(report: dict) -> str:
         "Warm requests with each of the function's caches taken away (its function called "
         "instead), in one process:\n\n"
         f"{caches_table(report)}\n\n"
+        "## Conversations\n\n"
+        "A message's cost with the local store (a file, as `make run` keeps them), warm, in one "
+        "process; deployed, the store is DynamoDB, one read and one write at most (see "
+        "docs/configuration.md):\n\n"
+        f"{conversations_table(report)}\n\n"
         "## The journey\n\n"
         "What a developer waits for, on the same machine:\n\n"
         f"{journey_table(report['journey'])}\n"
@@ -565,7 +593,8 @@ def main() -> None:
     report["journey"] = measure_journey()
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     args.markdown.write_text(markdown(report))
-    print(f"{table(report)}\n\n{caches_table(report)}\n\n{journey_table(report['journey'])}")
+    print(f"{table(report)}\n\n{caches_table(report)}\n\n{conversations_table(report)}")
+    print(f"\n{journey_table(report['journey'])}")
     print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}, {args.markdown}")
 
 

@@ -9,7 +9,8 @@ from devtools.paths import FUNCTION_ID, PROJECT
 def development_token() -> str:
     """The public test token in env.json, which the sample events are signed with."""
     variables = json.loads((PROJECT / "env.json").read_text())[FUNCTION_ID]
-    return variables["TWILIO_AUTH_TOKEN"]
+    token: str = variables["TWILIO_AUTH_TOKEN"]
+    return token
 
 
 def local_token() -> str:

@@ -3,6 +3,9 @@
     python -m devtools.make_event --body "hello"                 # prints it
     python -m devtools.make_event --body "hello" --name hello    # writes events/hello.json
     python -m devtools.make_event --get --media https://example.com/cat.jpg image/jpeg
+    python -m devtools.make_event --channel whatsapp --body "hi"  # from whatsapp:+14155551234
+    python -m devtools.make_event --channel whatsapp --body "" --location=37.7955,-122.3937
+    python -m devtools.make_event --channel whatsapp --body "Yes" --button CONFIRM
     python -m devtools.make_event --samples      # rewrite the samples in events/
 
 Your own events may sit in events/ beside the samples: the samples' names are kept for the samples.
@@ -18,7 +21,13 @@ import sys
 from devtools.local_token import development_token, local_token
 from devtools.paths import PROJECT
 from devtools.proxy_events import Stamp, Target, rest_event
-from devtools.twilio_message import message_fields, query_and_body, twilio_signature
+from devtools.twilio_message import (
+    message_fields,
+    query_and_body,
+    twilio_signature,
+    whatsapp_fields,
+)
+from sms_webhook.message import Button, Location, coordinates
 
 EVENTS = PROJECT / "events"
 API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
@@ -38,7 +47,21 @@ SAMPLES = {
         ],
     },
     "bad-signature": {"body": "Let me in", "forged": True},
+    "whatsapp": {"body": "Hello from WhatsApp 👋", "channel": "whatsapp"},
+    "whatsapp-location": {
+        "body": "",
+        "channel": "whatsapp",
+        "location": Location(
+            37.7955, -122.3937, "1 Ferry Building, San Francisco, CA 94111", "Ferry Building"
+        ),
+    },
 }
+
+CHANNELS = ("sms", "whatsapp")
+
+
+class WhatsAppOnlyError(ValueError):
+    """An SMS was asked for with what only a WhatsApp message has."""
 
 
 def signed_event(
@@ -48,10 +71,22 @@ def signed_event(
     media: list[tuple[str, str]] = (),
     forged: bool = False,
     token: str | None = None,
+    channel: str = "sms",
+    location: Location | None = None,
+    button: Button | None = None,
 ) -> dict:
-    """API Gateway's event for Twilio's request to the deployed webhook, signed with `token`."""
+    """API Gateway's event for Twilio's request to the deployed webhook, signed with `token`:
+    an SMS or MMS, or a WhatsApp message (`channel`), which may share a `location` or press a
+    `button`."""
     method = "GET" if get else "POST"
-    fields = message_fields(body, media=list(media))
+    if channel == "whatsapp":
+        fields = whatsapp_fields(body, media=list(media), location=location, button=button)
+    elif location or button:
+        raise WhatsAppOnlyError(
+            "a location or a button is WhatsApp's: add --channel whatsapp (make: CHANNEL=whatsapp)"
+        )
+    else:
+        fields = message_fields(body, media=list(media))
     sid = dict(fields)["MessageSid"]
     query, form_body = query_and_body(method, fields)
     url = f"https://{API_DOMAIN}{STAGE_PATH}" + (f"?{query}" if query else "")
@@ -104,6 +139,17 @@ def event_name(name: str) -> str:
     return name
 
 
+def location_argument(text: str) -> Location:
+    """A place given as `LATITUDE,LONGITUDE` in degrees."""
+    latitude, _, longitude = text.partition(",")
+    place = coordinates(latitude.strip(), longitude.strip())
+    if place is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not LATITUDE,LONGITUDE in degrees (37.7955,-122.3937)"
+        )
+    return Location(*place)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--body", default="Hello from Twilio", help="the text of the message")
@@ -112,6 +158,13 @@ def main(argv: list[str] | None = None) -> None:
         "--media", nargs=2, action="append", default=[], metavar=("URL", "TYPE"), help="attach"
     )
     parser.add_argument("--forged", action="store_true", help="sign with the wrong token")
+    parser.add_argument("--channel", choices=CHANNELS, default="sms", help="how it was sent")
+    parser.add_argument(
+        "--location", type=location_argument, metavar="LAT,LON", help="share a place (WhatsApp)"
+    )
+    parser.add_argument(
+        "--button", metavar="PAYLOAD", help="press a quick-reply button whose text is the body"
+    )
     parser.add_argument("--samples", action="store_true", help="rewrite the samples in events/")
     parser.add_argument(
         "--name", type=event_name, help="write events/NAME.json instead of printing the event"
@@ -120,9 +173,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.samples:
         write_samples()
         return
-    event = signed_event(
-        args.body, get=args.get, media=[tuple(m) for m in args.media], forged=args.forged
-    )
+    try:
+        event = signed_event(
+            args.body,
+            get=args.get,
+            media=[tuple(m) for m in args.media],
+            forged=args.forged,
+            channel=args.channel,
+            location=args.location,
+            button=Button(args.body, args.button) if args.button is not None else None,
+        )
+    except WhatsAppOnlyError as error:
+        parser.error(str(error))
     if args.name:
         write(event, args.name)
     else:

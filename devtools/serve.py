@@ -40,7 +40,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token, local_token
-from devtools.paths import PROJECT
+from devtools.paths import LOCAL_CONVERSATIONS, PROJECT
 from devtools.proxy_events import Stamp, Target, rest_event
 from devtools.supervise import supervise
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
@@ -409,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     port = listening.getsockname()[1]
     token = local_token()
     os.environ["TWILIO_AUTH_TOKEN"] = token  # for the server processes
+    os.environ.setdefault("CONVERSATION_FILE", str(LOCAL_CONVERSATIONS))
     supervise(
         functools.partial(start_server, listening),
         function_files,

@@ -8,10 +8,15 @@ from urllib.parse import quote_plus, urlencode
 from twilio.request_validator import RequestValidator
 
 from sms_webhook.form import FormFields
+from sms_webhook.message import Button, Location
 
 ACCOUNT_SID = "AC" + "0" * 32
 TWILIO_NUMBER = "+15005550006"
 SENDER = "+14155551234"
+WHATSAPP_NUMBER = "whatsapp:+14155238886"
+"""Twilio's WhatsApp sandbox number."""
+WHATSAPP_SENDER = f"whatsapp:{SENDER}"
+PROFILE_NAME = "Ada Lovelace"
 
 
 def message_fields(
@@ -30,13 +35,7 @@ def message_fields(
     change.
     """
     if sid is None:
-        digest = hashlib.sha256(repr((body, from_number, to_number, media)).encode()).hexdigest()
-        sid = _sid_kind(media) + digest[:32]
-    media_fields = [
-        (f"{name}{index}", value)
-        for index, (url, content_type) in enumerate(media)
-        for name, value in (("MediaContentType", content_type), ("MediaUrl", url))
-    ]
+        sid = _content_sid((body, from_number, to_number, media), media)
     return [
         ("ToCountry", "US"),
         ("ToState", "CA"),
@@ -54,10 +53,82 @@ def message_fields(
         ("ToZip", ""),
         ("NumSegments", "1"),
         ("MessageSid", sid),
-        *media_fields,
+        *_media_fields(media),
         ("AccountSid", account_sid),
         ("From", from_number),
         ("ApiVersion", "2010-04-01"),
+    ]
+
+
+def whatsapp_fields(
+    body: str,
+    *,
+    from_number: str = WHATSAPP_SENDER,
+    to_number: str = WHATSAPP_NUMBER,
+    profile_name: str = PROFILE_NAME,
+    media: Sequence[tuple[str, str]] = (),
+    location: Location | None = None,
+    button: Button | None = None,
+    sid: str | None = None,
+) -> list[tuple[str, str]]:
+    """The fields of Twilio's request for a WhatsApp message: addresses with their `whatsapp:`
+    prefix, the sender's profile name and WhatsApp id, `ReferralNumMedia=0` as sent with a
+    message that came from no ad, no place fields (`FromCity`...), and a shared `location`'s or a
+    pressed `button`'s fields when given (Twilio sends a pressed button's text as the body too:
+    pass it as `body`). The message id is `sid`, else derived from the content.
+    """
+    if sid is None:
+        content = (body, from_number, to_number, profile_name, media, location, button)
+        sid = _content_sid(content, media)
+    return [
+        ("SmsMessageSid", sid),
+        ("NumMedia", str(len(media))),
+        ("ProfileName", profile_name),
+        ("SmsSid", sid),
+        ("WaId", from_number.removeprefix("whatsapp:").removeprefix("+")),
+        ("SmsStatus", "received"),
+        *_location_fields(location),
+        ("Body", body),
+        *_button_fields(button),
+        ("To", to_number),
+        ("NumSegments", "1"),
+        ("ReferralNumMedia", "0"),
+        ("MessageSid", sid),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", from_number),
+        *_media_fields(media),
+        ("ApiVersion", "2010-04-01"),
+    ]
+
+
+def _location_fields(location: Location | None) -> list[tuple[str, str]]:
+    if location is None:
+        return []
+    return [
+        ("Latitude", str(location.latitude)),
+        ("Longitude", str(location.longitude)),
+        ("Address", location.address),
+        ("Label", location.label),
+    ]
+
+
+def _button_fields(button: Button | None) -> list[tuple[str, str]]:
+    if button is None:
+        return []
+    return [("ButtonText", button.text), ("ButtonPayload", button.payload)]
+
+
+def _content_sid(content: object, media: Sequence[tuple[str, str]]) -> str:
+    """A message id derived from the message's content: a regenerated sample keeps its id."""
+    digest = hashlib.sha256(repr(content).encode()).hexdigest()
+    return _sid_kind(media) + digest[:32]
+
+
+def _media_fields(media: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [
+        (f"{name}{index}", value)
+        for index, (url, content_type) in enumerate(media)
+        for name, value in (("MediaContentType", content_type), ("MediaUrl", url))
     ]
 
 

@@ -94,6 +94,35 @@ def idempotency_table() -> str | None:
     return os.environ.get("IDEMPOTENCY_TABLE", "").strip() or None
 
 
+@dataclass(frozen=True)
+class ConversationSettings:
+    table: str
+    """`CONVERSATION_TABLE`: the DynamoDB table of conversations (deployed)."""
+    file: str
+    """`CONVERSATION_FILE`: a JSON file of conversations (local runs), when there is no table."""
+    ttl_seconds: int
+    """`CONVERSATION_TTL_HOURS` (default 24): a conversation idle this long is forgotten."""
+    history_length: int
+    """`CONVERSATION_HISTORY` (default 10): messages in and out kept in a conversation."""
+
+
+def conversation_settings() -> ConversationSettings:
+    """Where conversations are kept (neither a table nor a file: nowhere, they are off)."""
+    try:
+        ttl_hours = float(os.environ.get("CONVERSATION_TTL_HOURS") or 24)
+        history_length = int(os.environ.get("CONVERSATION_HISTORY") or 10)
+    except ValueError:
+        raise ConfigurationError(
+            "CONVERSATION_TTL_HOURS and CONVERSATION_HISTORY must be numbers"
+        ) from None
+    return ConversationSettings(
+        table=os.environ.get("CONVERSATION_TABLE", "").strip(),
+        file=os.environ.get("CONVERSATION_FILE", "").strip(),
+        ttl_seconds=int(ttl_hours * 3600),
+        history_length=max(history_length, 0),
+    )
+
+
 def status_callbacks_enabled() -> bool:
     """Whether replies ask Twilio to report their delivery to `/status` (on unless `off`)."""
     return os.environ.get("TWILIO_STATUS_CALLBACKS", "on").strip().lower() != "off"

@@ -1,4 +1,4 @@
-"""The router: which of your handlers answers a message, by keyword, pattern or any test.
+"""The router: which of your handlers answers a message, by keyword, pattern, button or any test.
 
     router = Router()
 
@@ -12,16 +12,31 @@ Matching ignores case and the spaces around the text. A keyword matches the mess
 (`hours`, ` Hours? `, `HOURS please`, not `HOURSE`); one that ends in a non-ASCII letter matches
 the start of the text whatever follows, since Japanese (Chinese...) puts no space after a word
 (`料金` matches `料金を教えて`). A pattern is a regular expression searched in the text.
+
+    @router.button("CONFIRM", "BOOK_NOW")
+    def confirmed(message: IncomingMessage) -> Reply:
+        return "Booked: see you on Monday."
+
+A button route answers a WhatsApp quick-reply button the sender pressed, by the payload you gave
+it: the whole payload, any case. Keywords and patterns read only the text: a typed "confirm"
+presses no button, while a pressed button, whose text usually arrives as the body too, may match
+them as well. As for every route, the first one registered that matches answers.
 """
 
+import inspect
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from sms_webhook import conversation
+from sms_webhook.conversation import Answered, Conversation
 from sms_webhook.message import IncomingMessage
-from sms_webhook.twiml import Reply
+from sms_webhook.twiml import Reply, reply_texts
 
-Handler = Callable[[IncomingMessage], Reply]
+Handler = Callable[[IncomingMessage], Reply] | Callable[[IncomingMessage, Conversation], Reply]
+"""A handler takes the message, and, when it has a second parameter, the conversation."""
+Test = Callable[[IncomingMessage], bool] | Callable[[IncomingMessage, Conversation], bool]
 H = TypeVar("H", bound=Handler)
 
 
@@ -32,19 +47,56 @@ def keyword_pattern(word: str) -> str:
     return re.escape(word) + boundary
 
 
+def takes_conversation(function: Callable[..., Any]) -> bool:
+    """Whether a handler or test has a second parameter, the conversation."""
+    parameters = inspect.signature(function).parameters.values()
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= _MESSAGE_AND_CONVERSATION or any(
+        p.kind is p.VAR_POSITIONAL for p in parameters
+    )
+
+
+_MESSAGE_AND_CONVERSATION = 2
+
+
+@dataclass(frozen=True)
+class _Route:
+    test: Callable[..., bool]
+    handler: Callable[..., Reply]
+    needs_conversation_to_test: bool
+    needs_conversation_to_answer: bool
+
+    @classmethod
+    def of(cls, test: Test, handler: Handler) -> "_Route":
+        return cls(test, handler, takes_conversation(test), takes_conversation(handler))
+
+    def passes(self, message: IncomingMessage, talk: Conversation) -> bool:
+        return self.test(message, talk) if self.needs_conversation_to_test else self.test(message)
+
+    def answer(self, message: IncomingMessage, talk: Conversation) -> Reply:
+        if self.needs_conversation_to_answer:
+            return self.handler(message, talk)
+        return self.handler(message)
+
+
 class Router:
     """Handlers in the order they were registered, each with its test, and a fallback: the first
-    handler whose test the message passes answers it."""
+    handler whose test the message passes answers it.
+
+    The sender's conversation is read only for a message whose routing needs it: a test, or the
+    handler that answers, with a second parameter. Every other message costs no store call.
+    """
 
     def __init__(self) -> None:
-        self._routes: list[tuple[Callable[[IncomingMessage], bool], Handler]] = []
+        self._routes: list[_Route] = []
         self._fallback: Handler | None = None
 
-    def when(self, test: Callable[[IncomingMessage], bool]) -> Callable[[H], H]:
-        """Register a handler for the messages that pass `test`."""
+    def when(self, test: Test) -> Callable[[H], H]:
+        """Register a handler for the messages that pass `test` (which may take the
+        conversation too: `lambda message, conversation: "question" in conversation.state`)."""
 
         def register(handler: H) -> H:
-            self._routes.append((test, handler))
+            self._routes.append(_Route.of(test, handler))
             return handler
 
         return register
@@ -53,6 +105,17 @@ class Router:
         """Register a handler for messages whose first word is one of `words`."""
         alternatives = "|".join(keyword_pattern(word.strip()) for word in words)
         return self.pattern(rf"^(?:{alternatives})")
+
+    def button(self, *payloads: str) -> Callable[[H], H]:
+        """Register a handler for a pressed WhatsApp quick-reply button whose payload is one of
+        `payloads`, whole, in any case."""
+        wanted = {payload.strip().casefold() for payload in payloads}
+
+        def pressed(message: IncomingMessage) -> bool:
+            button = message.button
+            return button is not None and button.payload.strip().casefold() in wanted
+
+        return self.when(pressed)
 
     def pattern(self, regex: str) -> Callable[[H], H]:
         """Register a handler for messages in which `regex` is found."""
@@ -66,7 +129,28 @@ class Router:
 
     def reply(self, message: IncomingMessage) -> Reply:
         """The reply of the first matching handler, or of the fallback (None without one)."""
-        for test, handler in self._routes:
-            if test(message):
-                return handler(message)
-        return self._fallback(message) if self._fallback else None
+        routes = self._with_fallback()
+        for index, route in enumerate(routes):
+            if route.needs_conversation_to_test:
+                return self._in_conversation(message, routes[index:])
+            if route.test(message):
+                if route.needs_conversation_to_answer:
+                    return self._in_conversation(message, routes[index:])
+                return route.handler(message)
+        return None
+
+    def _with_fallback(self) -> list[_Route]:
+        if self._fallback is None:
+            return self._routes
+        return [*self._routes, _Route.of(lambda message: True, self._fallback)]
+
+    @staticmethod
+    def _in_conversation(message: IncomingMessage, routes: list[_Route]) -> tuple[str, ...]:
+        def answer(talk: Conversation) -> Answered:
+            for route in routes:
+                if route.passes(message, talk):
+                    texts = reply_texts(route.answer(message, talk))
+                    return Answered(texts, kept=route.needs_conversation_to_answer)
+            return Answered((), kept=False)
+
+        return conversation.from_environment().turn(message, answer)

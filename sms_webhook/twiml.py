@@ -32,8 +32,12 @@ def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
     each message asks Twilio to report its delivery there (its `action`, which twilio's classes
     document as replacing the deprecated `statusCallback`).
     """
-    texts = (reply,) if isinstance(reply, str) else tuple(reply or ())
-    return _document(texts, status_callback)
+    return _document(reply_texts(reply), status_callback)
+
+
+def reply_texts(reply: Reply) -> tuple[str, ...]:
+    """The texts of a reply, one per message, whichever way the handler returned them."""
+    return (reply,) if isinstance(reply, str) else tuple(reply or ())
 
 
 @lru_cache(maxsize=256)

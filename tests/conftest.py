@@ -16,7 +16,7 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
-from sms_webhook import aws, config, deduplication
+from sms_webhook import aws, config, conversation, deduplication
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.telemetry import logger
 
@@ -58,15 +58,20 @@ def inspected_files_stay_as_they_were():
 
 
 @pytest.fixture(autouse=True)
-def environment(monkeypatch):
-    """What every test starts from: the token in the environment, nothing else configured."""
+def environment(monkeypatch, tmp_path):
+    """What every test starts from: the token in the environment, conversations in a file of the
+    test's own, nothing else configured."""
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("CONVERSATION_FILE", str(tmp_path / "conversations.json"))
     for name in (
         "TWILIO_AUTH_TOKEN_PARAMETER",
         "TWILIO_SHARED_KEYS_PATH",
         "TWILIO_WEBHOOK_URL",
         "REPLY_MESSAGE",
         "IDEMPOTENCY_TABLE",
+        "CONVERSATION_TABLE",
+        "CONVERSATION_TTL_HOURS",
+        "CONVERSATION_HISTORY",
         "POWERTOOLS_PARAMETERS_MAX_AGE",
         "AWS_REGION",
     ):
@@ -87,6 +92,7 @@ def clear_aws_caches() -> None:
     aws.client.cache_clear()
     config.ssm_provider.cache_clear()
     deduplication.idempotent_runner.cache_clear()
+    conversation.conversations.cache_clear()
 
 
 @pytest.fixture

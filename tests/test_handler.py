@@ -10,6 +10,7 @@ from twilio_requests import (
     SENDER,
     SMS,
     TOKEN,
+    WHATSAPP,
     response_header,
     rest_request,
     signed,
@@ -55,6 +56,13 @@ def test_rest_api_post_with_base64_body_is_answered_with_twiml(invoke):
 def test_the_default_reply_is_the_auto_reply_message(invoke):
     response = invoke(signed(rest_request(), REST_URL))
 
+    assert response["body"] == AUTO_REPLY
+
+
+def test_a_whatsapp_message_is_answered_with_the_same_twiml_as_an_sms(invoke):
+    response = invoke(signed(rest_request("POST", WHATSAPP), REST_URL, WHATSAPP))
+
+    assert is_twiml_answer(response)
     assert response["body"] == AUTO_REPLY
 
 
@@ -309,6 +317,14 @@ def test_an_answered_message_is_logged_once_with_sender_pseudonym_sid_and_length
     assert record["body_length"] == len("How are you doing?")
     assert "body" not in record
     assert "+14155551234" not in logs.text
+
+
+def test_a_whatsapp_sender_is_logged_as_a_pseudonym_that_keeps_the_channel(invoke, logs):
+    invoke(signed(rest_request("POST", WHATSAPP), REST_URL, WHATSAPP))
+
+    sender = logs.records[-1]["from"]
+    assert sender == pseudonym(dict(WHATSAPP)["From"], TOKEN)
+    assert sender.startswith("whatsapp:+1…34#")
 
 
 def test_the_message_body_is_logged_only_at_debug(invoke, logs):

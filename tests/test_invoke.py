@@ -31,9 +31,21 @@ from twilio_requests import (
 )
 
 from devtools.invoke import Emulator, InvocationError, function_environment
+from devtools.make_event import SAMPLES
 
 ENV_JSON = PROJECT / "env.json"
-SAMPLE_ANSWERS = {"sms": 200, "sms-get": 200, "mms": 200, "bad-signature": 403}
+SAMPLE_ANSWERS = {
+    "sms": 200,
+    "sms-get": 200,
+    "mms": 200,
+    "bad-signature": 403,
+    "whatsapp": 200,
+    "whatsapp-location": 200,
+}
+
+
+def test_every_sample_has_its_answer_from_the_built_function_checked():
+    assert set(SAMPLE_ANSWERS) == set(SAMPLES)
 
 
 @pytest.fixture(scope="module")

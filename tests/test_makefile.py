@@ -6,6 +6,8 @@ import subprocess
 
 from builds import PROJECT
 
+from sms_webhook.message import Location
+
 # What an outer make (`make test`) passes down; a user's shell has none of it.
 OUTER_MAKE = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
 
@@ -33,6 +35,20 @@ def test_make_event_prints_a_post_event_and_nothing_else(invoke, received):
 
 def test_make_event_get_1_prints_a_get_event():
     assert json.loads(make("event", "BODY=hi", "GET=1").stdout)["httpMethod"] == "GET"
+
+
+def test_make_event_channel_whatsapp_prints_a_whatsapp_event(invoke, received):
+    event = json.loads(make("event", "BODY=hi", "CHANNEL=whatsapp").stdout)
+
+    assert invoke(event)["statusCode"] == 200
+    assert (received[0].channel, received[0].body) == ("whatsapp", "hi")
+
+
+def test_make_event_location_may_start_with_a_minus_sign(invoke, received):
+    event = json.loads(make("event", "CHANNEL=whatsapp", "LOCATION=-33.8688,151.2093").stdout)
+
+    invoke(event)
+    assert received[0].location == Location(-33.8688, 151.2093)
 
 
 def test_make_help_shows_the_port_the_webhook_would_listen_on():

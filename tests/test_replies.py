@@ -1,38 +1,65 @@
-"""The reply code that ships: two examples and the auto-reply."""
+"""The reply code that ships, texted as a user would test theirs: with `devtools.phone.Phone`."""
 
-from twilio_requests import SMS, with_fields
+import pytest
 
-from replies import DEFAULT_REPLY_MESSAGE, reply
-from sms_webhook.form import FormFields
-from sms_webhook.message import IncomingMessage
-
-
-def message(**fields: str) -> IncomingMessage:
-    return IncomingMessage.from_fields(FormFields.from_pairs(with_fields(SMS, **fields)))
+from devtools.phone import Phone
+from replies import DEFAULT_REPLY_MESSAGE
 
 
-def test_any_text_gets_the_questing_auto_reply():
-    assert reply(message()) == DEFAULT_REPLY_MESSAGE == "I'm busy questing right now!"
+@pytest.fixture
+def phone() -> Phone:
+    return Phone()
 
 
-def test_reply_message_setting_replaces_the_auto_reply(monkeypatch):
+def test_any_text_gets_the_questing_auto_reply(phone):
+    assert phone.send("hello") == [DEFAULT_REPLY_MESSAGE] == ["I'm busy questing right now!"]
+
+
+def test_reply_message_setting_replaces_the_auto_reply(phone, monkeypatch):
     monkeypatch.setenv("REPLY_MESSAGE", "Back in five minutes")
 
-    assert reply(message()) == "Back in five minutes"
+    assert phone.send("hello") == ["Back in five minutes"]
 
 
-def test_hours_example_answers_the_hours_keyword():
-    assert reply(message(Body=" hours ")) == "We're open 9am to 5pm, Monday to Friday."
+def test_hours_example_answers_the_hours_keyword(phone):
+    assert phone.send(" hours ") == ["We're open 9am to 5pm, Monday to Friday."]
 
 
-def test_media_example_answers_with_the_count_and_types():
-    mms = message(
-        Body="look",
-        NumMedia="2",
-        MediaUrl0="https://api.twilio.com/m/1",
-        MediaContentType0="image/jpeg",
-        MediaUrl1="https://api.twilio.com/m/2",
-        MediaContentType1="video/mp4",
+def test_media_example_answers_with_the_count_and_types(phone):
+    media = [
+        ("https://api.twilio.com/m/1", "image/jpeg"),
+        ("https://api.twilio.com/m/2", "video/mp4"),
+    ]
+
+    assert phone.send("look", media=media) == ["Got your 2 attachment(s): image/jpeg, video/mp4."]
+
+
+def test_the_survey_asks_two_questions_and_thanks_with_both_answers(phone):
+    assert phone.send("SURVEY") == ["Two quick questions. 1/2: how did you hear about us?"]
+    assert phone.send("a friend") == ["2/2: from 1 to 5, how likely are you to recommend us?"]
+    assert phone.send("5") == ["Thanks! You heard of us through 'a friend' and gave us 5."]
+
+
+def test_after_the_survey_texts_get_the_auto_reply_again(phone):
+    for text in ("survey", "a friend", "5"):
+        phone.send(text)
+
+    assert phone.send("hello") == [DEFAULT_REPLY_MESSAGE]
+
+
+def test_each_sender_has_a_survey_of_their_own(tmp_path):
+    store = tmp_path / "conversations.json"  # one deployment, two senders
+    first, second = (
+        Phone("+14155550001", conversations=store),
+        Phone("+14155550002", conversations=store),
     )
+    first.send("SURVEY")
 
-    assert reply(mms) == "Got your 2 attachment(s): image/jpeg, video/mp4."
+    assert second.send("a friend") == [DEFAULT_REPLY_MESSAGE]
+
+
+def test_a_phone_that_forgets_starts_again(phone):
+    phone.send("SURVEY")
+    phone.forget()
+
+    assert phone.send("a friend") == [DEFAULT_REPLY_MESSAGE]

@@ -1,11 +1,13 @@
-"""Choosing a reply by keyword, pattern or test, with a fallback."""
+"""Choosing a reply by keyword, pattern, pressed button or test, with a fallback."""
 
 import pytest
 from twilio_requests import SMS, with_fields
 
+from devtools.twilio_message import whatsapp_fields
 from sms_webhook.form import FormFields
-from sms_webhook.message import IncomingMessage
+from sms_webhook.message import Button, IncomingMessage
 from sms_webhook.router import Router
+from sms_webhook.twiml import reply_texts
 
 
 def message(body: str, **fields: str) -> IncomingMessage:
@@ -92,3 +94,111 @@ def test_keywords_with_regex_characters_are_taken_literally():
     router.keyword("C++")(lambda message: "cpp")
 
     assert (router.reply(message("c++ course")), router.reply(message("cc"))) == ("cpp", None)
+
+
+# Conversations
+
+
+@pytest.fixture
+def conversations_file(monkeypatch, tmp_path):
+    path = tmp_path / "talks.json"
+    monkeypatch.setenv("CONVERSATION_FILE", str(path))
+    return path
+
+
+def test_a_handler_without_a_conversation_costs_no_store_call(router, conversations_file):
+    router.reply(message("hours"))
+    router.reply(message("anything else"))
+
+    assert not conversations_file.exists()
+
+
+def test_a_handler_with_a_second_parameter_gets_the_conversation(conversations_file):
+    router = Router()
+
+    @router.keyword("COUNT")
+    def count(message, conversation):
+        conversation.state["n"] = conversation.state.get("n", 0) + 1
+        return f"count {conversation.state['n']}"
+
+    assert [router.reply(message("count")) for _ in range(3)] == [
+        ("count 1",),
+        ("count 2",),
+        ("count 3",),
+    ]
+
+
+def test_a_test_with_a_second_parameter_routes_on_the_conversation(conversations_file):
+    router = Router()
+
+    @router.keyword("SURVEY")
+    def start(message, conversation):
+        conversation.state["question"] = 1
+        return "Question 1?"
+
+    @router.when(lambda message, conversation: conversation.state.get("question") == 1)
+    def answer(message, conversation):
+        conversation.end()
+        return f"Thanks for {message.body!r}"
+
+    router.fallback(lambda message: "fallback")
+
+    replies = [reply_texts(router.reply(message(body))) for body in ("hi", "survey", "blue", "hi")]
+
+    assert replies == [("fallback",), ("Question 1?",), ("Thanks for 'blue'",), ("fallback",)]
+
+
+def test_a_message_that_only_a_test_looked_at_the_conversation_for_is_not_written(
+    conversations_file,
+):
+    router = Router()
+    router.when(lambda message, conversation: "question" in conversation.state)(lambda m: "no")
+    router.fallback(lambda message: "fallback")
+
+    assert router.reply(message("hi")) == ("fallback",)
+    assert not conversations_file.exists()
+
+
+# Pressed WhatsApp buttons, by payload
+
+
+def pressed(payload: str, text: str = "Yes, book it") -> IncomingMessage:
+    """A WhatsApp message whose sender pressed a quick-reply button: its text is the body too."""
+    fields = whatsapp_fields(text, button=Button(text, payload))
+    return IncomingMessage.from_fields(FormFields.from_pairs(fields))
+
+
+@pytest.fixture
+def buttons() -> Router:
+    router = Router()
+    router.button("CONFIRM", "BOOK_NOW")(lambda message: "confirmed")
+    router.keyword("HOURS")(lambda message: "hours")
+    router.fallback(lambda message: "fallback")
+    return router
+
+
+@pytest.mark.parametrize("payload", ["CONFIRM", "confirm", " Confirm ", "BOOK_NOW"])
+def test_a_button_route_takes_a_pressed_button_by_its_payload_in_any_case(buttons, payload):
+    assert buttons.reply(pressed(payload)) == "confirmed"
+
+
+@pytest.mark.parametrize("payload", ["CONFIRMED", "CONFIRM BOOKING", "BOOK", ""])
+def test_a_button_route_takes_the_whole_payload_only(buttons, payload):
+    assert buttons.reply(pressed(payload)) == "fallback"
+
+
+@pytest.mark.parametrize("body", ["CONFIRM", "confirm"])
+def test_a_text_that_says_the_payload_presses_no_button(buttons, body):
+    assert buttons.reply(message(body)) == "fallback"
+
+
+def test_a_pressed_buttons_text_still_reaches_keyword_routes(buttons):
+    assert buttons.reply(pressed("LATER", text="Hours?")) == "hours"
+
+
+def test_a_keyword_registered_before_a_button_route_answers_first():
+    router = Router()
+    router.keyword("YES")(lambda message: "keyword")
+    router.button("CONFIRM")(lambda message: "button")
+
+    assert router.reply(pressed("CONFIRM", text="Yes, book it")) == "keyword"

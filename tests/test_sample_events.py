@@ -29,6 +29,8 @@ def sample(name: str) -> dict:
         ("sms", "I'm busy questing right now!"),
         ("sms-get", "I'm busy questing right now!"),
         ("mms", "Got your 2 attachment(s): image/jpeg, video/mp4."),
+        ("whatsapp", "I'm busy questing right now!"),
+        ("whatsapp-location", "I'm busy questing right now!"),
     ],
 )
 def test_signed_samples_are_answered_with_twiml(invoke, env_json, name, answer):
@@ -51,6 +53,20 @@ def test_mms_sample_carries_two_media_items(invoke, env_json, logs):
     invoke(sample("mms"))
 
     assert logs.records[-1]["media_count"] == 2
+
+
+def test_whatsapp_sample_reaches_reply_code_with_the_senders_profile_name(
+    invoke, env_json, received
+):
+    invoke(sample("whatsapp"))
+
+    assert (received[0].channel, received[0].profile_name) == ("whatsapp", "Ada Lovelace")
+
+
+def test_whatsapp_location_sample_shares_its_place(invoke, env_json, received):
+    invoke(sample("whatsapp-location"))
+
+    assert received[0].location == SAMPLES["whatsapp-location"]["location"]
 
 
 def test_env_json_token_is_marked_as_a_public_test_value():

@@ -89,6 +89,38 @@ def test_idempotency_table_is_on_demand_with_expiring_records_and_on_by_default(
     }
 
 
+def test_conversations_are_kept_in_an_on_demand_table_that_forgets_idle_ones():
+    table = TEMPLATE["Resources"]["ConversationTable"]
+
+    assert PARAMETERS["Conversations"]["Default"] == "Enabled"
+    assert PARAMETERS["ConversationTtlHours"]["Default"] == 24
+    assert table["Condition"] == "ConversationsEnabled"
+    assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+    variables = FUNCTION["Environment"]["Variables"]
+    assert variables["CONVERSATION_TABLE"] == {
+        "Fn::If": ["ConversationsEnabled", {"Ref": "ConversationTable"}, ""]
+    }
+    assert variables["CONVERSATION_TTL_HOURS"] == {"Ref": "ConversationTtlHours"}
+
+
+def test_function_may_read_write_and_delete_conversations_only_when_enabled():
+    condition, policy, otherwise = FUNCTION["Policies"][2]["Fn::If"]
+    [statement] = policy["Statement"]
+
+    assert condition == "ConversationsEnabled"
+    assert statement["Resource"] == {"Fn::GetAtt": ["ConversationTable", "Arn"]}
+    assert sorted(statement["Action"]) == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    ]
+    assert otherwise == {"Ref": "AWS::NoValue"}
+
+
 def test_the_stage_is_throttled_by_parameters_with_safe_defaults():
     api = TEMPLATE["Resources"]["WebhookApi"]["Properties"]
     [settings] = api["MethodSettings"]

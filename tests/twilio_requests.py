@@ -18,6 +18,7 @@ from devtools.twilio_message import (
     message_fields,
     query_and_body,
     twilio_signature,
+    whatsapp_fields,
 )
 
 EVENTS = Path(__file__).parent / "events"
@@ -50,6 +51,9 @@ ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 
 SMS = message_fields("How are you doing?", sid=MESSAGE_SID, account_sid=ACCOUNT_SID)
 """An incoming SMS's fields, in the order Twilio sends them."""
+
+WHATSAPP = whatsapp_fields("Hi there", sid=MESSAGE_SID)
+"""An incoming WhatsApp message's fields, in the order Twilio sends them."""
 
 
 STATUS_URL = f"https://{REST_HOST}/Prod/status"
