@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sms_webhook import aws
@@ -168,8 +167,8 @@ class FileStore:
     """Conversations in a JSON file, for local runs: no service needed, and a restart of
     `make run` keeps them. One process at a time."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)  # os.path, not pathlib: its import costs every cold start
         self._lock = threading.Lock()
 
     def read(self, key: str) -> Stored | None:
@@ -200,16 +199,18 @@ class FileStore:
 
     def _entries(self) -> dict[str, Any]:
         try:
-            entries: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+            with open(self.path, encoding="utf-8") as stored:
+                entries: dict[str, Any] = json.load(stored)
         except FileNotFoundError:
             return {}
         now = time.time()
         return {key: entry for key, entry in entries.items() if entry["expires_at"] >= now}
 
     def _save(self, entries: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps(entries, ensure_ascii=False), encoding="utf-8")
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        partial = f"{self.path}.tmp"
+        with open(partial, "w", encoding="utf-8") as written:
+            json.dump(entries, written, ensure_ascii=False)
         os.replace(partial, self.path)  # a crash never leaves half a file
 
 
@@ -323,5 +324,5 @@ def conversations(settings: ConversationSettings) -> Conversations:
     if settings.table:
         store = DynamoDBStore(settings.table)
     elif settings.file:
-        store = FileStore(Path(settings.file))
+        store = FileStore(settings.file)
     return Conversations(store, settings.ttl_seconds, settings.history_length)

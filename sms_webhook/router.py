@@ -23,7 +23,6 @@ presses no button, while a pressed button, whose text usually arrives as the bod
 them as well. As for every route, the first one registered that matches answers.
 """
 
-import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,15 +47,27 @@ def keyword_pattern(word: str) -> str:
 
 
 def takes_conversation(function: Callable[..., Any]) -> bool:
-    """Whether a handler or test has a second parameter, the conversation."""
-    parameters = inspect.signature(function).parameters.values()
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= _MESSAGE_AND_CONVERSATION or any(
-        p.kind is p.VAR_POSITIONAL for p in parameters
-    )
+    """Whether a handler or test has a second parameter, the conversation.
+
+    A function's own code says how many it has; `inspect`, which handles every other callable,
+    is imported only for those: its import would cost every cold start.
+    """
+    code = getattr(function, "__code__", None)
+    if code is None or hasattr(function, "__self__"):
+        import inspect
+
+        parameters = inspect.signature(function).parameters.values()
+        positional = [
+            p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+        return len(positional) >= _MESSAGE_AND_CONVERSATION or varargs
+    return code.co_argcount >= _MESSAGE_AND_CONVERSATION or bool(code.co_flags & _VARARGS)
 
 
 _MESSAGE_AND_CONVERSATION = 2
+_VARARGS = 0x04
+"""The code flag of a function that takes `*args` (`inspect.CO_VARARGS`)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,10 @@ class _Route:
         return self.handler(message)
 
 
+def _every_message(message: IncomingMessage) -> bool:
+    return True
+
+
 class Router:
     """Handlers in the order they were registered, each with its test, and a fallback: the first
     handler whose test the message passes answers it.
@@ -89,7 +104,7 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[_Route] = []
-        self._fallback: Handler | None = None
+        self._fallback: _Route | None = None
 
     def when(self, test: Test) -> Callable[[H], H]:
         """Register a handler for the messages that pass `test` (which may take the
@@ -124,7 +139,7 @@ class Router:
 
     def fallback(self, handler: H) -> H:
         """Register the handler for every message no other handler takes."""
-        self._fallback = handler
+        self._fallback = _Route.of(_every_message, handler)
         return handler
 
     def reply(self, message: IncomingMessage) -> Reply:
@@ -140,9 +155,7 @@ class Router:
         return None
 
     def _with_fallback(self) -> list[_Route]:
-        if self._fallback is None:
-            return self._routes
-        return [*self._routes, _Route.of(lambda message: True, self._fallback)]
+        return self._routes if self._fallback is None else [*self._routes, self._fallback]
 
     @staticmethod
     def _in_conversation(message: IncomingMessage, routes: list[_Route]) -> tuple[str, ...]:
