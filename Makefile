@@ -72,7 +72,7 @@ TEST_BUILDS := .aws-sam/test/arm64/template.yaml .aws-sam/test/x86_64/template.y
 
 test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the whole test suite
 	$(call step,running the test suite)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: $(VENV)/.dev ## ruff (lint, complexity, format check), mypy --strict, sam validate --lint
 	$(BIN)/ruff check .
