@@ -144,6 +144,6 @@ bench: $(VENV)/.dev ## benchmark against the floor and Flask (minutes); writes b
 bench-smoke: $(VENV)/.dev ## the benchmark's correctness only: every contender answers right
 	$(BIN)/python bench/benchmark.py --smoke
 
-clean: ## remove the virtualenv, build output and caches
-	rm -rf $(VENV) .aws-sam .bench .pytest_cache .ruff_cache .hypothesis
+clean: ## remove the virtualenv, build output and caches (not .local/, your local conversations)
+	rm -rf $(VENV) .aws-sam .bench .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -51,6 +51,15 @@ def layout_table() -> dict[str, str]:
     return {path: text for cell, text in rows for path in re.findall(r"`([^`]+)`", cell)}
 
 
+def test_the_layout_table_is_one_table_naming_each_path_once():
+    section = README.split("## Project layout", 1)[1].split("\n## ", 1)[0]
+    table = section.strip().split("\n\n", 1)[0]
+    rows = re.findall(r"^\| (`.+?) \|", section, re.MULTILINE)
+
+    assert rows == re.findall(r"^\| (`.+?) \|", table, re.MULTILINE)
+    assert len(rows) == len(set(rows))
+
+
 def test_every_path_of_the_layout_table_exists():
     assert [path for path in layout_table() if not (PROJECT / path).exists()] == []
 
