@@ -34,7 +34,7 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
-from sms_webhook.conversation import FileStore, conversation_key
+from sms_webhook.conversation_store import FileStore, conversation_key
 
 HOST = "phone.test"
 URL = f"https://{HOST}/sms"
@@ -76,7 +76,9 @@ class Phone:
 
     def forget(self) -> None:
         """Forget this phone's conversation, as if it had never texted."""
-        FileStore(self.conversations).forget(conversation_key(self.twilio_address, self.address))
+        store = FileStore(self.conversations)
+        key = conversation_key(self.twilio_address, self.address)
+        store.forget(key, store.read(key).version)
 
     def event_for(
         self, text: str, token: str, *, media: Sequence[tuple[str, str]] = (), **fields: str

@@ -28,8 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sms_webhook import conversation
-from sms_webhook.conversation import Answered, Conversation
+from sms_webhook.conversation import Conversation
 from sms_webhook.message import IncomingMessage
 from sms_webhook.twiml import Reply, reply_texts
 
@@ -47,27 +46,25 @@ def keyword_pattern(word: str) -> str:
 
 
 def takes_conversation(function: Callable[..., Any]) -> bool:
-    """Whether a handler or test has a second parameter, the conversation.
+    """Whether a handler or test has a second positional parameter, the conversation.
 
-    A function's own code says how many it has; `inspect`, which handles every other callable,
-    is imported only for those: its import would cost every cold start.
+    A plain function's own code says how many it has; `inspect`, which follows decorators
+    (`functools.wraps`) and handles every other callable, is imported only for those: its import
+    would cost every cold start.
     """
     code = getattr(function, "__code__", None)
-    if code is None or hasattr(function, "__self__"):
+    if code is None or hasattr(function, "__self__") or hasattr(function, "__wrapped__"):
         import inspect
 
         parameters = inspect.signature(function).parameters.values()
         positional = [
             p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
-        varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
-        return len(positional) >= _MESSAGE_AND_CONVERSATION or varargs
-    return code.co_argcount >= _MESSAGE_AND_CONVERSATION or bool(code.co_flags & _VARARGS)
+        return len(positional) >= _MESSAGE_AND_CONVERSATION
+    return bool(code.co_argcount >= _MESSAGE_AND_CONVERSATION)
 
 
 _MESSAGE_AND_CONVERSATION = 2
-_VARARGS = 0x04
-"""The code flag of a function that takes `*args` (`inspect.CO_VARARGS`)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,9 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[_Route] = []
-        self._fallback: _Route | None = None
+        self._fallback: list[_Route] = []
+        self._answering: list[_Route] = []
+        """The routes in the order they are tried: the fallback last."""
 
     def when(self, test: Test) -> Callable[[H], H]:
         """Register a handler for the messages that pass `test` (which may take the
@@ -112,6 +111,7 @@ class Router:
 
         def register(handler: H) -> H:
             self._routes.append(_Route.of(test, handler))
+            self._answering = [*self._routes, *self._fallback]
             return handler
 
         return register
@@ -139,12 +139,13 @@ class Router:
 
     def fallback(self, handler: H) -> H:
         """Register the handler for every message no other handler takes."""
-        self._fallback = _Route.of(_every_message, handler)
+        self._fallback = [_Route.of(_every_message, handler)]
+        self._answering = [*self._routes, *self._fallback]
         return handler
 
     def reply(self, message: IncomingMessage) -> Reply:
         """The reply of the first matching handler, or of the fallback (None without one)."""
-        routes = self._with_fallback()
+        routes = self._answering
         for index, route in enumerate(routes):
             if route.needs_conversation_to_test:
                 return self._in_conversation(message, routes[index:])
@@ -154,11 +155,11 @@ class Router:
                 return route.handler(message)
         return None
 
-    def _with_fallback(self) -> list[_Route]:
-        return self._routes if self._fallback is None else [*self._routes, self._fallback]
-
     @staticmethod
     def _in_conversation(message: IncomingMessage, routes: list[_Route]) -> tuple[str, ...]:
+        from sms_webhook import conversation_store  # only once a route takes a conversation
+        from sms_webhook.conversation_store import Answered
+
         def answer(talk: Conversation) -> Answered:
             for route in routes:
                 if route.passes(message, talk):
@@ -166,4 +167,4 @@ class Router:
                     return Answered(texts, kept=route.needs_conversation_to_answer)
             return Answered((), kept=False)
 
-        return conversation.from_environment().turn(message, answer)
+        return conversation_store.from_environment().turn(message, answer)

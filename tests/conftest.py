@@ -16,7 +16,8 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
-from sms_webhook import aws, config, conversation, deduplication
+from sms_webhook import aws, config, conversation_store, deduplication
+from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.telemetry import logger
 
@@ -92,7 +93,7 @@ def clear_aws_caches() -> None:
     aws.client.cache_clear()
     config.ssm_provider.cache_clear()
     deduplication.idempotent_runner.cache_clear()
-    conversation.conversations.cache_clear()
+    conversation_store.conversations.cache_clear()
 
 
 @pytest.fixture
@@ -182,6 +183,35 @@ def invoke():
         return handler.lambda_handler(event, LambdaContext())
 
     return run
+
+
+class RecordingStore(FileStore):
+    """A local store that notes each call made to it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls: list[str] = []
+
+    def read(self, key: str) -> Stored:
+        self.calls.append("read")
+        return super().read(key)
+
+    def write(self, key: str, stored: Stored, expires_at: int) -> None:
+        self.calls.append("write")
+        super().write(key, stored, expires_at)
+
+    def forget(self, key: str, version: int) -> None:
+        self.calls.append("forget")
+        super().forget(key, version)
+
+
+@pytest.fixture
+def store_calls(monkeypatch, tmp_path) -> list[str]:
+    """The calls the webhook makes to the conversation store, in order."""
+    store = RecordingStore(tmp_path / "conversations.json")
+    talks = Conversations(store, ttl_seconds=60 * 60, history_length=10)
+    monkeypatch.setattr(conversation_store, "from_environment", lambda: talks)
+    return store.calls
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Choosing a reply by keyword, pattern, pressed button or test, with a fallback."""
 
+import functools
+
 import pytest
 from twilio_requests import SMS, with_fields
 
@@ -99,21 +101,54 @@ def test_keywords_with_regex_characters_are_taken_literally():
 # Conversations
 
 
-@pytest.fixture
-def conversations_file(monkeypatch, tmp_path):
-    path = tmp_path / "talks.json"
-    monkeypatch.setenv("CONVERSATION_FILE", str(path))
-    return path
+def logged(handler):
+    """A decorator, as users write them: the wrapper takes anything."""
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        return handler(*args, **kwargs)
+
+    return wrapper
 
 
-def test_a_handler_without_a_conversation_costs_no_store_call(router, conversations_file):
+def test_a_handler_without_a_conversation_costs_no_store_call(router, store_calls):
     router.reply(message("hours"))
     router.reply(message("anything else"))
 
-    assert not conversations_file.exists()
+    assert store_calls == []
 
 
-def test_a_handler_with_a_second_parameter_gets_the_conversation(conversations_file):
+def test_a_decorated_handler_of_one_parameter_gets_the_message_alone(store_calls):
+    router = Router()
+
+    @router.keyword("HOURS")
+    @logged
+    def hours(message):
+        return "hours"
+
+    assert (router.reply(message("hours")), store_calls) == ("hours", [])
+
+
+def test_a_decorated_handler_of_two_parameters_gets_the_conversation(store_calls):
+    router = Router()
+
+    @router.keyword("COUNT")
+    @logged
+    def count(message, conversation):
+        conversation.state["n"] = conversation.state.get("n", 0) + 1
+        return f"count {conversation.state['n']}"
+
+    assert [router.reply(message("count")) for _ in range(2)] == [("count 1",), ("count 2",)]
+
+
+def test_a_handler_taking_any_arguments_gets_the_message_alone(store_calls):
+    router = Router()
+    router.fallback(lambda *arguments: f"{len(arguments)} argument")
+
+    assert (router.reply(message("hi")), store_calls) == ("1 argument", [])
+
+
+def test_a_handler_with_a_second_parameter_gets_the_conversation(store_calls):
     router = Router()
 
     @router.keyword("COUNT")
@@ -128,7 +163,7 @@ def test_a_handler_with_a_second_parameter_gets_the_conversation(conversations_f
     ]
 
 
-def test_a_test_with_a_second_parameter_routes_on_the_conversation(conversations_file):
+def test_a_test_with_a_second_parameter_routes_on_the_conversation(store_calls):
     router = Router()
 
     @router.keyword("SURVEY")
@@ -148,15 +183,13 @@ def test_a_test_with_a_second_parameter_routes_on_the_conversation(conversations
     assert replies == [("fallback",), ("Question 1?",), ("Thanks for 'blue'",), ("fallback",)]
 
 
-def test_a_message_that_only_a_test_looked_at_the_conversation_for_is_not_written(
-    conversations_file,
-):
+def test_a_message_that_only_a_test_looked_at_the_conversation_for_is_not_written(store_calls):
     router = Router()
     router.when(lambda message, conversation: "question" in conversation.state)(lambda m: "no")
     router.fallback(lambda message: "fallback")
 
     assert router.reply(message("hi")) == ("fallback",)
-    assert not conversations_file.exists()
+    assert store_calls == ["read"]
 
 
 # Pressed WhatsApp buttons, by payload

@@ -1,0 +1,452 @@
+"""Where conversations are kept and one message's turn in its conversation: state and history
+kept between messages, in DynamoDB (moto) when deployed and in a file locally, read only for
+handlers that ask, written at most once per message with a version so that two messages at once
+never lose a change silently."""
+
+import json
+import multiprocessing
+import stat
+import threading
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
+
+import handler
+from sms_webhook.conversation import Conversation
+from sms_webhook.conversation_store import (
+    NOTHING,
+    Answered,
+    ConflictError,
+    Conversations,
+    DynamoDBStore,
+    FileStore,
+    Stored,
+)
+from sms_webhook.message import IncomingMessage, Media
+from sms_webhook.router import Router
+
+SMS_2 = with_fields(
+    SMS, MessageSid="SM" + "2" * 32, SmsSid="SM" + "2" * 32, SmsMessageSid="SM" + "2" * 32
+)
+
+TABLE = "ConversationTable"
+DAY = 24 * 60 * 60
+KEY = "+15005550006 +14155551234"
+
+
+def message(body: str = "hi", sender: str = "+14155551234", **extra: object) -> IncomingMessage:
+    return IncomingMessage(
+        sid="SM" + "1" * 32,
+        account_sid="AC" + "0" * 32,
+        from_number=sender,
+        to_number="+15005550006",
+        body=body,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def table():
+    """The conversation table as template.yaml creates it."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName=TABLE,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield dynamodb
+
+
+@pytest.fixture(params=["dynamodb", "file"])
+def store(request, tmp_path):
+    """Each store, the deployed one and the local one, behaves the same."""
+    if request.param == "file":
+        yield FileStore(tmp_path / "conversations.json")
+    else:
+        yield request.getfixturevalue("table") and DynamoDBStore(TABLE)
+
+
+def conversations(store, history_length: int = 10) -> Conversations:
+    return Conversations(store, ttl_seconds=DAY, history_length=history_length)
+
+
+def replying(*texts: str):
+    """A handler that takes the conversation and answers with these texts."""
+    return lambda conversation: Answered(texts, kept=True)
+
+
+def remember(key: str, value: object):
+    def answer(conversation: Conversation) -> Answered:
+        conversation.state[key] = value
+        return Answered(("noted",), kept=True)
+
+    return answer
+
+
+def seen(conversations: Conversations, body: str = "what do you know?") -> Conversation:
+    """The conversation the next message's handler would get, left as it was."""
+    got: list[Conversation] = []
+
+    def look(conversation: Conversation) -> Answered:
+        got.append(conversation)
+        return Answered((), kept=False)
+
+    conversations.turn(message(body), look)
+    return got[-1]
+
+
+def stored(state: str = "{}", history: str = "[]", version: int = 0) -> Stored:
+    return Stored(state, history, version)
+
+
+def in_a_day() -> int:
+    return int(time.time()) + DAY
+
+
+# The stores
+
+
+def test_what_is_written_is_read_back_with_the_next_version(store):
+    store.write("key", stored('{"step":2}', '[{"direction":"in"}]'), in_a_day())
+
+    assert store.read("key") == stored('{"step":2}', '[{"direction":"in"}]', version=1)
+
+
+def test_nothing_stored_reads_as_version_0(store):
+    assert store.read("key") == NOTHING
+
+
+def test_a_write_from_an_older_version_is_a_conflict(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+
+    with pytest.raises(ConflictError):
+        store.write("key", stored('{"n":2}'), in_a_day())
+
+
+def test_a_write_of_a_version_that_was_forgotten_meanwhile_is_a_conflict(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+    store.forget("key", 1)
+
+    with pytest.raises(ConflictError):
+        store.write("key", stored('{"n":2}', version=1), in_a_day())
+
+
+def test_forgetting_a_version_written_over_meanwhile_is_a_conflict(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+    store.write("key", stored('{"n":2}', version=1), in_a_day())
+
+    with pytest.raises(ConflictError):
+        store.forget("key", 1)
+    assert store.read("key").state == '{"n":2}'
+
+
+def test_a_forgotten_conversation_is_gone(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+
+    store.forget("key", 1)
+
+    assert store.read("key") == NOTHING
+
+
+def test_an_expired_conversation_reads_as_nothing_with_the_version_still_stored(store):
+    store.write("key", stored('{"n":1}'), int(time.time()) - 1)
+
+    assert store.read("key") == stored(version=1)
+
+
+def test_the_table_item_carries_the_ttl_attribute_the_template_names(table):
+    DynamoDBStore(TABLE).write("key", NOTHING, 2_000_000_000)
+
+    [item] = table.scan(TableName=TABLE)["Items"]
+    assert item["expires_at"] == {"N": "2000000000"}
+
+
+def test_the_local_store_survives_a_restart(tmp_path):
+    FileStore(tmp_path / "c.json").write("key", stored('{"n":1}'), in_a_day())
+
+    assert FileStore(tmp_path / "c.json").read("key").state == '{"n":1}'
+
+
+def test_the_local_store_is_readable_by_its_owner_only(tmp_path):
+    FileStore(tmp_path / "c.json").write("key", stored('{"n":1}'), in_a_day())
+
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    assert modes == {"c.json": 0o600, "c.json.lock": 0o600}
+
+
+def test_an_unreadable_local_file_is_named_in_the_log(tmp_path, logs):
+    (tmp_path / "c.json").write_text("{half a file")
+
+    with pytest.raises(json.JSONDecodeError):
+        FileStore(tmp_path / "c.json").read("key")
+    assert "conversation file unreadable: delete it to start afresh" in logs.messages()
+
+
+def count_to(path: str, sender: str, times: int) -> None:
+    """One process of several sharing the file, answering its own sender."""
+    talks = conversations(FileStore(path))
+    for _ in range(times):
+        talks.turn(message(sender=sender), add_one)
+
+
+def add_one(conversation: Conversation) -> Answered:
+    conversation.state["n"] = conversation.state.get("n", 0) + 1
+    return Answered(("ok",), kept=True)
+
+
+def test_processes_sharing_the_local_file_lose_no_change(tmp_path):
+    path = str(tmp_path / "shared.json")
+    senders = ["+14155550001", "+14155550002", "+14155550003"]
+    fork = multiprocessing.get_context("fork")
+    processes = [fork.Process(target=count_to, args=(path, sender, 30)) for sender in senders]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+
+    assert [process.exitcode for process in processes] == [0, 0, 0]
+    store = FileStore(path)
+    counts = [json.loads(store.read(f"+15005550006 {sender}").state) for sender in senders]
+    assert counts == [{"n": 30}] * 3
+
+
+# A turn of the conversation
+
+
+def test_state_changed_by_a_handler_is_there_for_the_next_message(store):
+    talks = conversations(store)
+    talks.turn(message(), remember("name", "Ada"))
+
+    assert seen(talks).state == {"name": "Ada"}
+
+
+def test_history_holds_the_messages_in_and_out_oldest_first(store):
+    talks = conversations(store)
+    picture = Media("https://api.twilio.com/m/ME1", "image/png")
+    talks.turn(message("look", media=(picture,)), replying("nice", "really"))
+
+    history = seen(talks, "and now?").history
+
+    assert [(turn.direction, turn.text, turn.media) for turn in history] == [
+        ("in", "look", ("https://api.twilio.com/m/ME1",)),
+        ("out", "nice", ()),
+        ("out", "really", ()),
+        ("in", "and now?", ()),
+    ]
+
+
+def test_history_keeps_the_last_messages_only(store):
+    talks = conversations(store, history_length=3)
+    for number in range(5):
+        talks.turn(message(f"text {number}"), replying("ok"))
+
+    assert [turn.text for turn in seen(talks, "last").history] == ["text 4", "ok", "last"]
+
+
+def test_each_sender_has_a_conversation_of_their_own(store):
+    talks = conversations(store)
+    talks.turn(message(sender="+14155550002"), remember("who", "first"))
+
+    assert seen(talks).state == {}
+
+
+def test_an_ended_conversation_is_forgotten(store):
+    talks = conversations(store)
+    talks.turn(message(), remember("step", 3))
+
+    talks.turn(
+        message("STOP SURVEY"),
+        lambda conversation: conversation.end() or replying("bye")(conversation),
+    )
+
+    conversation = seen(talks, "again")
+    assert (conversation.state, [turn.text for turn in conversation.history]) == ({}, ["again"])
+
+
+def test_a_message_answered_while_another_wrote_first_runs_again_on_what_it_left(store):
+    talks = conversations(store)
+    runs: list[dict] = []
+
+    def count_up(conversation: Conversation) -> Answered:
+        runs.append(dict(conversation.state))
+        if len(runs) == 1:  # another message of the same sender is answered meanwhile
+            talks.turn(message("meanwhile"), remember("n", 10))
+        conversation.state["n"] = conversation.state.get("n", 0) + 1
+        return Answered(("counted",), kept=True)
+
+    talks.turn(message(), count_up)
+
+    assert runs == [{}, {"n": 10}]
+    assert seen(talks).state == {"n": 11}
+
+
+def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
+    talks = conversations(DynamoDBStore(TABLE))
+    both_read = threading.Barrier(2)
+    this_thread = threading.local()
+
+    def increment(conversation: Conversation) -> Answered:
+        conversation.state["n"] = conversation.state.get("n", 0) + 1
+        if not getattr(this_thread, "answered", False):  # each thread's first run: both have
+            this_thread.answered = True  # read version 0 before either writes
+            both_read.wait(timeout=5)
+        return Answered(("ok",), kept=True)
+
+    threads = [threading.Thread(target=talks.turn, args=(message(), increment)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert seen(talks).state == {"n": 2}
+
+
+def test_a_change_that_conflicts_twice_is_logged_and_counted_not_saved(store, logs, published):
+    talks = conversations(store)
+
+    def always_overtaken(conversation: Conversation) -> Answered:
+        talks.turn(message("meanwhile"), remember("winner", "the other message"))
+        conversation.state["winner"] = "this message"
+        return Answered(("sent anyway",), kept=True)
+
+    assert talks.turn(message(), always_overtaken) == ("sent anyway",)
+    assert seen(talks).state == {"winner": "the other message"}
+    assert "conversation changed by another message: this change is lost" in logs.messages()
+    assert "ConversationConflicts" in [metric["name"] for metric in published()]
+
+
+class BrokenStore:
+    def read(self, key):
+        raise ConnectionError("the store is down")
+
+    write = forget = read
+
+
+class WriteFailingStore(FileStore):
+    def write(self, key, stored, expires_at):
+        raise ConnectionError("the store went down")
+
+
+def test_when_the_store_cannot_be_read_the_handler_gets_an_empty_unsaved_conversation(
+    logs, published
+):
+    conversation = seen(conversations(BrokenStore()))
+
+    assert (conversation.available, conversation.state) == (False, {})
+    assert "conversation store unavailable" in logs.messages()
+    assert "ConversationStoreFailures" in [metric["name"] for metric in published()]
+
+
+def test_when_the_store_cannot_be_read_the_reply_still_goes_out():
+    assert conversations(BrokenStore()).turn(message(), replying("still")) == ("still",)
+
+
+def test_a_message_whose_handler_did_not_take_the_conversation_costs_no_write(store):
+    talks = conversations(store)
+
+    talks.turn(message("hello"), lambda conversation: Answered(("hi",), kept=False))
+
+    assert store.read(KEY) == NOTHING
+
+
+def test_when_the_store_cannot_be_written_the_reply_still_goes_out_logged_and_counted(
+    tmp_path, logs, published
+):
+    talks = conversations(WriteFailingStore(tmp_path / "c.json"))
+
+    assert talks.turn(message(), remember("n", 1)) == ("noted",)
+    [failure] = [r for r in logs.records if r["message"] == "conversation store unavailable"]
+    assert failure["operation"] == "write"
+    assert "ConversationStoreFailures" in [metric["name"] for metric in published()]
+
+
+def test_an_expired_conversation_not_yet_swept_is_started_afresh(store):
+    store.write(KEY, stored('{"step":3}'), int(time.time()) - 1)
+    talks = conversations(store)
+
+    talks.turn(message(), remember("step", 1))
+
+    assert seen(talks).state == {"step": 1}
+
+
+def test_a_message_answered_while_another_ended_the_conversation_does_not_bring_it_back(store):
+    talks = conversations(store)
+    talks.turn(message("first"), remember("secret", "kept until the end"))
+    runs: list[dict] = []
+
+    def answer_while_ended(conversation: Conversation) -> Answered:
+        runs.append(dict(conversation.state))
+        if len(runs) == 1:  # another message of the same sender ends it meanwhile
+            talks.turn(message("END"), lambda talk: talk.end() or Answered(("bye",), kept=True))
+        conversation.state["after"] = True
+        return Answered(("ok",), kept=True)
+
+    talks.turn(message("second"), answer_while_ended)
+
+    assert runs == [{"secret": "kept until the end"}, {}]
+    conversation = seen(talks)
+    assert conversation.state == {"after": True}
+    assert "first" not in [turn.text for turn in conversation.history]
+
+
+def test_a_history_of_length_0_keeps_no_message(store):
+    talks = conversations(store, history_length=0)
+    talks.turn(message(), replying("ok"))
+
+    assert seen(talks).history == []
+
+
+@pytest.mark.parametrize("value", [{"a set"}, (1, 2), {1: "a number key"}, float("nan")], ids=repr)
+def test_state_json_cannot_hold_as_it_is_is_not_saved_and_the_reply_goes_out(store, logs, value):
+    talks = conversations(store)
+
+    assert talks.turn(message(), remember("kept", value)) == ("noted",)
+    assert seen(talks).state == {}
+    assert "conversation state not saved: JSON cannot hold it" in logs.messages()
+
+
+def test_without_a_store_handlers_get_a_conversation_that_is_not_kept():
+    talks = conversations(None)
+    talks.turn(message(), remember("kept", False))
+
+    assert (seen(talks).available, seen(talks).state) == (False, {})
+
+
+# Through the webhook
+
+
+def test_a_repeated_delivery_applies_its_change_once(idempotency_table, invoke, monkeypatch):
+    router = Router()
+
+    @router.fallback
+    def count(message, conversation):
+        conversation.state["n"] = conversation.state.get("n", 0) + 1
+        return f"message {conversation.state['n']}"
+
+    monkeypatch.setattr(handler, "reply", router.reply)
+    delivery = signed(rest_request(), REST_URL)
+
+    answers = [invoke(delivery)["body"] for _ in range(3)]
+
+    assert len(set(answers)) == 1
+    assert ">message 1</Message>" in answers[0]
+    assert (
+        ">message 2</Message>"
+        in invoke(signed(rest_request(fields=SMS_2), REST_URL, SMS_2))["body"]
+    )
+
+
+def test_only_a_request_whose_signature_holds_touches_the_store(invoke, monkeypatch, store_calls):
+    router = Router()
+    router.fallback(lambda message, conversation: conversation.state.update(seen=True) or "ok")
+    monkeypatch.setattr(handler, "reply", router.reply)
+
+    assert invoke(signed(rest_request(), REST_URL, token="forged"))["statusCode"] == 403
+    assert store_calls == []
+    assert invoke(signed(rest_request(), REST_URL))["statusCode"] == 200
+    assert store_calls == ["read", "write"]
