@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from sms_webhook import aws
 from sms_webhook.telemetry import count, logger
@@ -94,8 +94,7 @@ def idempotency_table() -> str | None:
     return os.environ.get("IDEMPOTENCY_TABLE", "").strip() or None
 
 
-@dataclass(frozen=True)
-class ConversationSettings:
+class ConversationSettings(NamedTuple):
     table: str
     """`CONVERSATION_TABLE`: the DynamoDB table of conversations (deployed)."""
     file: str

@@ -8,11 +8,10 @@ says where and how: DynamoDB deployed, a file locally).
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 
-@dataclass(frozen=True)
-class Turn:
+class Turn(NamedTuple):
     """One message of the conversation, in (from the sender) or out (a reply)."""
 
     direction: Literal["in", "out"]

@@ -14,13 +14,11 @@ saved change; `end()` forgets it at once.
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from sms_webhook import aws
 from sms_webhook.config import ConversationSettings, conversation_settings
@@ -31,8 +29,7 @@ if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(NamedTuple):
     """A conversation as a store keeps it: JSON texts, and the version its next write must find.
 
     Kept as text so that a turn encodes the state once, both to see whether it changed and to
@@ -47,8 +44,7 @@ class Stored:
 NOTHING = Stored("{}", "[]", 0)
 
 
-@dataclass(frozen=True)
-class Answered:
+class Answered(NamedTuple):
     """What the handler made of a message, in its conversation."""
 
     texts: tuple[str, ...]
@@ -96,7 +92,7 @@ class DynamoDBStore:
             return NOTHING
         version = int(item["version"]["N"])
         if int(item["expires_at"]["N"]) < time.time():  # expired, not yet swept by TTL
-            return replace(NOTHING, version=version)
+            return NOTHING._replace(version=version)
         return Stored(item["state"]["S"], item["history"]["S"], version)
 
     def write(self, key: str, stored: Stored, expires_at: int) -> None:
@@ -147,7 +143,7 @@ class FileStore:
         if entry is None:
             return NOTHING
         if entry["expires_at"] < time.time():
-            return replace(NOTHING, version=entry["version"])
+            return NOTHING._replace(version=entry["version"])
         return Stored(entry["state"], entry["history"], entry["version"])
 
     def write(self, key: str, stored: Stored, expires_at: int) -> None:
@@ -179,7 +175,7 @@ class FileStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        import fcntl
+        import fcntl  # local runs only, as tempfile
 
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
@@ -205,6 +201,8 @@ class FileStore:
         return entries
 
     def _save(self, entries: dict[str, Any]) -> None:
+        import tempfile  # local runs only: the deployed function never pays for it
+
         directory = os.path.dirname(self.path) or "."
         descriptor, partial = tempfile.mkstemp(dir=directory, prefix=".conversations-")
         with open(descriptor, "w", encoding="utf-8") as written:
@@ -285,7 +283,7 @@ class Conversations:
         _check_it_reads_back(state, conversation.state)
         replies = [_turn("out", text) for text in answered.texts]
         history = self._last([*conversation.history, *replies])
-        encoded = json.dumps([asdict(turn) for turn in history], ensure_ascii=False)
+        encoded = json.dumps([turn._asdict() for turn in history], ensure_ascii=False)
         store.write(
             key, Stored(state, encoded, stored.version), int(time.time()) + self.ttl_seconds
         )

@@ -15,6 +15,7 @@ stays in `fields`.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sms_webhook.form import FormFields
 
@@ -50,8 +51,7 @@ class Media:
     content_type: str
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """A place the sender shared on WhatsApp."""
 
     latitude: float
@@ -64,8 +64,7 @@ class Location:
     """`Label`, the place's name, when it has one: "Ferry Building"."""
 
 
-@dataclass(frozen=True)
-class Button:
+class Button(NamedTuple):
     """A quick-reply button the sender pressed on WhatsApp. Its text usually arrives as the
     body too; route on the payload (`Router.button`), which you chose and no one can type."""
 
@@ -75,8 +74,7 @@ class Button:
     """`ButtonPayload`: the id you gave the button in your template, whatever its text."""
 
 
-@dataclass(frozen=True)
-class Referral:
+class Referral(NamedTuple):
     """The click-to-WhatsApp ad (or post) the sender tapped to start this conversation."""
 
     source_id: str = ""

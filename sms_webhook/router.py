@@ -25,8 +25,7 @@ them as well. As for every route, the first one registered that matches answers.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sms_webhook.conversation import Conversation
 from sms_webhook.message import IncomingMessage
@@ -67,8 +66,7 @@ def takes_conversation(function: Callable[..., Any]) -> bool:
 _MESSAGE_AND_CONVERSATION = 2
 
 
-@dataclass(frozen=True)
-class _Route:
+class _Route(NamedTuple):
     test: Callable[..., bool]
     handler: Callable[..., Reply]
     needs_conversation_to_test: bool
