@@ -12,6 +12,7 @@ function's log lines go to stderr, so that piped replies can be read as they are
 """
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -120,8 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
     logger.setLevel("WARNING")  # the replies, not the function's JSON lines; warnings still show
+    logger.registered_handler.setStream(sys.stderr)
     interactive = sys.stdin.isatty()
-    chat(_typed() if interactive else sys.stdin, sys.stdout, interactive, arguments.conversations)
+    lines, conversation = _typed() if interactive else sys.stdin, sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):  # the metric lines the function prints, too
+        chat(lines, conversation, interactive, arguments.conversations)
 
 
 def _typed() -> Iterable[str]:

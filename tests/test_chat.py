@@ -104,3 +104,14 @@ def test_the_command_line_help_lists_the_commands():
 
     assert finished.returncode == 0
     assert "  /media URL [TYPE]   attach a picture or file to the next text" in finished.stdout
+
+
+def test_the_functions_log_lines_go_to_stderr_and_stdout_has_only_the_replies(tmp_path):
+    unusable = tmp_path / "a file" / "conversations.json"  # a conversation store that fails
+    unusable.parent.write_text("")
+
+    finished = run_chat("--conversations", unusable, lines=("SURVEY",))
+
+    assert finished.stdout == "bot> Two quick questions. 1/2: how did you hear about us?\n"
+    assert '"message":"conversation store unavailable"' in finished.stderr
+    assert '"ConversationStoreFailures"' in finished.stderr
