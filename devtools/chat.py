@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from devtools.function_code import import_handler
 from devtools.paths import LOCAL_CONVERSATIONS
 from devtools.phone import Phone
 from devtools.send import media_type, printed
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         help=f"the file conversations are kept in (default: {LOCAL_CONVERSATIONS.name} in .local/)",
     )
     arguments = parser.parse_args(argv)
+    import_handler()  # a mistake in replies.py is told before the first text, and ends the chat
     logger.setLevel("WARNING")  # the replies, not the function's JSON lines; warnings still show
     logger.registered_handler.setStream(sys.stderr)
     interactive = sys.stdin.isatty()

@@ -5,17 +5,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from local_project import copy_of_project
 
 from devtools.paths import PROJECT
 
 
-def run_chat(*arguments: str | Path, lines: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """`python -m devtools.chat` with these arguments, `lines` piped in as `printf ... | make chat`
-    does, run to its end."""
+def run_chat(
+    *arguments: str | Path, lines: tuple[str, ...] = (), project: Path = PROJECT
+) -> subprocess.CompletedProcess:
+    """`python -m devtools.chat` with these arguments in `project`, `lines` piped in as
+    `printf ... | make chat` does, run to its end."""
     return subprocess.run(
         [sys.executable, "-m", "devtools.chat", *arguments],
         input="".join(f"{line}\n" for line in lines),
-        cwd=PROJECT,
+        cwd=project,
         capture_output=True,
         text=True,
         timeout=60,
@@ -115,3 +118,17 @@ def test_the_functions_log_lines_go_to_stderr_and_stdout_has_only_the_replies(tm
     assert finished.stdout == "bot> Two quick questions. 1/2: how did you hear about us?\n"
     assert '"message":"conversation store unavailable"' in finished.stderr
     assert '"ConversationStoreFailures"' in finished.stderr
+
+
+def test_a_syntax_error_in_replies_is_one_line_saying_where_and_the_chat_ends(tmp_path):
+    project = copy_of_project(tmp_path)
+    replies = project / "replies.py"
+    text = replies.read_text()
+    replies.write_text(text.replace("import os\n", "import os(\n", 1))
+    line = text.splitlines().index("import os") + 1
+
+    finished = run_chat("--conversations", tmp_path / "c.json", lines=("HOURS",), project=project)
+
+    assert finished.returncode == 1
+    assert finished.stderr == f"replies.py:{line}: SyntaxError: invalid syntax\n"
+    assert finished.stdout == ""
