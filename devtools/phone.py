@@ -9,9 +9,11 @@
         assert phone.send("5") == ["Thanks! You heard of us through 'a friend' and gave us 5."]
 
 Each text goes through the real webhook (`handler.lambda_handler`), as the event API Gateway
-makes of Twilio's request, signed as Twilio signs it, with a new MessageSid: the signature check,
-deduplication and your handlers all run, nothing is bypassed. The phone's conversation lasts as
-long as the phone (a file of its own), so state carries from one send to the next.
+makes of Twilio's request, signed as Twilio signs it, with a new MessageSid: the signature check
+and your handlers run as deployed. Deduplication does not: it needs its DynamoDB table
+(`IDEMPOTENCY_TABLE`), and the phone, like `make run`, runs on this machine alone. The phone's
+conversation lasts as long as the phone (a file of its own), so state carries from one send to
+the next.
 """
 
 import os
