@@ -12,12 +12,14 @@ Each text goes through the real webhook (`handler.lambda_handler`), as the event
 makes of Twilio's request, signed as Twilio signs it, with a new MessageSid: the signature check
 and your handlers run as deployed. Nothing reaches AWS, whatever your shell exports (see
 `AWS_SETTINGS`), so deduplication, which needs its DynamoDB table (`IDEMPOTENCY_TABLE`), is off,
-as in `make run`. The phone's conversation lasts as long as the phone (a file of its own), so
-state carries from one send to the next.
+as in `make run`. The phone's conversation lasts as long as the phone (a file of its own, in a
+temporary folder removed with the phone), so state carries from one send to the next.
 """
 
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -64,7 +66,11 @@ class Phone:
         prefix = "" if channel == "sms" else f"{channel}:"
         self.address = f"{prefix}{number}"
         self.twilio_address = f"{prefix}{twilio_number}"
-        self.conversations = conversations or Path(tempfile.mkdtemp()) / "conversations.json"
+        if conversations is None:  # a folder of its own, removed with the phone
+            folder = tempfile.mkdtemp(prefix="phone-")
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            conversations = Path(folder) / "conversations.json"
+        self.conversations = conversations
         self.last: list[OutgoingMessage] = []
         """The messages of the last answer, with their media."""
 

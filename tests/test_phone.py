@@ -1,5 +1,6 @@
 """`devtools.phone.Phone`, the phone users test their replies with, on this machine alone."""
 
+import gc
 import os
 import socket
 
@@ -62,3 +63,25 @@ def test_the_shells_settings_are_as_they_were_after_a_send(aws):
     Phone().send("hello")
 
     assert {name: os.environ.get(name) for name in SHELL} == SHELL
+
+
+def test_a_phones_own_folder_is_removed_with_the_phone():
+    phone = Phone()
+    phone.send("SURVEY")
+    folder = phone.conversations.parent
+    assert phone.conversations.is_file()
+
+    del phone
+    gc.collect()
+
+    assert not folder.exists()
+
+
+def test_a_conversations_file_given_to_the_phone_is_left_where_it_is(tmp_path):
+    phone = Phone(conversations=tmp_path / "conversations.json")
+    phone.send("SURVEY")
+
+    del phone
+    gc.collect()
+
+    assert (tmp_path / "conversations.json").is_file()
