@@ -7,7 +7,8 @@
   `twilio_message`: the request Twilio makes, signed as Twilio signs it);
 - `deploy`: `make deploy` and `make destroy`; `connect`: `make connect`, a Twilio number pointed at
   the deployed webhook;
-- `local_token` and `paths`: the token local runs use, and where the project's files are.
+- `local_token` and `paths`: the token local runs use, and where the project's files are;
+  `function_code`: the function imported for `make run` and `make chat`, or one line on why not.
 
 Never deployed: only `handler.py`, `replies.py` and `sms_webhook/` run in Lambda.
 """

@@ -3,25 +3,22 @@
     make chat                        # type a text, press Enter; the replies print
     printf 'HOURS\\n' | make chat     # or pipe texts in: the replies print, then it ends
 
-Each line you type is a text from the sender; a line starting with `/` is a command:
-
-    /media URL [TYPE]   attach a picture or file to the next text
-    /from +14155550002  text as another sender
-    /channel whatsapp   text on another channel (sms, whatsapp, messenger, rcs)
-    /reset              forget the conversation with this sender
-    /help, /quit
+Each line you type is a text from the sender; a line starting with `/` is one of `COMMANDS`.
 
 It runs the webhook in this process (no server, no AWS), through `devtools.phone.Phone`: the
 signature check and your handlers run as deployed, and conversations are kept in
-`.local/conversations.json`, as `make run` keeps them.
+`.local/conversations.json`, as `make run` keeps them. Stdout carries only the conversation: the
+function's log lines go to stderr, so that piped replies can be read as they are.
 """
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from devtools.function_code import import_handler
 from devtools.paths import LOCAL_CONVERSATIONS
 from devtools.phone import Phone
 from devtools.send import media_type, printed
@@ -29,7 +26,19 @@ from devtools.twilio_message import SENDER
 from sms_webhook.telemetry import logger
 
 PROMPT = "you> "
-COMMANDS = __doc__.split("/media", 1)[1].split("\n\n", 1)[0]
+COMMANDS = {
+    "/media URL [TYPE]": "attach a picture or file to the next text",
+    "/from +14155550002": "text as another sender",
+    "/channel whatsapp": "text on another channel (sms, whatsapp, messenger, rcs)",
+    "/reset": "forget the conversation with this sender",
+    "/help": "list these commands",
+    "/quit": "end the chat (as Ctrl-D does)",
+}
+
+
+def commands_help() -> str:
+    width = max(map(len, COMMANDS))
+    return "\n".join(f"  {usage:<{width}}  {line}" for usage, line in COMMANDS.items())
 
 
 class Chat:
@@ -61,16 +70,21 @@ class Chat:
             url, _, given = argument.partition(" ")
             self.media.append((url, media_type(url, given or None)))
             self.say(f"(attached to the next text: {url})")
-        elif command in ("from", "channel") and argument:
-            setattr(self, "number" if command == "from" else "channel", argument)
-            self.phone = self._phone()
-            self.say(f"(now texting as {self.phone.address})")
+        elif command == "from" and argument:
+            self._text_as(argument, self.channel)
+        elif command == "channel" and argument:
+            self._text_as(self.number, argument)
         elif command == "reset":
             self.phone.forget()
             self.say(f"(the conversation with {self.phone.address} is forgotten)")
         else:
-            self.say(f"commands: /media{COMMANDS}")
+            self.say(f"commands:\n{commands_help()}")
         return True
+
+    def _text_as(self, number: str, channel: str) -> None:
+        self.number, self.channel = number, channel
+        self.phone = self._phone()
+        self.say(f"(now texting as {self.phone.address})")
 
     def _send(self, text: str) -> None:
         media, self.media = self.media, []
@@ -95,9 +109,10 @@ def chat(lines: Iterable[str], output: TextIO, interactive: bool, conversations:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.chat",
-        description=__doc__.splitlines()[0],
+        description="Text your bot from the terminal and read its replies (`make chat`).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 2)[2],
+        epilog="Type a text and press Enter, or pipe texts in. A line starting with / is a "
+        f"command:\n{commands_help()}",
     )
     parser.add_argument(
         "--conversations",
@@ -106,9 +121,13 @@ def main(argv: list[str] | None = None) -> None:
         help=f"the file conversations are kept in (default: {LOCAL_CONVERSATIONS.name} in .local/)",
     )
     arguments = parser.parse_args(argv)
+    import_handler()  # a mistake in replies.py is told before the first text, and ends the chat
     logger.setLevel("WARNING")  # the replies, not the function's JSON lines; warnings still show
+    logger.registered_handler.setStream(sys.stderr)
     interactive = sys.stdin.isatty()
-    chat(_typed() if interactive else sys.stdin, sys.stdout, interactive, arguments.conversations)
+    lines, conversation = _typed() if interactive else sys.stdin, sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):  # the metric lines the function prints, too
+        chat(lines, conversation, interactive, arguments.conversations)
 
 
 def _typed() -> Iterable[str]:

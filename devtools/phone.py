@@ -9,13 +9,17 @@
         assert phone.send("5") == ["Thanks! You heard of us through 'a friend' and gave us 5."]
 
 Each text goes through the real webhook (`handler.lambda_handler`), as the event API Gateway
-makes of Twilio's request, signed as Twilio signs it, with a new MessageSid: the signature check,
-deduplication and your handlers all run, nothing is bypassed. The phone's conversation lasts as
-long as the phone (a file of its own), so state carries from one send to the next.
+makes of Twilio's request, signed as Twilio signs it, with a new MessageSid: the signature check
+and your handlers run as deployed. Nothing reaches AWS, whatever your shell exports (see
+`AWS_SETTINGS`), so deduplication, which needs its DynamoDB table (`IDEMPOTENCY_TABLE`), is off,
+as in `make run`. The phone's conversation lasts as long as the phone (a file of its own, in a
+temporary folder removed with the phone), so state carries from one send to the next.
 """
 
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -38,6 +42,14 @@ from sms_webhook.conversation_store import FileStore, conversation_key
 
 HOST = "phone.test"
 URL = f"https://{HOST}/sms"
+AWS_SETTINGS = (
+    "TWILIO_AUTH_TOKEN_PARAMETER",
+    "TWILIO_SHARED_KEYS_PATH",
+    "IDEMPOTENCY_TABLE",
+    "CONVERSATION_TABLE",
+)
+"""The settings (sms_webhook/config.py) that send the webhook to SSM or DynamoDB: unset while the
+phone texts, whatever your shell exports, so that a test never reaches AWS."""
 
 
 class Phone:
@@ -54,7 +66,11 @@ class Phone:
         prefix = "" if channel == "sms" else f"{channel}:"
         self.address = f"{prefix}{number}"
         self.twilio_address = f"{prefix}{twilio_number}"
-        self.conversations = conversations or Path(tempfile.mkdtemp()) / "conversations.json"
+        if conversations is None:  # a folder of its own, removed with the phone
+            folder = tempfile.mkdtemp(prefix="phone-")
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            conversations = Path(folder) / "conversations.json"
+        self.conversations = conversations
         self.last: list[OutgoingMessage] = []
         """The messages of the last answer, with their media."""
 
@@ -106,12 +122,15 @@ class Phone:
 
     @contextmanager
     def _environment(self) -> Iterator[str]:
-        """The token the webhook checks (yours, or the public test one) and this phone's
-        conversations, for the time of one send."""
-        saved = {name: os.environ.get(name) for name in ("TWILIO_AUTH_TOKEN", "CONVERSATION_FILE")}
+        """The token the webhook checks (yours, or the public test one), this phone's
+        conversations and none of the `AWS_SETTINGS`, for the time of one send."""
+        names = ("TWILIO_AUTH_TOKEN", "CONVERSATION_FILE", *AWS_SETTINGS)
+        saved = {name: os.environ.get(name) for name in names}
         token = saved["TWILIO_AUTH_TOKEN"] or development_token()
         os.environ["TWILIO_AUTH_TOKEN"] = token
         os.environ["CONVERSATION_FILE"] = str(self.conversations)
+        for name in AWS_SETTINGS:
+            os.environ.pop(name, None)
         try:
             yield token
         finally:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
+from devtools.function_code import import_handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token, local_token
 from devtools.paths import LOCAL_CONVERSATIONS, PROJECT
@@ -365,11 +366,7 @@ def serve(listening: socket.socket) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     threading.Thread(target=_exit_when_the_supervisor_is_gone, daemon=True).start()
     sys.stdout.reconfigure(line_buffering=True)
-    try:
-        import handler
-    except Exception as error:  # a syntax error in replies.py, say: the supervisor waits for a fix
-        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
-        raise SystemExit(1) from None
+    handler = import_handler()  # or one line on why not: the supervisor waits for a fix
     handler.reply = printing_tracebacks(handler.reply)
     server = WebhookServer(listening, handler.lambda_handler)
     # Stopped for a restart, the server answers the request in hand first (requests not yet

@@ -2,27 +2,37 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from local_project import copy_of_project
 
 from devtools.paths import PROJECT
 
 
+def run_chat(
+    *arguments: str | Path, lines: tuple[str, ...] = (), project: Path = PROJECT
+) -> subprocess.CompletedProcess:
+    """`python -m devtools.chat` with these arguments in `project`, `lines` piped in as
+    `printf ... | make chat` does, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.chat", *arguments],
+        input="".join(f"{line}\n" for line in lines),
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.fixture
 def chat(tmp_path):
-    """Pipe lines into `python -m devtools.chat`, as `printf ... | make chat` does: its stdout."""
+    """Pipe lines into a chat that keeps its conversations in the test's folder: its stdout, once
+    it has ended well and printed nothing else."""
 
     def run(*lines: str) -> list[str]:
-        finished = subprocess.run(
-            [sys.executable, "-m", "devtools.chat", "--conversations", tmp_path / "c.json"],
-            input="".join(f"{line}\n" for line in lines),
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        assert finished.stderr == ""
+        finished = run_chat("--conversations", tmp_path / "c.json", lines=lines)
+        assert (finished.returncode, finished.stderr) == (0, "")
         return finished.stdout.splitlines()
 
     return run
@@ -66,5 +76,59 @@ def test_quit_ends_the_chat_before_the_next_line(chat):
     assert chat("/quit", "HOURS") == []
 
 
+def test_from_and_channel_say_who_is_texting_now(chat):
+    assert chat("/from +447700900123", "/channel whatsapp") == [
+        "(now texting as +447700900123)",
+        "(now texting as whatsapp:+447700900123)",
+    ]
+
+
+def test_help_lists_every_command_with_a_line_of_help(chat):
+    listed = chat("/help")
+
+    assert listed[0] == "commands:"
+    assert [line.split()[0] for line in listed[1:]] == [
+        "/media",
+        "/from",
+        "/channel",
+        "/reset",
+        "/help",
+        "/quit",
+    ]
+    assert "  /reset              forget the conversation with this sender" in listed
+
+
 def test_an_unknown_command_lists_the_commands(chat):
-    assert chat("/what")[0].startswith("commands: /media URL")
+    assert chat("/what") == chat("/help")
+
+
+def test_the_command_line_help_lists_the_commands():
+    finished = run_chat("--help")
+
+    assert finished.returncode == 0
+    assert "  /media URL [TYPE]   attach a picture or file to the next text" in finished.stdout
+
+
+def test_the_functions_log_lines_go_to_stderr_and_stdout_has_only_the_replies(tmp_path):
+    unusable = tmp_path / "a file" / "conversations.json"  # a conversation store that fails
+    unusable.parent.write_text("")
+
+    finished = run_chat("--conversations", unusable, lines=("SURVEY",))
+
+    assert finished.stdout == "bot> Two quick questions. 1/2: how did you hear about us?\n"
+    assert '"message":"conversation store unavailable"' in finished.stderr
+    assert '"ConversationStoreFailures"' in finished.stderr
+
+
+def test_a_syntax_error_in_replies_is_one_line_saying_where_and_the_chat_ends(tmp_path):
+    project = copy_of_project(tmp_path)
+    replies = project / "replies.py"
+    text = replies.read_text()
+    replies.write_text(text.replace("import os\n", "import os(\n", 1))
+    line = text.splitlines().index("import os") + 1
+
+    finished = run_chat("--conversations", tmp_path / "c.json", lines=("HOURS",), project=project)
+
+    assert finished.returncode == 1
+    assert finished.stderr == f"replies.py:{line}: SyntaxError: invalid syntax\n"
+    assert finished.stdout == ""

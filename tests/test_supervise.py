@@ -4,13 +4,24 @@ import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
-from local_project import eventually, group_is_gone, nothing_listens
+import pytest
+from local_project import (
+    PROJECT,
+    RunningServer,
+    copy_of_project,
+    eventually,
+    group_is_gone,
+    nothing_listens,
+)
 
 from devtools.send import send
 from devtools.supervise import changed, stamps
 
 NEW_REPLY = ('DEFAULT_REPLY_MESSAGE = "', 'DEFAULT_REPLY_MESSAGE = "Edited while running. ')
 BROKEN = ("import os\n", "import os(\n")
+BROKEN_LINE = PROJECT.joinpath("replies.py").read_text().splitlines().index("import os") + 1
+SYNTAX_ERROR = rf"^replies\.py:{BROKEN_LINE}: SyntaxError: invalid syntax$"
+"""What `make run` prints of replies.py once BROKEN: one line."""
 SLOW = (
     "    return router.reply(message)",
     '    print("answering slowly", flush=True)\n'
@@ -62,15 +73,40 @@ def test_a_change_in_sms_webhook_restarts_the_server(make_run):
     make_run.wait_for(r"^sms_webhook/twiml\.py changed: restarting the server$")
 
 
-def test_a_syntax_error_is_printed_and_the_next_save_starts_the_server_again(make_run):
+@pytest.fixture
+def make_run_on_broken_code(tmp_path):
+    """`make run` started on a copy of the project whose replies.py has a syntax error."""
+    project = copy_of_project(tmp_path)
+    replies = project / "replies.py"
+    replies.write_text(replies.read_text().replace(*BROKEN, 1))
+    server = RunningServer(project)
+    yield server
+    server.close()
+
+
+def test_a_syntax_error_is_one_line_and_the_next_save_starts_the_server_again(make_run):
     make_run.edit("replies.py", *BROKEN)
 
-    make_run.wait_for(r"^SyntaxError")
+    make_run.wait_for(SYNTAX_ERROR)
     make_run.wait_for(r"^the server stopped \(exit status 1\): it starts again when you save")
     assert make_run.process.poll() is None
+    assert "Traceback" not in make_run.output
     mark = make_run.mark()
     make_run.edit("replies.py", *reversed(BROKEN))
     make_run.wait_for(r"^replies\.py changed", after=mark)
+    assert send("hello", port=make_run.port)[0].text == "I'm busy questing right now!"
+
+
+def test_started_on_a_syntax_error_it_says_where_in_one_line_and_serves_once_fixed(
+    make_run_on_broken_code,
+):
+    make_run = make_run_on_broken_code
+    make_run.wait_for(SYNTAX_ERROR)
+    make_run.wait_for(r"^the server stopped \(exit status 1\)")
+    assert "Traceback" not in make_run.output
+
+    make_run.edit("replies.py", *reversed(BROKEN))
+
     assert send("hello", port=make_run.port)[0].text == "I'm busy questing right now!"
 
 

@@ -10,7 +10,6 @@ The result file gets, in marshal's format, a dict from the case to its median mi
 import marshal
 import os
 import sys
-import tempfile
 import time
 
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -20,8 +19,7 @@ from devtools.phone import Phone  # noqa: E402
 
 
 def main(loops: str, result_file: str) -> None:
-    os.environ["CONVERSATION_FILE"] = os.path.join(tempfile.mkdtemp(), "conversations.json")
-    phone = Phone(conversations=None)
+    phone = Phone()
     token = os.environ.setdefault("TWILIO_AUTH_TOKEN", "benchmark-token-0123456789abcdef")
     os.environ["CONVERSATION_FILE"] = str(phone.conversations)
     import handler

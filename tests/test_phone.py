@@ -1,0 +1,87 @@
+"""`devtools.phone.Phone`, the phone users test their replies with, on this machine alone."""
+
+import gc
+import os
+import socket
+
+import pytest
+from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, TOKEN_PARAMETER
+
+from devtools.phone import Phone
+
+SHELL = {
+    "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
+    "TWILIO_SHARED_KEYS_PATH": SHARED_KEYS_PATH,
+    "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+    "CONVERSATION_TABLE": "ConversationTable",
+}
+"""What a shell that once deployed the stack may export: names of its SSM parameters and tables."""
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """Where every AWS call of the test goes (`AWS_ENDPOINT_URL`): a socket listening on loopback
+    that counts the calls that reach it; and a shell that names the deployment's AWS resources."""
+    for name, value in SHELL.items():
+        monkeypatch.setenv(name, value)
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{listening.getsockname()[1]}")
+        listening.setblocking(False)
+        yield listening
+
+
+def calls(listening: socket.socket) -> int:
+    """The connections made to the socket so far."""
+    made = 0
+    while True:
+        try:
+            connection, _ = listening.accept()
+        except BlockingIOError:
+            return made
+        connection.close()
+        made += 1
+
+
+def test_a_send_reaches_no_aws_whatever_the_shell_names(aws):
+    phone = Phone()
+
+    phone.send("SURVEY")
+    phone.send("a friend")
+
+    assert calls(aws) == 0
+
+
+def test_the_conversation_carries_on_in_the_phones_file_not_the_shells_table(aws):
+    phone = Phone()
+
+    phone.send("SURVEY")
+
+    assert phone.send("a friend") == ["2/2: from 1 to 5, how likely are you to recommend us?"]
+
+
+def test_the_shells_settings_are_as_they_were_after_a_send(aws):
+    Phone().send("hello")
+
+    assert {name: os.environ.get(name) for name in SHELL} == SHELL
+
+
+def test_a_phones_own_folder_is_removed_with_the_phone():
+    phone = Phone()
+    phone.send("SURVEY")
+    folder = phone.conversations.parent
+    assert phone.conversations.is_file()
+
+    del phone
+    gc.collect()
+
+    assert not folder.exists()
+
+
+def test_a_conversations_file_given_to_the_phone_is_left_where_it_is(tmp_path):
+    phone = Phone(conversations=tmp_path / "conversations.json")
+    phone.send("SURVEY")
+
+    del phone
+    gc.collect()
+
+    assert (tmp_path / "conversations.json").is_file()
