@@ -23,6 +23,7 @@ used: that is how an owner stops a leaked token at once. A container that has ne
 fails closed.
 """
 
+import math
 import os
 import re
 import time
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from sms_webhook import aws
 from sms_webhook.telemetry import count, logger
@@ -108,19 +109,49 @@ class ConversationSettings:
 
 def conversation_settings() -> ConversationSettings:
     """Where conversations are kept (neither a table nor a file: nowhere, they are off)."""
-    try:
-        ttl_hours = float(os.environ.get("CONVERSATION_TTL_HOURS") or 24)
-        history_length = int(os.environ.get("CONVERSATION_HISTORY") or 10)
-    except ValueError:
-        raise ConfigurationError(
-            "CONVERSATION_TTL_HOURS and CONVERSATION_HISTORY must be numbers"
-        ) from None
+    ttl_hours = _setting(
+        "CONVERSATION_TTL_HOURS",
+        "24",
+        float,
+        lambda hours: math.isfinite(hours) and hours * 3600 >= 1,
+        "a positive number of hours, one second or more (24, 0.5...)",
+    )
+    history_length = _setting(
+        "CONVERSATION_HISTORY",
+        "10",
+        int,
+        lambda length: length >= 0,
+        "a whole number of messages, 0 or more",
+    )
     return ConversationSettings(
         table=os.environ.get("CONVERSATION_TABLE", "").strip(),
         file=os.environ.get("CONVERSATION_FILE", "").strip(),
-        ttl_seconds=int(ttl_hours * 3600),
-        history_length=max(history_length, 0),
+        ttl_seconds=round(ttl_hours * 3600),
+        history_length=history_length,
     )
+
+
+Number = TypeVar("Number", int, float)
+
+
+def _setting(
+    name: str,
+    default: str,
+    parse: Callable[[str], Number],
+    acceptable: Callable[[Number], bool],
+    requirement: str,
+) -> Number:
+    """The environment variable `name` (`default` when unset or empty), or a configuration error
+    saying what it must be: a value out of range would otherwise be taken silently or fail later,
+    on every message, as an unexpected error."""
+    text = os.environ.get(name, "").strip() or default
+    try:
+        value = parse(text)
+        if acceptable(value):
+            return value
+    except ValueError:
+        pass
+    raise ConfigurationError(f"{name} must be {requirement}, not {text!r}")
 
 
 def status_callbacks_enabled() -> bool:

@@ -18,6 +18,7 @@ from devtools.local_token import development_token
 from devtools.serve import WebhookServer
 from sms_webhook import aws, config, conversation, deduplication
 from sms_webhook.rejections import RejectionLog
+from sms_webhook.router import Router
 from sms_webhook.telemetry import logger
 
 INSPECTED = (BUILDS, PROJECT / "events")
@@ -195,6 +196,20 @@ def received(monkeypatch):
 
     monkeypatch.setattr(handler, "reply", record)
     return messages
+
+
+@pytest.fixture
+def conversing(monkeypatch):
+    """Replace the reply code with a handler that takes the conversation: each message reads it,
+    counts itself in its state (so the conversation is written too), and is answered "ok"."""
+    router = Router()
+
+    @router.fallback
+    def count(message, conversation):
+        conversation.state["messages"] = conversation.state.get("messages", 0) + 1
+        return "ok"
+
+    monkeypatch.setattr(handler, "reply", router.reply)
 
 
 class Logs:
