@@ -29,6 +29,8 @@ SHARED_KEYS_PATH = "/twilio/webhook-keys"
 """The SSM path under which each SharedKey's secret is stored by its key id (the default)."""
 IDEMPOTENCY_TABLE = "IdempotencyTable"
 """The deduplication table's name."""
+CONVERSATION_TABLE = "ConversationTable"
+"""The conversation table's name."""
 
 
 def file_states(roots: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
@@ -130,8 +132,13 @@ def store_secrets(ssm) -> None:
 
 def create_idempotency_table(dynamodb) -> None:
     """The deduplication table as template.yaml creates it."""
+    create_table(dynamodb, IDEMPOTENCY_TABLE)
+
+
+def create_table(dynamodb, name: str) -> None:
+    """A table keyed on `id`, billed on demand: each of template.yaml's tables (their TTL aside)."""
     dynamodb.create_table(
-        TableName=IDEMPOTENCY_TABLE,
+        TableName=name,
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
