@@ -1,9 +1,10 @@
-"""Threat: the AWS services behind the webhook fail. It fails closed, says why, and recovers.
+"""Threat: the AWS services behind the webhook fail. It fails closed, says why, and recovers;
+a store it can do without (deduplication, conversations) costs no reply.
 
 Real faults where possible: an SSM endpoint on a closed loopback port (then a moto server on that
 port), a loopback socket that accepts connections and never answers, moto without the parameter
-or the table, a loopback proxy to a moto server that answers some calls late; botocore's Stubber
-for throttling and denial.
+or the table, a loopback proxy to a moto server that answers some calls late, never, or with an
+error; botocore's Stubber for throttling and denial.
 """
 
 import http.server
@@ -221,11 +222,26 @@ class Late:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Silence:
+    """Never answer: a table that accepts the call and hangs."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Answer this error without passing the call on: DynamoDB failing on its side."""
+
+    code: str
+    status: int
+
+
 class DynamoDBProxy:
-    """A loopback HTTP proxy to DynamoDB (a moto server) that delays the calls a test picks:
+    """A loopback HTTP proxy to DynamoDB (a moto server) that fails the calls a test picks:
     `fault(call)` says how, or None to pass the call on as it is."""
 
-    def __init__(self, target: str, fault: Callable[[Call], Late | None]) -> None:
+    def __init__(
+        self, target: str, fault: Callable[[Call], Late | Silence | Failure | None]
+    ) -> None:
         proxy = self
 
         class Forward(http.server.BaseHTTPRequestHandler):
@@ -236,6 +252,14 @@ class DynamoDBProxy:
                     proxy.calls += 1
                     call = Call(proxy.calls, operation, json.loads(body).get("TableName", ""))
                 how = fault(call)
+                if isinstance(how, Silence):
+                    proxy.closing.wait()
+                    return
+                if isinstance(how, Failure):
+                    error = {"__type": f"com.amazonaws.dynamodb.v20120810#{how.code}"}
+                    content_type = {"Content-Type": "application/x-amz-json-1.0"}
+                    self.answer(how.status, content_type, json.dumps(error).encode())
+                    return
                 answer = requests.post(
                     target + self.path, data=body, headers=dict(self.headers), timeout=10
                 )
@@ -257,11 +281,13 @@ class DynamoDBProxy:
 
         self.calls = 0
         self.lock = threading.Lock()
+        self.closing = threading.Event()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -281,7 +307,7 @@ def proxied_dynamodb(monkeypatch):
         create_table(moto, table)
     proxies: list[DynamoDBProxy] = []
 
-    def proxied(fault: Callable[[Call], Late | None]) -> None:
+    def proxied(fault: Callable[[Call], Late | Silence | Failure | None]) -> None:
         proxies.append(DynamoDBProxy(moto_url, fault))
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxies[-1].url)
 
@@ -418,3 +444,92 @@ def test_the_last_token_is_used_for_an_hour_at_most(
     monkeypatch.setattr(config.time, "monotonic", lambda: later)
 
     assert invoke(twilio_request())["statusCode"] == 503
+
+
+# The conversation store failing: the reply goes out all the same
+
+
+def store_failures(logs) -> list[str]:
+    """The operations (read, write) of the conversation store the log says failed."""
+    return [
+        record["operation"]
+        for record in logs.records
+        if record["message"] == "conversation store unavailable"
+    ]
+
+
+def counted(metric: str, metrics: list[dict]) -> list[float]:
+    """The values published for that metric."""
+    return [each["value"] for each in metrics if each["name"] == metric]
+
+
+@pytest.fixture
+def conversation_table_hanging(silent, monkeypatch) -> str:
+    """DynamoDB accepts connections and never answers; deduplication is off."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", silent.url)
+    return "read"
+
+
+@pytest.fixture
+def dynamodb_hanging_with_deduplication(conversation_table_hanging, monkeypatch) -> str:
+    """DynamoDB hangs for both tables, deduplication's and the conversations'."""
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+    return conversation_table_hanging
+
+
+@pytest.fixture
+def conversation_table_hanging_beside_deduplication(proxied_dynamodb, monkeypatch) -> str:
+    """The conversation table never answers, while the deduplication table does."""
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+    proxied_dynamodb(lambda call: Silence() if call.table == CONVERSATION_TABLE else None)
+    return "read"
+
+
+@pytest.fixture
+def conversation_table_missing(aws_account) -> str:
+    """The conversation table named in the environment was never created."""
+    return "read"
+
+
+@pytest.fixture
+def conversation_writes_failing(proxied_dynamodb) -> str:
+    """The conversation table is read as usual, and every write to it fails on DynamoDB's side."""
+    write = ("PutItem", CONVERSATION_TABLE)
+    failure = Failure("InternalServerError", 500)
+    proxied_dynamodb(lambda call: failure if (call.operation, call.table) == write else None)
+    return "write"
+
+
+@pytest.fixture(
+    params=[
+        "conversation_table_hanging",
+        "dynamodb_hanging_with_deduplication",
+        "conversation_table_hanging_beside_deduplication",
+        "conversation_table_missing",
+        "conversation_writes_failing",
+    ]
+)
+def failing_conversation_store(request, monkeypatch, conversing) -> str:
+    """The conversation table failing as each fixture of `params` has it, and a handler that takes
+    the conversation and changes it: the store's operation (read, write) that fails."""
+    monkeypatch.setenv("CONVERSATION_TABLE", CONVERSATION_TABLE)
+    return request.getfixturevalue(request.param)
+
+
+def test_a_failing_conversation_store_still_gets_the_message_its_reply_within_5_seconds(
+    failing_conversation_store,
+):
+    response, seconds = timed(signed(rest_request(), REST_URL))
+
+    assert response["statusCode"] == 200
+    assert ">ok</Message>" in response["body"]
+    assert seconds < 5
+
+
+def test_a_failing_conversation_store_is_logged_with_the_operation_and_counted(
+    failing_conversation_store, logs, published
+):
+    timed(signed(rest_request(), REST_URL))
+
+    assert store_failures(logs) == [failing_conversation_store]
+    assert counted("ConversationStoreFailures", published()) == [1]
