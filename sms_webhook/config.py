@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sms_webhook import aws
 from sms_webhook.telemetry import count, logger
@@ -100,26 +100,61 @@ class ConversationSettings(NamedTuple):
     file: str
     """`CONVERSATION_FILE`: a JSON file of conversations (local runs), when there is no table."""
     ttl_seconds: int
-    """`CONVERSATION_TTL_HOURS` (default 24): a conversation idle this long is forgotten."""
+    """`CONVERSATION_TTL_HOURS` (default 24): a conversation is forgotten this long after its
+    last write."""
     history_length: int
     """`CONVERSATION_HISTORY` (default 10): messages in and out kept in a conversation."""
 
 
 def conversation_settings() -> ConversationSettings:
     """Where conversations are kept (neither a table nor a file: nowhere, they are off)."""
-    try:
-        ttl_hours = float(os.environ.get("CONVERSATION_TTL_HOURS") or 24)
-        history_length = int(os.environ.get("CONVERSATION_HISTORY") or 10)
-    except ValueError:
-        raise ConfigurationError(
-            "CONVERSATION_TTL_HOURS and CONVERSATION_HISTORY must be numbers"
-        ) from None
+    ttl_hours = _setting(
+        "CONVERSATION_TTL_HOURS",
+        "24",
+        float,
+        lambda hours: 1 <= hours * 3600 <= _A_YEAR_OF_SECONDS,
+        "a number of hours from one second to a year, 8760 (24, 0.5...)",
+    )
+    history_length = _setting(
+        "CONVERSATION_HISTORY",
+        "10",
+        int,
+        lambda length: length >= 0,
+        "a whole number of messages, 0 or more",
+    )
     return ConversationSettings(
         table=os.environ.get("CONVERSATION_TABLE", "").strip(),
         file=os.environ.get("CONVERSATION_FILE", "").strip(),
-        ttl_seconds=int(ttl_hours * 3600),
-        history_length=max(history_length, 0),
+        ttl_seconds=round(ttl_hours * 3600),
+        history_length=history_length,
     )
+
+
+_A_YEAR_OF_SECONDS = 8760 * 3600
+"""The longest TTL, as the template's `ConversationTtlHours` allows: much longer and the expiry
+time would pass what a DynamoDB number holds."""
+
+Number = TypeVar("Number", int, float)
+
+
+def _setting(
+    name: str,
+    default: str,
+    parse: Callable[[str], Number],
+    acceptable: Callable[[Number], bool],
+    requirement: str,
+) -> Number:
+    """The environment variable `name` (`default` when unset or empty), or a configuration error
+    saying what it must be: a value out of range would otherwise be taken silently or fail later,
+    on every message, as an unexpected error."""
+    text = os.environ.get(name, "").strip() or default
+    try:
+        value = parse(text)
+        if acceptable(value):
+            return value
+    except ValueError:
+        pass
+    raise ConfigurationError(f"{name} must be {requirement}, not {text!r}")
 
 
 def status_callbacks_enabled() -> bool:

@@ -19,6 +19,7 @@ from devtools.serve import WebhookServer
 from sms_webhook import aws, config, conversation_store, deduplication
 from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.rejections import RejectionLog
+from sms_webhook.router import Router
 from sms_webhook.telemetry import logger
 
 INSPECTED = (BUILDS, PROJECT / "events")
@@ -29,6 +30,8 @@ SHARED_KEYS_PATH = "/twilio/webhook-keys"
 """The SSM path under which each SharedKey's secret is stored by its key id (the default)."""
 IDEMPOTENCY_TABLE = "IdempotencyTable"
 """The deduplication table's name."""
+CONVERSATION_TABLE = "ConversationTable"
+"""The conversation table's name."""
 
 
 def file_states(roots: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
@@ -130,8 +133,13 @@ def store_secrets(ssm) -> None:
 
 def create_idempotency_table(dynamodb) -> None:
     """The deduplication table as template.yaml creates it."""
+    create_table(dynamodb, IDEMPOTENCY_TABLE)
+
+
+def create_table(dynamodb, name: str) -> None:
+    """A table keyed on `id`, billed on demand: each of template.yaml's tables (their TTL aside)."""
     dynamodb.create_table(
-        TableName=IDEMPOTENCY_TABLE,
+        TableName=name,
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
@@ -225,6 +233,20 @@ def received(monkeypatch):
 
     monkeypatch.setattr(handler, "reply", record)
     return messages
+
+
+@pytest.fixture
+def conversing(monkeypatch):
+    """Replace the reply code with a handler that takes the conversation: each message reads it,
+    counts itself in its state (so the conversation is written too), and is answered "ok"."""
+    router = Router()
+
+    @router.fallback
+    def count(message, conversation):
+        conversation.state["messages"] = conversation.state.get("messages", 0) + 1
+        return "ok"
+
+    monkeypatch.setattr(handler, "reply", router.reply)
 
 
 class Logs:

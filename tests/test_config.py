@@ -1,7 +1,9 @@
-"""Where the secrets come from and how long they are kept (faults: tests/threats/test_faults.py)."""
+"""Where the secrets come from and how long they are kept (faults: tests/threats/test_faults.py);
+the conversations' settings, and what a bad one gets."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +12,20 @@ import pytest
 from conftest import SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
 from twilio_requests import (
     PREVIOUS_TOKEN,
+    REST_URL,
     SHARED_KEY_ID,
     SHARED_KEY_SECRET,
     SSM_TOKEN,
     TOKEN,
+    rest_request,
+    signed,
 )
 
 from sms_webhook.config import (
     ConfigurationError,
     SecretUnavailableError,
     auth_tokens,
+    conversation_settings,
     shared_key,
     webhook_url_override,
 )
@@ -136,3 +142,71 @@ def test_empty_webhook_url_means_none_is_configured(monkeypatch):
     monkeypatch.setenv("TWILIO_WEBHOOK_URL", "")
 
     assert webhook_url_override() is None
+
+
+# Conversations
+
+
+def test_a_conversation_is_kept_24_hours_with_10_messages_of_history_by_default():
+    settings = conversation_settings()
+
+    assert (settings.ttl_seconds, settings.history_length) == (24 * 60 * 60, 10)
+
+
+def test_the_conversation_settings_are_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CONVERSATION_TTL_HOURS", "0.5")
+    monkeypatch.setenv("CONVERSATION_HISTORY", "0")
+
+    settings = conversation_settings()
+
+    assert (settings.ttl_seconds, settings.history_length) == (30 * 60, 0)
+
+
+BAD_CONVERSATION_SETTINGS = [
+    ("CONVERSATION_TTL_HOURS", "inf"),
+    ("CONVERSATION_TTL_HOURS", "nan"),
+    ("CONVERSATION_TTL_HOURS", "0"),
+    ("CONVERSATION_TTL_HOURS", "-1"),
+    ("CONVERSATION_TTL_HOURS", "0.0001"),
+    ("CONVERSATION_TTL_HOURS", "8761"),
+    ("CONVERSATION_TTL_HOURS", "abc"),
+    ("CONVERSATION_HISTORY", "-1"),
+    ("CONVERSATION_HISTORY", "2.5"),
+    ("CONVERSATION_HISTORY", "abc"),
+]
+"""Values a conversation setting must not take: not a number, not finite, a TTL under a second,
+a negative or fractional number of messages."""
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_CONVERSATION_SETTINGS)
+def test_a_bad_conversation_setting_is_a_configuration_error_naming_it(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(
+        ConfigurationError, match=rf"^{name} must be .*, not {re.escape(repr(value))}$"
+    ):
+        conversation_settings()
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_CONVERSATION_SETTINGS)
+def test_a_bad_conversation_setting_is_answered_as_a_misconfigured_webhook(
+    conversing, invoke, monkeypatch, name, value
+):
+    monkeypatch.setenv(name, value)
+
+    response = invoke(signed(rest_request(), REST_URL))
+
+    assert (response["statusCode"], response["body"]) == (
+        500,
+        "Internal Server Error: the webhook is not configured",
+    )
+
+
+def test_a_bad_conversation_setting_is_logged_naming_it(conversing, invoke, logs, monkeypatch):
+    monkeypatch.setenv("CONVERSATION_TTL_HOURS", "inf")
+
+    invoke(signed(rest_request(), REST_URL))
+
+    [error] = [record for record in logs.records if record["level"] == "ERROR"]
+    assert error["message"] == "function misconfigured"
+    assert error["reason"].startswith("CONVERSATION_TTL_HOURS must be a number of hours from one second to a year")

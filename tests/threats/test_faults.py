@@ -1,21 +1,33 @@
-"""Threat: the AWS services behind the webhook fail. It fails closed, says why, and recovers.
+"""Threat: the AWS services behind the webhook fail. It fails closed, says why, and recovers;
+a store it can do without (deduplication, conversations) costs no reply.
 
 Real faults where possible: an SSM endpoint on a closed loopback port (then a moto server on that
 port), a loopback socket that accepts connections and never answers, moto without the parameter
-or the table; botocore's Stubber for throttling and denial.
+or the table, a loopback proxy to a moto server that answers some calls late, never, or with an
+error; botocore's Stubber for throttling and denial.
 """
 
 import http.server
+import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import boto3
 import pytest
 import requests
 from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
-from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
+from conftest import (
+    CONVERSATION_TABLE,
+    IDEMPOTENCY_TABLE,
+    SHARED_KEYS_PATH,
+    TOKEN_PARAMETER,
+    create_table,
+    put_secret,
+)
 from moto.server import ThreadedMotoServer
 from twilio_requests import REST_URL, SSM_TOKEN, rest_request, signed
 
@@ -24,12 +36,17 @@ from devtools.lambda_context import LambdaContext
 from sms_webhook import aws, config
 
 
+def free_port() -> int:
+    """A loopback port where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def closed_port(monkeypatch):
     """SSM's endpoint is a loopback port where nothing listens, yet."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", f"http://127.0.0.1:{port}")
     return port
 
@@ -186,70 +203,129 @@ def test_a_conditional_write_to_the_table_is_attempted_once(silent_table):
     assert len(silent_table.connections) == aws.PATIENCE["dynamodb"].attempts == 1
 
 
-class SlowFirstAnswer:
-    """A loopback HTTP proxy to a moto server that answers the first request late, as a
-    DynamoDB that made the write and then took its time to say so."""
+@dataclass(frozen=True)
+class Call:
+    """A DynamoDB API call, as the proxy receives it."""
 
-    def __init__(self, target: str, delay: float) -> None:
+    number: int
+    """1 for the first call the proxy receives, 2 for the next..."""
+    operation: str
+    """`GetItem`, `PutItem`..."""
+    table: str
+
+
+@dataclass(frozen=True)
+class Late:
+    """Pass the call on and answer this many seconds late: a DynamoDB that made a write and then
+    took its time to say so."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Never answer: a table that accepts the call and hangs."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Answer this error without passing the call on: DynamoDB failing on its side."""
+
+    code: str
+    status: int
+
+
+class DynamoDBProxy:
+    """A loopback HTTP proxy to DynamoDB (a moto server) that fails the calls a test picks:
+    `fault(call)` says how, or None to pass the call on as it is."""
+
+    def __init__(
+        self, target: str, fault: Callable[[Call], Late | Silence | Failure | None]
+    ) -> None:
         proxy = self
 
         class Forward(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                with proxy.lock:
-                    proxy.requests += 1
-                    first = proxy.requests == 1
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                operation = self.headers["X-Amz-Target"].rpartition(".")[2]
+                with proxy.lock:
+                    proxy.calls += 1
+                    call = Call(proxy.calls, operation, json.loads(body).get("TableName", ""))
+                how = fault(call)
+                if isinstance(how, Silence):
+                    proxy.closing.wait()
+                    return
+                if isinstance(how, Failure):
+                    error = {"__type": f"com.amazonaws.dynamodb.v20120810#{how.code}"}
+                    content_type = {"Content-Type": "application/x-amz-json-1.0"}
+                    self.answer(how.status, content_type, json.dumps(error).encode())
+                    return
                 answer = requests.post(
                     target + self.path, data=body, headers=dict(self.headers), timeout=10
                 )
-                if first:
-                    time.sleep(delay)
-                self.send_response(answer.status_code)
-                for name, value in answer.headers.items():
+                if isinstance(how, Late):
+                    time.sleep(how.seconds)
+                self.answer(answer.status_code, answer.headers, answer.content)
+
+            def answer(self, status: int, headers: Mapping[str, str], content: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
                     if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                         self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.content)))
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(answer.content)
+                self.wfile.write(content)
 
             def log_message(self, *_: object) -> None:
                 pass
 
-        self.requests = 0
+        self.calls = 0
         self.lock = threading.Lock()
+        self.closing = threading.Event()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 
 
 @pytest.fixture
-def slow_table(monkeypatch):
-    """The deduplication table in a moto server, behind a proxy whose first answer is late."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def proxied_dynamodb(monkeypatch):
+    """DynamoDB as a moto server holding both tables, reached through a `DynamoDBProxy` that
+    fails as the test says: `proxied_dynamodb(fault)`."""
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     moto_url = f"http://127.0.0.1:{port}"
-    boto3.client("dynamodb", endpoint_url=moto_url).create_table(
-        TableName="IdempotencyTable",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    proxy = SlowFirstAnswer(moto_url, delay=aws.PATIENCE["dynamodb"].read + 0.5)
+    # moto keeps one state per process, whichever server it answers on: start from an empty one
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    moto = boto3.client("dynamodb", endpoint_url=moto_url)
+    for table in (IDEMPOTENCY_TABLE, CONVERSATION_TABLE):
+        create_table(moto, table)
+    proxies: list[DynamoDBProxy] = []
+
+    def proxied(fault: Callable[[Call], Late | Silence | Failure | None]) -> None:
+        proxies.append(DynamoDBProxy(moto_url, fault))
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxies[-1].url)
+
+    yield proxied
+    for proxy in proxies:
+        proxy.close()
+    server.stop()
+
+
+@pytest.fixture
+def slow_table(proxied_dynamodb, monkeypatch):
+    """The deduplication table, behind a proxy whose first answer is late."""
+    late = Late(aws.PATIENCE["dynamodb"].read + 0.5)
+    proxied_dynamodb(lambda call: late if call.number == 1 else None)
     # botocore waits a random time before a retry, which the deadline may leave no room for:
     # no wait, so that a retry, if the client makes one, always happens
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda backoff, context: 0)
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", "IdempotencyTable")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
-    yield
-    proxy.close()
-    server.stop()
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
 
 
 def test_a_write_answered_too_late_still_gets_the_message_its_reply(slow_table, received):
@@ -368,3 +444,92 @@ def test_the_last_token_is_used_for_an_hour_at_most(
     monkeypatch.setattr(config.time, "monotonic", lambda: later)
 
     assert invoke(twilio_request())["statusCode"] == 503
+
+
+# The conversation store failing: the reply goes out all the same
+
+
+def store_failures(logs) -> list[str]:
+    """The operations (read, write) of the conversation store the log says failed."""
+    return [
+        record["operation"]
+        for record in logs.records
+        if record["message"] == "conversation store unavailable"
+    ]
+
+
+def counted(metric: str, metrics: list[dict]) -> list[float]:
+    """The values published for that metric."""
+    return [each["value"] for each in metrics if each["name"] == metric]
+
+
+@pytest.fixture
+def conversation_table_hanging(silent, monkeypatch) -> str:
+    """DynamoDB accepts connections and never answers; deduplication is off."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", silent.url)
+    return "read"
+
+
+@pytest.fixture
+def dynamodb_hanging_with_deduplication(conversation_table_hanging, monkeypatch) -> str:
+    """DynamoDB hangs for both tables, deduplication's and the conversations'."""
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+    return conversation_table_hanging
+
+
+@pytest.fixture
+def conversation_table_hanging_beside_deduplication(proxied_dynamodb, monkeypatch) -> str:
+    """The conversation table never answers, while the deduplication table does."""
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+    proxied_dynamodb(lambda call: Silence() if call.table == CONVERSATION_TABLE else None)
+    return "read"
+
+
+@pytest.fixture
+def conversation_table_missing(aws_account) -> str:
+    """The conversation table named in the environment was never created."""
+    return "read"
+
+
+@pytest.fixture
+def conversation_writes_failing(proxied_dynamodb) -> str:
+    """The conversation table is read as usual, and every write to it fails on DynamoDB's side."""
+    write = ("PutItem", CONVERSATION_TABLE)
+    failure = Failure("InternalServerError", 500)
+    proxied_dynamodb(lambda call: failure if (call.operation, call.table) == write else None)
+    return "write"
+
+
+@pytest.fixture(
+    params=[
+        "conversation_table_hanging",
+        "dynamodb_hanging_with_deduplication",
+        "conversation_table_hanging_beside_deduplication",
+        "conversation_table_missing",
+        "conversation_writes_failing",
+    ]
+)
+def failing_conversation_store(request, monkeypatch, conversing) -> str:
+    """The conversation table failing as each fixture of `params` has it, and a handler that takes
+    the conversation and changes it: the store's operation (read, write) that fails."""
+    monkeypatch.setenv("CONVERSATION_TABLE", CONVERSATION_TABLE)
+    return request.getfixturevalue(request.param)
+
+
+def test_a_failing_conversation_store_still_gets_the_message_its_reply_within_5_seconds(
+    failing_conversation_store,
+):
+    response, seconds = timed(signed(rest_request(), REST_URL))
+
+    assert response["statusCode"] == 200
+    assert ">ok</Message>" in response["body"]
+    assert seconds < 5
+
+
+def test_a_failing_conversation_store_is_logged_with_the_operation_and_counted(
+    failing_conversation_store, logs, published
+):
+    timed(signed(rest_request(), REST_URL))
+
+    assert store_failures(logs) == [failing_conversation_store]
+    assert counted("ConversationStoreFailures", published()) == [1]
