@@ -9,6 +9,7 @@ from twilio_requests import MESSAGE_SID, REST_URL, SMS, STATUS_URL, rest_request
 
 import handler
 from sms_webhook import later
+from sms_webhook.config import ConfigurationError
 from sms_webhook.form import FormFields
 from sms_webhook.later import InvalidTextError, Later, QueueUnavailableError, send_text
 from sms_webhook.router import Router
@@ -94,13 +95,23 @@ def test_a_queue_out_of_reach_is_an_error_the_caller_sees_and_a_metric(
 # Without a queue
 
 
-def test_without_a_queue_a_job_runs_on_this_machine(monkeypatch):
+def test_without_a_queue_a_job_runs_on_this_machine(monkeypatch, tmp_path):
     ran = []
     monkeypatch.setattr(later, "run_locally", ran.append)
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
 
     send_text("+14155550100", "hi", key="k")
 
     assert [job["key"] for job in ran] == ["k"]
+
+
+def test_without_a_queue_or_an_outbox_nothing_runs(monkeypatch):
+    ran = []
+    monkeypatch.setattr(later, "run_locally", ran.append)
+
+    with pytest.raises(ConfigurationError, match="LATER_QUEUE_URL"):
+        send_text("+14155550100", "hi", key="k")
+    assert ran == []
 
 
 def test_a_local_text_goes_to_the_outbox_never_to_twilio(monkeypatch, tmp_path, twilio_api):
