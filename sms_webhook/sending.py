@@ -7,8 +7,9 @@ message sent asks for delivery reports on `/status`.
 
 SQS delivers a job at least once, and a worker may crash after Twilio took a message and before
 the job is acknowledged. So, with Powertools Idempotency on the deduplication table, a later
-handler runs once per `MessageSid` (its reply is recorded) and each message is sent once per key:
-a crash mid-send leaves that key "in progress" for good, and the job, retried, ends in the
+handler runs once per `MessageSid` (its reply is recorded; a run the worker did not finish, cut
+off at its timeout, is run again by the job's retry) and each message is sent once per key: a
+crash mid-send leaves that key "in progress" for good, and the job, retried, ends in the
 dead-letter queue rather than texting the sender twice.
 
 Twilio's refusals that retrying cannot mend (an unsubscribed recipient, an invalid number...) are
@@ -90,7 +91,7 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
 
     def run(record: Any) -> None:
         try:
-            run_job(json.loads(record.body))
+            run_job(json.loads(record.body), context)
         except Exception as error:
             _failed(error)
             _back_off(record.receipt_handle, int(record.attributes.approximate_receive_count))
@@ -103,14 +104,16 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
     )
 
 
-def run_job(job: Job) -> None:
-    """Run one job: a later handler and its reply, or a text sent first."""
+def run_job(job: Job, invocation: Any = None) -> None:
+    """Run one job: a later handler and its reply, or a text sent first. `invocation` is the
+    worker's Lambda context: a handler's run counts as unfinished once the invocation is over."""
     if job["job"] == "reply":
         message = IncomingMessage.from_fields(FormFields.from_pairs(job["fields"]))
         run = HANDLERS.get(job["route"])
         if run is None:  # replies.py changed between the message and its job
             raise LookupError(f"no handler runs later as {job['route']}: renamed since queued?")
-        texts = json.loads(_once(f"reply {message.sid}", lambda: json.dumps(run(message))))
+        replied = _once(f"reply {message.sid}", lambda: json.dumps(run(message)), invocation)
+        texts = json.loads(replied)
         sender = message.fields.get("MessagingServiceSid") or message.to_number
         pieces = [piece for text in texts for piece in split_message(text)]
         for index, piece in enumerate(pieces):
@@ -251,16 +254,21 @@ def _sending_account() -> tuple[str, str]:
     return account_sid, sender
 
 
-def _once(key: str, make: Callable[[], str]) -> str:
-    """`make()`, once per key while the record lasts; without a table (a local run), every time."""
+def _once(key: str, make: Callable[[], str], invocation: Any = None) -> str:
+    """`make()`, once per key while the record lasts; without a table (a local run), every time.
+    A run cut off keeps its key taken for good, so that nothing it may have sent is sent again,
+    unless `invocation` is given: then the key is free again once that invocation is over."""
     table = idempotency_table()
-    return make() if not table else idempotent_runner(table)(key, make)
+    return make() if not table else idempotent_runner(table)(key, make, invocation)
+
+
+Runner = Callable[[str, Callable[[], str], Any], str]
 
 
 @cache
-def idempotent_runner(table: str) -> Callable[[str, Callable[[], str]], str]:
-    """Powertools' idempotent wrapper without an in-progress expiry: a run that crashed keeps its
-    key taken, so that nothing it may have sent is sent again."""
+def idempotent_runner(table: str) -> Runner:
+    """Powertools' idempotent wrapper, whose in-progress records expire with the invocation given
+    (Powertools' own rule for a Lambda handler), or never without one."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -269,7 +277,7 @@ def idempotent_runner(table: str) -> Callable[[str, Callable[[], str]], str]:
 
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_EXPIRY)
     store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
-    # Powertools warns that no Lambda context says when a run in progress expires: on purpose.
+    # Powertools warns when no Lambda context says when a run in progress expires: on purpose.
     warnings.filterwarnings("ignore", "Couldn't determine the remaining time left", UserWarning)
 
     @idempotent_function(  # type: ignore[untyped-decorator]
@@ -278,7 +286,8 @@ def idempotent_runner(table: str) -> Callable[[str, Callable[[], str]], str]:
     def once(record: dict[str, str], make: Callable[[], str]) -> str:
         return make()
 
-    def run(key: str, make: Callable[[], str]) -> str:
+    def run(key: str, make: Callable[[], str], invocation: Any) -> str:
+        config.register_lambda_context(invocation)
         made: str = once(record={"key": key}, make=make)
         return made
 

@@ -158,6 +158,38 @@ def test_a_crash_after_twilio_took_the_text_never_sends_it_again(
     assert failed(answer) == 1  # retried, then to the dead-letter queue: never sent twice
 
 
+class EndingInvocation(LambdaContext):
+    """An invocation with minutes left when it starts, none once its handler is running: Lambda
+    ends it at its timeout while the handler works."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        left, self.remaining_millis = self.remaining_millis, 0
+        return left
+
+
+def test_a_handler_cut_off_at_the_workers_timeout_runs_again_on_the_retry(
+    idempotency_table, twilio_api, later_queue
+):
+    runs = []
+
+    def report(message):
+        runs.append(message.sid)
+        if len(runs) == 1:
+            raise Crash  # Lambda ends the invocation
+        return "Your report"
+
+    router = Router()
+    router.fallback(later=True)(report)
+    event = sqs_event([reply_job(router)])
+    with pytest.raises(Crash):
+        handler.later_replies_handler(event, EndingInvocation(300_000))
+
+    answer = work(reply_job(router), receive_count=2)
+
+    assert (len(runs), [form["Body"] for form in twilio_api.forms]) == (2, ["Your report"])
+    assert failed(answer) == 0
+
+
 # Twilio's refusals and outages
 
 
