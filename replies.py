@@ -2,7 +2,9 @@
 
 Each handler gets the incoming message (`message.body`, `message.from_number`, `message.media`...)
 and returns a string (one message back), a list of strings (one message each), or None (no
-reply). Register it for a keyword (the first word, any case), a regular expression, or any test:
+reply); a picture or file goes in a `Text` (from sms_webhook.twiml): `Text("Your ticket",
+media=["https://example.com/t.png"])`. Register it for a keyword (the first word, any case), a
+regular expression, or any test:
 
     @router.keyword("PRICE", "PRICES")
     def prices(message: IncomingMessage) -> Reply:

@@ -27,6 +27,7 @@ from sms_webhook.telemetry import count, logger
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
+    from sms_webhook.twiml import Text
 
 
 class Stored(NamedTuple):
@@ -47,7 +48,7 @@ NOTHING = Stored("{}", "[]", 0)
 class Answered(NamedTuple):
     """What the handler made of a message, in its conversation."""
 
-    texts: tuple[str, ...]
+    texts: tuple["Text", ...]
     """The reply, a text per message."""
     kept: bool
     """Whether the message and its reply belong to the conversation: the handler that answered
@@ -229,7 +230,7 @@ class Conversations:
         answer: Callable[[Conversation], Answered],
         *,
         again_on_conflict: bool = True,
-    ) -> tuple[str, ...]:
+    ) -> tuple["Text", ...]:
         """`answer(conversation)` on the sender's conversation, which is saved afterwards.
 
         When another message of the same sender saved it first (`ConflictError`), `answer` runs
@@ -281,7 +282,7 @@ class Conversations:
         if not answered.kept and state == stored.state:
             return
         _check_it_reads_back(state, conversation.state)
-        replies = [_turn("out", text) for text in answered.texts]
+        replies = [_turn("out", text.body, tuple(text.media)) for text in answered.texts]
         history = self._last([*conversation.history, *replies])
         encoded = json.dumps([turn._asdict() for turn in history], ensure_ascii=False)
         store.write(

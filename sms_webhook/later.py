@@ -27,11 +27,12 @@ from sms_webhook.telemetry import count
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
+    from sms_webhook.twiml import Text
 
 Job = dict[str, Any]
 """A job as the queue carries it, in JSON: `{"job": "reply", ...}` or `{"job": "text", ...}`."""
 
-HANDLERS: "dict[str, Callable[[IncomingMessage], tuple[str, ...]]]" = {}
+HANDLERS: "dict[str, Callable[[IncomingMessage], tuple[Text, ...]]]" = {}
 """The handlers that run later, by name, as routers register them: the worker runs them by the
 name a job carries."""
 

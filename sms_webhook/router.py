@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 from sms_webhook.conversation import Conversation
 from sms_webhook.later import HANDLERS, Later
 from sms_webhook.message import IncomingMessage
-from sms_webhook.twiml import Reply, reply_texts
+from sms_webhook.twiml import Reply, Text, reply_texts
 
 Handler = Callable[[IncomingMessage], Reply] | Callable[[IncomingMessage, Conversation], Reply]
 """A handler takes the message, and, when it has a second parameter, the conversation."""
@@ -190,7 +190,7 @@ class Router:
                 return route.handler(message)
         return None
 
-    def later_reply(self, name: str, message: IncomingMessage) -> tuple[str, ...]:
+    def later_reply(self, name: str, message: IncomingMessage) -> tuple[Text, ...]:
         """What the handler registered under `name` with `later` answers `message`, in its
         conversation when it takes one: the worker's part of a later reply."""
         route = self._later.get(name)
@@ -213,7 +213,9 @@ class Router:
         return route
 
     @staticmethod
-    def _in_conversation(message: IncomingMessage, routes: list[_Route]) -> tuple[str, ...] | Later:
+    def _in_conversation(
+        message: IncomingMessage, routes: list[_Route]
+    ) -> tuple[Text, ...] | Later:
         from sms_webhook import conversation_store  # only once a route takes a conversation
         from sms_webhook.conversation_store import Answered
 

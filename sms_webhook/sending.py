@@ -35,7 +35,7 @@ from sms_webhook.form import FormFields
 from sms_webhook.later import HANDLERS, Job
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym
-from sms_webhook.twiml import split_message
+from sms_webhook.twiml import Text, messages
 
 ERROR_CODES = frozenset(
     {"20003", "20429", "21211", "21408", "21610", "21612", "21614", "63016", "5xx", "network"}
@@ -113,16 +113,16 @@ def run_job(job: Job, invocation: Any = None) -> None:
         if run is None:  # replies.py changed between the message and its job
             raise LookupError(f"no handler runs later as {job['route']}: renamed since queued?")
         replied = _once(f"reply {message.sid}", lambda: json.dumps(run(message)), invocation)
-        texts = json.loads(replied)
+        texts = [Text(body, tuple(media)) for body, media in json.loads(replied)]
         sender = message.fields.get("MessagingServiceSid") or message.to_number
-        pieces = [piece for text in texts for piece in split_message(text)]
+        pieces = [piece for text in texts if text.body or text.media for piece in messages(text)]
         for index, piece in enumerate(pieces):
             outgoing = Outgoing(
                 message.account_sid,
                 message.from_number,
                 sender,
-                piece,
-                (),
+                piece.body,
+                tuple(piece.media),
                 job["status_callback"],
             )
             _send_once(f"sent {message.sid} {index}", outgoing)
@@ -203,11 +203,12 @@ def _to_twilio(outgoing: Outgoing) -> str:
     sender = {
         "messaging_service_sid" if outgoing.sender.startswith("MG") else "from_": outgoing.sender
     }
-    extra = {"media_url": list(outgoing.media)} if outgoing.media else {}
+    extra: dict[str, object] = {"media_url": list(outgoing.media)} if outgoing.media else {}
+    if outgoing.body:  # a message of media alone has no body
+        extra["body"] = outgoing.body
     try:
         sent = client.messages.create(
             to=outgoing.to,
-            body=outgoing.body,
             status_callback=outgoing.status_callback,
             **sender,
             **extra,

@@ -8,15 +8,31 @@ would make the whole document unreadable to Twilio: they are dropped, with a war
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from twilio.twiml.messaging_response import Message, MessagingResponse
 
 from sms_webhook.telemetry import logger
 
-Reply = str | Iterable[str] | None
+
+class Text(NamedTuple):
+    """A message with pictures or files (an MMS, or media on WhatsApp): its text, and the public
+    URLs Twilio fetches what it carries from, at most 10.
+
+        return Text("Your ticket:", media=["https://example.com/tickets/42.png"])
+    """
+
+    body: str
+    media: Sequence[str] = ()
+
+
+Reply = str | Text | Iterable[str | Text] | None
 """What reply code returns: one text, several texts (one message each), or None for no reply."""
+
+MAX_MEDIA = 10
+"""Media in one message, as Twilio allows."""
 
 MAX_MESSAGE_LENGTH = 1600
 """Characters in one message, counted as Twilio does (UTF-16 units: an emoji counts two)."""
@@ -28,28 +44,47 @@ MAX_TWIML_SIZE = 64_000
 def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
     """TwiML for the reply; `<Response />` when there is nothing to send.
 
-    Empty texts are left out: Twilio rejects a `<Message>` with no body. With `status_callback`,
+    Empty texts are left out: Twilio rejects a `<Message>` with neither body nor media. With
+    `status_callback`,
     each message asks Twilio to report its delivery there (its `action`, which twilio's classes
     document as replacing the deprecated `statusCallback`).
     """
     return _document(reply_texts(reply), status_callback)
 
 
-def reply_texts(reply: Reply) -> tuple[str, ...]:
-    """The texts of a reply, one per message, whichever way the handler returned them."""
-    return (reply,) if isinstance(reply, str) else tuple(reply or ())
+def reply_texts(reply: Reply) -> tuple[Text, ...]:
+    """The texts of a reply, one per message, whichever way the handler returned them; each
+    with its media as a tuple (a reply is then hashable: its document is built once)."""
+    texts = (reply,) if isinstance(reply, str | Text) else tuple(reply or ())
+    return tuple(_text(text) for text in texts)
+
+
+def _text(text: str | Text) -> Text:
+    if isinstance(text, str):
+        return Text(text)
+    media = tuple(text.media)
+    if len(media) > MAX_MEDIA:  # Twilio would refuse the whole reply
+        logger.warning("reply media cut to 10", extra={"media_left_out": len(media) - MAX_MEDIA})
+    return Text(text.body, media[:MAX_MEDIA])
+
+
+def messages(text: Text) -> list[Text]:
+    """The text as messages that each fit Twilio's limit; its media go with the last."""
+    pieces = split_message(text.body) or [""]
+    return [*map(Text, pieces[:-1]), Text(pieces[-1], text.media)]
 
 
 @lru_cache(maxsize=256)
-def _document(texts: tuple[str, ...], status_callback: str | None) -> str:
+def _document(texts: tuple[Text, ...], status_callback: str | None) -> str:
     """Built once per distinct reply: an auto-reply is the same document every time. So each
     warning below is logged once per container and distinct reply, not once per message."""
-    pieces = [piece for text in texts if text for piece in split_message(_xml_text(text))]
+    readable = [Text(_xml_text(text.body), tuple(map(_xml_text, text.media))) for text in texts]
+    pieces = [piece for text in readable if text.body or text.media for piece in messages(text)]
     response = MessagingResponse()
     size = len(str(response).encode())
     delivery_report = {"action": status_callback, "method": "POST"} if status_callback else {}
     for number, piece in enumerate(pieces):
-        message = Message(piece, **delivery_report)
+        message = _message(piece, delivery_report)
         size += len(message.to_xml(xml_declaration=False).encode())
         if size > MAX_TWIML_SIZE:
             logger.warning(
@@ -59,6 +94,19 @@ def _document(texts: tuple[str, ...], status_callback: str | None) -> str:
             break
         response.append(message)
     return str(response)
+
+
+def _message(text: Text, delivery_report: dict[str, str]) -> Message:
+    """A `<Message>`: its text inside it, or, with media, in a `<Body>` beside each `<Media>`
+    (TwiML takes one form or the other)."""
+    if not text.media:
+        return Message(text.body, **delivery_report)
+    message = Message(**delivery_report)
+    if text.body:
+        message.body(text.body)
+    for url in text.media:
+        message.media(url)
+    return message
 
 
 def message_count(document: str) -> int:

@@ -27,6 +27,7 @@ from sms_webhook.conversation_store import (
 )
 from sms_webhook.message import IncomingMessage, Media
 from sms_webhook.router import Router
+from sms_webhook.twiml import Text
 
 SMS_2 = with_fields(
     SMS, MessageSid="SM" + "2" * 32, SmsSid="SM" + "2" * 32, SmsMessageSid="SM" + "2" * 32
@@ -77,13 +78,13 @@ def conversations(store, history_length: int = 10) -> Conversations:
 
 def replying(*texts: str):
     """A handler that takes the conversation and answers with these texts."""
-    return lambda conversation: Answered(texts, kept=True)
+    return lambda conversation: Answered(tuple(map(Text, texts)), kept=True)
 
 
 def remember(key: str, value: object):
     def answer(conversation: Conversation) -> Answered:
         conversation.state[key] = value
-        return Answered(("noted",), kept=True)
+        return Answered((Text("noted"),), kept=True)
 
     return answer
 
@@ -196,7 +197,7 @@ def count_to(path: str, sender: str, times: int) -> None:
 
 def add_one(conversation: Conversation) -> Answered:
     conversation.state["n"] = conversation.state.get("n", 0) + 1
-    return Answered(("ok",), kept=True)
+    return Answered((Text("ok"),), kept=True)
 
 
 def test_processes_sharing_the_local_file_lose_no_change(tmp_path):
@@ -240,6 +241,16 @@ def test_history_holds_the_messages_in_and_out_oldest_first(store):
     ]
 
 
+def test_history_holds_the_media_of_a_reply(store):
+    talks = conversations(store)
+    ticket = Text("your ticket", media=("https://example.com/tickets/42.png",))
+    talks.turn(message("ticket?"), lambda conversation: Answered((ticket,), kept=True))
+
+    [_, reply, _] = seen(talks, "thanks").history
+
+    assert (reply.text, reply.media) == ticket
+
+
 def test_history_keeps_the_last_messages_only(store):
     talks = conversations(store, history_length=3)
     for number in range(5):
@@ -277,7 +288,7 @@ def test_a_message_answered_while_another_wrote_first_runs_again_on_what_it_left
         if len(runs) == 1:  # another message of the same sender is answered meanwhile
             talks.turn(message("meanwhile"), remember("n", 10))
         conversation.state["n"] = conversation.state.get("n", 0) + 1
-        return Answered(("counted",), kept=True)
+        return Answered((Text("counted"),), kept=True)
 
     talks.turn(message(), count_up)
 
@@ -295,7 +306,7 @@ def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
         if not getattr(this_thread, "answered", False):  # each thread's first run: both have
             this_thread.answered = True  # read version 0 before either writes
             both_read.wait(timeout=5)
-        return Answered(("ok",), kept=True)
+        return Answered((Text("ok"),), kept=True)
 
     threads = [threading.Thread(target=talks.turn, args=(message(), increment)) for _ in range(2)]
     for thread in threads:
@@ -312,9 +323,9 @@ def test_a_change_that_conflicts_twice_is_logged_and_counted_not_saved(store, lo
     def always_overtaken(conversation: Conversation) -> Answered:
         talks.turn(message("meanwhile"), remember("winner", "the other message"))
         conversation.state["winner"] = "this message"
-        return Answered(("sent anyway",), kept=True)
+        return Answered((Text("sent anyway"),), kept=True)
 
-    assert talks.turn(message(), always_overtaken) == ("sent anyway",)
+    assert talks.turn(message(), always_overtaken) == (Text("sent anyway"),)
     assert seen(talks).state == {"winner": "the other message"}
     assert "conversation changed by another message: this change is lost" in logs.messages()
     assert "ConversationConflicts" in [metric["name"] for metric in published()]
@@ -343,13 +354,13 @@ def test_when_the_store_cannot_be_read_the_handler_gets_an_empty_unsaved_convers
 
 
 def test_when_the_store_cannot_be_read_the_reply_still_goes_out():
-    assert conversations(BrokenStore()).turn(message(), replying("still")) == ("still",)
+    assert conversations(BrokenStore()).turn(message(), replying("still")) == (Text("still"),)
 
 
 def test_a_message_whose_handler_did_not_take_the_conversation_costs_no_write(store):
     talks = conversations(store)
 
-    talks.turn(message("hello"), lambda conversation: Answered(("hi",), kept=False))
+    talks.turn(message("hello"), lambda conversation: Answered((Text("hi"),), kept=False))
 
     assert store.read(KEY) == NOTHING
 
@@ -359,7 +370,7 @@ def test_when_the_store_cannot_be_written_the_reply_still_goes_out_logged_and_co
 ):
     talks = conversations(WriteFailingStore(tmp_path / "c.json"))
 
-    assert talks.turn(message(), remember("n", 1)) == ("noted",)
+    assert talks.turn(message(), remember("n", 1)) == (Text("noted"),)
     [failure] = [r for r in logs.records if r["message"] == "conversation store unavailable"]
     assert failure["operation"] == "write"
     assert "ConversationStoreFailures" in [metric["name"] for metric in published()]
@@ -382,9 +393,11 @@ def test_a_message_answered_while_another_ended_the_conversation_does_not_bring_
     def answer_while_ended(conversation: Conversation) -> Answered:
         runs.append(dict(conversation.state))
         if len(runs) == 1:  # another message of the same sender ends it meanwhile
-            talks.turn(message("END"), lambda talk: talk.end() or Answered(("bye",), kept=True))
+            talks.turn(
+                message("END"), lambda talk: talk.end() or Answered((Text("bye"),), kept=True)
+            )
         conversation.state["after"] = True
-        return Answered(("ok",), kept=True)
+        return Answered((Text("ok"),), kept=True)
 
     talks.turn(message("second"), answer_while_ended)
 
@@ -405,7 +418,7 @@ def test_a_history_of_length_0_keeps_no_message(store):
 def test_state_json_cannot_hold_as_it_is_is_not_saved_and_the_reply_goes_out(store, logs, value):
     talks = conversations(store)
 
-    assert talks.turn(message(), remember("kept", value)) == ("noted",)
+    assert talks.turn(message(), remember("kept", value)) == (Text("noted"),)
     assert seen(talks).state == {}
     assert "conversation state not saved: JSON cannot hold it" in logs.messages()
 

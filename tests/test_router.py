@@ -10,7 +10,7 @@ from sms_webhook.form import FormFields
 from sms_webhook.later import Later
 from sms_webhook.message import Button, IncomingMessage
 from sms_webhook.router import Router
-from sms_webhook.twiml import reply_texts
+from sms_webhook.twiml import Text, reply_texts
 
 
 def message(body: str, **fields: str) -> IncomingMessage:
@@ -139,7 +139,10 @@ def test_a_decorated_handler_of_two_parameters_gets_the_conversation(store_calls
         conversation.state["n"] = conversation.state.get("n", 0) + 1
         return f"count {conversation.state['n']}"
 
-    assert [router.reply(message("count")) for _ in range(2)] == [("count 1",), ("count 2",)]
+    assert [router.reply(message("count")) for _ in range(2)] == [
+        (Text("count 1"),),
+        (Text("count 2"),),
+    ]
 
 
 def test_a_handler_taking_any_arguments_gets_the_message_alone(store_calls):
@@ -158,9 +161,9 @@ def test_a_handler_with_a_second_parameter_gets_the_conversation(store_calls):
         return f"count {conversation.state['n']}"
 
     assert [router.reply(message("count")) for _ in range(3)] == [
-        ("count 1",),
-        ("count 2",),
-        ("count 3",),
+        (Text("count 1"),),
+        (Text("count 2"),),
+        (Text("count 3"),),
     ]
 
 
@@ -181,7 +184,12 @@ def test_a_test_with_a_second_parameter_routes_on_the_conversation(store_calls):
 
     replies = [reply_texts(router.reply(message(body))) for body in ("hi", "survey", "blue", "hi")]
 
-    assert replies == [("fallback",), ("Question 1?",), ("Thanks for 'blue'",), ("fallback",)]
+    assert [[text.body for text in texts] for texts in replies] == [
+        ["fallback"],
+        ["Question 1?"],
+        ["Thanks for 'blue'"],
+        ["fallback"],
+    ]
 
 
 def test_a_message_that_only_a_test_looked_at_the_conversation_for_is_not_written(store_calls):
@@ -189,7 +197,7 @@ def test_a_message_that_only_a_test_looked_at_the_conversation_for_is_not_writte
     router.when(lambda message, conversation: "question" in conversation.state)(lambda m: "no")
     router.fallback(lambda message: "fallback")
 
-    assert router.reply(message("hi")) == ("fallback",)
+    assert router.reply(message("hi")) == (Text("fallback"),)
     assert store_calls == ["read"]
 
 
@@ -274,7 +282,7 @@ def test_the_worker_runs_a_later_handler_by_its_name():
     router.button("CONFIRM", later=True)(lambda message: ["booked", "see you"])
     name = router.reply(pressed("CONFIRM")).route
 
-    assert router.later_reply(name, message("confirm")) == ("booked", "see you")
+    assert router.later_reply(name, message("confirm")) == (Text("booked"), Text("see you"))
 
 
 def test_two_later_handlers_of_one_name_are_an_error_at_registration():
@@ -308,4 +316,7 @@ def test_a_later_handler_that_takes_the_conversation_gets_it_in_the_worker(store
 
     name = router.reply(message("hi")).route
 
-    assert (router.later_reply(name, message("hi")), store_calls) == (("noted",), ["read", "write"])
+    assert (router.later_reply(name, message("hi")), store_calls) == (
+        (Text("noted"),),
+        ["read", "write"],
+    )

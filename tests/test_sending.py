@@ -18,7 +18,7 @@ from sms_webhook.conversation import Conversation
 from sms_webhook.form import FormFields
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
-from sms_webhook.twiml import MAX_MESSAGE_LENGTH
+from sms_webhook.twiml import MAX_MESSAGE_LENGTH, Text
 
 SENDER = dict(SMS)["From"]
 TWILIO_NUMBER = dict(SMS)["To"]
@@ -101,6 +101,28 @@ def test_a_message_to_a_messaging_service_is_answered_through_it(router, twilio_
 
     form = twilio_api.forms[0]
     assert (form["MessagingServiceSid"], "From" in form) == (service, False)
+
+
+def test_a_later_reply_with_media_is_sent_with_their_urls(twilio_api):
+    picture = "https://example.com/report.png"
+    router = Router()
+    router.fallback(later=True)(lambda message: Text("Your chart", media=[picture]))
+
+    work(reply_job(router))
+
+    [form] = twilio_api.forms
+    assert (form["Body"], form["MediaUrl"]) == ("Your chart", [picture])
+
+
+def test_a_later_reply_of_media_alone_is_sent_without_a_body(twilio_api):
+    picture = "https://example.com/report.png"
+    router = Router()
+    router.fallback(later=True)(lambda message: Text("", media=[picture]))
+
+    work(reply_job(router))
+
+    [form] = twilio_api.forms
+    assert (form["MediaUrl"], "Body" in form) == ([picture], False)
 
 
 def test_a_long_later_reply_is_sent_in_messages_twilio_accepts(twilio_api):

@@ -1,6 +1,13 @@
 """The TwiML answer built from what reply code returns."""
 
-from sms_webhook.twiml import MAX_MESSAGE_LENGTH, MAX_TWIML_SIZE, messaging_response, split_message
+from devtools.twiml_answer import OutgoingMessage, twiml_messages
+from sms_webhook.twiml import (
+    MAX_MESSAGE_LENGTH,
+    MAX_TWIML_SIZE,
+    Text,
+    messaging_response,
+    split_message,
+)
 
 XML = '<?xml version="1.0" encoding="UTF-8"?>'
 
@@ -33,6 +40,46 @@ def test_text_is_xml_escaped():
 
 def test_a_generator_of_texts_is_accepted():
     assert messaging_response(t for t in ["a", "b"]).count("<Message>") == 2
+
+
+PICTURE = "https://example.com/tickets/42.png"
+
+
+def test_a_text_with_media_carries_its_body_and_each_url():
+    twiml = messaging_response(Text("Your ticket", media=[PICTURE, f"{PICTURE}?back"]))
+
+    assert twiml == (
+        f"{XML}<Response><Message><Body>Your ticket</Body><Media>{PICTURE}</Media>"
+        f"<Media>{PICTURE}?back</Media></Message></Response>"
+    )
+
+
+def test_media_without_a_body_is_a_message_of_media_alone():
+    assert twiml_messages(messaging_response(Text("", media=[PICTURE]))) == [
+        OutgoingMessage("", (PICTURE,))
+    ]
+
+
+def test_texts_and_texts_with_media_mix_in_one_reply():
+    assert twiml_messages(messaging_response(["Here:", Text("ticket", media=[PICTURE])])) == [
+        OutgoingMessage("Here:"),
+        OutgoingMessage("ticket", (PICTURE,)),
+    ]
+
+
+def test_a_long_text_with_media_has_its_media_in_its_last_message():
+    sent = twiml_messages(messaging_response(Text("word " * 400, media=[PICTURE])))
+
+    assert [message.media for message in sent] == [(), (PICTURE,)]
+
+
+def test_media_past_the_tenth_are_left_out_with_a_warning(logs):
+    urls = [f"{PICTURE}?{number}" for number in range(12)]
+
+    [message] = twiml_messages(messaging_response(Text("many", media=urls)))
+
+    assert message.media == tuple(urls[:10])
+    assert "reply media cut to 10" in logs.messages()
 
 
 def message_bodies(twiml: str) -> list[str]:
