@@ -2,6 +2,7 @@
 never shown, sam run without questions (a recording stand-in first on PATH), the WebhookUrl read
 from the stack (moto's CloudFormation, STS and SSM)."""
 
+import fnmatch
 import getpass
 import io
 import json
@@ -590,6 +591,37 @@ def test_the_deploy_policy_grants_what_cloudformation_calls_for_the_queues_and_t
 
     assert kind in created_resource_types()
     assert needed - granted == set()
+
+
+@pytest.mark.parametrize(
+    ("kind", "create", "arn"),
+    [
+        ("AWS::DynamoDB::Table", "dynamodb:CreateTable", "arn:aws:dynamodb:eu-west-1:1234:table/"),
+        ("AWS::SQS::Queue", "sqs:CreateQueue", "arn:aws:sqs:eu-west-1:1234:"),
+    ],
+)
+def test_the_deploy_policy_lets_each_table_and_queue_be_made_by_the_name_cloudformation_gives(
+    kind, create, arn
+):
+    """CloudFormation names a table or queue given no name `<stack>-<logical id>-<id>`."""
+    stack = samconfig_defaults()["stack_name"]
+    resources = yaml_parse((PROJECT / "template.yaml").read_text())["Resources"]
+    arns = [
+        f"{arn}{stack}-{logical_id}-1A2B3C4D5E6F"
+        for logical_id, resource in resources.items()
+        if resource["Type"] == kind
+    ]
+    allowed = [
+        r
+        for s in POLICY["Statement"]
+        if create in listed(s["Action"])
+        for r in listed(s["Resource"])
+    ]
+
+    assert arns
+    assert [
+        a for a in arns if not any(fnmatch.fnmatchcase(a, pattern) for pattern in allowed)
+    ] == []
 
 
 def test_the_deploy_policy_lets_make_deploy_read_store_and_delete_only_the_token_parameter():
