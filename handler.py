@@ -10,7 +10,7 @@ README's Performance section).
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from sms_webhook.form import (
     UndecodableError,
     request_fields,
 )
+from sms_webhook.later import Later, QueueUnavailableError, queue_reply
 from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
@@ -62,7 +63,7 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
     callback = status_callback_url(request) if status_callbacks_enabled() else None
     keys = (message.sid, replay_key(request))
     try:
-        twiml = answer_once(keys, lambda: messaging_response(reply(message), callback), context)
+        twiml = answer_once(keys, lambda: _reply_document(message, fields, callback), context)
     except Exception:  # still a message received; the error is logged where it is answered
         logger.info("incoming message", extra={**details, **emf({"MessagesReceived": 1})})
         raise
@@ -70,6 +71,16 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
     metrics = emf({"MessagesReceived": 1, "RepliesSent": replies})
     logger.info("incoming message", extra={**details, "replies": replies, **metrics})
     return _twiml(twiml)
+
+
+def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
+    """The TwiML answer; for a handler that runs later, its acknowledgement, once the job is
+    queued."""
+    answer = reply(message)
+    if isinstance(answer, Later):
+        queue_reply(answer, fields, callback)
+        answer = answer.acknowledgement
+    return messaging_response(answer, callback)
 
 
 def delivery_report(request: HttpRequest, context: Any) -> Answer:
@@ -156,6 +167,12 @@ def _secret_unavailable(error: Exception) -> Answer:
     return Answer(503, "Service Unavailable: try again later")
 
 
+def _queue_unavailable(error: Exception) -> Answer:
+    # Nothing was queued, so nothing would ever be sent: say so, rather than acknowledge.
+    logger.error("later reply not queued", extra={"reason": str(error)})
+    return Answer(503, "Service Unavailable: try again later")
+
+
 def _unexpected_error(error: Exception) -> Answer:
     # A bug, most likely in reply code. The type and the line that raised are enough to find it;
     # a stack trace or the exception's text could carry a message's content into logs.
@@ -174,6 +191,7 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Exception], Answer]] = {
     AlreadyInProgressError: _already_in_progress,
     ConfigurationError: _misconfigured,
     SecretUnavailableError: _secret_unavailable,
+    QueueUnavailableError: _queue_unavailable,
 }
 """What each error becomes, the most specific class first; anything else is `_unexpected_error`."""
 
@@ -198,6 +216,15 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         "body": answer.body,
         "isBase64Encoded": False,
     }
+
+
+@logger.inject_lambda_context(log_event=False)
+def later_replies_handler(event: Any, context: Any) -> Mapping[str, object]:
+    """The worker: runs the jobs queued for later (`sms_webhook/sending.py`), each reported as
+    done or failed, so that SQS retries only the failed ones."""
+    from sms_webhook import sending  # the worker's artifact alone holds twilio's REST client
+
+    return sending.later_replies(event, context)
 
 
 def _twiml(document: str) -> Answer:

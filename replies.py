@@ -20,6 +20,13 @@ A handler (or a test) that takes a second parameter gets the conversation with t
         conversation.state["survey"] = {}
         return "1/2: how did you hear about us?"
 
+A handler that needs longer than Twilio waits (15 s: a language model, a booking system) runs
+later: the webhook answers at once with the text you give (`later=True`: none), and the handler's
+reply is sent as texts when it is done, minutes later if need be (`REPORT` below). To text anyone
+first, from any handler or script, durably and once per key:
+
+    send_text("+14155550100", f"A customer asks for an agent: {message.body}", key=message.sid)
+
 A pressed WhatsApp quick-reply button is routed by its payload: `@router.button("CONFIRM")`.
 Messages from every channel whose webhook is this one (SMS, WhatsApp...) reach the same handlers
 and are answered on the channel they came by: `message.channel` says which ("sms", "whatsapp"...);
@@ -34,6 +41,7 @@ replies with `make send` (to `make run`), `make chat`, or in a test with `devtoo
 import os
 
 from sms_webhook.conversation import Conversation
+from sms_webhook.later import Later
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
 from sms_webhook.twiml import Reply
@@ -74,12 +82,20 @@ def survey_answer(message: IncomingMessage, conversation: Conversation) -> Reply
     return f"Thanks! You heard of us through {answers['heard']!r} and gave us {message.body}."
 
 
+@router.keyword("REPORT", later="Working on it: your report follows in a moment.")
+def report(message: IncomingMessage, conversation: Conversation) -> Reply:
+    """Example: a reply that may take minutes (here it counts the texts of the conversation);
+    it gets the conversation as any handler does."""
+    texts = [turn for turn in conversation.history if turn.direction == "in"]
+    return f"Your report: {len(texts)} text(s) from you in this conversation so far."
+
+
 @router.fallback
 def auto_reply(message: IncomingMessage) -> Reply:
     """Everything else: the `REPLY_MESSAGE` setting of the deployed stack."""
     return os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)
 
 
-def reply(message: IncomingMessage) -> Reply:
+def reply(message: IncomingMessage) -> Reply | Later:
     """What the webhook calls for each message whose signature checked out."""
     return router.reply(message)

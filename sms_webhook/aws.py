@@ -34,6 +34,8 @@ PATIENCE = {
     # One attempt: DynamoDB's writes here are conditional, and a write whose answer was lost to
     # the timeout has been made; retried, it would fail on itself (as a duplicate of the message).
     "dynamodb": Patience(connect=1.0, read=2.0, attempts=1),
+    # Two attempts: a job queued twice is run once (the worker's records see to it).
+    "sqs": Patience(connect=1.0, read=2.0, attempts=2),
 }
 
 AWS_BUDGET = 4.0
@@ -48,11 +50,12 @@ class OutOfTimeError(Exception):
     """An AWS call was not attempted: it could not end before the request's deadline."""
 
 
-def start_request(remaining_millis: int) -> None:
-    """Set the AWS deadline of the request that arrived now, given the invocation's time left."""
+def start_request(remaining_millis: int, budget: float | None = AWS_BUDGET) -> None:
+    """Set the AWS deadline of the request that arrived now, given the invocation's time left:
+    `budget` seconds, or with None (the worker, which has minutes) all the time left."""
     global _deadline  # one request at a time per Lambda instance
-    budget = min(AWS_BUDGET, remaining_millis / 1000 - ANSWER_MARGIN)
-    _deadline = time.monotonic() + budget
+    left = remaining_millis / 1000 - ANSWER_MARGIN
+    _deadline = time.monotonic() + (left if budget is None else min(budget, left))
 
 
 @cache

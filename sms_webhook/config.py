@@ -83,6 +83,20 @@ def shared_key(key_id: str) -> str | None:
     return keys.get(key_id) or None
 
 
+def api_key() -> tuple[str, str] | None:
+    """The API key (its `SK…` sid and secret) the worker sends with, when
+    `TWILIO_API_KEY_PARAMETER` names an SSM SecureString holding `SK…:secret`; else None, and
+    the worker sends with the auth token."""
+    parameter_name = os.environ.get("TWILIO_API_KEY_PARAMETER", "").strip()
+    if not parameter_name:
+        return None
+    value = _read_secrets("API key", lambda ssm: ssm.get(parameter_name, decrypt=True))
+    key_sid, colon, secret = str(value).strip().partition(":")
+    if not (colon and key_sid.startswith("SK") and secret):
+        raise ConfigurationError(f"SSM parameter {parameter_name} must hold SK…:secret")
+    return key_sid, secret
+
+
 def webhook_url_override() -> str | None:
     """The configured public URL, if any."""
     return os.environ.get("TWILIO_WEBHOOK_URL", "").strip() or None

@@ -21,13 +21,23 @@ A button route answers a WhatsApp quick-reply button the sender pressed, by the 
 it: the whole payload, any case. Keywords and patterns read only the text: a typed "confirm"
 presses no button, while a pressed button, whose text usually arrives as the body too, may match
 them as well. As for every route, the first one registered that matches answers.
+
+    @router.keyword("REPORT", later="Working on it...")
+    def report(message: IncomingMessage, conversation: Conversation) -> Reply:
+        return build_the_report()   # minutes, not seconds
+
+A handler registered with `later` answers after the webhook has: Twilio gets the acknowledgement
+at once (`later=True`: none), and the handler runs in the worker, whose reply is sent as texts
+(`sms_webhook/later.py`).
 """
 
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from functools import partial
+from typing import Any, NamedTuple, TypeVar, overload
 
 from sms_webhook.conversation import Conversation
+from sms_webhook.later import HANDLERS, Later
 from sms_webhook.message import IncomingMessage
 from sms_webhook.twiml import Reply, reply_texts
 
@@ -71,10 +81,16 @@ class _Route(NamedTuple):
     handler: Callable[..., Reply]
     needs_conversation_to_test: bool
     needs_conversation_to_answer: bool
+    later: Later | None
+    """How the webhook answers before the handler runs in the worker; None: it answers now."""
 
     @classmethod
-    def of(cls, test: Test, handler: Handler) -> "_Route":
-        return cls(test, handler, takes_conversation(test), takes_conversation(handler))
+    def of(cls, test: Test, handler: Handler, later: bool | str) -> "_Route":
+        deferred = None
+        if later:
+            acknowledgement = later if isinstance(later, str) else None
+            deferred = Later(f"{handler.__module__}.{handler.__qualname__}", acknowledgement)
+        return cls(test, handler, takes_conversation(test), takes_conversation(handler), deferred)
 
     def passes(self, message: IncomingMessage, talk: Conversation) -> bool:
         return self.test(message, talk) if self.needs_conversation_to_test else self.test(message)
@@ -102,24 +118,29 @@ class Router:
         self._fallback: list[_Route] = []
         self._answering: list[_Route] = []
         """The routes in the order they are tried: the fallback last."""
+        self._later: dict[str, _Route] = {}
+        """The routes whose handlers run later, by the name the worker finds them by."""
 
-    def when(self, test: Test) -> Callable[[H], H]:
+    def when(self, test: Test, *, later: bool | str = False) -> Callable[[H], H]:
         """Register a handler for the messages that pass `test` (which may take the
-        conversation too: `lambda message, conversation: "question" in conversation.state`)."""
+        conversation too: `lambda message, conversation: "question" in conversation.state`).
+
+        `later`: the handler runs in the worker, with minutes, and its reply is sent as texts;
+        the webhook answers at once with `later` when it is a text, with nothing when True."""
 
         def register(handler: H) -> H:
-            self._routes.append(_Route.of(test, handler))
+            self._routes.append(self._made(test, handler, later))
             self._answering = [*self._routes, *self._fallback]
             return handler
 
         return register
 
-    def keyword(self, *words: str) -> Callable[[H], H]:
+    def keyword(self, *words: str, later: bool | str = False) -> Callable[[H], H]:
         """Register a handler for messages whose first word is one of `words`."""
         alternatives = "|".join(keyword_pattern(word.strip()) for word in words)
-        return self.pattern(rf"^(?:{alternatives})")
+        return self.pattern(rf"^(?:{alternatives})", later=later)
 
-    def button(self, *payloads: str) -> Callable[[H], H]:
+    def button(self, *payloads: str, later: bool | str = False) -> Callable[[H], H]:
         """Register a handler for a pressed WhatsApp quick-reply button whose payload is one of
         `payloads`, whole, in any case."""
         wanted = {payload.strip().casefold() for payload in payloads}
@@ -128,41 +149,85 @@ class Router:
             button = message.button
             return button is not None and button.payload.strip().casefold() in wanted
 
-        return self.when(pressed)
+        return self.when(pressed, later=later)
 
-    def pattern(self, regex: str) -> Callable[[H], H]:
+    def pattern(self, regex: str, *, later: bool | str = False) -> Callable[[H], H]:
         """Register a handler for messages in which `regex` is found."""
         compiled = re.compile(regex, re.IGNORECASE)
-        return self.when(lambda message: compiled.search(message.body.strip()) is not None)
+        return self.when(
+            lambda message: compiled.search(message.body.strip()) is not None, later=later
+        )
 
-    def fallback(self, handler: H) -> H:
-        """Register the handler for every message no other handler takes."""
-        self._fallback = [_Route.of(_every_message, handler)]
-        self._answering = [*self._routes, *self._fallback]
-        return handler
+    @overload
+    def fallback(self, handler: H) -> H: ...
 
-    def reply(self, message: IncomingMessage) -> Reply:
-        """The reply of the first matching handler, or of the fallback (None without one)."""
+    @overload
+    def fallback(self, handler: None = None, *, later: bool | str = False) -> Callable[[H], H]: ...
+
+    def fallback(self, handler: Any = None, *, later: bool | str = False) -> Any:
+        """Register the handler for every message no other handler takes: `@router.fallback`,
+        or `@router.fallback(later="One moment...")`."""
+
+        def register(handler: Handler) -> Handler:
+            self._fallback = [self._made(_every_message, handler, later)]
+            self._answering = [*self._routes, *self._fallback]
+            return handler
+
+        return register if handler is None else register(handler)
+
+    def reply(self, message: IncomingMessage) -> Reply | Later:
+        """The reply of the first matching handler, or of the fallback (None without one); for
+        a handler that runs later, how the webhook answers in the meantime."""
         routes = self._answering
         for index, route in enumerate(routes):
             if route.needs_conversation_to_test:
                 return self._in_conversation(message, routes[index:])
             if route.test(message):
+                if route.later:
+                    return route.later
                 if route.needs_conversation_to_answer:
                     return self._in_conversation(message, routes[index:])
                 return route.handler(message)
         return None
 
+    def later_reply(self, name: str, message: IncomingMessage) -> tuple[str, ...]:
+        """What the handler registered under `name` with `later` answers `message`, in its
+        conversation when it takes one: the worker's part of a later reply."""
+        route = self._later.get(name)
+        if route is None:
+            raise LookupError(f"no handler runs later under the name {name}: was it renamed?")
+        if not route.needs_conversation_to_answer:
+            return reply_texts(route.handler(message))
+        alone = route._replace(test=_every_message, needs_conversation_to_test=False, later=None)
+        answered = self._in_conversation(message, [alone])
+        return () if isinstance(answered, Later) else answered
+
+    def _made(self, test: Test, handler: Handler, later: bool | str) -> _Route:
+        route = _Route.of(test, handler, later)
+        if route.later:
+            name = route.later.route
+            if name in self._later:
+                raise ValueError(f"two handlers run later under one name: {name}")
+            self._later[name] = route
+            HANDLERS[name] = partial(self.later_reply, name)
+        return route
+
     @staticmethod
-    def _in_conversation(message: IncomingMessage, routes: list[_Route]) -> tuple[str, ...]:
+    def _in_conversation(message: IncomingMessage, routes: list[_Route]) -> tuple[str, ...] | Later:
         from sms_webhook import conversation_store  # only once a route takes a conversation
         from sms_webhook.conversation_store import Answered
+
+        deferred: list[Later] = []
 
         def answer(talk: Conversation) -> Answered:
             for route in routes:
                 if route.passes(message, talk):
+                    if route.later:  # the worker reads the conversation again when it runs
+                        deferred.append(route.later)
+                        return Answered((), kept=False)
                     texts = reply_texts(route.answer(message, talk))
                     return Answered(texts, kept=route.needs_conversation_to_answer)
             return Answered((), kept=False)
 
-        return conversation_store.from_environment().turn(message, answer)
+        texts = conversation_store.from_environment().turn(message, answer)
+        return deferred[-1] if deferred else texts

@@ -1,0 +1,128 @@
+"""Replies that take longer than Twilio waits, and texts the bot sends first: both are jobs on a
+queue, which the worker (`handler.later_replies_handler`, `sms_webhook/sending.py`) runs.
+
+    from sms_webhook.later import send_text
+
+    @router.keyword("AGENT")
+    def call_an_agent(message: IncomingMessage) -> Reply:
+        send_text(STAFF, f"A customer asks for an agent: {message.body}", key=message.sid)
+        return "An agent will text you back shortly."
+
+Deployed, a job is a message on the SQS queue `LATER_QUEUE_URL` names: durable, retried, and
+once it has failed a few times, in the dead-letter queue, never silently lost. Without a queue
+(`make run`, `make chat`, the tests) a job runs at once on this machine, and what it sends goes
+to the local outbox (`OUTBOX_FILE`), never to Twilio.
+"""
+
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sms_webhook import aws
+from sms_webhook.form import FormFields
+from sms_webhook.telemetry import count
+
+if TYPE_CHECKING:
+    from sms_webhook.message import IncomingMessage
+
+Job = dict[str, Any]
+"""A job as the queue carries it, in JSON: `{"job": "reply", ...}` or `{"job": "text", ...}`."""
+
+HANDLERS: "dict[str, Callable[[IncomingMessage], tuple[str, ...]]]" = {}
+"""The handlers that run later, by name, as routers register them: the worker runs them by the
+name a job carries."""
+
+
+class Later(NamedTuple):
+    """A message whose handler runs later: what the webhook answers Twilio with meanwhile."""
+
+    route: str
+    """The handler's name (`replies.report`), by which the worker finds it."""
+    acknowledgement: str | None
+    """The text answered at once, or None for no text."""
+
+
+class QueueUnavailableError(Exception):
+    """The job could not be put on the queue: the caller must know that nothing will be sent."""
+
+
+class InvalidTextError(ValueError):
+    """`send_text` was called with what cannot become a text."""
+
+
+MAX_KEY_LENGTH = 200
+
+
+def queue_reply(later: Later, fields: FormFields, status_callback: str | None) -> None:
+    """Queue the later handler's run on this message, whose signature held: the worker trusts
+    the fields as they are, since only this function can put a job on the queue."""
+    pairs = [[name, value] for name, values in fields.items() for value in values]
+    enqueue(
+        {"job": "reply", "route": later.route, "fields": pairs, "status_callback": status_callback}
+    )
+
+
+def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:
+    """Send a text (and media URLs, for an MMS) to `to` from your Twilio number, through the
+    queue: sent once per `key`, however often this is called with it (a retried handler, a
+    script run twice), and retried until it is sent or lands in the dead-letter queue.
+
+    `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`). The
+    number it comes from is the stack's `SendFrom`; deliveries are reported on `/status`.
+    `QueueUnavailableError` when the job could not be queued: nothing will be sent.
+    """
+    if not _is_address(to):
+        raise InvalidTextError("to must be a number like +14155551234 or a channel address")
+    if not body and not media:
+        raise InvalidTextError("a text needs a body or media")
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
+    status_callback = os.environ.get("STATUS_CALLBACK_URL", "").strip() or None
+    job = {"job": "text", "to": to, "body": body, "media": list(media), "key": key}
+    enqueue({**job, "status_callback": status_callback})
+
+
+def enqueue(job: Job) -> None:
+    """Put the job on the queue, or without one (a local run) hand it to `run_locally`."""
+    queue = os.environ.get("LATER_QUEUE_URL", "").strip()
+    if not queue:
+        run_locally(job)
+        return
+    try:
+        aws.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(job))
+    except Exception as error:  # unreachable, throttled, no permission: nothing was queued
+        count("LaterRepliesNotQueued")
+        raise QueueUnavailableError(type(error).__name__) from None
+    count("LaterRepliesQueued")
+
+
+def _in_a_thread(job: Job) -> None:
+    """A local run answers at once, as the webhook does; the job finishes in the background."""
+    from sms_webhook import sending
+
+    threading.Thread(target=sending.run_locally, args=(job,), daemon=True).start()
+
+
+def at_once(job: Job) -> None:
+    """The job runs before `enqueue` returns: for tests, which want its texts right away."""
+    from sms_webhook import sending
+
+    sending.run_locally(job)
+
+
+run_locally: Callable[[Job], None] = _in_a_thread
+"""How a local run runs a job: in a thread (`make run`, `make chat`), or `at_once` (the phone)."""
+
+
+def _is_address(to: str) -> bool:
+    channel, _, number = to.rpartition(":")
+    digits = number[1:]
+    return (
+        (not channel or channel.isalpha())
+        and number.startswith("+")
+        and digits.isdigit()
+        and digits.isascii()
+        and 7 <= len(digits) <= 15  # noqa: PLR2004 (E.164's bounds)
+    )
