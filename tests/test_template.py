@@ -291,6 +291,7 @@ def test_the_worker_may_read_the_token_the_api_key_when_set_the_tables_and_its_q
     idempotency = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
     conversations = ["GetItem", "PutItem", "DeleteItem"]
     queue = ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility"]
+    queue += ["SendMessage"]  # a later handler may send_text
 
     assert grants(WORKER) == {
         ("ssm:GetParameter", SSM_ARN + "${AuthTokenParameterName}", None),
