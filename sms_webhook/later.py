@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sms_webhook import aws
+from sms_webhook.config import ConfigurationError
 from sms_webhook.form import FormFields
 from sms_webhook.telemetry import count
 
@@ -88,6 +89,10 @@ def enqueue(job: Job) -> None:
     """Put the job on the queue, or without one (a local run) hand it to `run_locally`."""
     queue = os.environ.get("LATER_QUEUE_URL", "").strip()
     if not queue:
+        if not os.environ.get("OUTBOX_FILE", "").strip():  # nothing local may reach Twilio
+            raise ConfigurationError(
+                "later replies need LATER_QUEUE_URL (deployed) or OUTBOX_FILE (a local run)"
+            )
         run_locally(job)
         return
     try:

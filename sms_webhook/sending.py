@@ -22,6 +22,7 @@ import json
 import os
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping
 from functools import cache
 from http import HTTPStatus
@@ -95,7 +96,8 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
             _back_off(record.receipt_handle, int(record.attributes.approximate_receive_count))
             raise
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # Every record failed is no error of the worker's: each is retried, as when some fail.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(
         event=event, record_handler=run, processor=processor, context=context
     )
@@ -105,7 +107,9 @@ def run_job(job: Job) -> None:
     """Run one job: a later handler and its reply, or a text sent first."""
     if job["job"] == "reply":
         message = IncomingMessage.from_fields(FormFields.from_pairs(job["fields"]))
-        run = HANDLERS[job["route"]]
+        run = HANDLERS.get(job["route"])
+        if run is None:  # replies.py changed between the message and its job
+            raise LookupError(f"no handler runs later as {job['route']}: renamed since queued?")
         texts = json.loads(_once(f"reply {message.sid}", lambda: json.dumps(run(message))))
         sender = message.fields.get("MessagingServiceSid") or message.to_number
         pieces = [piece for text in texts for piece in split_message(text)]
@@ -250,11 +254,11 @@ def _sending_account() -> tuple[str, str]:
 def _once(key: str, make: Callable[[], str]) -> str:
     """`make()`, once per key while the record lasts; without a table (a local run), every time."""
     table = idempotency_table()
-    return make() if not table else _runner(table)(key, make)
+    return make() if not table else idempotent_runner(table)(key, make)
 
 
 @cache
-def _runner(table: str) -> Callable[[str, Callable[[], str]], str]:
+def idempotent_runner(table: str) -> Callable[[str, Callable[[], str]], str]:
     """Powertools' idempotent wrapper without an in-progress expiry: a run that crashed keeps its
     key taken, so that nothing it may have sent is sent again."""
     from aws_lambda_powertools.utilities.idempotency import (
@@ -265,6 +269,8 @@ def _runner(table: str) -> Callable[[str, Callable[[], str]], str]:
 
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_EXPIRY)
     store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
+    # Powertools warns that no Lambda context says when a run in progress expires: on purpose.
+    warnings.filterwarnings("ignore", "Couldn't determine the remaining time left", UserWarning)
 
     @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="record", persistence_store=store, config=config
@@ -283,6 +289,8 @@ def _back_off(receipt_handle: str, receive_count: int) -> None:
     """Make the job visible again after a delay that doubles with each attempt."""
     delay = min(LONGEST_BACKOFF, FIRST_BACKOFF * 2 ** max(0, receive_count - 1))
     queue = os.environ.get("LATER_QUEUE_URL", "").strip()
+    if not queue:  # a local run of the worker: no queue to hide the job on
+        return
     try:
         aws.client("sqs").change_message_visibility(
             QueueUrl=queue, ReceiptHandle=receipt_handle, VisibilityTimeout=delay

@@ -1,3 +1,4 @@
+import functools
 import io
 import json
 import math
@@ -10,13 +11,14 @@ from builds import BUILDS, PROJECT
 from emf import emitted_metrics
 from local_project import RunningServer, copy_of_project
 from moto import mock_aws
+from recording_twilio import TwilioMessages
 from twilio_requests import SHARED_KEY_ID, SHARED_KEY_SECRET, SSM_TOKEN, TOKEN, leaked
 
 import handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
-from sms_webhook import aws, config, conversation_store, deduplication
+from sms_webhook import aws, config, conversation_store, deduplication, later, sending
 from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.router import Router
@@ -78,6 +80,12 @@ def environment(monkeypatch, tmp_path):
         "CONVERSATION_HISTORY",
         "POWERTOOLS_PARAMETERS_MAX_AGE",
         "AWS_REGION",
+        "LATER_QUEUE_URL",
+        "OUTBOX_FILE",
+        "SEND_FROM",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_API_KEY_PARAMETER",
+        "STATUS_CALLBACK_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -87,8 +95,11 @@ def environment(monkeypatch, tmp_path):
     monkeypatch.setattr(config, "_last_reads", {})
     monkeypatch.setattr(aws, "_deadline", math.inf)  # a test calling config is no request
     monkeypatch.setattr(handler, "rejection_log", RejectionLog())
+    handlers_run_later = dict(later.HANDLERS)
     yield
     clear_aws_caches()
+    later.HANDLERS.clear()  # the routers a test made are gone with it
+    later.HANDLERS.update(handlers_run_later)
 
 
 def clear_aws_caches() -> None:
@@ -97,6 +108,8 @@ def clear_aws_caches() -> None:
     config.ssm_provider.cache_clear()
     deduplication.idempotent_runner.cache_clear()
     conversation_store.conversations.cache_clear()
+    sending.http_client.cache_clear()
+    sending.idempotent_runner.cache_clear()
 
 
 @pytest.fixture
@@ -233,6 +246,32 @@ def received(monkeypatch):
 
     monkeypatch.setattr(handler, "reply", record)
     return messages
+
+
+@pytest.fixture
+def later_queue(aws_account, monkeypatch):
+    """The later-replies queue (moto SQS), named in the environment: its URL."""
+    url = boto3.client("sqs").create_queue(QueueName="LaterRepliesQueue")["QueueUrl"]
+    monkeypatch.setenv("LATER_QUEUE_URL", url)
+    return url
+
+
+@pytest.fixture
+def twilio_api(monkeypatch) -> TwilioMessages:
+    """Twilio's Messages API as the worker's REST client reaches it: a recording stand-in."""
+    api = TwilioMessages()
+    monkeypatch.setattr(sending, "http_client", functools.cache(lambda: api))
+    return api
+
+
+@pytest.fixture
+def later_router(monkeypatch) -> Router:
+    """Replace the reply code with a router whose every message is answered later, the webhook
+    acknowledging it with "Working on it"."""
+    router = Router()
+    router.fallback(later="Working on it")(lambda message: "done")
+    monkeypatch.setattr(handler, "reply", router.reply)
+    return router
 
 
 @pytest.fixture

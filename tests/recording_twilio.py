@@ -2,6 +2,7 @@
 `twilio_api_responses/`, and a record of every request, as Twilio's servers would receive it."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,56 @@ class RecordingTwilio(HttpClient):
     @property
     def changes(self) -> list[Request]:
         return [request for request in self.requests if request.method == "POST"]
+
+
+class Crash(BaseException):
+    """The worker's process dying: no `except Exception` sees it, as none would see a kill."""
+
+
+Outcome = int | BaseException
+"""How Twilio answers one request: 201 (sent), an error as (status, Twilio code), or an exception
+raised in the client (the network failing, the process dying after Twilio took the message)."""
+
+
+class TwilioMessages(HttpClient):
+    """The Messages resource: each POST answered by the next of `outcomes` (201 once they run out),
+    each recorded as Twilio would receive it."""
+
+    def __init__(self, outcomes: Iterable[Outcome | tuple[int, int]] = ()):
+        super().__init__(logger=None, is_async=False)
+        self.outcomes = list(outcomes)
+        self.requests: list[Request] = []
+
+    def request(
+        self,
+        method,
+        url,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects=False,
+    ):
+        self.requests.append(Request(method, url, params, data, auth))
+        outcome = self.outcomes.pop(0) if self.outcomes else 201
+        if isinstance(outcome, tuple):
+            status, code = outcome
+            error = {"code": code, "message": "refused", "more_info": "", "status": status}
+            return Response(status, json.dumps(error))
+        if isinstance(outcome, BaseException):
+            raise outcome
+        sid = f"SM{len(self.requests):032x}"
+        return Response(201, json.dumps({**_load("message"), **_echoed(data), "sid": sid}))
+
+    @property
+    def forms(self) -> list[dict]:
+        """The form of each request, as Twilio received it."""
+        return [request.data for request in self.requests]
+
+
+def _echoed(data: dict) -> dict:
+    return {"to": data.get("To"), "from": data.get("From"), "body": data.get("Body")}
 
 
 def _load(name: str) -> dict:

@@ -7,6 +7,7 @@ from twilio_requests import SMS, with_fields
 
 from devtools.twilio_message import whatsapp_fields
 from sms_webhook.form import FormFields
+from sms_webhook.later import Later
 from sms_webhook.message import Button, IncomingMessage
 from sms_webhook.router import Router
 from sms_webhook.twiml import reply_texts
@@ -235,3 +236,76 @@ def test_a_keyword_registered_before_a_button_route_answers_first():
     router.button("CONFIRM")(lambda message: "button")
 
     assert router.reply(pressed("CONFIRM", text="Yes, book it")) == "keyword"
+
+
+# Handlers that run later
+
+
+def test_a_message_for_a_later_handler_gets_how_the_webhook_answers_meanwhile():
+    router = Router()
+
+    @router.keyword("REPORT", later="Working on it")
+    def report(message):
+        return "the report"
+
+    assert router.reply(message("report")) == Later(
+        "test_router.test_a_message_for_a_later_handler_gets_how_the_webhook_answers_meanwhile"
+        ".<locals>.report",
+        "Working on it",
+    )
+
+
+def test_a_later_handler_registered_with_true_has_no_acknowledgement():
+    router = Router()
+    router.pattern("report", later=True)(lambda message: "the report")
+
+    assert router.reply(message("report")).acknowledgement is None
+
+
+def test_a_fallback_may_run_later():
+    router = Router()
+    router.fallback(later="One moment")(lambda message: "an answer")
+
+    assert router.reply(message("anything")).acknowledgement == "One moment"
+
+
+def test_the_worker_runs_a_later_handler_by_its_name():
+    router = Router()
+    router.button("CONFIRM", later=True)(lambda message: ["booked", "see you"])
+    name = router.reply(pressed("CONFIRM")).route
+
+    assert router.later_reply(name, message("confirm")) == ("booked", "see you")
+
+
+def test_two_later_handlers_of_one_name_are_an_error_at_registration():
+    router = Router()
+
+    def report(message):
+        return "x"
+
+    router.keyword("A", later=True)(report)
+    with pytest.raises(ValueError, match="two handlers run later under one name"):
+        router.keyword("B", later=True)(report)
+
+
+def test_a_later_handler_chosen_by_a_conversation_test_leaves_the_conversation_unwritten(
+    store_calls,
+):
+    router = Router()
+    router.when(lambda message, conversation: True, later=True)(lambda m, c: "later")
+
+    assert isinstance(router.reply(message("hi")), Later)
+    assert store_calls == ["read"]
+
+
+def test_a_later_handler_that_takes_the_conversation_gets_it_in_the_worker(store_calls):
+    router = Router()
+
+    @router.fallback(later=True)
+    def remember(message, conversation):
+        conversation.state["seen"] = True
+        return "noted"
+
+    name = router.reply(message("hi")).route
+
+    assert (router.later_reply(name, message("hi")), store_calls) == (("noted",), ["read", "write"])

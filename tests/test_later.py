@@ -1,0 +1,180 @@
+"""Jobs for later: a later handler's message and a text sent first, put on the queue (moto SQS)
+by the webhook or by `send_text`, or, without a queue, run on this machine into the outbox."""
+
+import json
+
+import boto3
+import pytest
+from twilio_requests import MESSAGE_SID, REST_URL, SMS, STATUS_URL, rest_request, signed
+
+import handler
+from sms_webhook import later
+from sms_webhook.config import ConfigurationError
+from sms_webhook.form import FormFields
+from sms_webhook.later import InvalidTextError, Later, QueueUnavailableError, send_text
+from sms_webhook.router import Router
+
+REPORT = Later("replies.report", "Working on it")
+
+
+def queued(queue_url: str) -> list[dict]:
+    """The jobs waiting on the queue."""
+    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+    return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
+
+
+def test_a_later_reply_is_queued_with_the_messages_fields(later_queue):
+    later.queue_reply(REPORT, FormFields.from_pairs(SMS), STATUS_URL)
+
+    [job] = queued(later_queue)
+    assert job == {
+        "job": "reply",
+        "route": "replies.report",
+        "fields": [[name, value] for name, value in SMS],
+        "status_callback": STATUS_URL,
+    }
+
+
+def test_a_text_sent_first_is_queued_with_its_key(later_queue, monkeypatch):
+    monkeypatch.setenv("STATUS_CALLBACK_URL", STATUS_URL)
+
+    send_text("+14155550100", "Ada asks for an agent", media=["https://x.test/a.png"], key="a-1")
+
+    assert queued(later_queue) == [
+        {
+            "job": "text",
+            "to": "+14155550100",
+            "body": "Ada asks for an agent",
+            "media": ["https://x.test/a.png"],
+            "key": "a-1",
+            "status_callback": STATUS_URL,
+        }
+    ]
+
+
+@pytest.mark.parametrize("to", ["+1", "4155550100", "+1415555010O", "whatsapp:4155550100", ""])
+def test_a_text_to_what_is_not_a_number_is_refused(later_queue, to):
+    with pytest.raises(InvalidTextError, match="to must be"):
+        send_text(to, "hi", key="k")
+    assert queued(later_queue) == []
+
+
+def test_a_whatsapp_address_is_a_number_to_text(later_queue):
+    send_text("whatsapp:+14155550100", "hi", key="k")
+
+    assert queued(later_queue)[0]["to"] == "whatsapp:+14155550100"
+
+
+def test_a_text_with_neither_body_nor_media_is_refused(later_queue):
+    with pytest.raises(InvalidTextError, match="body or media"):
+        send_text("+14155550100", key="k")
+
+
+@pytest.mark.parametrize("key", ["", "k" * (later.MAX_KEY_LENGTH + 1)], ids=["empty", "too long"])
+def test_a_text_needs_a_key_of_reasonable_length(later_queue, key):
+    with pytest.raises(InvalidTextError, match="key"):
+        send_text("+14155550100", "hi", key=key)
+
+
+def test_each_job_queued_is_counted(later_queue, published):
+    later.queue_reply(REPORT, FormFields.from_pairs(SMS), None)
+
+    assert [m["name"] for m in published()] == ["LaterRepliesQueued"]
+
+
+def test_a_queue_out_of_reach_is_an_error_the_caller_sees_and_a_metric(
+    aws_account, monkeypatch, published
+):
+    monkeypatch.setenv("LATER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/gone")
+
+    with pytest.raises(QueueUnavailableError):
+        send_text("+14155550100", "hi", key="k")
+    assert [m["name"] for m in published()] == ["LaterRepliesNotQueued"]
+
+
+# Without a queue
+
+
+def test_without_a_queue_a_job_runs_on_this_machine(monkeypatch, tmp_path):
+    ran = []
+    monkeypatch.setattr(later, "run_locally", ran.append)
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+
+    send_text("+14155550100", "hi", key="k")
+
+    assert [job["key"] for job in ran] == ["k"]
+
+
+def test_without_a_queue_or_an_outbox_nothing_runs(monkeypatch):
+    ran = []
+    monkeypatch.setattr(later, "run_locally", ran.append)
+
+    with pytest.raises(ConfigurationError, match="LATER_QUEUE_URL"):
+        send_text("+14155550100", "hi", key="k")
+    assert ran == []
+
+
+def test_a_local_text_goes_to_the_outbox_never_to_twilio(monkeypatch, tmp_path, twilio_api):
+    monkeypatch.setattr(later, "run_locally", later.at_once)
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("SEND_FROM", "+15005550006")
+
+    send_text("+14155550100", "hi", key="k")
+
+    [line] = (tmp_path / "outbox.jsonl").read_text().splitlines()
+    assert (json.loads(line)["body"], twilio_api.requests) == ("hi", [])
+
+
+# Through the webhook
+
+
+def test_the_webhook_answers_a_later_handlers_message_with_its_acknowledgement(
+    later_queue, invoke, later_router
+):
+    answer = invoke(signed(rest_request(), REST_URL))
+
+    assert ">Working on it</Message>" in answer["body"]
+    assert [job["fields"][0] for job in queued(later_queue)] == [list(SMS[0])]
+
+
+def test_a_later_handler_registered_with_true_gets_an_empty_answer(
+    later_queue, invoke, monkeypatch
+):
+    router = Router()
+    router.fallback(later=True)(lambda message: "later")
+    monkeypatch.setattr(handler, "reply", router.reply)
+
+    answer = invoke(signed(rest_request(), REST_URL))
+
+    assert "<Message" not in answer["body"]
+    assert len(queued(later_queue)) == 1
+
+
+def test_a_message_delivered_twice_is_queued_once(
+    later_queue, idempotency_table, invoke, later_router
+):
+    delivery = signed(rest_request(), REST_URL)
+
+    answers = [invoke(delivery)["body"] for _ in range(2)]
+
+    assert answers[0] == answers[1]
+    assert [job["fields"] for job in queued(later_queue)] == [[list(pair) for pair in SMS]]
+
+
+def test_a_message_whose_job_cannot_be_queued_is_a_503_logged(
+    aws_account, invoke, later_router, monkeypatch, logs
+):
+    monkeypatch.setenv("LATER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/gone")
+
+    answer = invoke(signed(rest_request(), REST_URL))
+
+    assert answer["statusCode"] == 503
+    assert "later reply not queued" in logs.messages()
+
+
+def test_the_queued_job_names_the_message(later_queue, invoke, later_router):
+    invoke(signed(rest_request(), REST_URL))
+
+    [job] = queued(later_queue)
+    assert dict(map(tuple, job["fields"]))["MessageSid"] == MESSAGE_SID

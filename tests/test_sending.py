@@ -1,0 +1,380 @@
+"""The worker: each queued job run once, its texts sent once with twilio's REST client (against a
+recording stand-in of Twilio's API), Twilio's refusals done with, its outages retried."""
+
+import functools
+import json
+
+import boto3
+import pytest
+import requests
+from recording_twilio import ACCOUNT_SID, Crash
+from twilio_requests import MESSAGE_SID, SMS, STATUS_URL, TOKEN, with_fields
+
+import handler
+from devtools.lambda_context import LambdaContext
+from devtools.queue_events import sqs_event
+from sms_webhook import sending
+from sms_webhook.conversation import Conversation
+from sms_webhook.form import FormFields
+from sms_webhook.message import IncomingMessage
+from sms_webhook.router import Router
+from sms_webhook.twiml import MAX_MESSAGE_LENGTH
+
+SENDER = dict(SMS)["From"]
+TWILIO_NUMBER = dict(SMS)["To"]
+
+
+def reply_job(router: Router, fields=SMS, status_callback: str | None = STATUS_URL) -> str:
+    """The later reply the webhook queues for this message, whose handler runs later."""
+    later = router.reply(IncomingMessage.from_fields(FormFields.from_pairs(fields)))
+    pairs = [[name, value] for name, value in fields]
+    job = {
+        "job": "reply",
+        "route": later.route,
+        "fields": pairs,
+        "status_callback": status_callback,
+    }
+    return json.dumps(job)
+
+
+def text_job(key: str = "agent-1", to: str = "+14155550100", body: str = "Ada asks") -> str:
+    job = {"job": "text", "to": to, "body": body, "media": [], "key": key}
+    return json.dumps({**job, "status_callback": STATUS_URL})
+
+
+def work(*bodies: str, receive_count: int = 1) -> dict:
+    """The worker's answer to a batch of these jobs."""
+    return dict(handler.later_replies_handler(sqs_event(bodies, receive_count), LambdaContext()))
+
+
+def failed(answer: dict) -> int:
+    return len(answer["batchItemFailures"])
+
+
+@pytest.fixture
+def sending_account(monkeypatch):
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("SEND_FROM", TWILIO_NUMBER)
+
+
+@pytest.fixture
+def router() -> Router:
+    """A router whose every message is answered later, in two texts."""
+    router = Router()
+
+    @router.fallback(later="Working on it")
+    def report(message):
+        return ["Your report:", "all is well."]
+
+    return router
+
+
+# A later reply
+
+
+def test_a_later_reply_is_sent_to_the_sender_from_the_number_texted(router, twilio_api):
+    assert failed(work(reply_job(router))) == 0
+
+    assert [(form["To"], form["From"], form["Body"]) for form in twilio_api.forms] == [
+        (SENDER, TWILIO_NUMBER, "Your report:"),
+        (SENDER, TWILIO_NUMBER, "all is well."),
+    ]
+
+
+def test_a_later_reply_asks_for_delivery_reports_on_status(router, twilio_api):
+    work(reply_job(router))
+
+    assert {form["StatusCallback"] for form in twilio_api.forms} == {STATUS_URL}
+
+
+def test_a_later_reply_is_sent_as_the_messages_account_with_the_auth_token(router, twilio_api):
+    work(reply_job(router))
+
+    request = twilio_api.requests[0]
+    assert request.auth == (ACCOUNT_SID, TOKEN)
+    assert f"/Accounts/{ACCOUNT_SID}/Messages.json" in request.url
+
+
+def test_a_message_to_a_messaging_service_is_answered_through_it(router, twilio_api):
+    service = "MG0123456789abcdef0123456789abcdef"
+    work(reply_job(router, with_fields(SMS, MessagingServiceSid=service)))
+
+    form = twilio_api.forms[0]
+    assert (form["MessagingServiceSid"], "From" in form) == (service, False)
+
+
+def test_a_long_later_reply_is_sent_in_messages_twilio_accepts(twilio_api):
+    router = Router()
+    router.fallback(later=True)(lambda message: "word " * 1000)
+
+    work(reply_job(router))
+
+    assert len(twilio_api.forms) == 4
+    assert all(len(form["Body"]) <= MAX_MESSAGE_LENGTH for form in twilio_api.forms)
+
+
+def test_a_later_handler_gets_the_conversation_and_its_changes_are_saved(twilio_api):
+    router = Router()
+
+    @router.fallback(later=True)
+    def counted(message, conversation: Conversation):
+        conversation.state["runs"] = conversation.state.get("runs", 0) + 1
+        return f"run {conversation.state['runs']}"
+
+    second = with_fields(SMS, MessageSid="SM" + "2" * 32)
+    work(reply_job(router))
+    work(reply_job(router, second))
+
+    assert [form["Body"] for form in twilio_api.forms] == ["run 1", "run 2"]
+
+
+# Once, whatever SQS and crashes do
+
+
+def test_a_job_delivered_twice_runs_its_handler_and_sends_once(
+    idempotency_table, twilio_api, later_queue
+):
+    runs = []
+    router = Router()
+    router.fallback(later=True)(lambda message: runs.append(message.sid) or "done")
+    job = reply_job(router)
+
+    work(job)
+    work(job, receive_count=2)
+
+    assert (runs, len(twilio_api.forms)) == ([MESSAGE_SID], 1)
+
+
+def test_a_crash_after_twilio_took_the_text_never_sends_it_again(
+    router, idempotency_table, twilio_api, later_queue, logs
+):
+    twilio_api.outcomes = [201, Crash()]  # the second text taken, then the worker dies
+    with pytest.raises(Crash):
+        work(reply_job(router))
+
+    answer = work(reply_job(router), receive_count=2)
+
+    assert [form["Body"] for form in twilio_api.forms] == ["Your report:", "all is well."]
+    assert failed(answer) == 1  # retried, then to the dead-letter queue: never sent twice
+
+
+# Twilio's refusals and outages
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "counted"),
+    [(400, 21610, "21610"), (400, 21211, "21211"), (400, 30999, "other")],
+)
+def test_a_text_twilio_refuses_for_good_is_logged_counted_and_not_retried(
+    router, twilio_api, logs, published, status, code, counted
+):
+    twilio_api.outcomes = [(status, code), (status, code)]
+
+    answer = work(reply_job(router))
+
+    assert failed(answer) == 0
+    lines = [r for r in logs.records if r["message"] == "text not sent: Twilio refused it"]
+    assert lines[0]["error_code"] == str(code)
+    assert failures(published) == [counted, counted]
+
+
+def failures(published) -> list[str]:
+    return [m["ErrorCode"] for m in published() if m["name"] == "LaterRepliesFailed"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "counted"),
+    [
+        ((429, 20429), "20429"),
+        ((500, 20500), "5xx"),
+        ((503, 20503), "5xx"),
+        (requests.ConnectionError("no route"), "network"),
+    ],
+    ids=["429", "500", "503", "network"],
+)
+def test_a_text_twilio_cannot_take_now_fails_the_job_for_a_retry(
+    router, twilio_api, published, outcome, counted
+):
+    twilio_api.outcomes = [outcome]
+
+    answer = work(reply_job(router))
+
+    assert failed(answer) == 1
+    assert failures(published) == [counted]
+
+
+def test_a_retried_job_sends_only_what_was_not_sent(
+    router, idempotency_table, twilio_api, later_queue
+):
+    twilio_api.outcomes = [201, (503, 20503)]
+    work(reply_job(router))
+
+    work(reply_job(router), receive_count=2)
+
+    assert [form["Body"] for form in twilio_api.forms] == [
+        "Your report:",
+        "all is well.",
+        "all is well.",
+    ]
+
+
+@pytest.mark.parametrize(("receive_count", "delay"), [(1, 30), (2, 60), (3, 120), (9, 900)])
+def test_a_failed_job_comes_back_after_a_delay_that_doubles(
+    router, twilio_api, monkeypatch, receive_count, delay
+):
+    changes = []
+
+    class Queue:
+        def change_message_visibility(self, **arguments):
+            changes.append(arguments["VisibilityTimeout"])
+
+    monkeypatch.setenv("LATER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/q")
+    monkeypatch.setattr(sending.aws, "client", functools.cache(lambda service: Queue()))
+    twilio_api.outcomes = [(503, 20503)]
+
+    work(reply_job(router), receive_count=receive_count)
+
+    assert changes == [delay]
+
+
+def test_a_failed_job_is_hidden_on_the_queue_until_its_retry(router, twilio_api, later_queue):
+    sqs = boto3.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=later_queue, Attributes={"VisibilityTimeout": "0"})
+    sqs.send_message(QueueUrl=later_queue, MessageBody=reply_job(router))
+    [received] = sqs.receive_message(QueueUrl=later_queue)["Messages"]
+    event = sqs_event([received["Body"]])
+    event["Records"][0]["receiptHandle"] = received["ReceiptHandle"]
+    twilio_api.outcomes = [(503, 20503)]
+
+    handler.later_replies_handler(event, LambdaContext())
+
+    assert "Messages" not in sqs.receive_message(QueueUrl=later_queue)
+
+
+def test_a_handler_that_raises_fails_the_job_with_a_line_saying_where(twilio_api, logs):
+    router = Router()
+    router.fallback(later=True)(lambda message: 1 / 0)
+
+    answer = work(reply_job(router))
+
+    assert (failed(answer), twilio_api.forms) == (1, [])
+    [line] = [r for r in logs.records if r["message"] == "later reply failed"]
+    assert (line["error"], line["at"].startswith(__file__)) == ("ZeroDivisionError", True)
+
+
+def test_a_job_for_a_handler_no_longer_there_fails_and_says_so(twilio_api, logs):
+    job = {"job": "reply", "route": "replies.since_renamed", "fields": [], "status_callback": None}
+    job["fields"] = [[name, value] for name, value in SMS]
+    answer = work(json.dumps(job))
+
+    assert (failed(answer), twilio_api.forms) == (1, [])
+    assert [r["error"] for r in logs.records if r["message"] == "later reply failed"] == [
+        "LookupError"
+    ]
+
+
+def test_only_the_failed_jobs_of_a_batch_are_retried(router, sending_account, twilio_api):
+    twilio_api.outcomes = [201, 201, (503, 20503)]
+
+    answer = work(reply_job(router), text_job(), reply_job(router))
+
+    assert failed(answer) == 1
+
+
+# Texts sent first
+
+
+def test_a_text_sent_first_comes_from_the_configured_number(sending_account, twilio_api):
+    work(text_job(to="+14155550100", body="Ada asks for an agent"))
+
+    [form] = twilio_api.forms
+    assert (form["To"], form["From"], form["Body"]) == (
+        "+14155550100",
+        TWILIO_NUMBER,
+        "Ada asks for an agent",
+    )
+
+
+def test_a_text_sent_first_from_a_messaging_service_names_it(monkeypatch, twilio_api):
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("SEND_FROM", "MG0123456789abcdef0123456789abcdef")
+
+    work(text_job())
+
+    assert twilio_api.forms[0]["MessagingServiceSid"] == "MG0123456789abcdef0123456789abcdef"
+
+
+def test_a_text_sent_first_is_sent_once_per_key(
+    sending_account, idempotency_table, twilio_api, later_queue
+):
+    work(text_job(key="agent-SM1"), text_job(key="agent-SM1"), text_job(key="agent-SM2"))
+
+    assert len(twilio_api.forms) == 2
+
+
+def test_without_an_account_and_a_number_to_send_from_a_text_fails_and_says_why(twilio_api, logs):
+    answer = work(text_job())
+
+    assert (failed(answer), twilio_api.forms) == (1, [])
+    assert [r["error"] for r in logs.records if r["message"] == "later reply failed"] == [
+        "ConfigurationError"
+    ]
+
+
+# Credentials
+
+
+def test_with_an_api_key_in_ssm_texts_are_sent_with_it(router, ssm, twilio_api, monkeypatch):
+    ssm.put_parameter(
+        Name="/twilio/api-key",
+        Value="SK0123456789abcdef0123456789abcdef:key-secret",
+        Type="SecureString",
+    )
+    monkeypatch.setenv("TWILIO_API_KEY_PARAMETER", "/twilio/api-key")
+
+    work(reply_job(router))
+
+    assert twilio_api.requests[0].auth == ("SK0123456789abcdef0123456789abcdef", "key-secret")
+
+
+def test_an_api_key_parameter_without_a_key_fails_the_job(router, ssm, twilio_api, monkeypatch):
+    ssm.put_parameter(Name="/twilio/api-key", Value="not a key", Type="SecureString")
+    monkeypatch.setenv("TWILIO_API_KEY_PARAMETER", "/twilio/api-key")
+
+    assert (failed(work(reply_job(router))), twilio_api.forms) == (1, [])
+
+
+# Locally
+
+
+def test_with_an_outbox_nothing_goes_to_twilio(router, twilio_api, tmp_path, monkeypatch):
+    outbox = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("OUTBOX_FILE", str(outbox))
+
+    work(reply_job(router))
+
+    assert twilio_api.requests == []
+    lines = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert [(line["to"], line["body"]) for line in lines] == [
+        (SENDER, "Your report:"),
+        (SENDER, "all is well."),
+    ]
+
+
+def test_each_text_sent_is_counted(router, twilio_api, published):
+    work(reply_job(router))
+
+    assert [m["value"] for m in published() if m["name"] == "LaterRepliesSent"] == [1, 1]
+
+
+def test_the_recipient_is_logged_as_a_pseudonym(router, twilio_api, logs):
+    work(reply_job(router))
+
+    recipients = [r["to"] for r in logs.records if r["message"] == "text sent"]
+    assert [("…" in to and "#" in to) for to in recipients] == [True, True]
+
+
+def test_a_later_reply_sends_only_the_fields_of_the_rest_api(router, twilio_api):
+    work(reply_job(router))
+
+    assert set(twilio_api.forms[0]) == {"To", "From", "Body", "StatusCallback"}
