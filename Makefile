@@ -103,7 +103,7 @@ deploy: $(VENV)/.dev ## build and deploy, asking only for a token not in SSM [NU
 destroy: $(VENV)/.dev ## delete the stack, then ask before deleting the token's SSM parameter [REGION=]
 	@$(BIN)/python -m devtools.deploy --destroy --sam "$(SAM)" $(REGION_OPTION)
 
-invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does
+invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does (an SQS event: the worker)
 	@$(BIN)/python -m devtools.invoke $(EVENT) --runtime-dir $(RUNTIME_DIR)
 
 connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhook [DRY_RUN=1 REGION=]
