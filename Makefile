@@ -12,7 +12,8 @@ RUNTIME_DIR := $(VENV)/lambda-runtime
 BUILD_PYTHON := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
 # GNU make predefines GET (the `get` of SCCS): only a GET given by the user asks for a GET event.
 GET := $(if $(filter default,$(origin GET)),,$(GET))
-SOURCES := Makefile template.yaml requirements.txt handler.py replies.py $(wildcard sms_webhook/*.py)
+SOURCES := Makefile template.yaml requirements.txt requirements-worker.txt handler.py replies.py \
+	$(wildcard sms_webhook/*.py)
 export SAM_CLI_TELEMETRY := 0
 # `sam build` runs build-WebhookFunction in the project folder (samconfig.toml asks the same of
 # a plain `sam build`), not in a copy of the whole folder, .venv included: seconds, not half a
@@ -38,7 +39,7 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	@$(BIN)/pip install -r requirements.txt >&2
 	@touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-worker.txt requirements-dev.txt | $(BIN)/python
 	$(call step,installing the test tools and the SAM CLI (requirements-dev.txt) into $(VENV)/)
 	@$(BIN)/pip install -r requirements-dev.txt >&2
 	@touch $@ $(VENV)/.runtime
@@ -102,7 +103,7 @@ deploy: $(VENV)/.dev ## build and deploy, asking only for a token not in SSM [NU
 destroy: $(VENV)/.dev ## delete the stack, then ask before deleting the token's SSM parameter [REGION=]
 	@$(BIN)/python -m devtools.deploy --destroy --sam "$(SAM)" $(REGION_OPTION)
 
-invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does
+invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built function on EVENT=events/<name>.json, as Lambda does (an SQS event: the worker)
 	@$(BIN)/python -m devtools.invoke $(EVENT) --runtime-dir $(RUNTIME_DIR)
 
 connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhook [DRY_RUN=1 REGION=]
@@ -118,25 +119,36 @@ event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1]
 events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 	$(BIN)/python -m devtools.make_event --samples
 
-# `sam build` runs this target (BuildMethod: makefile) with ARTIFACTS_DIR set. Dependencies are
+# `sam build` runs these targets (BuildMethod: makefile) with ARTIFACTS_DIR set. Dependencies are
 # pure-Python wheels for Python 3.13, so one artifact serves arm64 and x86_64 alike and no Docker
 # or local python3.13 is needed; a dependency without such a wheel fails the build. Only the code
-# that runs goes in: requirements.txt without its dependencies' dependencies, and of twilio and
-# Powertools the parts the function imports (docs/performance.md says why); no
+# that runs goes in: the requirements file without its dependencies' dependencies, and of twilio
+# and Powertools the parts the function imports (docs/performance.md says why); no
 # tests, events, docs, scripts or .pyc compiled for another Python.
 TWILIO_KEPT := __init__.py request_validator.py twiml
 POWERTOOLS_UNUSED := event_handler $(addprefix utilities/,auth_alpha batch circuit_breaker \
 	data_classes data_masking feature_flags kafka metadata parser streaming validation)
+# The worker reads its SQS batch with Powertools' batch utility (which reads records with the data
+# classes), and sends with twilio's REST client: twilio whole, and requirements-worker.txt.
+WORKER_POWERTOOLS_UNUSED := $(filter-out utilities/batch utilities/data_classes,$(POWERTOOLS_UNUSED))
+
+# The code and the dependencies of $(1), less the parts $(2) of Powertools.
+define build-function
+mkdir -p "$(ARTIFACTS_DIR)/sms_webhook"
+cp handler.py replies.py "$(ARTIFACTS_DIR)/"
+cp sms_webhook/*.py "$(ARTIFACTS_DIR)/sms_webhook/"
+$(BUILD_PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
+	--target "$(ARTIFACTS_DIR)" --only-binary=:all: --implementation py --abi none \
+	--platform any --python-version 3.13 -r $(1)
+rm -rf "$(ARTIFACTS_DIR)/bin" $(addprefix "$(ARTIFACTS_DIR)/aws_lambda_powertools/",$(2))
+endef
 
 build-WebhookFunction:
-	mkdir -p "$(ARTIFACTS_DIR)/sms_webhook"
-	cp handler.py replies.py "$(ARTIFACTS_DIR)/"
-	cp sms_webhook/*.py "$(ARTIFACTS_DIR)/sms_webhook/"
-	$(BUILD_PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --no-deps \
-		--target "$(ARTIFACTS_DIR)" --only-binary=:all: --implementation py --abi none \
-		--platform any --python-version 3.13 -r requirements.txt
-	rm -rf "$(ARTIFACTS_DIR)/bin" $(addprefix "$(ARTIFACTS_DIR)/aws_lambda_powertools/",$(POWERTOOLS_UNUSED))
+	$(call build-function,requirements.txt,$(POWERTOOLS_UNUSED))
 	find "$(ARTIFACTS_DIR)/twilio" -mindepth 1 -maxdepth 1 $(addprefix ! -name ,$(TWILIO_KEPT)) -exec rm -rf {} +
+
+build-LaterRepliesFunction:
+	$(call build-function,requirements-worker.txt,$(WORKER_POWERTOOLS_UNUSED))
 
 bench: $(VENV)/.dev ## benchmark against the floor and Flask (minutes); writes bench/results.json, docs/benchmark.md
 	$(BIN)/python bench/benchmark.py

@@ -1,14 +1,16 @@
 """`make invoke`: run the built function the way `sam local invoke` does, without Docker.
 
-    make invoke EVENT=events/sms.json      # after `sam build` (make invoke builds if needed)
+    make invoke EVENT=events/sms.json           # after `sam build` (make invoke builds if needed)
+    make invoke EVENT=events/later-reply.json   # the worker, on a job from its queue
 
 The function runs in Lambda's own runtime machinery: the Runtime Interface Emulator that ships
 inside the aws-sam-cli package (the one in Lambda's container images) starts
 `python -m awslambdaric <handler>` in the built artifact. Handler, environment variables and
 timeout come from the built template, read by SAM's own template reader; env.json overrides
-variables as `--env-vars` does. The function sees only the artifact, the runtime client and boto3
-(as in Lambda), not the project's virtualenv. Everything listens on loopback. The function's
-answer is printed on stdout, its logs on stderr.
+variables as `--env-vars` does. The event's shape says which function it is for: an SQS event
+the worker's, an API Gateway (or Function URL) request the webhook's. The function sees only the
+artifact, the runtime client and boto3 (as in Lambda), not the project's virtualenv. Everything
+listens on loopback. The function's answer is printed on stdout, its logs on stderr.
 """
 
 import argparse
@@ -28,9 +30,11 @@ from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
-from devtools.paths import FUNCTION_ID, PROJECT
+from devtools.paths import FUNCTION_ID, PROJECT, WORKER_ID
 
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
+ANSWER_MARGIN = 30.0
+"""Seconds beyond the function's timeout that an invocation's answer is waited for."""
 RIE_BINARIES = {"x86_64": "aws-lambda-rie-x86_64", "aarch64": "aws-lambda-rie-arm64"}
 
 
@@ -42,14 +46,32 @@ def emulator_binary() -> Path:
     return Path(samcli.__file__).parent / "local" / "rapid" / RIE_BINARIES[machine]
 
 
-def function_environment(template: Path, env_vars_file: Path | None) -> tuple[dict, Path, str]:
+def function_for(event: object) -> str | None:
+    """The logical id of the function the event is for, by its shape, or None: an SQS event
+    (records from `aws:sqs`) is the worker's, an API Gateway request (REST, or HTTP API and
+    Function URL payload 2.0) the webhook's."""
+    if not isinstance(event, dict):
+        return None
+    records = event.get("Records")
+    if isinstance(records, list) and records:
+        from_sqs = all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+        return WORKER_ID if from_sqs else None
+    context = event.get("requestContext")
+    if "httpMethod" in event or (isinstance(context, dict) and "http" in context):
+        return FUNCTION_ID
+    return None
+
+
+def function_environment(
+    template: Path, env_vars_file: Path | None, function_id: str = FUNCTION_ID
+) -> tuple[dict, Path, str]:
     """The function's environment, code directory and handler, as `sam local invoke` sees them."""
     stacks, _ = SamLocalStackProvider.get_stacks(str(template))
-    function = SamFunctionProvider(stacks).get(FUNCTION_ID)
+    function = SamFunctionProvider(stacks).get(function_id)
     overrides = {}
     if env_vars_file:
         values = json.loads(env_vars_file.read_text())
-        overrides = {**values.get("Parameters", {}), **values.get(FUNCTION_ID, {})}
+        overrides = {**values.get("Parameters", {}), **values.get(function_id, {})}
     variables = EnvironmentVariables(
         function.name,
         function.memory,
@@ -80,12 +102,20 @@ class Emulator:
     """The Runtime Interface Emulator running the function; invoke it as often as needed."""
 
     def __init__(
-        self, template: Path, env_vars_file: Path | None, runtime_dir: Path, logs=sys.stderr
+        self,
+        template: Path,
+        env_vars_file: Path | None,
+        runtime_dir: Path,
+        logs=sys.stderr,
+        function_id: str = FUNCTION_ID,
     ):
-        """Start the emulator; the function's logs go to `logs` (a file with a descriptor)."""
-        variables, code, handler = function_environment(template, env_vars_file)
+        """Start the emulator running that function; its logs go to `logs` (a file with a
+        descriptor)."""
+        variables, code, handler = function_environment(template, env_vars_file, function_id)
         runtime_dir = runtime_dir.resolve()
         self.port = free_port()
+        # The emulator ends an invocation at the function's timeout; an answer comes before.
+        self.patience = float(variables["AWS_LAMBDA_FUNCTION_TIMEOUT"]) + ANSWER_MARGIN
         environment = {
             **variables,
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -129,10 +159,12 @@ class Emulator:
             f"http://127.0.0.1:{self.port}{INVOCATIONS_PATH}", data=event, method="POST"
         )
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=self.patience) as response:  # noqa: S310
                 return response.read()
         except urllib.error.HTTPError as error:
             raise InvocationError(error.read().decode(errors="replace")) from None
+        except OSError as error:  # refused, reset or timed out: the emulator itself failed
+            raise InvocationError(f"no answer from the emulator ({error})") from None
 
     def close(self) -> None:
         self.process.terminate()
@@ -146,6 +178,21 @@ class Emulator:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def function_of(path: Path, event: bytes) -> str:
+    """The function the event read from `path` is for; one line and status 1 when none."""
+    try:
+        shape = json.loads(event)
+    except ValueError as error:
+        raise SystemExit(f"{path} is not JSON ({error}): an event is a JSON document") from None
+    function_id = function_for(shape)
+    if function_id is None:
+        raise SystemExit(
+            f"{path} is neither an API Gateway request ({FUNCTION_ID}) nor an SQS event "
+            f"({WORKER_ID}): the samples in events/ are one or the other"
+        )
+    return function_id
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,9 +211,12 @@ def main(argv: list[str] | None = None) -> None:
             f"cannot read the event {args.event}: {error.strerror}; "
             "the samples are in events/, `make event` makes more"
         ) from None
+    function_id = function_of(args.event, event)
     if not args.template.is_file():
         raise SystemExit(f"no built template at {args.template}: run `make build` first")
-    with Emulator(args.template, args.env_vars, args.runtime_dir) as emulator:
+    with Emulator(
+        args.template, args.env_vars, args.runtime_dir, function_id=function_id
+    ) as emulator:
         for number in range(1, args.repeat + 1):
             started = time.perf_counter()
             try:

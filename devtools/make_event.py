@@ -12,6 +12,8 @@ Your own events may sit in events/ beside the samples: the samples' names are ke
 
 Events are signed with `TWILIO_AUTH_TOKEN` when it is set, else with env.json's test token (the
 samples always with the latter), for the deployed stage URL (`https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms`).
+One sample is the worker's: the SQS event of the job the webhook queues for a message to a later
+handler (`later-reply`).
 """
 
 import argparse
@@ -21,17 +23,21 @@ import sys
 from devtools.local_token import development_token, local_token
 from devtools.paths import PROJECT
 from devtools.proxy_events import Stamp, Target, rest_event
+from devtools.queue_events import sqs_event
 from devtools.twilio_message import (
     message_fields,
     query_and_body,
     twilio_signature,
     whatsapp_fields,
 )
+from sms_webhook.form import decode_body, parse_form
 from sms_webhook.message import Button, Location, coordinates
 
 EVENTS = PROJECT / "events"
 API_DOMAIN = "abc123defg.execute-api.us-east-1.amazonaws.com"
 STAGE_PATH = "/Prod/sms"
+STATUS_URL = f"https://{API_DOMAIN}/Prod/status"
+"""Where the webhook asks Twilio to report deliveries, beside the stage URL."""
 FORGED_TOKEN = "not-the-auth-token"  # noqa: S105 - signs the sample that must be refused
 
 MEDIA_URL = "https://api.twilio.com/2010-04-01/Accounts/AC00/Messages/MM01/Media"
@@ -56,6 +62,12 @@ SAMPLES = {
         ),
     },
 }
+
+WORKER_SAMPLES = {"later-reply": {"body": "REPORT on my texts, please"}}
+"""The worker's samples: the job queued for an SMS with this body (signed as the samples above)."""
+LATER_ROUTE = "replies.report"
+"""The later handler the worker's sample runs: `REPORT`, the example in replies.py."""
+SAMPLE_NAMES = (*SAMPLES, *WORKER_SAMPLES)
 
 CHANNELS = ("sms", "whatsapp")
 
@@ -114,6 +126,29 @@ def signed_event(
     )
 
 
+def later_reply_event(body: str) -> dict:
+    """The SQS event that brings the worker the job the webhook queues for the signed SMS with
+    this body when a later handler (`LATER_ROUTE`) takes it: the fields of the message's event,
+    the handler's name, and the /status URL deliveries are reported to."""
+    message = signed_event(body, token=development_token())
+    fields = parse_form(decode_body(message["body"], message["isBase64Encoded"]))
+    job = {
+        "job": "reply",
+        "route": LATER_ROUTE,
+        "fields": [[name, value] for name, values in fields.items() for value in values],
+        "status_callback": STATUS_URL,
+    }
+    sid = fields.first("MessageSid")
+    return sqs_event([json.dumps(job)], message_ids=[f"{sid[2:10]}-0000-4000-8000-000000000000"])
+
+
+def sample_event(name: str) -> dict:
+    """The sample `make events` writes as events/<name>.json."""
+    if name in WORKER_SAMPLES:
+        return later_reply_event(**WORKER_SAMPLES[name])
+    return signed_event(**SAMPLES[name], token=development_token())
+
+
 def to_json(event: dict) -> str:
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
@@ -125,14 +160,14 @@ def write(event: dict, name: str) -> None:
 
 
 def write_samples() -> None:
-    for name, options in SAMPLES.items():
-        write(signed_event(**options, token=development_token()), name)
+    for name in SAMPLE_NAMES:
+        write(sample_event(name), name)
 
 
 def event_name(name: str) -> str:
     """A name for events/<name>.json that is neither a path nor a sample's (the samples are
     rewritten by `make events` and checked by the tests)."""
-    if name in SAMPLES:
+    if name in SAMPLE_NAMES:
         raise argparse.ArgumentTypeError(f"{name} is a sample's name; choose another")
     if not name or name.startswith(".") or "/" in name or "\\" in name:
         raise argparse.ArgumentTypeError(f"{name!r} is not a file name (hello, order-42...)")

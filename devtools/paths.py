@@ -5,6 +5,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 FUNCTION_ID = "WebhookFunction"
 """The function's logical id in template.yaml and env.json."""
+WORKER_ID = "LaterRepliesFunction"
+"""The worker's (later replies and texts sent first, from the queue)."""
 
 LOCAL_CONVERSATIONS = PROJECT / ".local" / "conversations.json"
 """Where `make run` and `make chat` keep conversations: a file, kept across restarts."""

@@ -10,6 +10,9 @@ BUILDS = PROJECT / ".aws-sam" / "test"
 ARCHITECTURES = ("arm64", "x86_64")
 HOST_ARCHITECTURE = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())
 RUNTIME_DIR = PROJECT / ".venv" / "lambda-runtime"
+WEBHOOK = "WebhookFunction"
+WORKER = "LaterRepliesFunction"
+FUNCTIONS = (WEBHOOK, WORKER)
 
 
 def built_template(architecture: str) -> Path:
@@ -20,5 +23,5 @@ def built_template(architecture: str) -> Path:
     return template
 
 
-def artifact(architecture: str) -> Path:
-    return built_template(architecture).parent / "WebhookFunction"
+def artifact(architecture: str, function: str = WEBHOOK) -> Path:
+    return built_template(architecture).parent / function

@@ -1,11 +1,12 @@
-"""Runs the built artifact's handler on events, for test_invoke.py's test of the trimmed artifact.
+"""Runs a handler of a built artifact on events, for test_invoke.py's tests of the artifacts alone.
 
-    cd <artifact> && PYTHONPATH=<artifact>:<Lambda's runtime> python -S tests/run_artifact.py EVENTS
+    cd <artifact> && PYTHONPATH=<artifact>:<Lambda's runtime> python -S tests/run_artifact.py \
+        lambda_handler EVENTS     # or later_replies_handler, the worker's
 
 `-S` and the PYTHONPATH leave the interpreter nothing but the standard library, the artifact and
 what Lambda provides: a module missing from the artifact is missing here too. The fake Lambda
 context is the project's (it imports nothing); nothing else of the project is on the path when
-the handler is imported. Prints the status and body of each answer, as one JSON line.
+the handler is imported. Prints the answers, as one JSON line.
 """
 
 import json
@@ -19,10 +20,11 @@ del sys.path[0]  # then the project: the handler comes from PYTHONPATH alone
 import handler  # noqa: E402
 
 
-def main(events_file: str) -> None:
+def main(handler_name: str, events_file: str) -> None:
+    run = getattr(handler, handler_name)
     with open(events_file) as events:
-        answers = [handler.lambda_handler(event, LambdaContext()) for event in json.load(events)]
-    print(json.dumps([[answer["statusCode"], answer["body"]] for answer in answers]))
+        answers = [run(event, LambdaContext()) for event in json.load(events)]
+    print(json.dumps(answers))
 
 
 if __name__ == "__main__":

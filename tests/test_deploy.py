@@ -2,6 +2,7 @@
 never shown, sam run without questions (a recording stand-in first on PATH), the WebhookUrl read
 from the stack (moto's CloudFormation, STS and SSM)."""
 
+import fnmatch
 import getpass
 import io
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from conftest import TOKEN_PARAMETER, put_secret
 from moto.server import ThreadedMotoServer
 from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
@@ -513,7 +515,9 @@ def created_resource_types() -> set[str]:
     """What CloudFormation creates from the template, every optional part on: SAM's own
     transform of it, with the code where `sam deploy` puts it (S3)."""
     template = yaml_parse((PROJECT / "template.yaml").read_text())
-    template["Resources"]["WebhookFunction"]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://bucket/code.zip"
     parameters = {"AlarmEmail": "alarms@example.com", "ReservedConcurrency": "5"}
     resources = transform(template, parameters, BasicExecutionPolicy())["Resources"]
     return {resource["Type"] for resource in resources.values()}
@@ -532,19 +536,92 @@ def test_the_deploy_policy_covers_every_service_the_template_creates_resources_i
     created = {kind.split("::")[1].lower() for kind in created_resource_types()}
 
     assert created | {"cloudformation", "s3", "ssm"} <= services
-    assert {"lambda", "apigateway", "iam", "dynamodb", "logs", "cloudwatch", "sns"} <= created
+    assert {
+        "lambda",
+        "apigateway",
+        "iam",
+        "dynamodb",
+        "logs",
+        "cloudwatch",
+        "sns",
+        "sqs",
+    } <= created
+
+
+EVENT_SOURCE_MAPPINGS = "arn:aws:lambda:*:*:event-source-mapping:*"
+"""Event source mappings are named by an id Lambda gives them, not by the stack."""
 
 
 def test_the_deploy_policy_scopes_what_the_stack_creates_to_the_stack_of_samconfig():
     stack = samconfig_defaults()["stack_name"]
-    scoped = ("lambda", "iam", "dynamodb", "logs", "cloudwatch", "sns")
+    scoped = ("lambda", "iam", "dynamodb", "logs", "cloudwatch", "sns", "sqs")
+    the_stacks_functions = {
+        "ArnLike": {"lambda:FunctionArn": f"arn:aws:lambda:*:*:function:{stack}-*"}
+    }
 
     for statement in POLICY["Statement"]:
         resources = listed(statement["Resource"])
-        if resources == ["*"]:
-            assert all(":Describe" in action for action in listed(statement["Action"]))
+        actions = listed(statement["Action"])
+        if resources == ["*"] and "Condition" in statement:
+            assert statement["Condition"] == the_stacks_functions
+        elif resources == ["*"]:
+            assert all(re.search(r":(Describe|Get)", action) for action in actions), actions
+        elif resources == [EVENT_SOURCE_MAPPINGS]:
+            assert sorted(actions) == [
+                "lambda:ListTags",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+            ]
         elif resources[0].split(":")[2] in scoped:
             assert all(f":{stack}-" in r or f"/{stack}-" in r for r in resources), resources
+
+
+@pytest.mark.parametrize("kind", ["AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"])
+def test_the_deploy_policy_grants_what_cloudformation_calls_for_the_queues_and_their_mapping(kind):
+    """As CloudFormation's own schema of the resource lists it (cfn-lint ships them), without the
+    KMS calls made only for a key of one's own (the queues use SQS-managed encryption)."""
+    handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", kind).schema["handlers"]
+    needed = {
+        permission
+        for handler in ("create", "read", "update", "delete")
+        for permission in handlers[handler]["permissions"]
+        if not permission.startswith("kms:")
+    }
+    granted = {action for s in POLICY["Statement"] for action in listed(s["Action"])}
+
+    assert kind in created_resource_types()
+    assert needed - granted == set()
+
+
+@pytest.mark.parametrize(
+    ("kind", "create", "arn"),
+    [
+        ("AWS::DynamoDB::Table", "dynamodb:CreateTable", "arn:aws:dynamodb:eu-west-1:1234:table/"),
+        ("AWS::SQS::Queue", "sqs:CreateQueue", "arn:aws:sqs:eu-west-1:1234:"),
+    ],
+)
+def test_the_deploy_policy_lets_each_table_and_queue_be_made_by_the_name_cloudformation_gives(
+    kind, create, arn
+):
+    """CloudFormation names a table or queue given no name `<stack>-<logical id>-<id>`."""
+    stack = samconfig_defaults()["stack_name"]
+    resources = yaml_parse((PROJECT / "template.yaml").read_text())["Resources"]
+    arns = [
+        f"{arn}{stack}-{logical_id}-1A2B3C4D5E6F"
+        for logical_id, resource in resources.items()
+        if resource["Type"] == kind
+    ]
+    allowed = [
+        r
+        for s in POLICY["Statement"]
+        if create in listed(s["Action"])
+        for r in listed(s["Resource"])
+    ]
+
+    assert arns
+    assert [
+        a for a in arns if not any(fnmatch.fnmatchcase(a, pattern) for pattern in allowed)
+    ] == []
 
 
 def test_the_deploy_policy_lets_make_deploy_read_store_and_delete_only_the_token_parameter():

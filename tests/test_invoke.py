@@ -2,14 +2,24 @@
 
 import json
 import os
+import select
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
-from builds import HOST_ARCHITECTURE, PROJECT, RUNTIME_DIR, artifact, built_template
+from builds import (
+    HOST_ARCHITECTURE,
+    PROJECT,
+    RUNTIME_DIR,
+    WEBHOOK,
+    WORKER,
+    artifact,
+    built_template,
+)
 from conftest import (
     IDEMPOTENCY_TABLE,
     SHARED_KEYS_PATH,
@@ -30,10 +40,13 @@ from twilio_requests import (
     signed_with_shared_key,
 )
 
-from devtools.invoke import Emulator, InvocationError, function_environment
+from devtools.invoke import Emulator, InvocationError, function_environment, function_for
 from devtools.make_event import SAMPLES
+from devtools.paths import FUNCTION_ID, WORKER_ID
+from devtools.twilio_message import SENDER, TWILIO_NUMBER
 
 ENV_JSON = PROJECT / "env.json"
+LATER_REPLY = PROJECT / "events" / "later-reply.json"
 SAMPLE_ANSWERS = {
     "sms": 200,
     "sms-get": 200,
@@ -111,12 +124,36 @@ def test_a_dependency_missing_from_the_artifact_is_not_found_elsewhere(tmp_path)
         running.invoke((PROJECT / "events" / "sms.json").read_bytes())
 
 
-def invoke_command(event: str, template: Path) -> subprocess.CompletedProcess:
-    """`make invoke`'s command line, run on `event` with `template`."""
+def test_the_emulator_waits_for_the_workers_answer_as_long_as_the_worker_may_run(tmp_path):
+    with (
+        (tmp_path / "function.log").open("w") as logs,
+        Emulator(
+            built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs, WORKER_ID
+        ) as running,
+    ):
+        assert running.patience > 300  # the worker's timeout, in template.yaml
+
+
+def test_an_emulator_that_is_gone_is_an_invocation_error(tmp_path):
+    with (
+        (tmp_path / "function.log").open("w") as logs,
+        Emulator(built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs) as running,
+    ):
+        running.close()
+
+        with pytest.raises(InvocationError, match="no answer from the emulator"):
+            running.invoke((PROJECT / "events" / "sms.json").read_bytes())
+
+
+def invoke_command(
+    event: str, template: Path, env_vars: Path = ENV_JSON
+) -> subprocess.CompletedProcess:
+    """`make invoke`'s command line, run on `event` with `template` (and `env_vars`)."""
     return subprocess.run(
         [
             *(sys.executable, "-m", "devtools.invoke", event),
             *("--template", str(template), "--runtime-dir", str(RUNTIME_DIR)),
+            *("--env-vars", str(env_vars)),
         ],
         cwd=PROJECT,
         capture_output=True,
@@ -157,6 +194,31 @@ def test_a_template_not_built_is_one_line_and_status_1(tmp_path):
 RUN_ARTIFACT = Path(__file__).parent / "run_artifact.py"
 
 
+def run_artifact(
+    function: str, handler: str, events: list[dict], environment: dict[str, str], folder: Path
+) -> list:
+    """The answers of the artifact's handler to the events, in an interpreter that has nothing
+    but the artifact and what Lambda provides, and the environment given."""
+    (folder / "events.json").write_text(json.dumps(events))
+    code = artifact(HOST_ARCHITECTURE, function)
+    result = subprocess.run(
+        [sys.executable, "-S", RUN_ARTIFACT, handler, folder / "events.json"],
+        cwd=code,
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": f"{code}{os.pathsep}{RUNTIME_DIR}",
+            # Tests never change what they inspect: no __pycache__ in the artifact.
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **environment,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
     """SSM, SharedKeys, DynamoDB and status callbacks, imported from the artifact alone."""
@@ -175,13 +237,7 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
             signed(status, STATUS_URL, DELIVERED, token=SSM_TOKEN),
             signed(rest_request(), REST_URL, token="forged"),
         ]
-        (tmp_path / "events.json").write_text(json.dumps(events))
-        code = artifact(HOST_ARCHITECTURE)
         environment = {
-            "PATH": os.environ["PATH"],
-            "PYTHONPATH": f"{code}{os.pathsep}{RUNTIME_DIR}",
-            # Tests never change what they inspect: no __pycache__ in the artifact.
-            "PYTHONDONTWRITEBYTECODE": "1",
             "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
             "TWILIO_SHARED_KEYS_PATH": SHARED_KEYS_PATH,
             "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
@@ -190,18 +246,119 @@ def test_the_trimmed_artifact_serves_every_path_on_its_own(tmp_path):
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
-        result = subprocess.run(
-            [sys.executable, "-S", RUN_ARTIFACT, tmp_path / "events.json"],
-            cwd=code,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        answers = run_artifact(WEBHOOK, "lambda_handler", events, environment, tmp_path)
     finally:
         server.stop()
 
+    assert [answer["statusCode"] for answer in answers] == [200, 200, 200, 200, 403]
+    assert answers[1]["body"] == answers[0]["body"]
+
+
+def local_env_vars(folder: Path) -> Path:
+    """env.json with the outbox and the conversations of both functions in `folder`."""
+    variables = json.loads(ENV_JSON.read_text())
+    for function_id in (FUNCTION_ID, WORKER_ID):
+        variables[function_id]["OUTBOX_FILE"] = str(folder / "outbox.jsonl")
+        variables[function_id]["CONVERSATION_FILE"] = str(folder / "conversations.json")
+    (folder / "env.json").write_text(json.dumps(variables))
+    return folder / "env.json"
+
+
+def outbox(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "outbox.jsonl").read_text().splitlines()]
+
+
+def is_the_later_reply(sent: dict) -> bool:
+    """The text the sample's job makes: the REPORT handler's, to its sender, from the number."""
+    return (sent["to"], sent["sender"]) == (SENDER, TWILIO_NUMBER) and sent["body"].startswith(
+        "Your report:"
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "function_id"),
+    [
+        ("events/later-reply.json", WORKER_ID),
+        ("events/sms.json", FUNCTION_ID),
+        ("tests/events/rest.json", FUNCTION_ID),
+        ("tests/events/http_api.json", FUNCTION_ID),
+        ("tests/events/function_url.json", FUNCTION_ID),
+        ("tests/events/s3_put.json", None),
+    ],
+)
+def test_the_shape_of_an_event_says_which_function_it_is_for(event, function_id):
+    assert function_for(json.loads((PROJECT / event).read_text())) == function_id
+
+
+@pytest.mark.parametrize("event", ['{"Records": []}', "[]", '"hello"', "{}"])
+def test_json_that_is_no_lambda_event_is_for_no_function(event):
+    assert function_for(json.loads(event)) is None
+
+
+def test_an_sqs_event_with_a_record_from_elsewhere_is_for_no_function():
+    event = json.loads(LATER_REPLY.read_text())
+    event["Records"].append({**event["Records"][0], "eventSource": "aws:s3"})
+
+    assert function_for(event) is None
+
+
+def test_an_event_for_no_function_is_one_line_and_status_1():
+    result = invoke_command("tests/events/s3_put.json", built_template(HOST_ARCHITECTURE))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(
+        "tests/events/s3_put.json is neither an API Gateway request (WebhookFunction) "
+        "nor an SQS event (LaterRepliesFunction)"
+    )
+
+
+def test_an_event_that_is_not_json_is_one_line_and_status_1(tmp_path):
+    (tmp_path / "notes.json").write_text("REPORT please\n")
+
+    result = invoke_command(str(tmp_path / "notes.json"), built_template(HOST_ARCHITECTURE))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert f"{tmp_path}/notes.json is not JSON" in result.stderr
+
+
+def test_the_workers_environment_comes_from_the_template_with_its_env_json_overrides():
+    variables, _, handler = function_environment(PROJECT / "template.yaml", ENV_JSON, WORKER_ID)
+    local = json.loads(ENV_JSON.read_text())[WORKER_ID]
+
+    assert handler == "handler.later_replies_handler"
+    assert variables["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "300"
+    assert (variables["LATER_QUEUE_URL"], variables["OUTBOX_FILE"]) == ("", local["OUTBOX_FILE"])
+
+
+@pytest.mark.slow
+def test_make_invoke_runs_the_worker_on_the_later_reply_sample_into_the_outbox(tmp_path):
+    result = invoke_command(
+        "events/later-reply.json", built_template(HOST_ARCHITECTURE), local_env_vars(tmp_path)
+    )
+
     assert result.returncode == 0, result.stderr[-2000:]
-    answers = json.loads(result.stdout.splitlines()[-1])
-    assert [status for status, _ in answers] == [200, 200, 200, 200, 403]
-    assert answers[1][1] == answers[0][1]
+    assert json.loads(result.stdout) == {"batchItemFailures": []}
+    assert [is_the_later_reply(sent) for sent in outbox(tmp_path)] == [True]
+
+
+@pytest.mark.slow
+def test_the_workers_artifact_alone_sends_the_later_reply_into_the_outbox_and_nowhere_else(
+    tmp_path,
+):
+    """Every way out (Twilio's API through requests, AWS through boto3) leads to a socket on
+    loopback, which nobody may have called."""
+    environment = json.loads(local_env_vars(tmp_path).read_text())[WORKER_ID]
+    with socket.create_server(("127.0.0.1", 0)) as way_out:
+        address = f"http://127.0.0.1:{way_out.getsockname()[1]}"
+        proxies = {"HTTPS_PROXY": address, "HTTP_PROXY": address, "AWS_ENDPOINT_URL": address}
+        event = json.loads(LATER_REPLY.read_text())
+        answers = run_artifact(
+            WORKER, "later_replies_handler", [event], {**environment, **proxies}, tmp_path
+        )
+        called = select.select([way_out], [], [], 0)[0]
+
+    assert answers == [{"batchItemFailures": []}]
+    assert [is_the_later_reply(sent) for sent in outbox(tmp_path)] == [True]
+    assert called == []

@@ -7,16 +7,32 @@ from pathlib import Path
 import pytest
 from twilio_requests import response_header
 
-from devtools.make_event import SAMPLES, signed_event, to_json
+import handler
+from devtools.lambda_context import LambdaContext
+from devtools.make_event import (
+    SAMPLE_NAMES,
+    SAMPLES,
+    WORKER_SAMPLES,
+    sample_event,
+    signed_event,
+    to_json,
+)
+from devtools.paths import FUNCTION_ID, WORKER_ID
+from sms_webhook import later
 
 PROJECT = Path(__file__).resolve().parent.parent
+ENV_JSON = json.loads((PROJECT / "env.json").read_text())
+
+
+def use_env_json(monkeypatch, function_id: str) -> None:
+    """The function's environment from env.json, as `--env-vars env.json` gives it."""
+    for name, value in ENV_JSON[function_id].items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
 def env_json(monkeypatch):
-    """The function's environment from env.json, as `--env-vars env.json` gives it."""
-    for name, value in json.loads((PROJECT / "env.json").read_text())["WebhookFunction"].items():
-        monkeypatch.setenv(name, value)
+    use_env_json(monkeypatch, FUNCTION_ID)
 
 
 def sample(name: str) -> dict:
@@ -69,25 +85,64 @@ def test_whatsapp_location_sample_shares_its_place(invoke, env_json, received):
     assert received[0].location == SAMPLES["whatsapp-location"]["location"]
 
 
-def test_env_json_token_is_marked_as_a_public_test_value():
-    token = json.loads((PROJECT / "env.json").read_text())["WebhookFunction"]["TWILIO_AUTH_TOKEN"]
+@pytest.mark.parametrize("function_id", [FUNCTION_ID, WORKER_ID])
+def test_env_json_token_is_marked_as_a_public_test_value(function_id):
+    assert "public-test" in ENV_JSON[function_id]["TWILIO_AUTH_TOKEN"]
 
-    assert "public-test" in token
+
+@pytest.mark.parametrize("function_id", [FUNCTION_ID, WORKER_ID])
+def test_env_json_runs_jobs_here_and_sends_into_an_outbox_never_to_twilio(function_id):
+    variables = ENV_JSON[function_id]
+
+    assert variables["LATER_QUEUE_URL"] == ""
+    assert variables["OUTBOX_FILE"].startswith("/tmp/")  # noqa: S108 - writable in Lambda too
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_samples_are_what_make_events_writes(name, env_json):
-    regenerated = to_json(signed_event(**SAMPLES[name]))
+    regenerated = to_json(sample_event(name))
 
     assert (PROJECT / "events" / f"{name}.json").read_text() == regenerated
 
 
 def test_every_sample_is_in_events_where_your_own_events_may_sit_too():
-    assert set(SAMPLES) <= {path.stem for path in (PROJECT / "events").glob("*.json")}
+    assert set(SAMPLE_NAMES) <= {path.stem for path in (PROJECT / "events").glob("*.json")}
+
+
+def test_the_later_reply_sample_is_an_sqs_event_of_one_job():
+    [record] = sample("later-reply")["Records"]
+
+    assert record["eventSource"] == "aws:sqs"
+    assert json.loads(record["body"])["job"] == "reply"
+
+
+def test_the_later_reply_sample_carries_the_job_the_webhook_queues_for_its_message(
+    invoke, env_json, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(later, "run_locally", queued.append)
+
+    invoke(signed_event(**WORKER_SAMPLES["later-reply"]))
+
+    [record] = sample("later-reply")["Records"]
+    assert queued == [json.loads(record["body"])]
+
+
+def test_the_later_reply_sample_is_answered_by_the_worker_into_the_outbox(monkeypatch, tmp_path):
+    use_env_json(monkeypatch, WORKER_ID)
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+    monkeypatch.setenv("CONVERSATION_FILE", str(tmp_path / "conversations.json"))
+
+    answer = handler.later_replies_handler(sample("later-reply"), LambdaContext())
+
+    [sent] = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
+    assert answer == {"batchItemFailures": []}
+    assert (sent["to"], sent["sender"]) == ("+14155551234", "+15005550006")
+    assert sent["body"].startswith("Your report:")
 
 
 def test_the_docs_list_every_sample_and_nothing_else():
     docs = (PROJECT / "docs" / "local-development.md").read_text()
     listed = re.findall(r"^\| `([a-z-]+)\.json` \|", docs, re.M)
 
-    assert sorted(listed) == sorted(SAMPLES)
+    assert sorted(listed) == sorted(SAMPLE_NAMES)

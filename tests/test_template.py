@@ -1,6 +1,7 @@
 """template.yaml deploys what the README promises, and SAM's own linter accepts it."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,13 @@ from samcli.yamlhelper import yaml_parse
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATE = yaml_parse((PROJECT / "template.yaml").read_text())
-FUNCTION = TEMPLATE["Resources"]["WebhookFunction"]["Properties"]
+RESOURCES = TEMPLATE["Resources"]
+FUNCTION = RESOURCES["WebhookFunction"]["Properties"]
+WORKER = RESOURCES["LaterRepliesFunction"]["Properties"]
+QUEUE = RESOURCES["LaterRepliesQueue"]["Properties"]
+DEAD_LETTER_QUEUE = RESOURCES["LaterRepliesDeadLetterQueue"]["Properties"]
 PARAMETERS = TEMPLATE["Parameters"]
+SSM_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 
 
 def test_function_runs_the_handler_on_python_3_13():
@@ -51,11 +57,10 @@ def test_the_token_itself_is_neither_a_parameter_nor_set_in_the_environment():
 def test_function_may_read_only_the_token_parameter_and_the_shared_keys_path():
     ssm_policy = FUNCTION["Policies"][0]
     grants = {s["Action"]: s["Resource"]["Fn::Sub"] for s in ssm_policy["Statement"]}
-    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 
     assert grants == {
-        "ssm:GetParameter": arn + "${AuthTokenParameterName}",
-        "ssm:GetParametersByPath": arn + "${SharedKeysPath}",
+        "ssm:GetParameter": SSM_ARN + "${AuthTokenParameterName}",
+        "ssm:GetParametersByPath": SSM_ARN + "${SharedKeysPath}",
     }
 
 
@@ -195,7 +200,7 @@ ALARMS = {
 }
 
 
-def test_alarms_watch_errors_token_failures_rejections_and_deliveries():
+def test_alarms_watch_errors_token_failures_rejections_deliveries_and_the_dead_letters():
     watched = {
         (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in ALARMS.values()
     }
@@ -205,6 +210,7 @@ def test_alarms_watch_errors_token_failures_rejections_and_deliveries():
         ("TwilioSmsWebhook", "TokenFetchFailures"),
         ("TwilioSmsWebhook", "SignatureRejections"),
         ("TwilioSmsWebhook", "DeliveryFailures"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     }
 
 
@@ -218,7 +224,7 @@ def test_alarms_on_the_functions_metrics_use_its_namespace_and_service():
 
     for alarm in ALARMS.values():
         properties = alarm["Properties"]
-        if properties["Namespace"] != "AWS/Lambda":
+        if not properties["Namespace"].startswith("AWS/"):
             assert properties["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
             assert properties["Dimensions"] == [
                 {"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}
@@ -244,7 +250,7 @@ def test_every_metric_an_alarm_watches_is_one_the_code_publishes():
     code += (PROJECT / "handler.py").read_text()
 
     for alarm in ALARMS.values():
-        if alarm["Properties"]["Namespace"] != "AWS/Lambda":
+        if not alarm["Properties"]["Namespace"].startswith("AWS/"):
             assert f'"{alarm["Properties"]["MetricName"]}"' in code
 
 
@@ -253,3 +259,174 @@ def test_snapstart_is_an_option_off_by_default_on_published_versions():
     assert PARAMETERS["SnapStart"]["AllowedValues"] == ["None", "PublishedVersions"]
     assert FUNCTION["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
     assert FUNCTION["AutoPublishAlias"] == "live"
+
+
+def resource_name(resource: dict) -> str:
+    """A policy's resource as the template writes it: an ARN pattern, or `Logical.Arn`."""
+    return resource["Fn::Sub"] if "Fn::Sub" in resource else ".".join(resource["Fn::GetAtt"])
+
+
+def grants(function: dict) -> set[tuple[str, str, str | None]]:
+    """Every (action, resource, condition) the function's policies allow; no Deny, and a
+    conditional policy grants nothing otherwise."""
+    granted = set()
+    for entry in function["Policies"]:
+        condition, policy, otherwise = entry.get("Fn::If", (None, entry, None))
+        assert otherwise in (None, {"Ref": "AWS::NoValue"})
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                granted.add((action, resource_name(statement["Resource"]), condition))
+    return granted
+
+
+def test_the_worker_runs_the_later_replies_handler_with_five_minutes_per_batch():
+    assert WORKER["Handler"] == "handler.later_replies_handler"
+    assert WORKER["Timeout"] == 300
+    assert RESOURCES["LaterRepliesFunction"]["Metadata"] == {"BuildMethod": "makefile"}
+
+
+def test_the_worker_may_read_the_token_the_api_key_when_set_the_tables_and_its_queue_only():
+    idempotency = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+    conversations = ["GetItem", "PutItem", "DeleteItem"]
+    queue = ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility"]
+    queue += ["SendMessage"]  # a later handler may send_text
+
+    assert grants(WORKER) == {
+        ("ssm:GetParameter", SSM_ARN + "${AuthTokenParameterName}", None),
+        ("ssm:GetParameter", SSM_ARN + "${ApiKeyParameterName}", "HasApiKey"),
+        *{(f"dynamodb:{a}", "IdempotencyTable.Arn", "IdempotencyEnabled") for a in idempotency},
+        *{
+            (f"dynamodb:{a}", "ConversationTable.Arn", "ConversationsEnabled")
+            for a in conversations
+        },
+        *{(f"sqs:{action}", "LaterRepliesQueue.Arn", None) for action in queue},
+    }
+
+
+def test_the_api_key_is_read_only_when_its_parameter_is_named():
+    assert PARAMETERS["ApiKeyParameterName"]["Default"] == ""
+    assert TEMPLATE["Conditions"]["HasApiKey"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ApiKeyParameterName"}, ""]}]
+    }
+
+
+def test_the_webhook_may_only_send_to_the_later_replies_queue_of_sqs():
+    sqs = {grant for grant in grants(FUNCTION) if grant[0].startswith("sqs:")}
+
+    assert sqs == {("sqs:SendMessage", "LaterRepliesQueue.Arn", None)}
+
+
+def test_both_functions_know_the_queue_and_may_have_a_local_outbox_declared_empty():
+    for function in (FUNCTION, WORKER):
+        variables = function["Environment"]["Variables"]
+        assert variables["LATER_QUEUE_URL"] == {"Ref": "LaterRepliesQueue"}
+        assert variables["OUTBOX_FILE"] == ""
+
+
+def test_the_worker_has_the_webhooks_tables_and_settings_and_what_sending_needs():
+    webhook = FUNCTION["Environment"]["Variables"]
+    shared = ["TWILIO_AUTH_TOKEN_PARAMETER", "TWILIO_AUTH_TOKEN", "REPLY_MESSAGE"]
+    shared += ["IDEMPOTENCY_TABLE", "CONVERSATION_TABLE", "CONVERSATION_TTL_HOURS"]
+    shared += ["CONVERSATION_FILE", "LATER_QUEUE_URL", "OUTBOX_FILE"]
+
+    assert WORKER["Environment"]["Variables"] == {
+        **{name: webhook[name] for name in shared},
+        "TWILIO_API_KEY_PARAMETER": {"Ref": "ApiKeyParameterName"},
+        "TWILIO_ACCOUNT_SID": {"Ref": "TwilioAccountSid"},
+        "SEND_FROM": {"Ref": "SendFrom"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("parameter", "accepted", "refused"),
+    [
+        ("SendFrom", ["", "+14155550100", "MG" + "0" * 32], ["14155550100", "whatsapp:+1415"]),
+        ("TwilioAccountSid", ["", "AC" + "a1" * 16], ["AC123", "SK" + "0" * 32]),
+        ("ApiKeyParameterName", ["", "/twilio/api-key"], ["twilio/api-key", "/a b"]),
+    ],
+)
+def test_sending_parameters_are_optional_and_checked_when_given(parameter, accepted, refused):
+    pattern = PARAMETERS[parameter]["AllowedPattern"]
+
+    assert PARAMETERS[parameter]["Default"] == ""
+    assert [value for value in accepted if re.fullmatch(pattern, value)] == accepted
+    assert [value for value in refused if re.fullmatch(pattern, value)] == []
+
+
+def test_the_queue_hands_the_worker_ten_jobs_at_a_time_reporting_each_failure_alone():
+    mapping = RESOURCES["LaterRepliesEventSource"]
+
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert mapping["Properties"] == {
+        "FunctionName": {"Ref": "LaterRepliesFunction"},
+        "EventSourceArn": {"Fn::GetAtt": ["LaterRepliesQueue", "Arn"]},
+        "BatchSize": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+
+
+def test_sam_attaches_no_policy_of_its_own_for_the_queue():
+    """An SQS event would have SAM attach AWSLambdaSQSQueueExecutionRole (every queue)."""
+    assert [e for e in WORKER.get("Events", {}).values() if e["Type"] == "SQS"] == []
+
+
+def test_a_job_that_failed_five_times_goes_to_the_dead_letter_queue():
+    assert QUEUE["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["LaterRepliesDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+
+
+@pytest.mark.parametrize("queue", [QUEUE, DEAD_LETTER_QUEUE], ids=["queue", "dead-letter queue"])
+def test_queues_are_encrypted_at_rest(queue):
+    assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_a_job_is_not_handed_out_again_while_a_worker_may_still_run_it():
+    assert QUEUE["VisibilityTimeout"] >= 6 * WORKER["Timeout"]
+
+
+def test_the_dead_letter_queue_keeps_jobs_for_14_days_longer_than_the_queue():
+    assert DEAD_LETTER_QUEUE["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert QUEUE.get("MessageRetentionPeriod", 4 * 24 * 3600) < 14 * 24 * 3600
+
+
+def test_an_alarm_fires_as_soon_as_the_dead_letter_queue_holds_a_job():
+    alarm = ALARMS["LaterRepliesDeadLetterAlarm"]["Properties"]
+
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["LaterRepliesDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Maximum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+
+
+def test_the_worker_logs_to_a_log_group_of_its_own_kept_30_days():
+    log_group = RESOURCES["LaterRepliesFunctionLogGroup"]["Properties"]
+
+    assert WORKER["LoggingConfig"] == {
+        "LogGroup": {"Ref": "LaterRepliesFunctionLogGroup"},
+        "LogFormat": "Text",
+    }
+    assert log_group["RetentionInDays"] == 30
+    assert (
+        log_group["LogGroupName"]
+        != RESOURCES["WebhookFunctionLogGroup"]["Properties"]["LogGroupName"]
+    )
+
+
+def test_the_queues_urls_and_the_dead_letter_queues_arn_are_outputs():
+    outputs = TEMPLATE["Outputs"]
+
+    assert outputs["LaterRepliesQueueUrl"]["Value"] == {"Ref": "LaterRepliesQueue"}
+    assert outputs["LaterRepliesDeadLetterQueueUrl"]["Value"] == {
+        "Ref": "LaterRepliesDeadLetterQueue"
+    }
+    assert outputs["LaterRepliesDeadLetterQueueArn"]["Value"] == {
+        "Fn::GetAtt": ["LaterRepliesDeadLetterQueue", "Arn"]
+    }
