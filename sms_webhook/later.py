@@ -17,13 +17,16 @@ to the local outbox (`OUTBOX_FILE`), never to Twilio.
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sms_webhook import aws
 from sms_webhook.config import ConfigurationError
 from sms_webhook.form import FormFields
 from sms_webhook.telemetry import count
+from sms_webhook.twiml import MAX_MEDIA
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
@@ -55,6 +58,18 @@ class InvalidTextError(ValueError):
 
 
 MAX_KEY_LENGTH = 200
+_status_callback: ContextVar[str | None] = ContextVar("status_callback", default=None)
+
+
+@contextmanager
+def reporting_to(status_callback: str | None) -> Iterator[None]:
+    """Texts sent first meanwhile ask for delivery reports where the message being answered
+    does: the webhook knows its own public URL, a script does not."""
+    token = _status_callback.set(status_callback)
+    try:
+        yield
+    finally:
+        _status_callback.reset(token)
 
 
 def queue_reply(later: Later, fields: FormFields, status_callback: str | None) -> None:
@@ -71,18 +86,26 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
     queue: sent once per `key`, however often this is called with it (a retried handler, a
     script run twice), and retried until it is sent or lands in the dead-letter queue.
 
-    `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`). The
-    number it comes from is the stack's `SendFrom`; deliveries are reported on `/status`.
-    `QueueUnavailableError` when the job could not be queued: nothing will be sent.
+    `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `media`
+    up to 10 public http(s) URLs (one URL alone may be given as a string). The number it comes
+    from is the stack's `SendFrom`. Deliveries are reported on `/status` when it is called while
+    a message is answered, and to `STATUS_CALLBACK_URL` from a script that sets it.
+    A long body goes as several messages. `QueueUnavailableError` when the job could not be
+    queued: nothing will be sent.
     """
+    urls = [media] if isinstance(media, str) else list(media)
     if not _is_address(to):
         raise InvalidTextError("to must be a number like +14155551234 or a channel address")
-    if not body and not media:
+    if not body and not urls:
         raise InvalidTextError("a text needs a body or media")
+    if len(urls) > MAX_MEDIA or not all(url.startswith(("https://", "http://")) for url in urls):
+        raise InvalidTextError(f"media must be at most {MAX_MEDIA} http(s) URLs")
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
-    status_callback = os.environ.get("STATUS_CALLBACK_URL", "").strip() or None
-    job = {"job": "text", "to": to, "body": body, "media": list(media), "key": key}
+    status_callback = (
+        _status_callback.get() or os.environ.get("STATUS_CALLBACK_URL", "").strip() or None
+    )
+    job = {"job": "text", "to": to, "body": body, "media": urls, "key": key}
     enqueue({**job, "status_callback": status_callback})
 
 

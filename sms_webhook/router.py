@@ -34,7 +34,7 @@ at once (`later=True`: none), and the handler runs in the worker, whose reply is
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import Any, NamedTuple, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from sms_webhook.conversation import Conversation
 from sms_webhook.later import HANDLERS, Later
@@ -87,8 +87,8 @@ class _Route(NamedTuple):
     @classmethod
     def of(cls, test: Test, handler: Handler, later: bool | str) -> "_Route":
         deferred = None
-        if later:
-            acknowledgement = later if isinstance(later, str) else None
+        if later is not False:  # True, or an acknowledgement (`""`: none)
+            acknowledgement = (later or None) if isinstance(later, str) else None
             deferred = Later(f"{handler.__module__}.{handler.__qualname__}", acknowledgement)
         return cls(test, handler, takes_conversation(test), takes_conversation(handler), deferred)
 
@@ -193,20 +193,17 @@ class Router:
     def later_reply(self, name: str, message: IncomingMessage) -> tuple[Text, ...]:
         """What the handler registered under `name` with `later` answers `message`, in its
         conversation when it takes one: the worker's part of a later reply."""
-        route = self._later.get(name)
-        if route is None:
-            raise LookupError(f"no handler runs later under the name {name}: was it renamed?")
+        route = self._later[name]
         if not route.needs_conversation_to_answer:
             return reply_texts(route.handler(message))
         alone = route._replace(test=_every_message, needs_conversation_to_test=False, later=None)
-        answered = self._in_conversation(message, [alone])
-        return () if isinstance(answered, Later) else answered
+        return cast(tuple[Text, ...], self._in_conversation(message, [alone]))  # none is later
 
     def _made(self, test: Test, handler: Handler, later: bool | str) -> _Route:
         route = _Route.of(test, handler, later)
         if route.later:
             name = route.later.route
-            if name in self._later:
+            if name in self._later and self._later[name].handler is not handler:
                 raise ValueError(f"two handlers run later under one name: {name}")
             self._later[name] = route
             HANDLERS[name] = partial(self.later_reply, name)

@@ -12,11 +12,12 @@ off at its timeout, is run again by the job's retry) and each message is sent on
 crash mid-send leaves that key "in progress" for good, and the job, retried, ends in the
 dead-letter queue rather than texting the sender twice.
 
-Twilio's refusals that retrying cannot mend (an unsubscribed recipient, an invalid number...) are
-logged with their code, counted, and the job is done; a 429, a 5xx or a network failure makes
-the job fail, and SQS brings it back after a backoff, up to the queue's limit, then to the
-dead-letter queue. Only the worker imports this module: the webhook's artifact holds no REST
-client.
+Twilio's refusals of a recipient, which retrying cannot mend (an unsubscribed recipient, an
+invalid number...), are logged with their code, counted, and the job is done. Any other error (a
+429, a 5xx, a connection refused, a rejected key) makes the job fail, and SQS brings it back
+after a backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got but
+did not answer in time may have been sent: it is counted as sent, never sent again, and logged.
+Only the worker imports this module: the webhook's artifact holds no REST client.
 """
 
 import json
@@ -32,30 +33,43 @@ from typing import Any, NamedTuple
 from sms_webhook import aws
 from sms_webhook.config import ConfigurationError, api_key, auth_tokens, idempotency_table
 from sms_webhook.form import FormFields
-from sms_webhook.later import HANDLERS, Job
+from sms_webhook.later import HANDLERS, Job, reporting_to
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym
-from sms_webhook.twiml import Text, messages
+from sms_webhook.twiml import Text, messages_of
 
-ERROR_CODES = frozenset(
-    {"20003", "20429", "21211", "21408", "21610", "21612", "21614", "63016", "5xx", "network"}
-)
-"""How `LaterRepliesFailed` is broken down: Twilio's error codes a sender meets, its server
-errors, no answer at all; anything else is counted as `other`."""
+REFUSALS = frozenset({"21211", "21408", "21610", "21612", "21614", "21617", "63016"})
+"""Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a region not
+enabled, a WhatsApp session closed...): another attempt would be refused again."""
+
+ERROR_CODES = REFUSALS | {"20003", "20429", "5xx", "network", "timeout"}
+"""How `LaterRepliesFailed` is broken down: Twilio's codes a sender meets, its server errors, no
+connection to it (`network`), no answer in time (`timeout`); anything else is `other`."""
 
 FIRST_BACKOFF = 30
 """Seconds before a failed job's first retry; each next one waits twice as long."""
 LONGEST_BACKOFF = 900
 
-RECORD_EXPIRY = 24 * 60 * 60
-"""How long a reply and a send are remembered: longer than SQS keeps retrying a job."""
+RECORD_EXPIRY = 15 * 24 * 60 * 60
+"""How long a reply and a send are remembered: longer than a job can live, in its queue and then
+its dead-letter queue (14 days from when it was first queued), so that a replay sends nothing
+twice."""
 
 
 class TwilioError(Exception):
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, status: int = 0) -> None:
         super().__init__(code)
         self.code = code
-        """Twilio's error code, `5xx` for its server errors, `network` when it did not answer."""
+        """Twilio's error code (its HTTP status when it gave none), `network` when it could not
+        be reached, `timeout` when it did not answer in time."""
+        self.status = status
+
+    @property
+    def counted_as(self) -> str:
+        """The error in `ERROR_CODES`' vocabulary."""
+        if self.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            return "5xx"
+        return self.code if self.code in ERROR_CODES else "other"
 
 
 class RetryableError(TwilioError):
@@ -64,6 +78,10 @@ class RetryableError(TwilioError):
 
 class RefusedError(TwilioError):
     """Twilio refused the message for good (its error code): retrying would not change that."""
+
+
+class UnansweredError(TwilioError):
+    """Twilio got the request and did not answer in time: the message may have been sent."""
 
 
 class Outgoing(NamedTuple):
@@ -86,6 +104,7 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
         EventType,
         process_partial_response,
     )
+    from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
 
     aws.start_request(context.get_remaining_time_in_millis(), budget=None)
 
@@ -99,9 +118,13 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
 
     # Every record failed is no error of the worker's: each is retried, as when some fail.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(
-        event=event, record_handler=run, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=run, processor=processor, context=context
+        )
+    except UnexpectedBatchTypeError:  # an event that is no batch of SQS messages
+        logger.error("not an SQS event: no job to run")
+        return {"batchItemFailures": []}
 
 
 def run_job(job: Job, invocation: Any = None) -> None:
@@ -112,33 +135,26 @@ def run_job(job: Job, invocation: Any = None) -> None:
         run = HANDLERS.get(job["route"])
         if run is None:  # replies.py changed between the message and its job
             raise LookupError(f"no handler runs later as {job['route']}: renamed since queued?")
-        replied = _once(f"reply {message.sid}", lambda: json.dumps(run(message)), invocation)
+
+        def reply() -> str:
+            with reporting_to(job["status_callback"]):  # for the texts it sends first
+                return json.dumps(run(message))
+
+        replied = _once(f"reply {message.sid}", reply, invocation)
         texts = [Text(body, tuple(media)) for body, media in json.loads(replied)]
+        account_sid, to, key = message.account_sid, message.from_number, f"sent {message.sid}"
         sender = message.fields.get("MessagingServiceSid") or message.to_number
-        pieces = [piece for text in texts if text.body or text.media for piece in messages(text)]
-        for index, piece in enumerate(pieces):
-            outgoing = Outgoing(
-                message.account_sid,
-                message.from_number,
-                sender,
-                piece.body,
-                tuple(piece.media),
-                job["status_callback"],
-            )
-            _send_once(f"sent {message.sid} {index}", outgoing)
     elif job["job"] == "text":
         account_sid, sender = _sending_account()
-        outgoing = Outgoing(
-            account_sid,
-            job["to"],
-            sender,
-            job["body"],
-            tuple(job["media"]),
-            job["status_callback"],
-        )
-        _send_once(f"text {job['key']}", outgoing)
+        texts = [Text(job["body"], tuple(job["media"]))]
+        to, key = job["to"], f"text {job['key']}"
     else:
         raise ValueError(f"not a job: {job['job']!r}")
+    for index, piece in enumerate(messages_of(texts)):
+        outgoing = Outgoing(
+            account_sid, to, sender, piece.body, tuple(piece.media), job["status_callback"]
+        )
+        _send_once(f"{key} {index}", outgoing)
 
 
 def run_locally(job: Job) -> None:
@@ -151,20 +167,38 @@ def run_locally(job: Job) -> None:
 
 def _send_once(key: str, outgoing: Outgoing) -> None:
     try:
-        _once(key, lambda: deliver(outgoing))
+        _once(key, lambda: _attempt(outgoing))
     except RefusedError as refused:  # done: retrying would not help
-        _count_failure(refused.code)
+        _count_failure(refused)
         logger.error(
             "text not sent: Twilio refused it",
             extra={"error_code": refused.code, "to": _shown(outgoing.to)},
         )
     except RetryableError as error:
-        _count_failure(error.code)
+        _count_failure(error)
+        logger.warning(
+            "text not sent yet: the job is retried",
+            extra={"error_code": error.code, "to": _shown(outgoing.to)},
+        )
         raise
 
 
-def _count_failure(code: str) -> None:
-    count("LaterRepliesFailed", ErrorCode=code if code in ERROR_CODES else "other")
+def _attempt(outgoing: Outgoing) -> str:
+    """`deliver`, where a text Twilio may have taken without saying so counts as sent: one text
+    lost, and logged, rather than the same text twice."""
+    try:
+        return deliver(outgoing)
+    except UnansweredError as error:
+        _count_failure(error)
+        logger.error(
+            "text may not have been sent: Twilio did not answer in time",
+            extra={"error_code": error.code, "to": _shown(outgoing.to)},
+        )
+        return "unknown"
+
+
+def _count_failure(error: TwilioError) -> None:
+    count("LaterRepliesFailed", ErrorCode=error.counted_as)
 
 
 def deliver(outgoing: Outgoing) -> str:
@@ -195,7 +229,7 @@ def _to_outbox(outbox: str, outgoing: Outgoing) -> str:
 
 def _to_twilio(outgoing: Outgoing) -> str:
     from requests import RequestException
-    from twilio.base.exceptions import TwilioRestException
+    from twilio.base.exceptions import TwilioRestException, TwilioServiceException
     from twilio.rest import Client
 
     username, password = _credentials(outgoing.account_sid)
@@ -213,16 +247,27 @@ def _to_twilio(outgoing: Outgoing) -> str:
             **sender,
             **extra,
         )
-    except TwilioRestException as error:
-        raise _classified(error) from None
-    except RequestException:  # no answer from Twilio: it may not have taken the message
-        raise RetryableError("network") from None
+    except (TwilioRestException, TwilioServiceException) as error:
+        raise _classified(error.status, error.code) from None
+    except RequestException as error:
+        if _nothing_sent(error):
+            raise RetryableError("network") from None
+        raise UnansweredError("timeout") from None
     sid: str = sent.sid
     return sid
 
 
+def _nothing_sent(error: Exception) -> bool:
+    """Whether the request failed before Twilio could have read it: no connection was made."""
+    from requests import ConnectTimeout
+    from urllib3.exceptions import NewConnectionError
+
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, ConnectTimeout) or isinstance(reason, NewConnectionError)
+
+
 HTTP_TIMEOUT = 10.0
-"""Seconds twilio's client waits for Twilio's API: then the job is retried."""
+"""Seconds twilio's client waits for Twilio's API to connect, and then to answer."""
 
 
 @cache
@@ -238,13 +283,12 @@ def _credentials(account_sid: str) -> tuple[str, str]:
     return api_key() or (account_sid, auth_tokens()[0])
 
 
-def _classified(error: Any) -> TwilioError:
-    status, code = int(error.status or 0), str(error.code or "")
-    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-        return RetryableError("5xx")
-    if status == HTTPStatus.TOO_MANY_REQUESTS or code == "20429":
-        return RetryableError("20429")
-    return RefusedError(code or str(status))
+def _classified(status: int | None, code: object) -> TwilioError:
+    """A refusal of the recipient is final; anything else (an outage, throttling, a rejected key,
+    a wrong account) may be mended, by time or by whoever runs the stack: the job is retried."""
+    status = int(status or 0)
+    code = str(code or ("20429" if status == HTTPStatus.TOO_MANY_REQUESTS else status))
+    return RefusedError(code, status) if code in REFUSALS else RetryableError(code, status)
 
 
 def _sending_account() -> tuple[str, str]:
@@ -260,7 +304,14 @@ def _once(key: str, make: Callable[[], str], invocation: Any = None) -> str:
     A run cut off keeps its key taken for good, so that nothing it may have sent is sent again,
     unless `invocation` is given: then the key is free again once that invocation is over."""
     table = idempotency_table()
-    return make() if not table else idempotent_runner(table)(key, make, invocation)
+    if table:
+        return idempotent_runner(table)(key, make, invocation)
+    if not os.environ.get("OUTBOX_FILE", "").strip():
+        raise ConfigurationError(
+            "later replies need the deduplication table (deploy with Idempotency=Enabled): "
+            "without it a reply could be sent twice"
+        )
+    return make()
 
 
 Runner = Callable[[str, Callable[[], str], Any], str]
@@ -319,6 +370,6 @@ def _shown(address: str) -> str:
     """The recipient as logs show senders: a pseudonym, never the number."""
     try:
         secret = auth_tokens()[0]
-    except Exception:  # no token here: the pseudonym is then keyed on nothing secret
-        secret = ""
+    except Exception:  # a pseudonym keyed on nothing secret could be reversed: none
+        return "unknown"
     return pseudonym(address, secret)

@@ -45,9 +45,8 @@ def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
     """TwiML for the reply; `<Response />` when there is nothing to send.
 
     Empty texts are left out: Twilio rejects a `<Message>` with neither body nor media. With
-    `status_callback`,
-    each message asks Twilio to report its delivery there (its `action`, which twilio's classes
-    document as replacing the deprecated `statusCallback`).
+    `status_callback`, each message asks Twilio to report its delivery there (its `action`,
+    which twilio's classes document as replacing the deprecated `statusCallback`).
     """
     return _document(reply_texts(reply), status_callback)
 
@@ -62,14 +61,19 @@ def reply_texts(reply: Reply) -> tuple[Text, ...]:
 def _text(text: str | Text) -> Text:
     if isinstance(text, str):
         return Text(text)
-    media = tuple(text.media)
+    media = (text.media,) if isinstance(text.media, str) else tuple(text.media)  # one URL
     if len(media) > MAX_MEDIA:  # Twilio would refuse the whole reply
         logger.warning("reply media cut to 10", extra={"media_left_out": len(media) - MAX_MEDIA})
     return Text(text.body, media[:MAX_MEDIA])
 
 
-def messages(text: Text) -> list[Text]:
-    """The text as messages that each fit Twilio's limit; its media go with the last."""
+def messages_of(texts: Iterable[Text]) -> list[Text]:
+    """The messages that send these texts: each fits Twilio's limit, a text's media go with its
+    last, and a text with neither body nor media is none."""
+    return [piece for text in texts if text.body or text.media for piece in _messages(text)]
+
+
+def _messages(text: Text) -> list[Text]:
     pieces = split_message(text.body) or [""]
     return [*map(Text, pieces[:-1]), Text(pieces[-1], text.media)]
 
@@ -79,7 +83,7 @@ def _document(texts: tuple[Text, ...], status_callback: str | None) -> str:
     """Built once per distinct reply: an auto-reply is the same document every time. So each
     warning below is logged once per container and distinct reply, not once per message."""
     readable = [Text(_xml_text(text.body), tuple(map(_xml_text, text.media))) for text in texts]
-    pieces = [piece for text in readable if text.body or text.media for piece in messages(text)]
+    pieces = messages_of(readable)
     response = MessagingResponse()
     size = len(str(response).encode())
     delivery_report = {"action": status_callback, "method": "POST"} if status_callback else {}

@@ -68,6 +68,24 @@ def test_a_whatsapp_address_is_a_number_to_text(later_queue):
 def test_a_text_with_neither_body_nor_media_is_refused(later_queue):
     with pytest.raises(InvalidTextError, match="body or media"):
         send_text("+14155550100", key="k")
+    assert queued(later_queue) == []
+
+
+@pytest.mark.parametrize(
+    "media",
+    [[f"https://x.test/{number}.png" for number in range(11)], ["ftp://x.test/a.png"]],
+    ids=["more than ten", "not http"],
+)
+def test_media_twilio_would_not_send_are_refused(later_queue, media):
+    with pytest.raises(InvalidTextError, match="media must be at most 10 http"):
+        send_text("+14155550100", "hi", media=media, key="k")
+    assert queued(later_queue) == []
+
+
+def test_one_media_url_may_be_given_alone(later_queue):
+    send_text("+14155550100", media="https://x.test/a.png", key="k")
+
+    assert queued(later_queue)[0]["media"] == ["https://x.test/a.png"]
 
 
 @pytest.mark.parametrize("key", ["", "k" * (later.MAX_KEY_LENGTH + 1)], ids=["empty", "too long"])
@@ -171,6 +189,24 @@ def test_a_message_whose_job_cannot_be_queued_is_a_503_logged(
 
     assert answer["statusCode"] == 503
     assert "later reply not queued" in logs.messages()
+
+
+def test_a_text_sent_first_while_a_message_is_answered_asks_for_reports_as_the_reply_does(
+    later_queue, invoke, monkeypatch
+):
+    router = Router()
+
+    @router.fallback
+    def call_an_agent(message):
+        send_text("+14155550100", "A customer asks for an agent", key=message.sid)
+        return "An agent will text you back shortly."
+
+    monkeypatch.setattr(handler, "reply", router.reply)
+
+    answer = invoke(signed(rest_request(), REST_URL))
+
+    assert f'action="{STATUS_URL}"' in answer["body"]
+    assert [job["status_callback"] for job in queued(later_queue)] == [STATUS_URL]
 
 
 def test_the_queued_job_names_the_message(later_queue, invoke, later_router):

@@ -287,13 +287,28 @@ def test_the_worker_runs_a_later_handler_by_its_name():
 
 def test_two_later_handlers_of_one_name_are_an_error_at_registration():
     router = Router()
+    router.keyword("A", later=True)(lambda message: "a")
 
-    def report(message):
-        return "x"
-
-    router.keyword("A", later=True)(report)
     with pytest.raises(ValueError, match="two handlers run later under one name"):
-        router.keyword("B", later=True)(report)
+        router.keyword("B", later=True)(lambda message: "b")
+
+
+def test_one_later_handler_may_be_registered_for_several_tests():
+    router = Router()
+
+    @router.keyword("CONFIRM", later=True)
+    @router.button("CONFIRM", later=True)
+    def confirm(message):
+        return "booked"
+
+    assert router.reply(message("confirm")) == router.reply(pressed("CONFIRM"))
+
+
+def test_an_empty_acknowledgement_runs_the_handler_later_answering_nothing_at_once():
+    router = Router()
+    router.fallback(later="")(lambda message: "done")
+
+    assert router.reply(message("hi")).acknowledgement is None
 
 
 def test_a_later_handler_chosen_by_a_conversation_test_leaves_the_conversation_unwritten(

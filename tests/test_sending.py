@@ -3,11 +3,13 @@ recording stand-in of Twilio's API), Twilio's refusals done with, its outages re
 
 import functools
 import json
+import socket
+import threading
 
 import boto3
 import pytest
-import requests
 from recording_twilio import ACCOUNT_SID, Crash
+from twilio.http.http_client import TwilioHttpClient
 from twilio_requests import MESSAGE_SID, SMS, STATUS_URL, TOKEN, with_fields
 
 import handler
@@ -16,9 +18,13 @@ from devtools.queue_events import sqs_event
 from sms_webhook import sending
 from sms_webhook.conversation import Conversation
 from sms_webhook.form import FormFields
+from sms_webhook.later import send_text
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
+from sms_webhook.telemetry import pseudonym
 from sms_webhook.twiml import MAX_MESSAGE_LENGTH, Text
+
+pytestmark = pytest.mark.usefixtures("idempotency_table")  # the worker, as deployed
 
 SENDER = dict(SMS)["From"]
 TWILIO_NUMBER = dict(SMS)["To"]
@@ -125,11 +131,13 @@ def test_a_later_reply_of_media_alone_is_sent_without_a_body(twilio_api):
     assert (form["MediaUrl"], "Body" in form) == ([picture], False)
 
 
-def test_a_long_later_reply_is_sent_in_messages_twilio_accepts(twilio_api):
+@pytest.mark.parametrize("kind", ["later reply", "text sent first"])
+def test_a_long_text_is_sent_in_messages_twilio_accepts(kind, sending_account, twilio_api):
+    long_text = "word " * 1000
     router = Router()
-    router.fallback(later=True)(lambda message: "word " * 1000)
+    router.fallback(later=True)(lambda message: long_text)
 
-    work(reply_job(router))
+    work(reply_job(router) if kind == "later reply" else text_job(body=long_text))
 
     assert len(twilio_api.forms) == 4
     assert all(len(form["Body"]) <= MAX_MESSAGE_LENGTH for form in twilio_api.forms)
@@ -217,7 +225,7 @@ def test_a_handler_cut_off_at_the_workers_timeout_runs_again_on_the_retry(
 
 @pytest.mark.parametrize(
     ("status", "code", "counted"),
-    [(400, 21610, "21610"), (400, 21211, "21211"), (400, 30999, "other")],
+    [(400, 21610, "21610"), (400, 21211, "21211"), (400, 63016, "63016")],
 )
 def test_a_text_twilio_refuses_for_good_is_logged_counted_and_not_retried(
     router, twilio_api, logs, published, status, code, counted
@@ -242,12 +250,13 @@ def failures(published) -> list[str]:
         ((429, 20429), "20429"),
         ((500, 20500), "5xx"),
         ((503, 20503), "5xx"),
-        (requests.ConnectionError("no route"), "network"),
+        ((401, 20003), "20003"),
+        ((400, 30999), "other"),
     ],
-    ids=["429", "500", "503", "network"],
+    ids=["429", "500", "503", "a rejected key", "an unknown code"],
 )
-def test_a_text_twilio_cannot_take_now_fails_the_job_for_a_retry(
-    router, twilio_api, published, outcome, counted
+def test_any_other_error_of_twilio_fails_the_job_for_a_retry_logged_with_its_code(
+    router, twilio_api, published, logs, outcome, counted
 ):
     twilio_api.outcomes = [outcome]
 
@@ -255,6 +264,76 @@ def test_a_text_twilio_cannot_take_now_fails_the_job_for_a_retry(
 
     assert failed(answer) == 1
     assert failures(published) == [counted]
+    [line] = [r for r in logs.records if r["message"] == "text not sent yet: the job is retried"]
+    assert line["error_code"] == str(outcome[1])
+
+
+class LoopbackTwilio(TwilioHttpClient):
+    """twilio's own HTTP client, with requests and real sockets, reaching a server on loopback
+    instead of Twilio's API."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(timeout=0.5)
+        self.origin = f"http://127.0.0.1:{port}"
+
+    def request(self, method, url, *arguments, **options):
+        url = url.replace("https://api.twilio.com", self.origin)
+        return super().request(method, url, *arguments, **options)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: a connection to it is refused."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        return unused.getsockname()[1]
+
+
+@pytest.fixture
+def silent_server():
+    """A server on loopback that reads each request whole and never answers."""
+    requests_read = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            requests_read.append(connection.recv(65536))
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1], requests_read
+    listener.close()
+
+
+def test_a_text_twilio_could_not_be_reached_for_is_retried(
+    router, closed_port, monkeypatch, published
+):
+    monkeypatch.setattr(
+        sending, "http_client", functools.cache(lambda: LoopbackTwilio(closed_port))
+    )
+
+    answer = work(reply_job(router))
+
+    assert (failed(answer), failures(published)) == (1, ["network"])
+
+
+def test_a_text_twilio_took_without_answering_in_time_is_never_sent_again(
+    silent_server, monkeypatch, published, logs, later_queue
+):
+    port, requests_read = silent_server
+    monkeypatch.setattr(sending, "http_client", functools.cache(lambda: LoopbackTwilio(port)))
+    router = Router()
+    router.fallback(later=True)(lambda message: "Your report")
+
+    first = work(reply_job(router))
+    again = work(reply_job(router), receive_count=2)
+
+    assert (failed(first), failed(again), len(requests_read)) == (0, 0, 1)
+    assert failures(published) == ["timeout"]
+    assert "text may not have been sent: Twilio did not answer in time" in logs.messages()
 
 
 def test_a_retried_job_sends_only_what_was_not_sent(
@@ -283,7 +362,8 @@ def test_a_failed_job_comes_back_after_a_delay_that_doubles(
             changes.append(arguments["VisibilityTimeout"])
 
     monkeypatch.setenv("LATER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/q")
-    monkeypatch.setattr(sending.aws, "client", functools.cache(lambda service: Queue()))
+    clients = {"sqs": Queue(), "dynamodb": sending.aws.client("dynamodb")}
+    monkeypatch.setattr(sending.aws, "client", functools.cache(clients.get))
     twilio_api.outcomes = [(503, 20503)]
 
     work(reply_job(router), receive_count=receive_count)
@@ -381,14 +461,14 @@ def test_without_an_account_and_a_number_to_send_from_a_text_fails_and_says_why(
 def test_with_an_api_key_in_ssm_texts_are_sent_with_it(router, ssm, twilio_api, monkeypatch):
     ssm.put_parameter(
         Name="/twilio/api-key",
-        Value="SK0123456789abcdef0123456789abcdef:key-secret",
+        Value="SK0123456789abcdef0123456789abcdef:sendingsecret0451",
         Type="SecureString",
     )
     monkeypatch.setenv("TWILIO_API_KEY_PARAMETER", "/twilio/api-key")
 
     work(reply_job(router))
 
-    assert twilio_api.requests[0].auth == ("SK0123456789abcdef0123456789abcdef", "key-secret")
+    assert twilio_api.requests[0].auth == ("SK0123456789abcdef0123456789abcdef", "sendingsecret0451")
 
 
 def test_an_api_key_parameter_without_a_key_fails_the_job(router, ssm, twilio_api, monkeypatch):
@@ -424,8 +504,49 @@ def test_each_text_sent_is_counted(router, twilio_api, published):
 def test_the_recipient_is_logged_as_a_pseudonym(router, twilio_api, logs):
     work(reply_job(router))
 
-    recipients = [r["to"] for r in logs.records if r["message"] == "text sent"]
-    assert [("…" in to and "#" in to) for to in recipients] == [True, True]
+    recipients = {r["to"] for r in logs.records if r["message"] == "text sent"}
+    assert recipients == {pseudonym(SENDER, TOKEN)}
+
+
+def test_without_a_token_to_key_it_the_recipient_is_not_logged(router, monkeypatch, tmp_path, logs):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+
+    work(reply_job(router))
+
+    assert {r["to"] for r in logs.records if r["message"] == "text sent"} == {"unknown"}
+
+
+def test_a_deployed_worker_without_the_deduplication_table_sends_nothing_and_says_why(
+    router, twilio_api, monkeypatch, logs
+):
+    monkeypatch.delenv("IDEMPOTENCY_TABLE")
+
+    answer = work(reply_job(router))
+
+    assert (failed(answer), twilio_api.requests) == (1, [])
+    [line] = [r for r in logs.records if r["message"] == "later reply failed"]
+    assert line["error"] == "ConfigurationError"
+
+
+def test_an_event_that_is_no_batch_of_sqs_messages_is_one_line_and_no_job(twilio_api, logs):
+    answer = handler.later_replies_handler({"Records": "none"}, LambdaContext())
+
+    assert (answer, twilio_api.requests) == ({"batchItemFailures": []}, [])
+    assert "not an SQS event: no job to run" in logs.messages()
+
+
+def test_a_text_a_later_handler_sends_first_asks_for_reports_as_its_reply_does(later_queue):
+    router = Router()
+
+    @router.fallback(later=True)
+    def call_an_agent(message):
+        send_text("+14155550100", "A customer asks for an agent", key=message.sid)
+
+    work(reply_job(router, status_callback=STATUS_URL))
+
+    [queued] = boto3.client("sqs").receive_message(QueueUrl=later_queue)["Messages"]
+    assert json.loads(queued["Body"])["status_callback"] == STATUS_URL
 
 
 def test_a_later_reply_sends_only_the_fields_of_the_rest_api(router, twilio_api):

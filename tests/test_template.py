@@ -281,7 +281,7 @@ def grants(function: dict) -> set[tuple[str, str, str | None]]:
     return granted
 
 
-def test_the_worker_runs_the_later_replies_handler_with_five_minutes_per_batch():
+def test_the_worker_runs_the_later_replies_handler_with_five_minutes_per_job():
     assert WORKER["Handler"] == "handler.later_replies_handler"
     assert WORKER["Timeout"] == 300
     assert RESOURCES["LaterRepliesFunction"]["Metadata"] == {"BuildMethod": "makefile"}
@@ -355,14 +355,14 @@ def test_sending_parameters_are_optional_and_checked_when_given(parameter, accep
     assert [value for value in refused if re.fullmatch(pattern, value)] == []
 
 
-def test_the_queue_hands_the_worker_ten_jobs_at_a_time_reporting_each_failure_alone():
+def test_the_queue_hands_the_worker_one_job_at_a_time_reporting_its_failure():
     mapping = RESOURCES["LaterRepliesEventSource"]
 
     assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
     assert mapping["Properties"] == {
         "FunctionName": {"Ref": "LaterRepliesFunction"},
         "EventSourceArn": {"Fn::GetAtt": ["LaterRepliesQueue", "Arn"]},
-        "BatchSize": 10,
+        "BatchSize": 1,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
     }
 

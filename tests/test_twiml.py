@@ -73,6 +73,12 @@ def test_a_long_text_with_media_has_its_media_in_its_last_message():
     assert [message.media for message in sent] == [(), (PICTURE,)]
 
 
+def test_one_url_given_alone_is_one_media():
+    assert twiml_messages(messaging_response(Text("ticket", media=PICTURE))) == [
+        OutgoingMessage("ticket", (PICTURE,))
+    ]
+
+
 def test_media_past_the_tenth_are_left_out_with_a_warning(logs):
     urls = [f"{PICTURE}?{number}" for number in range(12)]
 

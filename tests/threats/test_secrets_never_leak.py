@@ -122,4 +122,6 @@ def test_one_sender_has_one_pseudonym_across_requests(rotating_token, invoke, lo
 
 
 def test_the_leak_check_finds_a_number_or_a_secret_when_there_is_one():
-    assert leaked(f"sent from {SENDER} with {SHARED_KEY_SECRET}") == [SHARED_KEY_SECRET, SENDER]
+    found = leaked(f"sent from {SENDER} with {SHARED_KEY_SECRET}")
+
+    assert found == [SHARED_KEY_SECRET, SENDER, "+1415555"]
