@@ -8,3 +8,6 @@ FUNCTION_ID = "WebhookFunction"
 
 LOCAL_CONVERSATIONS = PROJECT / ".local" / "conversations.json"
 """Where `make run` and `make chat` keep conversations: a file, kept across restarts."""
+LOCAL_OUTBOX = PROJECT / ".local" / "outbox.jsonl"
+"""Where `make run` and `make chat` put what the bot sends later (`OUTBOX_FILE`): a JSON line per
+text, kept, never sent to Twilio."""
