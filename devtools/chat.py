@@ -14,11 +14,14 @@ A handler that runs later runs in the background once its acknowledgement is pri
 reply is printed when it arrives, while you type the next text; a text sent first to someone
 else (`send_text`) is printed with whom it is to. Both are kept in `.local/outbox.jsonl`, as
 `make run` keeps them, and never reach Twilio. At the end of input the chat waits for the
-replies still running (`--wait` seconds at most).
+replies still running (`--wait` seconds at most). In a terminal, a reply that arrives while you
+type is printed below the prompt, which then shows again; the function's metric lines are left
+out there, which would come between them.
 """
 
 import argparse
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Iterable
@@ -84,9 +87,9 @@ class Chat:
             run_later=self.later_jobs.run,
         )
 
-    def say(self, *lines: str) -> None:
+    def say(self, *lines: str, end: str = "\n") -> None:
         with self._printing:
-            print(*lines, sep="\n", file=self.output, flush=True)
+            print(*lines, sep="\n", end=end, file=self.output, flush=True)
 
     def sent(self, outgoing: Outgoing) -> None:
         """A text the bot put in the outbox, printed as it arrives: a later reply to whoever is
@@ -95,13 +98,10 @@ class Chat:
         prefix = "bot>" if outgoing.to == self.phone.address else f"bot to {whom}>"
         text = printed([OutgoingMessage(outgoing.body, outgoing.media)]).splitlines()
         lines = [f"{prefix} {line}" for line in text]
-        if not self.interactive:
+        if self.interactive:  # below the prompt and what may be typed at it, then a new prompt
+            self.say("", *lines, PROMPT, end="")
+        else:
             self.say(*lines)
-            return
-        with self._printing:  # over the prompt, then the prompt again with what was typed so far
-            shown = "\n".join(lines)
-            self.output.write(f"\r\x1b[K{shown}\n{PROMPT}{_typed_so_far()}")
-            self.output.flush()
 
     def take(self, line: str) -> bool:
         """Act on one line; False once the chat is over."""
@@ -202,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
     logger.setLevel("WARNING")  # the replies, not the function's JSON lines; warnings still show
     logger.registered_handler.setStream(sys.stderr)
     interactive = sys.stdin.isatty()
+    if (
+        interactive
+    ):  # metric lines, meaningless here, would come between a later reply and the prompt
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     lines, conversation = _typed() if interactive else sys.stdin, sys.stdout
     with contextlib.redirect_stdout(sys.stderr):  # the metric lines the function prints, too
         chat(
@@ -214,15 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
 
-def _typed_so_far() -> str:
-    """What the person has typed at the prompt and not yet sent, where readline tells."""
-    readline = sys.modules.get("readline")
-    return readline.get_line_buffer() if readline else ""
-
-
 def _typed() -> Iterable[str]:
-    with contextlib.suppress(ImportError):  # line editing for `input`, which then uses it
-        import readline  # noqa: F401
     while True:
         try:
             yield input(PROMPT)

@@ -1,14 +1,19 @@
 """`make chat`: a conversation with the bot in the terminal, driven here through a pipe."""
 
+import contextlib
 import json
+import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from later_replies import STAFF
-from local_project import copy_of_project
+from local_project import WAIT_SECONDS, copy_of_project
 
 from devtools.local_token import local_token
 from devtools.paths import PROJECT
@@ -50,20 +55,39 @@ def chat(tmp_path):
 
 
 @pytest.fixture
-def later_chat(tmp_path, monkeypatch):
-    """Pipe lines into a chat on a copy of the project whose replies.py is
-    `tests/later_replies.py`, and which waits 10 s at most for later replies: how it ended."""
+def later_project(tmp_path, monkeypatch) -> Path:
+    """A copy of the project whose replies.py is `tests/later_replies.py`, its gate the file
+    `gate` in the test's folder."""
     project = tmp_path / "project"
     project.mkdir()
     copy_of_project(project)
     shutil.copy(Path(__file__).parent / "later_replies.py", project / "replies.py")
     monkeypatch.setenv("GATE", str(tmp_path / "gate"))
+    return project
+
+
+@pytest.fixture
+def later_chat(later_project, tmp_path):
+    """Pipe lines into a chat on `later_project` which waits 10 s at most for later replies: how
+    it ended."""
 
     def run(*lines: str, wait: str = "10") -> subprocess.CompletedProcess:
         arguments = (*in_the_tests_folder(tmp_path), "--wait", wait)
-        return run_chat(*arguments, lines=lines, project=project)
+        return run_chat(*arguments, lines=lines, project=later_project)
 
     return run
+
+
+def read_until(terminal: int, expected: str) -> str:
+    """What the terminal shows until `expected` has been shown; the test fails if it never is."""
+    shown = ""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while expected not in shown:
+        left = deadline - time.monotonic()
+        assert left > 0, f"never shown: {expected!r}, in {shown!r}"
+        if select.select([terminal], [], [], left)[0]:
+            shown += os.read(terminal, 4096).decode()
+    return shown
 
 
 def test_a_piped_text_prints_the_replies_and_ends(chat):
@@ -147,6 +171,57 @@ def test_a_text_sent_first_prints_with_whom_it_is_to(later_chat):
         "bot> An agent will text you back shortly.",
         f"bot to {pseudonym(STAFF, local_token())}> A customer asks: AGENT",
     ]
+
+
+@pytest.fixture
+def terminal(later_project, tmp_path):
+    """A chat on `later_project` in a terminal (a pseudo-terminal), waiting for texts: the
+    terminal's side, to type on and read. The test ends the chat (`ended`), which must end well."""
+    terminal, chat_side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.chat", *in_the_tests_folder(tmp_path), "--wait", "10"],
+        cwd=later_project,
+        stdin=chat_side,
+        stdout=chat_side,
+        stderr=chat_side,
+        start_new_session=True,
+    )
+    os.close(chat_side)
+    try:
+        yield terminal
+        assert process.wait(WAIT_SECONDS) == 0
+    finally:
+        process.kill()
+        os.close(terminal)
+
+
+def ended(terminal: int) -> str:
+    """Ctrl-D: what the terminal shows until the chat has ended."""
+    os.write(terminal, b"\x04")
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the chat's side is closed
+        while select.select([terminal], [], [], WAIT_SECONDS)[0] and (
+            read := os.read(terminal, 4096)
+        ):
+            shown += read
+    return shown.decode()
+
+
+def test_in_a_terminal_a_later_reply_prints_below_the_prompt_then_prompts_again(terminal, tmp_path):
+    os.write(terminal, b"GATED\n")
+    read_until(terminal, "bot> Working on it\r\nyou> ")
+
+    (tmp_path / "gate").touch()
+
+    assert read_until(terminal, "you> ").startswith("\r\nbot> Done at last\r\nyou> ")
+    ended(terminal)
+
+
+def test_in_a_terminal_no_metric_line_comes_between_a_later_reply_and_the_prompt(terminal):
+    os.write(terminal, b"AGENT\n")
+    read_until(terminal, "A customer asks: AGENT\r\nyou> ")
+
+    assert '"_aws"' not in ended(terminal)
 
 
 def test_quit_ends_the_chat_before_the_next_line(chat):
