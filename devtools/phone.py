@@ -101,7 +101,7 @@ class Phone:
         """Every text the bot sent during this phone's sends, to this phone or anyone else."""
 
     def send(self, text: str, *, media: Sequence[tuple[str, str]] = (), **fields: str) -> list[str]:
-        """The texts the bot answers `text` with (none for no reply), a later reply's last.
+        """The texts the bot answers `text` with (none for no reply), then a later reply.
 
         `media`: (URL, content type) pairs, for an MMS; `fields`: more of Twilio's fields, as
         Twilio names them (`ProfileName="Ada"`, `ButtonPayload="YES"`).

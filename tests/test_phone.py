@@ -3,13 +3,16 @@
 import gc
 import os
 import socket
+import threading
 
 import pytest
 from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 
+import handler
 from devtools.outbox import Text
 from devtools.phone import Phone
 from sms_webhook import later
+from sms_webhook.router import Router
 
 SHELL = {
     "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
@@ -124,6 +127,23 @@ def test_the_outbox_holds_the_later_replies_too(later_router):
     phone.send("REPORT")
 
     assert phone.outbox == [Text(phone.address, "done")]
+
+
+def test_a_text_another_thread_sends_meanwhile_is_not_the_sends(monkeypatch):
+    router = Router()
+
+    @router.fallback
+    def text_staff_from_another_thread(message):
+        texting = threading.Thread(target=later.send_text, args=(STAFF, "hi"), kwargs={"key": "k"})
+        texting.start()
+        texting.join()
+        return "ok"
+
+    monkeypatch.setattr(handler, "reply", router.reply)
+    phone = Phone()
+
+    assert phone.send("hello") == ["ok"]
+    assert phone.outbox == []
 
 
 def test_jobs_for_later_run_as_before_once_a_send_is_over(later_router):
