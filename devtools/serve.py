@@ -13,7 +13,8 @@ that arrives through a tunnel is refused here (403) with a word on setting the t
 A handler that runs later runs in the server process once the webhook has answered, as the
 worker would after the queue, and what it sends (and every text sent first, `send_text`) goes to
 the local outbox, `.local/outbox.jsonl` (`OUTBOX_FILE`), never to Twilio or the deployed queue:
-each text is printed when it is put there, `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`.
+each text is printed when it is put there, `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`. A
+restart stops the later replies still running, and says so.
 
 The server restarts when the function's code changes (devtools/supervise.py): this process keeps
 the listening socket, so requests wait through a restart, and runs the server in a child process
@@ -421,6 +422,9 @@ def serve(listening: socket.socket) -> None:
     # so it is called from another thread; the loop looks for it every 0.1 s.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever(poll_interval=0.1)
+    if running := server.later_jobs.wait(0):  # their threads end with this process
+        replies = "1 later reply" if running == 1 else f"{running} later replies"
+        print(f"{replies} still running, stopped with the server: nothing sent", flush=True)
 
 
 def _exit_when_the_supervisor_is_gone() -> None:

@@ -312,6 +312,21 @@ def test_make_run_keeps_later_texts_in_local_outbox_jsonl(make_run):
     assert json.loads(line)["body"].startswith("Your report: ")
 
 
+def test_a_restart_says_it_stopped_a_later_reply_still_running(make_run):
+    replies = make_run.project / "replies.py"
+    code = replies.read_text().replace("import os\n", "import os\nimport threading\n", 1)
+    replies.write_text(
+        code.replace("    texts = [", "    threading.Event().wait()\n    texts = [", 1)
+    )
+    make_run.wait_for("replies.py changed")
+    send("REPORT", port=make_run.port)
+    mark = make_run.mark()
+
+    make_run.edit("replies.py", "I'm busy questing right now!", "Back soon!")
+
+    make_run.wait_for("^1 later reply still running, stopped with the server: nothing sent", mark)
+
+
 @pytest.fixture
 def queue_in_the_shell(monkeypatch):
     """A shell that names the deployed queue, whose AWS endpoint refuses every connection.
