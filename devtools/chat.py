@@ -9,23 +9,39 @@ It runs the webhook in this process (no server, no AWS), through `devtools.phone
 signature check and your handlers run as deployed, and conversations are kept in
 `.local/conversations.json`, as `make run` keeps them. Stdout carries only the conversation: the
 function's log lines go to stderr, so that piped replies can be read as they are.
+
+A handler that runs later runs in the background once its acknowledgement is printed, and its
+reply is printed when it arrives, while you type the next text; a text sent first to someone
+else (`send_text`) is printed with whom it is to. Both are kept in `.local/outbox.jsonl`, as
+`make run` keeps them, and never reach Twilio. At the end of input the chat waits for the
+replies still running (`--wait` seconds at most). In a terminal, a reply that arrives while you
+type is printed below the prompt, which then shows again; the function's metric lines are left
+out there, which would come between them.
 """
 
 import argparse
 import contextlib
+import os
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
 from devtools.function_code import import_handler
-from devtools.paths import LOCAL_CONVERSATIONS
+from devtools.local_token import local_token
+from devtools.outbox import LaterJobs, listening
+from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX
 from devtools.phone import Phone
 from devtools.send import media_type, printed
 from devtools.twilio_message import SENDER
-from sms_webhook.telemetry import logger
+from devtools.twiml_answer import OutgoingMessage
+from sms_webhook.sending import Outgoing
+from sms_webhook.telemetry import logger, pseudonym
 
 PROMPT = "you> "
+WAIT_SECONDS = 60.0
+"""How long, at the end of input, the chat waits for the later replies still running."""
 COMMANDS = {
     "/media URL [TYPE]": "attach a picture or file to the next text",
     "/from +14155550002": "text as another sender",
@@ -42,20 +58,50 @@ def commands_help() -> str:
 
 
 class Chat:
-    """One terminal's conversation with the bot: who is texting, and what to attach next."""
+    """One terminal's conversation with the bot: who is texting, what to attach next, and the
+    replies still running in the background."""
 
-    def __init__(self, output: TextIO, conversations: Path = LOCAL_CONVERSATIONS) -> None:
+    def __init__(
+        self,
+        output: TextIO,
+        conversations: Path = LOCAL_CONVERSATIONS,
+        outbox: Path = LOCAL_OUTBOX,
+        interactive: bool = False,
+    ) -> None:
         self.output = output
         self.conversations = conversations
+        self.outbox = outbox
+        self.interactive = interactive
+        self.later_jobs = LaterJobs()
+        self._printing = threading.Lock()
         self.number, self.channel = SENDER, "sms"
         self.media: list[tuple[str, str]] = []
         self.phone = self._phone()
 
     def _phone(self) -> Phone:
-        return Phone(self.number, channel=self.channel, conversations=self.conversations)
+        return Phone(
+            self.number,
+            channel=self.channel,
+            conversations=self.conversations,
+            outbox_file=self.outbox,
+            run_later=self.later_jobs.run,
+        )
 
-    def say(self, line: str) -> None:
-        print(line, file=self.output, flush=True)
+    def say(self, *lines: str, end: str = "\n") -> None:
+        with self._printing:
+            print(*lines, sep="\n", end=end, file=self.output, flush=True)
+
+    def sent(self, outgoing: Outgoing) -> None:
+        """A text the bot put in the outbox, printed as it arrives: a later reply to whoever is
+        texting now as any reply, a text to anyone else with whom it is to."""
+        whom = pseudonym(outgoing.to, local_token())
+        prefix = "bot>" if outgoing.to == self.phone.address else f"bot to {whom}>"
+        text = printed([OutgoingMessage(outgoing.body, outgoing.media)]).splitlines()
+        lines = [f"{prefix} {line}" for line in text]
+        if self.interactive:  # below the prompt and what may be typed at it, then a new prompt
+            self.say("", *lines, PROMPT, end="")
+        else:
+            self.say(*lines)
 
     def take(self, line: str) -> bool:
         """Act on one line; False once the chat is over."""
@@ -88,22 +134,39 @@ class Chat:
 
     def _send(self, text: str) -> None:
         media, self.media = self.media, []
-        try:
-            self.phone.send(text, media=media)
-        except AssertionError as error:  # the webhook did not answer 200: say what it said
-            self.say(f"bot! {error}")
-            return
-        for line in printed(self.phone.last).splitlines():
-            self.say(f"bot> {line}")
+        with self.later_jobs.answering():  # a later handler starts once its answer is printed
+            try:
+                self.phone.send(text, media=media)
+            except AssertionError as error:  # the webhook did not answer 200: say what it said
+                self.say(f"bot! {error}")
+                return
+            self.say(*(f"bot> {line}" for line in printed(self.phone.last).splitlines()))
 
 
-def chat(lines: Iterable[str], output: TextIO, interactive: bool, conversations: Path) -> None:
-    session = Chat(output, conversations)
+def chat(
+    lines: Iterable[str],
+    output: TextIO,
+    interactive: bool,
+    conversations: Path,
+    *,
+    outbox: Path = LOCAL_OUTBOX,
+    wait: float = WAIT_SECONDS,
+) -> None:
+    session = Chat(output, conversations, outbox, interactive)
     if interactive:
         session.say(f"Texting your bot as {session.phone.address}. /help for commands.")
-    for line in lines:
-        if not session.take(line.rstrip("\n")):
-            break
+    # The phone's settings for the whole chat, not a send: a reply may finish after its send.
+    with session.phone.settings(), listening(session.sent):
+        for line in lines:
+            if not session.take(line.rstrip("\n")):
+                break
+        running = session.later_jobs.wait(wait)
+    if running:
+        replies = "1 later reply is" if running == 1 else f"{running} later replies are"
+        raise SystemExit(
+            f"{replies} still running after {wait:g} s: the chat ends without it "
+            "(python -m devtools.chat --wait SECONDS waits longer)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,14 +183,39 @@ def main(argv: list[str] | None = None) -> None:
         default=LOCAL_CONVERSATIONS,
         help=f"the file conversations are kept in (default: {LOCAL_CONVERSATIONS.name} in .local/)",
     )
+    parser.add_argument(
+        "--outbox",
+        type=Path,
+        default=LOCAL_OUTBOX,
+        help=f"the file texts sent later are kept in (default: {LOCAL_OUTBOX.name} in .local/)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=WAIT_SECONDS,
+        metavar="SECONDS",
+        help=f"how long to wait for later replies at the end of input (default: {WAIT_SECONDS:g})",
+    )
     arguments = parser.parse_args(argv)
+    arguments.outbox.parent.mkdir(parents=True, exist_ok=True)
     import_handler()  # a mistake in replies.py is told before the first text, and ends the chat
     logger.setLevel("WARNING")  # the replies, not the function's JSON lines; warnings still show
     logger.registered_handler.setStream(sys.stderr)
     interactive = sys.stdin.isatty()
+    if (
+        interactive
+    ):  # metric lines, meaningless here, would come between a later reply and the prompt
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     lines, conversation = _typed() if interactive else sys.stdin, sys.stdout
     with contextlib.redirect_stdout(sys.stderr):  # the metric lines the function prints, too
-        chat(lines, conversation, interactive, arguments.conversations)
+        chat(
+            lines,
+            conversation,
+            interactive,
+            arguments.conversations,
+            outbox=arguments.outbox,
+            wait=arguments.wait,
+        )
 
 
 def _typed() -> Iterable[str]:

@@ -10,3 +10,6 @@ WORKER_ID = "LaterRepliesFunction"
 
 LOCAL_CONVERSATIONS = PROJECT / ".local" / "conversations.json"
 """Where `make run` and `make chat` keep conversations: a file, kept across restarts."""
+LOCAL_OUTBOX = PROJECT / ".local" / "outbox.jsonl"
+"""Where `make run` and `make chat` put what the bot sends later (`OUTBOX_FILE`): a JSON line per
+text, kept, never sent to Twilio."""

@@ -14,22 +14,36 @@ and your handlers run as deployed. Nothing reaches AWS, whatever your shell expo
 `AWS_SETTINGS`), so deduplication, which needs its DynamoDB table (`IDEMPOTENCY_TABLE`), is off,
 as in `make run`. The phone's conversation lasts as long as the phone (a file of its own, in a
 temporary folder removed with the phone), so state carries from one send to the next.
+
+A handler that runs later runs within the send, and what it sends goes to the phone's outbox (a
+file in that folder too), never to Twilio or a queue: a send returns the acknowledgement, then
+the later reply, and `phone.outbox` holds every text the bot sent, to this phone or, for a text
+sent first (`send_text`), to anyone:
+
+    def test_the_report_follows_its_acknowledgement():
+        assert Phone().send("REPORT") == [
+            "Working on it: your report follows in a moment.",
+            "Your report: 1 text(s) from you in this conversation so far.",
+        ]
 """
 
 import os
 import shutil
 import tempfile
+import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from devtools.lambda_context import LambdaContext
-from devtools.local_token import development_token
+from devtools.local_token import local_token
+from devtools.outbox import Text, listening
 from devtools.proxy_events import Target, rest_event
 from devtools.twilio_message import (
+    ACCOUNT_SID,
     SENDER,
     TWILIO_NUMBER,
     form_encode,
@@ -38,7 +52,10 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
+from sms_webhook import later
 from sms_webhook.conversation_store import FileStore, conversation_key
+from sms_webhook.later import Job
+from sms_webhook.sending import Outgoing
 
 HOST = "phone.test"
 URL = f"https://{HOST}/sms"
@@ -47,9 +64,12 @@ AWS_SETTINGS = (
     "TWILIO_SHARED_KEYS_PATH",
     "IDEMPOTENCY_TABLE",
     "CONVERSATION_TABLE",
+    "LATER_QUEUE_URL",
+    "TWILIO_API_KEY_PARAMETER",
 )
-"""The settings (sms_webhook/config.py) that send the webhook to SSM or DynamoDB: unset while the
-phone texts, whatever your shell exports, so that a test never reaches AWS."""
+"""The settings (sms_webhook/config.py, sms_webhook/later.py) that send the webhook to SSM,
+DynamoDB or SQS: unset while the phone texts, whatever your shell exports, so that a test never
+reaches AWS."""
 
 
 class Phone:
@@ -62,32 +82,45 @@ class Phone:
         channel: str = "sms",
         twilio_number: str = TWILIO_NUMBER,
         conversations: Path | None = None,
+        outbox_file: Path | None = None,
+        run_later: Callable[[Job], None] = later.at_once,
     ) -> None:
+        """`run_later`: how a job for later runs: at once, within the send, or as `make chat`
+        runs it, after the answer."""
         prefix = "" if channel == "sms" else f"{channel}:"
         self.address = f"{prefix}{number}"
         self.twilio_address = f"{prefix}{twilio_number}"
-        if conversations is None:  # a folder of its own, removed with the phone
-            folder = tempfile.mkdtemp(prefix="phone-")
-            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
-            conversations = Path(folder) / "conversations.json"
-        self.conversations = conversations
+        folder = Path(tempfile.mkdtemp(prefix="phone-"))  # its own, removed with the phone
+        weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        self.conversations = conversations or folder / "conversations.json"
+        self.outbox_file = outbox_file or folder / "outbox.jsonl"
+        self.run_later = run_later
         self.last: list[OutgoingMessage] = []
-        """The messages of the last answer, with their media."""
+        """The messages of the last answer, with their media, then those of the later reply."""
+        self.outbox: list[Text] = []
+        """Every text the bot sent during this phone's sends, to this phone or anyone else."""
 
     def send(self, text: str, *, media: Sequence[tuple[str, str]] = (), **fields: str) -> list[str]:
-        """The texts the bot answers `text` with (none for no reply).
+        """The texts the bot answers `text` with (none for no reply), then a later reply.
 
         `media`: (URL, content type) pairs, for an MMS; `fields`: more of Twilio's fields, as
         Twilio names them (`ProfileName="Ada"`, `ButtonPayload="YES"`).
         """
-        with self._environment() as token:
+        sent: list[Outgoing] = []
+        with self.settings() as token, listening(_in_this_thread(sent.append)):
             import handler  # once the environment it reads is set
 
             event = self.event_for(text, token, media=media, **fields)
             answer = handler.lambda_handler(event, LambdaContext())
         if answer["statusCode"] != HTTPStatus.OK:
             raise AssertionError(f"the webhook answered {answer['statusCode']}: {answer['body']}")
-        self.last = twiml_messages(answer["body"])
+        self.outbox += [Text(outgoing.to, outgoing.body, outgoing.media) for outgoing in sent]
+        later_reply = [
+            OutgoingMessage(outgoing.body, outgoing.media)
+            for outgoing in sent
+            if outgoing.to == self.address
+        ]
+        self.last = [*twiml_messages(answer["body"]), *later_reply]
         return [message.text for message in self.last]
 
     def forget(self) -> None:
@@ -121,21 +154,45 @@ class Phone:
         return rest_event("POST", target, headers=headers, body=body)
 
     @contextmanager
-    def _environment(self) -> Iterator[str]:
-        """The token the webhook checks (yours, or the public test one), this phone's
-        conversations and none of the `AWS_SETTINGS`, for the time of one send."""
-        names = ("TWILIO_AUTH_TOKEN", "CONVERSATION_FILE", *AWS_SETTINGS)
-        saved = {name: os.environ.get(name) for name in names}
-        token = saved["TWILIO_AUTH_TOKEN"] or development_token()
-        os.environ["TWILIO_AUTH_TOKEN"] = token
-        os.environ["CONVERSATION_FILE"] = str(self.conversations)
-        for name in AWS_SETTINGS:
-            os.environ.pop(name, None)
+    def settings(self) -> Iterator[str]:
+        """What the webhook runs with while the phone texts: the token it checks (yours, or the
+        public test one: the one yielded), this phone's conversations and outbox, texts sent first
+        from its Twilio number, jobs for later run by `run_later`, and none of the `AWS_SETTINGS`.
+        `make chat` keeps them for its whole run, for the replies that finish after a send."""
+        token = local_token()
+        values = {
+            "TWILIO_AUTH_TOKEN": token,
+            "CONVERSATION_FILE": str(self.conversations),
+            "OUTBOX_FILE": str(self.outbox_file),
+            "SEND_FROM": self.twilio_address,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            **dict.fromkeys(AWS_SETTINGS),
+        }
+        saved = {name: os.environ.get(name) for name in values}
+        run_locally, later.run_locally = later.run_locally, self.run_later
+        _set(values)
         try:
             yield token
         finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            _set(saved)
+            later.run_locally = run_locally
+
+
+def _set(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _in_this_thread(listener: Callable[[Outgoing], None]) -> Callable[[Outgoing], None]:
+    """`listener`, told only of the texts sent by the thread that made it: those of a send, not
+    those of a reply finishing in the background meanwhile (`make chat`)."""
+    thread = threading.get_ident()
+
+    def heard(outgoing: Outgoing) -> None:
+        if threading.get_ident() == thread:
+            listener(outgoing)
+
+    return heard

@@ -10,6 +10,12 @@ Without `TWILIO_AUTH_TOKEN`, signatures are checked with the public test token i
 anybody can sign with: then only requests made on this machine are handed to the function, and one
 that arrives through a tunnel is refused here (403) with a word on setting the token.
 
+A handler that runs later runs in the server process once the webhook has answered, as the
+worker would after the queue, and what it sends (and every text sent first, `send_text`) goes to
+the local outbox, `.local/outbox.jsonl` (`OUTBOX_FILE`), never to Twilio or the deployed queue:
+each text is printed when it is put there, `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`. A
+restart stops the later replies still running, and says so.
+
 The server restarts when the function's code changes (devtools/supervise.py): this process keeps
 the listening socket, so requests wait through a restart, and runs the server in a child process
 (`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
@@ -41,16 +47,24 @@ from urllib.parse import SplitResult, urlsplit
 from devtools.function_code import import_handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token, local_token
-from devtools.paths import LOCAL_CONVERSATIONS, PROJECT
+from devtools.outbox import LaterJobs
+from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT
 from devtools.proxy_events import Stamp, Target, rest_event
 from devtools.supervise import supervise
-from devtools.twilio_message import form_encode, message_fields, twilio_signature
+from devtools.twilio_message import (
+    ACCOUNT_SID,
+    TWILIO_NUMBER,
+    form_encode,
+    message_fields,
+    twilio_signature,
+)
 from devtools.twiml_answer import NotTwimlError, twiml_messages
 from sms_webhook.form import parse_form
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import pseudonym
 
 if TYPE_CHECKING:  # the supervisor process needs no more of the function than it must
+    from sms_webhook.sending import Outgoing
     from sms_webhook.twiml import Reply
 
 DEFAULT_PORT = 3000
@@ -84,12 +98,13 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         target = urlsplit(self.path)
-        response = self._answer(target, body)
-        status = int(response["statusCode"])
-        payload = response_payload(response)
-        # Printed before the answer leaves: whoever reads the answer finds the line already out.
-        print(request_line(self.command, target, body, status, payload), flush=True)
-        self._send(status, response, payload)
+        with self.server.later_jobs.answering():  # later handlers run once the answer is out
+            response = self._answer(target, body)
+            status = int(response["statusCode"])
+            payload = response_payload(response)
+            # Printed before the answer leaves: whoever reads the answer finds the line already out.
+            print(request_line(self.command, target, body, status, payload), flush=True)
+            self._send(status, response, payload)
 
     def _answer(self, target: SplitResult, body: bytes) -> dict:
         """The function's answer, or the refusal of a request from a tunnel (public token)."""
@@ -146,6 +161,17 @@ class WebhookServer(HTTPServer):
             super().__init__(("127.0.0.1", listen), WebhookRequestHandler)
         self.function = function
         self.local_only = local_token() == development_token()
+        self.later_jobs = LaterJobs()
+        """How this server runs later handlers, once `run_later_replies_here` says it does."""
+
+
+def run_later_replies_here(server: WebhookServer) -> None:
+    """Jobs for later (`sms_webhook/later.py`) run in this process, each once the answer to its
+    message is out, and each text put in the outbox is printed."""
+    from sms_webhook import later, sending
+
+    later.run_locally = server.later_jobs.run
+    sending.local_listeners.append(lambda outgoing: print(sent_line(outgoing), flush=True))
 
 
 def response_payload(response: dict) -> bytes:
@@ -216,10 +242,19 @@ def answer_summary(status: int, payload: bytes) -> str:
         return f"{status}, but {error}"
     if not messages:
         return "(no reply)"
-    return " | ".join(
-        _quoted(message.text) + "".join(f" [media: {url}]" for url in message.media)
-        for message in messages
-    )
+    return " | ".join(_shown(message.text, message.media) for message in messages)
+
+
+def sent_line(outgoing: "Outgoing") -> str:
+    """The line a person reads for a text put in the local outbox: to whom, as request lines
+    show senders, and what. `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`"""
+    who = pseudonym(outgoing.to, local_token())
+    return f"sent to {who} ⇒ {_shown(outgoing.body, outgoing.media)}"
+
+
+def _shown(text: str, media: tuple[str, ...]) -> str:
+    """A message's text, quoted, then its media."""
+    return _quoted(text) + "".join(f" [media: {url}]" for url in media)
 
 
 def _quoted(text: str) -> str:
@@ -307,6 +342,18 @@ Take real texts through a tunnel:
 """
 
 
+def use_local_outbox() -> None:
+    """Later replies and texts sent first go to the outbox (`OUTBOX_FILE`, by default
+    `.local/outbox.jsonl`), never to the deployed queue a shell may name; texts sent first come
+    from the sample Twilio number unless `SEND_FROM` and `TWILIO_ACCOUNT_SID` say otherwise."""
+    outbox = Path(os.environ.get("OUTBOX_FILE", "").strip() or LOCAL_OUTBOX)
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["OUTBOX_FILE"] = str(outbox)
+    os.environ.pop("LATER_QUEUE_URL", None)
+    os.environ.setdefault("SEND_FROM", TWILIO_NUMBER)
+    os.environ.setdefault("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+
+
 def function_files() -> list[Path]:
     """The code the server runs: a change to any of it restarts the server."""
     return [
@@ -369,11 +416,15 @@ def serve(listening: socket.socket) -> None:
     handler = import_handler()  # or one line on why not: the supervisor waits for a fix
     handler.reply = printing_tracebacks(handler.reply)
     server = WebhookServer(listening, handler.lambda_handler)
+    run_later_replies_here(server)
     # Stopped for a restart, the server answers the request in hand first (requests not yet
     # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
     # so it is called from another thread; the loop looks for it every 0.1 s.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever(poll_interval=0.1)
+    if running := server.later_jobs.wait(0):  # their threads end with this process
+        replies = "1 later reply" if running == 1 else f"{running} later replies"
+        print(f"{replies} still running, stopped with the server: nothing sent", flush=True)
 
 
 def _exit_when_the_supervisor_is_gone() -> None:
@@ -407,6 +458,7 @@ def main(argv: list[str] | None = None) -> None:
     token = local_token()
     os.environ["TWILIO_AUTH_TOKEN"] = token  # for the server processes
     os.environ.setdefault("CONVERSATION_FILE", str(LOCAL_CONVERSATIONS))
+    use_local_outbox()
     supervise(
         functools.partial(start_server, listening),
         function_files,

@@ -274,6 +274,25 @@ def later_router(monkeypatch) -> Router:
     return router
 
 
+STAFF = "+14155550100"
+"""Who `texting_staff`'s handler texts first."""
+
+
+@pytest.fixture
+def texting_staff(monkeypatch) -> Router:
+    """Replace the reply code with a router whose every message is a customer asking for an
+    agent: staff get a text sent first (`send_text`), the sender an answer at once."""
+    router = Router()
+
+    @router.fallback
+    def call_an_agent(message):
+        later.send_text(STAFF, f"A customer asks: {message.body}", key=message.sid)
+        return "An agent will text you back shortly."
+
+    monkeypatch.setattr(handler, "reply", router.reply)
+    return router
+
+
 @pytest.fixture
 def conversing(monkeypatch):
     """Replace the reply code with a handler that takes the conversation: each message reads it,

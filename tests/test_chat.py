@@ -1,13 +1,23 @@
 """`make chat`: a conversation with the bot in the terminal, driven here through a pipe."""
 
+import contextlib
+import json
+import os
+import pty
+import select
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from local_project import copy_of_project
+from later_replies import STAFF
+from local_project import WAIT_SECONDS, copy_of_project
 
+from devtools.local_token import local_token
 from devtools.paths import PROJECT
+from sms_webhook.telemetry import pseudonym
 
 
 def run_chat(
@@ -25,17 +35,59 @@ def run_chat(
     )
 
 
+def in_the_tests_folder(tmp_path: Path) -> tuple[str | Path, ...]:
+    """The arguments that keep a chat's conversations and outbox in the test's folder."""
+    return ("--conversations", tmp_path / "c.json", "--outbox", tmp_path / "outbox.jsonl")
+
+
 @pytest.fixture
 def chat(tmp_path):
     """Pipe lines into a chat that keeps its conversations in the test's folder: its stdout, once
-    it has ended well and printed nothing else."""
+    it has ended well and printed nothing else but metrics (a later reply sent counts as one)."""
 
     def run(*lines: str) -> list[str]:
-        finished = run_chat("--conversations", tmp_path / "c.json", lines=lines)
-        assert (finished.returncode, finished.stderr) == (0, "")
+        finished = run_chat(*in_the_tests_folder(tmp_path), lines=lines)
+        assert finished.returncode == 0
+        assert [line for line in finished.stderr.splitlines() if '{"_aws":' not in line] == []
         return finished.stdout.splitlines()
 
     return run
+
+
+@pytest.fixture
+def later_project(tmp_path, monkeypatch) -> Path:
+    """A copy of the project whose replies.py is `tests/later_replies.py`, its gate the file
+    `gate` in the test's folder."""
+    project = tmp_path / "project"
+    project.mkdir()
+    copy_of_project(project)
+    shutil.copy(Path(__file__).parent / "later_replies.py", project / "replies.py")
+    monkeypatch.setenv("GATE", str(tmp_path / "gate"))
+    return project
+
+
+@pytest.fixture
+def later_chat(later_project, tmp_path):
+    """Pipe lines into a chat on `later_project` which waits 10 s at most for later replies: how
+    it ended."""
+
+    def run(*lines: str, wait: str = "10") -> subprocess.CompletedProcess:
+        arguments = (*in_the_tests_folder(tmp_path), "--wait", wait)
+        return run_chat(*arguments, lines=lines, project=later_project)
+
+    return run
+
+
+def read_until(terminal: int, expected: str) -> str:
+    """What the terminal shows until `expected` has been shown; the test fails if it never is."""
+    shown = ""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while expected not in shown:
+        left = deadline - time.monotonic()
+        assert left > 0, f"never shown: {expected!r}, in {shown!r}"
+        if select.select([terminal], [], [], left)[0]:
+            shown += os.read(terminal, 4096).decode()
+    return shown
 
 
 def test_a_piped_text_prints_the_replies_and_ends(chat):
@@ -70,6 +122,106 @@ def test_reset_forgets_the_conversation(chat):
     replies = chat("SURVEY", "/reset", "a friend")
 
     assert replies[-1] == "bot> I'm busy questing right now!"
+
+
+def test_a_later_handlers_acknowledgement_prints_then_its_reply(chat):
+    assert chat("REPORT") == [
+        "bot> Working on it: your report follows in a moment.",
+        "bot> Your report: 1 text(s) from you in this conversation so far.",
+    ]
+
+
+def test_later_replies_are_kept_in_the_outbox_file(chat, tmp_path):
+    chat("REPORT")
+
+    [line] = (tmp_path / "outbox.jsonl").read_text().splitlines()
+    assert json.loads(line)["body"].startswith("Your report: ")
+
+
+def test_the_next_text_is_answered_while_a_later_reply_still_runs(later_chat):
+    finished = later_chat("GATED", "OPEN")  # GATED's handler finishes once OPEN is answered
+
+    replies = finished.stdout.splitlines()
+    assert replies[0] == "bot> Working on it"
+    assert sorted(replies[1:]) == ["bot> Done at last", "bot> Opened"]
+
+
+def test_at_the_end_of_input_the_chat_waits_for_the_later_replies(later_chat):
+    finished = later_chat("SLOW")
+
+    assert finished.stdout.splitlines() == ["bot> Working on it", "bot> Done slowly"]
+    assert finished.returncode == 0
+
+
+def test_a_later_reply_that_never_finishes_is_one_line_and_the_chat_ends(later_chat):
+    finished = later_chat("GATED", wait="0.2")
+
+    assert finished.returncode == 1
+    assert finished.stderr.splitlines()[-1] == (
+        "1 later reply is still running after 0.2 s: the chat ends without it "
+        "(python -m devtools.chat --wait SECONDS waits longer)"
+    )
+    assert finished.stdout == "bot> Working on it\n"
+
+
+def test_a_text_sent_first_prints_with_whom_it_is_to(later_chat):
+    finished = later_chat("AGENT")
+
+    assert finished.stdout.splitlines() == [
+        "bot> An agent will text you back shortly.",
+        f"bot to {pseudonym(STAFF, local_token())}> A customer asks: AGENT",
+    ]
+
+
+@pytest.fixture
+def terminal(later_project, tmp_path):
+    """A chat on `later_project` in a terminal (a pseudo-terminal), waiting for texts: the
+    terminal's side, to type on and read. The test ends the chat (`ended`), which must end well."""
+    terminal, chat_side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.chat", *in_the_tests_folder(tmp_path), "--wait", "10"],
+        cwd=later_project,
+        stdin=chat_side,
+        stdout=chat_side,
+        stderr=chat_side,
+        start_new_session=True,
+    )
+    os.close(chat_side)
+    try:
+        yield terminal
+        assert process.wait(WAIT_SECONDS) == 0
+    finally:
+        process.kill()
+        os.close(terminal)
+
+
+def ended(terminal: int) -> str:
+    """Ctrl-D: what the terminal shows until the chat has ended."""
+    os.write(terminal, b"\x04")
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the chat's side is closed
+        while select.select([terminal], [], [], WAIT_SECONDS)[0] and (
+            read := os.read(terminal, 4096)
+        ):
+            shown += read
+    return shown.decode()
+
+
+def test_in_a_terminal_a_later_reply_prints_below_the_prompt_then_prompts_again(terminal, tmp_path):
+    os.write(terminal, b"GATED\n")
+    read_until(terminal, "bot> Working on it\r\nyou> ")
+
+    (tmp_path / "gate").touch()
+
+    assert read_until(terminal, "you> ").startswith("\r\nbot> Done at last\r\nyou> ")
+    ended(terminal)
+
+
+def test_in_a_terminal_no_metric_line_comes_between_a_later_reply_and_the_prompt(terminal):
+    os.write(terminal, b"AGENT\n")
+    read_until(terminal, "A customer asks: AGENT\r\nyou> ")
+
+    assert '"_aws"' not in ended(terminal)
 
 
 def test_quit_ends_the_chat_before_the_next_line(chat):
@@ -113,7 +265,7 @@ def test_the_functions_log_lines_go_to_stderr_and_stdout_has_only_the_replies(tm
     unusable = tmp_path / "a file" / "conversations.json"  # a conversation store that fails
     unusable.parent.write_text("")
 
-    finished = run_chat("--conversations", unusable, lines=("SURVEY",))
+    finished = run_chat("--conversations", unusable, "--outbox", tmp_path / "o", lines=("SURVEY",))
 
     assert finished.stdout == "bot> Two quick questions. 1/2: how did you hear about us?\n"
     assert '"message":"conversation store unavailable"' in finished.stderr
@@ -127,7 +279,7 @@ def test_a_syntax_error_in_replies_is_one_line_saying_where_and_the_chat_ends(tm
     replies.write_text(text.replace("import os\n", "import os(\n", 1))
     line = text.splitlines().index("import os") + 1
 
-    finished = run_chat("--conversations", tmp_path / "c.json", lines=("HOURS",), project=project)
+    finished = run_chat(*in_the_tests_folder(tmp_path), lines=("HOURS",), project=project)
 
     assert finished.returncode == 1
     assert finished.stderr == f"replies.py:{line}: SyntaxError: invalid syntax\n"

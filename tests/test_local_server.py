@@ -1,22 +1,33 @@
 """`make run`: the webhook served on loopback, reached over real HTTP as through a tunnel."""
 
 import http.client
+import json
 import os
 import re
 import shlex
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
-from local_project import PROJECT
+from conftest import STAFF
+from local_project import PROJECT, eventually
 from twilio_requests import SENDER, SMS, TOKEN, with_fields
 
 import handler
 from devtools.local_token import development_token, local_token
 from devtools.send import SendError, send
-from devtools.serve import banner, is_loopback, printing_tracebacks
+from devtools.serve import (
+    banner,
+    is_loopback,
+    printing_tracebacks,
+    run_later_replies_here,
+    use_local_outbox,
+)
 from devtools.twilio_message import form_encode, twilio_signature
+from sms_webhook import later, sending
+from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
@@ -211,6 +222,127 @@ def test_make_run_prints_the_traceback_of_reply_code_that_raises(make_run):
     make_run.wait_for(r"ZeroDivisionError: division by zero", after=mark)
     make_run.wait_for(r'"error":"ZeroDivisionError"', after=mark)
     assert 'replies.py", line' in make_run.output
+
+
+# Later replies, into the local outbox
+
+
+def lines_for_people(printed: str) -> list[str]:
+    """The lines printed for a person to read, without the metrics' JSON lines among them."""
+    return [line for line in printed.splitlines() if not line.startswith("{")]
+
+
+@pytest.fixture
+def later_replies_served(local_server, monkeypatch, tmp_path):
+    """`local_server`, running later handlers as `make run` does, into an outbox in the test's
+    folder: the server."""
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+    monkeypatch.setattr(later, "run_locally", later.run_locally)
+    monkeypatch.setattr(sending, "local_listeners", [])
+    use_local_outbox()  # the settings it changes are restored after each test (conftest.py)
+    run_later_replies_here(local_server)
+    return local_server
+
+
+@pytest.fixture
+def sent(later_replies_served) -> list:
+    """The texts `later_replies_served` puts in its outbox, each once it is printed."""
+    texts: list = []
+    sending.local_listeners.append(texts.append)
+    return texts
+
+
+def test_a_later_reply_is_printed_after_the_request_line(
+    later_replies_served, sent, later_router, capsys
+):
+    post_signed(later_replies_served)
+
+    assert eventually(lambda: sent)
+    sender = pseudonym(SENDER, local_token())
+    assert lines_for_people(capsys.readouterr().out) == [
+        f'{sender} → "How are you doing?" ⇒ "Working on it"',
+        f'sent to {sender} ⇒ "done"',
+    ]
+
+
+def test_a_later_handler_starts_once_the_answer_is_out(later_replies_served, monkeypatch):
+    started = threading.Event()
+    router = Router()
+    router.fallback(later=True)(lambda message: started.set())
+    monkeypatch.setattr(handler, "reply", router.reply)
+    started_before_the_answer_left = []
+
+    def answer_then_look(event, context):
+        answer = handler.lambda_handler(event, context)
+        started_before_the_answer_left.append(started.wait(0.5))
+        return answer
+
+    monkeypatch.setattr(later_replies_served, "function", answer_then_look)
+
+    post_signed(later_replies_served)
+
+    assert eventually(started.is_set)
+    assert started_before_the_answer_left == [False]
+
+
+def test_a_text_sent_first_is_printed_to_the_recipients_pseudonym(
+    later_replies_served, sent, texting_staff, capsys
+):
+    post_signed(later_replies_served)
+
+    assert eventually(lambda: sent)
+    printed = capsys.readouterr().out
+    assert f'sent to {pseudonym(STAFF, local_token())} ⇒ "A customer asks: How are' in printed
+    assert STAFF not in printed
+
+
+def test_make_run_prints_a_later_reply_when_it_is_put_in_the_outbox(make_run):
+    assert [message.text for message in send("REPORT", port=make_run.port)] == [
+        "Working on it: your report follows in a moment."
+    ]
+
+    make_run.wait_for(r'^sent to \S+ ⇒ "Your report: 1 text\(s\) from you')
+
+
+def test_make_run_keeps_later_texts_in_local_outbox_jsonl(make_run):
+    send("REPORT", port=make_run.port)
+    make_run.wait_for(r"^sent to ")
+
+    [line] = (make_run.project / ".local" / "outbox.jsonl").read_text().splitlines()
+    assert json.loads(line)["body"].startswith("Your report: ")
+
+
+def test_a_restart_says_it_stopped_a_later_reply_still_running(make_run):
+    replies = make_run.project / "replies.py"
+    code = replies.read_text().replace("import os\n", "import os\nimport threading\n", 1)
+    replies.write_text(
+        code.replace("    texts = [", "    threading.Event().wait()\n    texts = [", 1)
+    )
+    make_run.wait_for("replies.py changed")
+    send("REPORT", port=make_run.port)
+    mark = make_run.mark()
+
+    make_run.edit("replies.py", "I'm busy questing right now!", "Back soon!")
+
+    make_run.wait_for("^1 later reply still running, stopped with the server: nothing sent", mark)
+
+
+@pytest.fixture
+def queue_in_the_shell(monkeypatch):
+    """A shell that names the deployed queue, whose AWS endpoint refuses every connection.
+    Request it before `make_run`, which starts with the shell's settings."""
+    monkeypatch.setenv("LATER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/LaterReplies")
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+
+
+def test_make_run_runs_later_handlers_here_whatever_queue_the_shell_names(
+    queue_in_the_shell, make_run
+):
+    send("REPORT", port=make_run.port)
+
+    make_run.wait_for(r'^sent to \S+ ⇒ "Your report: ')
 
 
 # The command line

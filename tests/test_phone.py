@@ -3,17 +3,23 @@
 import gc
 import os
 import socket
+import threading
 
 import pytest
-from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, TOKEN_PARAMETER
+from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 
+import handler
+from devtools.outbox import Text
 from devtools.phone import Phone
+from sms_webhook import later
+from sms_webhook.router import Router
 
 SHELL = {
     "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
     "TWILIO_SHARED_KEYS_PATH": SHARED_KEYS_PATH,
     "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
     "CONVERSATION_TABLE": "ConversationTable",
+    "LATER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/LaterRepliesQueue",
 }
 """What a shell that once deployed the stack may export: names of its SSM parameters and tables."""
 
@@ -85,3 +91,76 @@ def test_a_conversations_file_given_to_the_phone_is_left_where_it_is(tmp_path):
     gc.collect()
 
     assert (tmp_path / "conversations.json").is_file()
+
+
+# Later replies and texts sent first
+
+
+def test_a_later_handlers_send_returns_the_acknowledgement_then_the_later_reply(later_router):
+    assert Phone().send("REPORT") == ["Working on it", "done"]
+
+
+def test_the_later_reply_is_in_last_after_the_answer(later_router):
+    phone = Phone()
+
+    phone.send("REPORT")
+
+    assert [message.text for message in phone.last] == ["Working on it", "done"]
+
+
+def test_a_later_reply_reaches_no_aws_whatever_the_shell_names(aws, later_router):
+    Phone().send("REPORT")
+
+    assert calls(aws) == 0
+
+
+def test_a_text_sent_first_to_another_number_is_in_the_outbox_not_in_the_replies(texting_staff):
+    phone = Phone()
+
+    assert phone.send("AGENT") == ["An agent will text you back shortly."]
+    assert phone.outbox == [Text(STAFF, "A customer asks: AGENT")]
+
+
+def test_the_outbox_holds_the_later_replies_too(later_router):
+    phone = Phone()
+
+    phone.send("REPORT")
+
+    assert phone.outbox == [Text(phone.address, "done")]
+
+
+def test_a_text_another_thread_sends_meanwhile_is_not_the_sends(monkeypatch):
+    router = Router()
+
+    @router.fallback
+    def text_staff_from_another_thread(message):
+        texting = threading.Thread(target=later.send_text, args=(STAFF, "hi"), kwargs={"key": "k"})
+        texting.start()
+        texting.join()
+        return "ok"
+
+    monkeypatch.setattr(handler, "reply", router.reply)
+    phone = Phone()
+
+    assert phone.send("hello") == ["ok"]
+    assert phone.outbox == []
+
+
+def test_jobs_for_later_run_as_before_once_a_send_is_over(later_router):
+    before = later.run_locally
+
+    Phone().send("REPORT")
+
+    assert later.run_locally is before
+
+
+def test_a_phones_outbox_is_removed_with_the_phone(later_router):
+    phone = Phone()
+    phone.send("REPORT")
+    outbox = phone.outbox_file
+    assert outbox.is_file()
+
+    del phone
+    gc.collect()
+
+    assert not outbox.exists()

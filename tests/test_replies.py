@@ -63,3 +63,12 @@ def test_a_phone_that_forgets_starts_again(phone):
     phone.forget()
 
     assert phone.send("a friend") == [DEFAULT_REPLY_MESSAGE]
+
+
+def test_the_report_example_follows_its_acknowledgement_with_the_count_of_texts(phone):
+    phone.send("REPORT")
+
+    assert phone.send("REPORT") == [
+        "Working on it: your report follows in a moment.",
+        "Your report: 2 text(s) from you in this conversation so far.",
+    ]
