@@ -468,7 +468,10 @@ def test_with_an_api_key_in_ssm_texts_are_sent_with_it(router, ssm, twilio_api, 
 
     work(reply_job(router))
 
-    assert twilio_api.requests[0].auth == ("SK0123456789abcdef0123456789abcdef", "sendingsecret0451")
+    assert twilio_api.requests[0].auth == (
+        "SK0123456789abcdef0123456789abcdef",
+        "sendingsecret0451",
+    )
 
 
 def test_an_api_key_parameter_without_a_key_fails_the_job(router, ssm, twilio_api, monkeypatch):
