@@ -5,6 +5,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -25,23 +26,11 @@ class Request:
     auth: tuple[str, str] | None
 
 
-class RecordingTwilio(HttpClient):
-    """An account that owns `NUMBER` (its SMS webhook at `sms_url`), or no number at all."""
+class RecordingClient(HttpClient):
+    """twilio's `HttpClient` interface, each request recorded and answered by `answer`."""
 
-    def __init__(
-        self,
-        sms_url: str | None = "https://demo.twilio.com/welcome/sms/reply",
-        sms_method: str = "POST",
-        status: int = 200,
-    ):
+    def __init__(self) -> None:
         super().__init__(logger=None, is_async=False)
-        self.number = {
-            **_load("incoming_phone_number"),
-            "sms_url": sms_url,
-            "sms_method": sms_method,
-        }
-        self.owns_number = sms_url is not None
-        self.status = status
         self.requests: list[Request] = []
 
     def request(
@@ -56,6 +45,31 @@ class RecordingTwilio(HttpClient):
         allow_redirects=False,
     ):
         self.requests.append(Request(method, url, params, data, auth))
+        return self.answer(method, data)
+
+    def answer(self, method: str, data: dict | None) -> Response:
+        raise NotImplementedError
+
+
+class RecordingTwilio(RecordingClient):
+    """An account that owns `NUMBER` (its SMS webhook at `sms_url`), or no number at all."""
+
+    def __init__(
+        self,
+        sms_url: str | None = "https://demo.twilio.com/welcome/sms/reply",
+        sms_method: str = "POST",
+        status: int = 200,
+    ):
+        super().__init__()
+        self.number = {
+            **_load("incoming_phone_number"),
+            "sms_url": sms_url,
+            "sms_method": sms_method,
+        }
+        self.owns_number = sms_url is not None
+        self.status = status
+
+    def answer(self, method: str, data: dict | None) -> Response:
         if self.status >= 400:
             return Response(
                 self.status,
@@ -77,32 +91,20 @@ class Crash(BaseException):
     """The worker's process dying: no `except Exception` sees it, as none would see a kill."""
 
 
-Outcome = int | BaseException
+Outcome = Literal[201] | tuple[int, int] | BaseException
 """How Twilio answers one request: 201 (sent), an error as (status, Twilio code), or an exception
 raised in the client (the network failing, the process dying after Twilio took the message)."""
 
 
-class TwilioMessages(HttpClient):
+class TwilioMessages(RecordingClient):
     """The Messages resource: each POST answered by the next of `outcomes` (201 once they run out),
     each recorded as Twilio would receive it."""
 
-    def __init__(self, outcomes: Iterable[Outcome | tuple[int, int]] = ()):
-        super().__init__(logger=None, is_async=False)
+    def __init__(self, outcomes: Iterable[Outcome] = ()):
+        super().__init__()
         self.outcomes = list(outcomes)
-        self.requests: list[Request] = []
 
-    def request(
-        self,
-        method,
-        url,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects=False,
-    ):
-        self.requests.append(Request(method, url, params, data, auth))
+    def answer(self, method: str, data: dict | None) -> Response:
         outcome = self.outcomes.pop(0) if self.outcomes else 201
         if isinstance(outcome, tuple):
             status, code = outcome

@@ -57,6 +57,13 @@ def failed(answer: dict) -> int:
     return len(answer["batchItemFailures"])
 
 
+def answering_later(reply) -> Router:
+    """A router whose every message is answered later, by `reply`."""
+    router = Router()
+    router.fallback(later=True)(reply)
+    return router
+
+
 @pytest.fixture
 def sending_account(monkeypatch):
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
@@ -111,8 +118,7 @@ def test_a_message_to_a_messaging_service_is_answered_through_it(router, twilio_
 
 def test_a_later_reply_with_media_is_sent_with_their_urls(twilio_api):
     picture = "https://example.com/report.png"
-    router = Router()
-    router.fallback(later=True)(lambda message: Text("Your chart", media=[picture]))
+    router = answering_later(lambda message: Text("Your chart", media=[picture]))
 
     work(reply_job(router))
 
@@ -122,8 +128,7 @@ def test_a_later_reply_with_media_is_sent_with_their_urls(twilio_api):
 
 def test_a_later_reply_of_media_alone_is_sent_without_a_body(twilio_api):
     picture = "https://example.com/report.png"
-    router = Router()
-    router.fallback(later=True)(lambda message: Text("", media=[picture]))
+    router = answering_later(lambda message: Text("", media=[picture]))
 
     work(reply_job(router))
 
@@ -134,8 +139,7 @@ def test_a_later_reply_of_media_alone_is_sent_without_a_body(twilio_api):
 @pytest.mark.parametrize("kind", ["later reply", "text sent first"])
 def test_a_long_text_is_sent_in_messages_twilio_accepts(kind, sending_account, twilio_api):
     long_text = "word " * 1000
-    router = Router()
-    router.fallback(later=True)(lambda message: long_text)
+    router = answering_later(lambda message: long_text)
 
     work(reply_job(router) if kind == "later reply" else text_job(body=long_text))
 
@@ -165,8 +169,7 @@ def test_a_job_delivered_twice_runs_its_handler_and_sends_once(
     idempotency_table, twilio_api, later_queue
 ):
     runs = []
-    router = Router()
-    router.fallback(later=True)(lambda message: runs.append(message.sid) or "done")
+    router = answering_later(lambda message: runs.append(message.sid) or "done")
     job = reply_job(router)
 
     work(job)
@@ -325,8 +328,7 @@ def test_a_text_twilio_took_without_answering_in_time_is_never_sent_again(
 ):
     port, requests_read = silent_server
     monkeypatch.setattr(sending, "http_client", functools.cache(lambda: LoopbackTwilio(port)))
-    router = Router()
-    router.fallback(later=True)(lambda message: "Your report")
+    router = answering_later(lambda message: "Your report")
 
     first = work(reply_job(router))
     again = work(reply_job(router), receive_count=2)
@@ -386,8 +388,7 @@ def test_a_failed_job_is_hidden_on_the_queue_until_its_retry(router, twilio_api,
 
 
 def test_a_handler_that_raises_fails_the_job_with_a_line_saying_where(twilio_api, logs):
-    router = Router()
-    router.fallback(later=True)(lambda message: 1 / 0)
+    router = answering_later(lambda message: 1 / 0)
 
     answer = work(reply_job(router))
 
