@@ -16,11 +16,18 @@ Measured in fresh processes (bench/drivers/), interleaved (A B C A B C ...), med
   ones, in a process that has answered each event once; and, for the project, each of the forged
   requests that cost it the most (at its size and field limits), against the normal forged one;
 - the project's cold start with its token in SSM (a moto server on loopback stands in for SSM);
+- later replies: what a handler that runs later adds to the webhook's answer (one SQS send, and
+  on the first, making the SQS client; a moto server's queue on loopback), and the worker's cold
+  start on one job: its texts into the local outbox, or through twilio's REST client to a fake of
+  Twilio's Messages API on loopback, with and without each send recorded once in DynamoDB (moto);
+- with --before DIR, the project's cold start A/B against another checkout of it (the same
+  virtualenv, interleaved): what a change costs the cold start;
 - artifact sizes: the files each would deploy, unzipped and zipped.
 Ratios are project/floor and project/flask, because this machine is noisy.
 """
 
 import argparse
+import contextlib
 import io
 import json
 import marshal
@@ -32,18 +39,26 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from devtools.make_event import API_DOMAIN, STAGE_PATH, signed_event  # noqa: E402
 from devtools.proxy_events import Target, rest_event  # noqa: E402
+from devtools.queue_events import sqs_event  # noqa: E402
 from devtools.twilio_message import (  # noqa: E402
+    ACCOUNT_SID,
+    SENDER,
     form_encode,
     largest_message_fields,
+    message_fields,
     twilio_signature,
 )
 from sms_webhook.form import MAX_FIELDS, MAX_FORM_SIZE, MAX_QUERY_SIZE  # noqa: E402
@@ -96,13 +111,14 @@ def prepare(name: str, spec: dict, extra: list[str]) -> None:
     stamp.touch()
 
 
-def run_cold(name: str, events_file: Path, environment: dict) -> dict:
+def run_cold(name: str, events_file: Path, environment: dict, code: Path | None = None) -> dict:
+    """A cold start of the contender, or with `code`, of that checkout of it in its virtualenv."""
     spec = CONTENDERS[name]
-    result_file = WORK / f"{name}.cold"
+    result_file = WORK / f"{name}{'-other' if code else ''}.cold"
     started = time.perf_counter()
     process = subprocess.Popen(
         [str(venv_python(name)), DRIVERS / "cold.py", spec["module"], events_file, result_file],
-        cwd=spec["code"],
+        cwd=code or spec["code"],
         env=environment,
         stdout=subprocess.DEVNULL,
     )
@@ -258,7 +274,7 @@ def worst_forged_events() -> dict[str, dict]:
     return events
 
 
-def measure(rounds: int, loops: int) -> dict:
+def measure(rounds: int, loops: int, before: Path | None = None) -> dict:
     WORK.mkdir(exist_ok=True)
     for name, spec in CONTENDERS.items():
         prepare(name, spec, ["boto3"] if name == "project" else [])
@@ -276,12 +292,18 @@ def measure(rounds: int, loops: int) -> dict:
 
     cold: dict[str, list] = {name: [] for name in CONTENDERS}
     warm: dict[str, list] = {name: [] for name in CONTENDERS}
+    before_cold: list[dict] = []
     for _ in range(rounds):
         for name in CONTENDERS:
             bare = bare_start(name, env)
             result = run_cold(name, one_event, env)
             result["cold_ms"] = result["wall_ms"] - bare
             cold[name].append(result)
+        if before:
+            bare = bare_start("project", env)
+            result = run_cold("project", one_event, env, code=before)
+            result["cold_ms"] = result["wall_ms"] - bare
+            before_cold.append(result)
     for _ in range(max(1, rounds // 3)):
         for name in CONTENDERS:
             warm[name].append(run_warm(name, warm_events[name], env))
@@ -307,21 +329,34 @@ def measure(rounds: int, loops: int) -> dict:
         }
     report["project_token_in_ssm"] = measure_ssm(one_event, rounds)
     report["ratios"] = ratios(report["contenders"])
+    if before:
+        report["before"] = {
+            "checkout": str(before),
+            "answers": sorted({r["status"] for r in before_cold}),
+            **{key: median(before_cold, key) for key in ("cold_ms", "import_ms", "peak_rss_mib")},
+        }
+    report["later_replies"] = measure_later(valid, rounds, loops)
+    report["worker"] = measure_worker(rounds)
     report["caches"] = measure_caches(valid, forged, loops, env)
     report["conversations"] = measure_conversations(loops, env)
     return report
 
 
-def measure_conversations(loops: int, env: dict) -> dict:
-    """Warm µs per message with no conversation, one a test reads, one read and written."""
-    result_file = WORK / "project.conversations"
+def run_project_driver(driver: str, arguments: list, env: dict) -> None:
+    """Run one of bench/drivers/ with the project's interpreter, in the project's folder."""
     subprocess.run(
-        [str(venv_python("project")), DRIVERS / "conversation.py", str(loops), result_file],
+        [str(venv_python("project")), DRIVERS / driver, *arguments],
         cwd=PROJECT,
         env=env,
         stdout=subprocess.DEVNULL,
         check=True,
     )
+
+
+def measure_conversations(loops: int, env: dict) -> dict:
+    """Warm µs per message with no conversation, one a test reads, one read and written."""
+    result_file = WORK / "project.conversations"
+    run_project_driver("conversation.py", [str(loops), result_file], env)
     return marshal.loads(result_file.read_bytes())
 
 
@@ -329,13 +364,7 @@ def measure_caches(valid: list[dict], forged: list[dict], loops: int, env: dict)
     """Warm µs per valid and forged event with each of the project's caches taken away."""
     events = write_events(WORK / "caches.marshal", (valid, forged, loops))
     result_file = WORK / "project.caches"
-    subprocess.run(
-        [str(venv_python("project")), DRIVERS / "caches.py", events, result_file],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        check=True,
-    )
+    run_project_driver("caches.py", [events, result_file], env)
     return {
         name: {"valid_us": valid_us, "forged_us": forged_us}
         for name, (valid_us, forged_us) in marshal.loads(result_file.read_bytes()).items()
@@ -384,8 +413,9 @@ def measure_journey() -> dict:
     }
 
 
-def measure_ssm(event_file: Path, rounds: int) -> dict:
-    """The project's cold start when its token comes from SSM (moto's server on loopback)."""
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on loopback, for every AWS service the project calls: its endpoint."""
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -395,22 +425,38 @@ def measure_ssm(event_file: Path, rounds: int) -> dict:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        import boto3
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
-        boto3.client(
-            "ssm",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-        ).put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString")
+
+AWS_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+"""What boto3 signs its requests to the moto server with."""
+
+
+def aws_client(service: str, endpoint: str):
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    )
+
+
+def measure_ssm(event_file: Path, rounds: int) -> dict:
+    """The project's cold start when its token comes from SSM (moto's server on loopback)."""
+    with moto_server() as endpoint:
+        aws_client("ssm", endpoint).put_parameter(
+            Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString"
+        )
         env = environment(
             TWILIO_AUTH_TOKEN="",
             TWILIO_AUTH_TOKEN_PARAMETER=TOKEN_PARAMETER,
             AWS_ENDPOINT_URL_SSM=endpoint,
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
+            **AWS_CREDENTIALS,
         )
         results = []
         for _ in range(rounds):
@@ -418,14 +464,177 @@ def measure_ssm(event_file: Path, rounds: int) -> dict:
             result = run_cold("project", event_file, env)
             result["cold_ms"] = result["wall_ms"] - bare
             results.append(result)
-    finally:
-        server.stop()
     return {
         "answers": sorted({r["status"] for r in results}),
         "cold_ms": median(results, "cold_ms"),
         "first_answer_ms": median(results, "first_answer_ms"),
         "peak_rss_mib": median(results, "peak_rss_mib"),
     }
+
+
+LATER_BODIES = ["REPORT", "report please"]
+"""Texts the shipped replies.py answers later (its `REPORT` example)."""
+LATER_ROUTE = "replies.report"
+"""That handler's name, by which the worker finds it."""
+
+
+def measure_later(valid: list[dict], rounds: int, loops: int) -> dict:
+    """What a handler that runs later adds to the webhook's answer, in fresh processes sending to
+    a queue of a moto server on loopback: warm, one SQS send; the first, making the client.
+
+    Each process has a queue of its own, and a tenth of the loops: moto's SendMessage takes longer
+    the more messages its queue holds (7 ms at first, 14 ms after 400, here)."""
+    later = [signed_event(body, token=TOKEN) for body in LATER_BODIES]
+    loops = max(1, loops // 10)
+    events = write_events(WORK / "later.marshal", (valid, later, loops))
+    result_file = WORK / "project.later"
+    results, queued = [], 0
+    with moto_server() as endpoint:
+        sqs = aws_client("sqs", endpoint)
+        for process in range(max(1, rounds // 3)):
+            queue = sqs.create_queue(QueueName=f"later-replies-{process}")["QueueUrl"]
+            env = environment(
+                LATER_QUEUE_URL=queue, AWS_ENDPOINT_URL_SQS=endpoint, **AWS_CREDENTIALS
+            )
+            run_project_driver("later.py", [events, result_file], env)
+            results.append(marshal.loads(result_file.read_bytes()))
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            queued += int(attributes["ApproximateNumberOfMessages"])
+    ordinary_ms = statistics.median(r[2] for r in results)
+    later_ms = statistics.median(r[3] for r in results)
+    first_later_ms = statistics.median(r[1] for r in results)
+    return {
+        "answers": sorted({status for r in results for status in r[0]}),
+        "queued": queued,
+        "later_answered": len(results) * (1 + loops * len(later)),
+        "loops": loops,
+        "ordinary_ms": ordinary_ms,
+        "later_ms": later_ms,
+        "first_later_ms": first_later_ms,
+        "added_ms": later_ms - ordinary_ms,
+        "first_added_ms": first_later_ms - ordinary_ms,
+    }
+
+
+class FakeMessagesApi(BaseHTTPRequestHandler):
+    """Twilio's Messages resource on loopback: each POST recorded and answered as Twilio answers
+    a message it took (201, the message resource)."""
+
+    server: "FakeTwilio"
+
+    def do_POST(self) -> None:
+        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+        self.server.received.append((self.path, {name: values[0] for name, values in form.items()}))
+        resource = json.loads(MESSAGE_RESOURCE.read_text())
+        sid = f"SM{len(self.server.received):032x}"
+        answer = json.dumps({**resource, "sid": sid, "to": form["To"][0], "body": form["Body"][0]})
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer.encode())
+
+    def log_message(self, *_: object) -> None:
+        """Quiet: the benchmark prints only its tables."""
+
+
+class FakeTwilio(ThreadingHTTPServer):
+    received: list[tuple[str, dict[str, str]]]
+
+
+MESSAGE_RESOURCE = PROJECT / "tests" / "twilio_api_responses" / "message.json"
+"""A message resource as Twilio's API returns it (the tests' recording of it)."""
+
+
+@contextlib.contextmanager
+def fake_twilio() -> Iterator[FakeTwilio]:
+    server = FakeTwilio(("127.0.0.1", 0), FakeMessagesApi)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def reply_job_event(round_number: int) -> dict:
+    """The SQS event of one later reply to `REPORT`, as the webhook queues it; a message of its
+    own each round, so that the worker's records of earlier rounds do not answer for it."""
+    fields = message_fields("REPORT", sid=f"SM{round_number:032x}")
+    job = {
+        "job": "reply",
+        "route": LATER_ROUTE,
+        "fields": [list(pair) for pair in fields],
+        "status_callback": f"https://{API_DOMAIN}/Prod/status",
+    }
+    return sqs_event([json.dumps(job)])
+
+
+WORKER_RUNS = {
+    "texts into the local outbox": "outbox",
+    "texts through twilio's REST client": "twilio",
+    "texts through twilio's REST client, each send recorded once (DynamoDB)": "idempotent",
+}
+
+
+def run_worker(kind: str, round_number: int, env: dict, twilio_port: int) -> dict:
+    event_file = write_events(WORK / "worker-event.marshal", reply_job_event(round_number))
+    result_file = WORK / "project.worker"
+    port = [] if kind == "outbox" else [str(twilio_port)]
+    started = time.perf_counter()
+    run_project_driver("worker.py", [event_file, result_file, *port], env)
+    wall = time.perf_counter() - started
+    failed, handler_s, rest_s, job_s, peak = marshal.loads(result_file.read_bytes())
+    return {
+        "failed": failed,
+        "cold_ms": (wall * 1000) - bare_start("project", env),
+        "import_handler_ms": handler_s * 1000,
+        "import_rest_ms": rest_s * 1000,
+        "first_job_ms": job_s * 1000,
+        "peak_rss_mib": peak / 1024,
+    }
+
+
+def measure_worker(rounds: int) -> dict:
+    """The worker's cold start on one later reply, each kind of run interleaved with the others."""
+    results: dict[str, list[dict]] = {kind: [] for kind in WORKER_RUNS.values()}
+    with moto_server() as endpoint, fake_twilio() as twilio:
+        table = "idempotency"
+        aws_client("dynamodb", endpoint).create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        envs = {
+            "outbox": environment(OUTBOX_FILE=str(WORK / "outbox.jsonl")),
+            "twilio": environment(),
+            "idempotent": environment(
+                IDEMPOTENCY_TABLE=table, AWS_ENDPOINT_URL_DYNAMODB=endpoint, **AWS_CREDENTIALS
+            ),
+        }
+        for round_number in range(rounds):
+            for kind, env in envs.items():
+                results[kind].append(run_worker(kind, round_number, env, twilio.server_port))
+        sent = [(path, form["To"], form["Body"]) for path, form in twilio.received]
+    expected = (f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", SENDER)
+    report = {
+        "failed": sum(r["failed"] for runs in results.values() for r in runs),
+        "twilio_requests": len(sent),
+        "twilio_requests_expected": 2 * rounds,
+        "twilio_requests_right": sum(
+            (path, to) == expected and body.startswith("Your report:") for path, to, body in sent
+        ),
+    }
+    for label, kind in WORKER_RUNS.items():
+        report[label] = {
+            key: median(results[kind], key) for key in results[kind][0] if key != "failed"
+        }
+    return report
 
 
 def ratios(contenders: dict) -> dict:
@@ -522,6 +731,55 @@ def conversations_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def later_table(report: dict) -> str:
+    later = report["later_replies"]
+    return "\n".join(
+        [
+            "| the webhook's answer | ms | more than an ordinary reply (ms) |",
+            "|---|---:|---:|",
+            f"| an ordinary reply, warm | {later['ordinary_ms']:.2f} | |",
+            f"| a later reply, warm: one SQS send | {later['later_ms']:.2f} | "
+            f"+{later['added_ms']:.2f} |",
+            "| a process's first later reply: boto3 imported, the SQS client made, one send | "
+            f"{later['first_later_ms']:.1f} | +{later['first_added_ms']:.1f} |",
+        ]
+    )
+
+
+def worker_table(report: dict) -> str:
+    lines = [
+        "| the worker's first job | cold start (ms, minus bare interpreter) | import: handler "
+        "(ms) | import: worker's module, REST client, requests (ms) | the job (ms) | "
+        "peak RSS (MiB) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label in WORKER_RUNS:
+        run = report["worker"][label]
+        lines.append(
+            f"| {label} | {run['cold_ms']:.1f} | {run['import_handler_ms']:.1f} | "
+            f"{run['import_rest_ms']:.1f} | {run['first_job_ms']:.1f} | "
+            f"{run['peak_rss_mib']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def before_table(report: dict) -> str:
+    now, before = report["contenders"]["project"], report["before"]
+    return "\n".join(
+        [
+            "| token in the environment | cold start (ms) | import alone (ms) | peak RSS (MiB) |",
+            "|---|---:|---:|---:|",
+            f"| this checkout | {now['cold_ms']:.1f} | {now['import_ms']:.1f} | "
+            f"{now['peak_rss_mib']:.1f} |",
+            f"| the checkout before (`--before`) | {before['cold_ms']:.1f} | "
+            f"{before['import_ms']:.1f} | {before['peak_rss_mib']:.1f} |",
+            f"| this / before | {now['cold_ms'] / before['cold_ms']:.3f}× | "
+            f"{now['import_ms'] / before['import_ms']:.3f}× | "
+            f"{now['peak_rss_mib'] / before['peak_rss_mib']:.3f}× |",
+        ]
+    )
+
+
 def journey_table(journey: dict) -> str:
     return "\n".join(
         [
@@ -559,9 +817,33 @@ def markdown(report: dict) -> str:
         "when another message of the sender wrote in between (see "
         "docs/configuration.md):\n\n"
         f"{conversations_table(report)}\n\n"
+        "## Later replies\n\n"
+        "What a handler registered with `later=` (the shipped `REPORT`) adds to the webhook's "
+        "answer, the token in the environment, sending to a queue of a moto server on loopback "
+        "(the time moto takes included; real SQS is further away), in "
+        f"{max(1, report['rounds'] // 3)} processes, each with a queue of its own; warm: the "
+        f"median of {report['later_replies']['loops']} loops:\n\n"
+        f"{later_table(report)}\n\n"
+        "The worker's cold start (`later_replies_handler`) on one job, the later reply to "
+        f"`REPORT`: the median of {report['rounds']} fresh processes each, interleaved; twilio's "
+        "REST client sends to a fake of Twilio's Messages API on loopback (plain HTTP), "
+        "DynamoDB is a moto server on loopback:\n\n"
+        f"{worker_table(report)}\n\n"
+        f"{before_section(report)}"
         "## The journey\n\n"
         "What a developer waits for, on the same machine:\n\n"
         f"{journey_table(report['journey'])}\n"
+    )
+
+
+def before_section(report: dict) -> str:
+    if "before" not in report:
+        return ""
+    return (
+        "## Against the checkout before\n\n"
+        "The project's cold start, token in the environment, against another checkout of it "
+        "(`--before`), the same virtualenv, interleaved, the median of "
+        f"{report['rounds']} processes each:\n\n{before_table(report)}\n\n"
     )
 
 
@@ -576,7 +858,16 @@ def smoke() -> None:
             raise SystemExit(f"{name} answered {result['answers']}, expected {expected}")
     if report["project_token_in_ssm"]["answers"] != [200]:
         raise SystemExit("the project with its token in SSM did not answer 200")
-    print("benchmark smoke: every contender answers 200 to signed events and 403 to forged ones")
+    later = report["later_replies"]
+    if later["answers"] != [200] or later["queued"] != later["later_answered"]:
+        raise SystemExit(f"later replies: {later['queued']} queued of {later['later_answered']}")
+    worker = report["worker"]
+    if worker["failed"] or worker["twilio_requests_right"] != worker["twilio_requests_expected"]:
+        raise SystemExit(f"the worker did not send each later reply right once: {worker}")
+    print(
+        "benchmark smoke: every contender answers 200 to signed events and 403 to forged ones; "
+        "later replies are queued, and the worker sends each once"
+    )
 
 
 def main() -> None:
@@ -586,15 +877,23 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="correctness only, no timings")
     parser.add_argument("--output", type=Path, default=PROJECT / "bench" / "results.json")
     parser.add_argument("--markdown", type=Path, default=PROJECT / "docs" / "benchmark.md")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of the project (a copy of main): its cold start, A/B",
+    )
     args = parser.parse_args()
     if args.smoke:
         smoke()
         return
-    report = measure(args.rounds, args.loops)
+    report = measure(args.rounds, args.loops, args.before)
     report["journey"] = measure_journey()
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     args.markdown.write_text(markdown(report))
     print(f"{table(report)}\n\n{caches_table(report)}\n\n{conversations_table(report)}")
+    print(f"\n{later_table(report)}\n\n{worker_table(report)}")
+    if args.before:
+        print(f"\n{before_table(report)}")
     print(f"\n{journey_table(report['journey'])}")
     print(f"\n{json.dumps(report['ratios'], indent=2)}\nwritten to {args.output}, {args.markdown}")
 
