@@ -29,7 +29,7 @@ from sms_webhook.form import (
     UndecodableError,
     request_fields,
 )
-from sms_webhook.later import Later, QueueUnavailableError, queue_reply, reporting_to
+from sms_webhook.later import Later, QueueUnavailableError, answering, queue_reply
 from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
@@ -76,7 +76,7 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
 def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
     """The TwiML answer; for a handler that runs later, its acknowledgement, once the job is
     queued."""
-    with reporting_to(callback):  # for the texts the handler sends first
+    with answering(message, callback):  # for the texts the handler sends first
         answer = reply(message)
     if isinstance(answer, Later):
         queue_reply(answer, fields, callback)

@@ -116,6 +116,9 @@ class Emulator:
         self.port = free_port()
         # The emulator ends an invocation at the function's timeout; an answer comes before.
         self.patience = float(variables["AWS_LAMBDA_FUNCTION_TIMEOUT"]) + ANSWER_MARGIN
+        outbox = variables.get("OUTBOX_FILE", "")
+        self.outbox = Path(outbox) if outbox else None
+        """Where the function writes what it would send (env.json), if anywhere."""
         environment = {
             **variables,
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -195,6 +198,14 @@ def function_of(path: Path, event: bytes) -> str:
     return function_id
 
 
+def texts_in(outbox: Path | None) -> int:
+    """How many texts the outbox holds: one JSON line each."""
+    try:
+        return len(outbox.read_bytes().splitlines()) if outbox else 0
+    except FileNotFoundError:
+        return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("event", type=Path, nargs="?", default=PROJECT / "events" / "sms.json")
@@ -218,6 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         args.template, args.env_vars, args.runtime_dir, function_id=function_id
     ) as emulator:
         for number in range(1, args.repeat + 1):
+            written = texts_in(emulator.outbox)
             started = time.perf_counter()
             try:
                 answer = emulator.invoke(event)
@@ -227,6 +239,13 @@ def main(argv: list[str] | None = None) -> None:
             print(answer.decode(), flush=True)
             kind = "cold" if number == 1 else "warm"
             print(f"invocation {number} ({kind}): {elapsed:.1f} ms", file=sys.stderr, flush=True)
+            sent = texts_in(emulator.outbox) - written
+            if sent:
+                print(
+                    f"{sent} text(s) written to {emulator.outbox}, not sent to Twilio",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

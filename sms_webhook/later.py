@@ -17,6 +17,7 @@ to the local outbox (`OUTBOX_FILE`), never to Twilio.
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -58,18 +59,35 @@ class InvalidTextError(ValueError):
 
 
 MAX_KEY_LENGTH = 200
-_status_callback: ContextVar[str | None] = ContextVar("status_callback", default=None)
+
+
+class Origin(NamedTuple):
+    """The message being answered, which the texts its handler sends first go out like: from its
+    account and the number it was sent to, with delivery reports where its reply's go."""
+
+    account_sid: str
+    sender: str
+    status_callback: str | None
+
+
+_answered: ContextVar[Origin | None] = ContextVar("answered", default=None)
 
 
 @contextmanager
-def reporting_to(status_callback: str | None) -> Iterator[None]:
-    """Texts sent first meanwhile ask for delivery reports where the message being answered
-    does: the webhook knows its own public URL, a script does not."""
-    token = _status_callback.set(status_callback)
+def answering(message: "IncomingMessage", status_callback: str | None) -> Iterator[None]:
+    """While a handler answers `message`: the webhook and the worker know its number, account
+    and public URL, which a script calling `send_text` has to be told."""
+    origin = Origin(message.account_sid, reply_sender(message), status_callback)
+    token = _answered.set(origin)
     try:
         yield
     finally:
-        _status_callback.reset(token)
+        _answered.reset(token)
+
+
+def reply_sender(message: "IncomingMessage") -> str:
+    """Who answers a message: the Messaging Service it came through, else the number texted."""
+    return message.fields.get("MessagingServiceSid") or message.to_number
 
 
 def queue_reply(later: Later, fields: FormFields, status_callback: str | None) -> None:
@@ -87,11 +105,11 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
     script run twice), and retried until it is sent or lands in the dead-letter queue.
 
     `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `media`
-    up to 10 public http(s) URLs (one URL alone may be given as a string). The number it comes
-    from is the stack's `SendFrom`. Deliveries are reported on `/status` when it is called while
-    a message is answered, and to `STATUS_CALLBACK_URL` from a script that sets it.
-    A long body goes as several messages. `QueueUnavailableError` when the job could not be
-    queued: nothing will be sent.
+    up to 10 public http(s) URLs (one URL alone may be given as a string). It is sent from the
+    stack's `SendFrom` and `TwilioAccountSid` when they are set, else, called while a message is
+    answered, from the number that message was sent to. Deliveries are reported on `/status`
+    (from a script, to `STATUS_CALLBACK_URL` when it is set). A long body goes as several
+    messages. `QueueUnavailableError` when the job could not be queued: nothing will be sent.
     """
     urls = [media] if isinstance(media, str) else list(media)
     if not _is_address(to):
@@ -102,15 +120,17 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
         raise InvalidTextError(f"media must be at most {MAX_MEDIA} http(s) URLs")
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
-    status_callback = (
-        _status_callback.get() or os.environ.get("STATUS_CALLBACK_URL", "").strip() or None
+    origin = _answered.get() or Origin(
+        "", "", os.environ.get("STATUS_CALLBACK_URL", "").strip() or None
     )
     job = {"job": "text", "to": to, "body": body, "media": urls, "key": key}
-    enqueue({**job, "status_callback": status_callback})
+    enqueue({**job, **origin._asdict()})
 
 
 def enqueue(job: Job) -> None:
-    """Put the job on the queue, or without one (a local run) hand it to `run_locally`."""
+    """Put the job on the queue, or without one (a local run) hand it to `run_locally`. The job
+    says when it was queued: the worker's records of what it sent do not last for ever."""
+    job = {**job, "queued_at": int(time.time())}
     queue = os.environ.get("LATER_QUEUE_URL", "").strip()
     if not queue:
         if not os.environ.get("OUTBOX_FILE", "").strip():  # nothing local may reach Twilio
@@ -127,10 +147,15 @@ def enqueue(job: Job) -> None:
     count("LaterRepliesQueued")
 
 
-def _in_a_thread(job: Job) -> None:
-    """A local run answers at once, as the webhook does; the job finishes in the background."""
+def _in_the_background(job: Job) -> None:
+    """A local run answers at once, as the webhook does; the job finishes in a thread. Inside
+    Lambda's runtime (`make invoke`, `sam local invoke`), which stops every thread once the
+    function has answered, the job runs before the answer instead."""
     from sms_webhook import sending
 
+    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        sending.run_locally(job)
+        return
     threading.Thread(target=sending.run_locally, args=(job,), daemon=True).start()
 
 
@@ -141,7 +166,7 @@ def at_once(job: Job) -> None:
     sending.run_locally(job)
 
 
-run_locally: Callable[[Job], None] = _in_a_thread
+run_locally: Callable[[Job], None] = _in_the_background
 """How a local run runs a job: in a thread (`make run`, `make chat`), or `at_once` (the phone)."""
 
 

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 from sms_webhook import aws
 from sms_webhook.config import ConfigurationError, api_key, auth_tokens, idempotency_table
 from sms_webhook.form import FormFields
-from sms_webhook.later import HANDLERS, Job, reporting_to
+from sms_webhook.later import HANDLERS, Job, answering, reply_sender
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym
 from sms_webhook.twiml import Text, messages_of
@@ -51,9 +51,11 @@ FIRST_BACKOFF = 30
 LONGEST_BACKOFF = 900
 
 RECORD_EXPIRY = 15 * 24 * 60 * 60
-"""How long a reply and a send are remembered: longer than a job can live, in its queue and then
-its dead-letter queue (14 days from when it was first queued), so that a replay sends nothing
-twice."""
+"""How long a reply and a send are remembered: longer than a job lives in its queue and then its
+dead-letter queue (14 days from when it was first queued)."""
+MAX_JOB_AGE = 14 * 24 * 60 * 60
+"""A job queued longer ago is not run: a replay from the dead-letter queue counts as a new message
+for SQS, but its records may be gone, and what it sent could be sent again."""
 
 
 class TwilioError(Exception):
@@ -78,6 +80,10 @@ class RetryableError(TwilioError):
 
 class RefusedError(TwilioError):
     """Twilio refused the message for good (its error code): retrying would not change that."""
+
+
+class UnrunnableJobError(Exception):
+    """The worker will not run this job, and says why: it stays in the queues until mended."""
 
 
 class UnansweredError(TwilioError):
@@ -130,22 +136,27 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
 def run_job(job: Job, invocation: Any = None) -> None:
     """Run one job: a later handler and its reply, or a text sent first. `invocation` is the
     worker's Lambda context: a handler's run counts as unfinished once the invocation is over."""
+    age = time.time() - job.get("queued_at", time.time())
+    if age > MAX_JOB_AGE:  # a replay from the dead-letter queue, long after
+        raise UnrunnableJobError(
+            f"queued {age / 86400:.0f} days ago: what it sent may be forgotten, so it is not run"
+        )
     if job["job"] == "reply":
         message = IncomingMessage.from_fields(FormFields.from_pairs(job["fields"]))
         run = HANDLERS.get(job["route"])
         if run is None:  # replies.py changed between the message and its job
-            raise LookupError(f"no handler runs later as {job['route']}: renamed since queued?")
+            raise UnrunnableJobError(f"no handler runs later as {job['route']}: renamed?")
 
         def reply() -> str:
-            with reporting_to(job["status_callback"]):  # for the texts it sends first
+            with answering(message, job["status_callback"]):  # for the texts it sends first
                 return json.dumps(run(message))
 
         replied = _once(f"reply {message.sid}", reply, invocation)
         texts = [Text(body, tuple(media)) for body, media in json.loads(replied)]
         account_sid, to, key = message.account_sid, message.from_number, f"sent {message.sid}"
-        sender = message.fields.get("MessagingServiceSid") or message.to_number
+        sender = reply_sender(message)
     elif job["job"] == "text":
-        account_sid, sender = _sending_account()
+        account_sid, sender = _sending_account(job)
         texts = [Text(job["body"], tuple(job["media"]))]
         to, key = job["to"], f"text {job['key']}"
     else:
@@ -291,12 +302,19 @@ def _classified(status: int | None, code: object) -> TwilioError:
     return RefusedError(code, status) if code in REFUSALS else RetryableError(code, status)
 
 
-def _sending_account() -> tuple[str, str]:
-    account_sid = os.environ.get("TWILIO_ACCOUNT_SID", "").strip()
-    sender = os.environ.get("SEND_FROM", "").strip()
+def _sending_account(job: Job) -> tuple[str, str]:
+    """The account and the sender of a text sent first: the stack's, else those of the message
+    answered when it was sent; a sender's channel (`whatsapp:`) follows the recipient's."""
+    account_sid = os.environ.get("TWILIO_ACCOUNT_SID", "").strip() or job.get("account_sid")
+    sender = os.environ.get("SEND_FROM", "").strip() or job.get("sender")
     if not (account_sid and sender):
-        raise ConfigurationError("texts sent first need TWILIO_ACCOUNT_SID and SEND_FROM")
-    return account_sid, sender
+        raise ConfigurationError(
+            "a text sent from a script needs the stack's TwilioAccountSid and SendFrom"
+        )
+    if sender.startswith("MG"):  # a Messaging Service serves every channel
+        return account_sid, sender
+    channel, colon, _ = job["to"].rpartition(":")
+    return account_sid, f"{channel}{colon}{sender.rpartition(':')[2]}"
 
 
 def _once(key: str, make: Callable[[], str], invocation: Any = None) -> str:
@@ -361,9 +379,14 @@ def _back_off(receipt_handle: str, receive_count: int) -> None:
 
 
 def _failed(error: Exception) -> None:
+    """The error's type and where it was raised; the text of this project's own errors, which
+    say what to mend (others' may hold what a message said)."""
     frames = traceback.extract_tb(error.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-    logger.error("later reply failed", extra={"error": type(error).__name__, "at": where})
+    details = {"error": type(error).__name__, "at": where}
+    if isinstance(error, UnrunnableJobError | ConfigurationError):
+        details["reason"] = str(error)
+    logger.error("later reply failed", extra=details)
 
 
 def _shown(address: str) -> str:

@@ -341,6 +341,7 @@ def test_make_invoke_runs_the_worker_on_the_later_reply_sample_into_the_outbox(t
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == {"batchItemFailures": []}
     assert [is_the_later_reply(sent) for sent in outbox(tmp_path)] == [True]
+    assert f"1 text(s) written to {tmp_path}/outbox.jsonl, not sent to Twilio" in result.stderr
 
 
 @pytest.mark.slow

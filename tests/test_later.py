@@ -2,6 +2,7 @@
 by the webhook or by `send_text`, or, without a queue, run on this machine into the outbox."""
 
 import json
+import time
 
 import boto3
 import pytest
@@ -23,10 +24,11 @@ def queued(queue_url: str) -> list[dict]:
     return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
 
 
-def test_a_later_reply_is_queued_with_the_messages_fields(later_queue):
+def test_a_later_reply_is_queued_with_the_messages_fields_and_when(later_queue):
     later.queue_reply(REPORT, FormFields.from_pairs(SMS), STATUS_URL)
 
     [job] = queued(later_queue)
+    assert time.time() - job.pop("queued_at") < 60
     assert job == {
         "job": "reply",
         "route": "replies.report",
@@ -40,16 +42,18 @@ def test_a_text_sent_first_is_queued_with_its_key(later_queue, monkeypatch):
 
     send_text("+14155550100", "Ada asks for an agent", media=["https://x.test/a.png"], key="a-1")
 
-    assert queued(later_queue) == [
-        {
-            "job": "text",
-            "to": "+14155550100",
-            "body": "Ada asks for an agent",
-            "media": ["https://x.test/a.png"],
-            "key": "a-1",
-            "status_callback": STATUS_URL,
-        }
-    ]
+    [job] = queued(later_queue)
+    del job["queued_at"]
+    assert job == {
+        "job": "text",
+        "to": "+14155550100",
+        "body": "Ada asks for an agent",
+        "media": ["https://x.test/a.png"],
+        "key": "a-1",
+        "account_sid": "",  # a script's: the stack's TwilioAccountSid and SendFrom are used
+        "sender": "",
+        "status_callback": STATUS_URL,
+    }
 
 
 @pytest.mark.parametrize("to", ["+1", "4155550100", "+1415555010O", "whatsapp:4155550100", ""])
@@ -121,6 +125,20 @@ def test_without_a_queue_a_job_runs_on_this_machine(monkeypatch, tmp_path):
     send_text("+14155550100", "hi", key="k")
 
     assert [job["key"] for job in ran] == ["k"]
+
+
+def test_inside_lambdas_runtime_a_local_job_runs_before_the_function_answers(
+    monkeypatch, tmp_path, twilio_api
+):
+    outbox = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("OUTBOX_FILE", str(outbox))
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # `make invoke`'s emulator
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", dict(SMS)["AccountSid"])
+    monkeypatch.setenv("SEND_FROM", dict(SMS)["To"])
+
+    send_text("+14155550100", "hi", key="k")
+
+    assert [json.loads(line)["body"] for line in outbox.read_text().splitlines()] == ["hi"]
 
 
 def test_without_a_queue_or_an_outbox_nothing_runs(monkeypatch):
@@ -206,7 +224,12 @@ def test_a_text_sent_first_while_a_message_is_answered_asks_for_reports_as_the_r
     answer = invoke(signed(rest_request(), REST_URL))
 
     assert f'action="{STATUS_URL}"' in answer["body"]
-    assert [job["status_callback"] for job in queued(later_queue)] == [STATUS_URL]
+    [job] = queued(later_queue)
+    assert (job["status_callback"], job["sender"], job["account_sid"]) == (
+        STATUS_URL,
+        dict(SMS)["To"],
+        dict(SMS)["AccountSid"],
+    )
 
 
 def test_the_queued_job_names_the_message(later_queue, invoke, later_router):

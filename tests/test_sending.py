@@ -5,6 +5,7 @@ import functools
 import json
 import socket
 import threading
+import time
 
 import boto3
 import pytest
@@ -403,9 +404,8 @@ def test_a_job_for_a_handler_no_longer_there_fails_and_says_so(twilio_api, logs)
     answer = work(json.dumps(job))
 
     assert (failed(answer), twilio_api.forms) == (1, [])
-    assert [r["error"] for r in logs.records if r["message"] == "later reply failed"] == [
-        "LookupError"
-    ]
+    [line] = [r for r in logs.records if r["message"] == "later reply failed"]
+    assert line["reason"] == "no handler runs later as replies.since_renamed: renamed?"
 
 
 def test_only_the_failed_jobs_of_a_batch_are_retried(router, sending_account, twilio_api):
@@ -447,13 +447,41 @@ def test_a_text_sent_first_is_sent_once_per_key(
     assert len(twilio_api.forms) == 2
 
 
-def test_without_an_account_and_a_number_to_send_from_a_text_fails_and_says_why(twilio_api, logs):
+def test_a_text_from_a_script_without_the_stacks_number_fails_and_says_why(twilio_api, logs):
     answer = work(text_job())
 
     assert (failed(answer), twilio_api.forms) == (1, [])
-    assert [r["error"] for r in logs.records if r["message"] == "later reply failed"] == [
-        "ConfigurationError"
-    ]
+    [line] = [r for r in logs.records if r["message"] == "later reply failed"]
+    assert (
+        line["reason"]
+        == "a text sent from a script needs the stack's TwilioAccountSid and SendFrom"
+    )
+
+
+def test_a_text_a_handler_sends_first_goes_from_the_number_its_message_was_sent_to(twilio_api):
+    job = {**json.loads(text_job()), "account_sid": ACCOUNT_SID, "sender": TWILIO_NUMBER}
+
+    work(json.dumps(job))
+
+    assert twilio_api.forms[0]["From"] == TWILIO_NUMBER
+    assert f"/Accounts/{ACCOUNT_SID}/" in twilio_api.requests[0].url
+
+
+def test_a_text_to_a_whatsapp_address_goes_from_the_number_on_whatsapp(sending_account, twilio_api):
+    work(text_job(to="whatsapp:+14155550100"))
+
+    assert twilio_api.forms[0]["From"] == f"whatsapp:{TWILIO_NUMBER}"
+
+
+def test_a_job_queued_longer_ago_than_its_records_last_is_not_run(
+    sending_account, twilio_api, logs
+):
+    queued_at = time.time() - sending.MAX_JOB_AGE - 60
+    answer = work(json.dumps({**json.loads(text_job()), "queued_at": queued_at}))
+
+    assert (failed(answer), twilio_api.forms) == (1, [])
+    [line] = [r for r in logs.records if r["message"] == "later reply failed"]
+    assert line["reason"].startswith("queued 14 days ago")
 
 
 # Credentials
