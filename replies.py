@@ -25,7 +25,7 @@ A handler (or a test) that takes a second parameter gets the conversation with t
 A handler that needs longer than Twilio waits (15 s: a language model, a booking system) runs
 later: the webhook answers at once with the text you give (`later=True`: none), and the handler's
 reply is sent as texts when it is done, minutes later if need be (`REPORT` below). To text anyone
-first, from any handler or script, durably and once per key:
+first, from any handler or script, durably and once per key and number:
 
     send_text("+14155550100", f"A customer asks for an agent: {message.body}", key=message.sid)
 

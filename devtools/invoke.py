@@ -31,6 +31,7 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
 from devtools.paths import FUNCTION_ID, PROJECT, WORKER_ID
+from sms_webhook.sending import is_sqs_batch
 
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 ANSWER_MARGIN = 30.0
@@ -52,10 +53,8 @@ def function_for(event: object) -> str | None:
     Function URL payload 2.0) the webhook's."""
     if not isinstance(event, dict):
         return None
-    records = event.get("Records")
-    if isinstance(records, list) and records:
-        from_sqs = all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
-        return WORKER_ID if from_sqs else None
+    if "Records" in event:
+        return WORKER_ID if is_sqs_batch(event) else None
     context = event.get("requestContext")
     if "httpMethod" in event or (isinstance(context, dict) and "http" in context):
         return FUNCTION_ID

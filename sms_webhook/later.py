@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sms_webhook import aws
-from sms_webhook.config import ConfigurationError
+from sms_webhook.config import ConfigurationError, idempotency_table
 from sms_webhook.form import FormFields
 from sms_webhook.telemetry import count
 from sms_webhook.twiml import MAX_MEDIA
@@ -101,8 +101,8 @@ def queue_reply(later: Later, fields: FormFields, status_callback: str | None) -
 
 def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:
     """Send a text (and media URLs, for an MMS) to `to` from your Twilio number, through the
-    queue: sent once per `key`, however often this is called with it (a retried handler, a
-    script run twice), and retried until it is sent or lands in the dead-letter queue.
+    queue: sent once per `key` and `to`, however often this is called with them (a retried
+    handler, a script run twice), and retried until it is sent or lands in the dead-letter queue.
 
     `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `media`
     up to 10 public http(s) URLs (one URL alone may be given as a string). It is sent from the
@@ -116,7 +116,9 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
         raise InvalidTextError("to must be a number like +14155551234 or a channel address")
     if not body and not urls:
         raise InvalidTextError("a text needs a body or media")
-    if len(urls) > MAX_MEDIA or not all(url.startswith(("https://", "http://")) for url in urls):
+    if len(urls) > MAX_MEDIA or not all(
+        isinstance(url, str) and url.startswith(("https://", "http://")) for url in urls
+    ):
         raise InvalidTextError(f"media must be at most {MAX_MEDIA} http(s) URLs")
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
@@ -132,6 +134,10 @@ def enqueue(job: Job) -> None:
     says when it was queued: the worker's records of what it sent do not last for ever."""
     job = {**job, "queued_at": int(time.time())}
     queue = os.environ.get("LATER_QUEUE_URL", "").strip()
+    if queue and not idempotency_table():  # the worker would send nothing: say so now
+        raise ConfigurationError(
+            "later replies need the deduplication table: deploy with Idempotency=Enabled"
+        )
     if not queue:
         if not os.environ.get("OUTBOX_FILE", "").strip():  # nothing local may reach Twilio
             raise ConfigurationError(

@@ -38,11 +38,13 @@ from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym
 from sms_webhook.twiml import Text, messages_of
 
-REFUSALS = frozenset({"21211", "21408", "21610", "21612", "21614", "21617", "63016"})
-"""Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a region not
-enabled, a WhatsApp session closed...): another attempt would be refused again."""
+REFUSALS = frozenset({"21211", "21610", "21612", "21614", "21617", "63016"})
+"""Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a landline, a
+WhatsApp session closed...): another attempt would be refused again. A region not enabled
+(21408) is not one of them: whoever runs the account can enable it, then replay the job."""
 
-ERROR_CODES = REFUSALS | {"20003", "20429", "5xx", "network", "timeout"}
+ERROR_CODES = REFUSALS | {"20003", "20429", "21408", "5xx", "network", "timeout"}
+
 """How `LaterRepliesFailed` is broken down: Twilio's codes a sender meets, its server errors, no
 connection to it (`network`), no answer in time (`timeout`); anything else is `other`."""
 
@@ -110,8 +112,10 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
         EventType,
         process_partial_response,
     )
-    from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
 
+    if not is_sqs_batch(event):  # Powertools would fail on it with a traceback
+        logger.error("not an SQS event: no job to run")
+        return {"batchItemFailures": []}
     aws.start_request(context.get_remaining_time_in_millis(), budget=None)
 
     def run(record: Any) -> None:
@@ -124,13 +128,26 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
 
     # Every record failed is no error of the worker's: each is retried, as when some fail.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    try:
-        return process_partial_response(
-            event=event, record_handler=run, processor=processor, context=context
+    return process_partial_response(
+        event=event, record_handler=run, processor=processor, context=context
+    )
+
+
+def is_sqs_batch(event: object) -> bool:
+    """Whether the event is what SQS hands Lambda: records from `aws:sqs`, each with an id to
+    report its failure by and a body."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(
+            isinstance(record, dict)
+            and record.get("eventSource") == "aws:sqs"
+            and isinstance(record.get("messageId"), str)
+            and isinstance(record.get("body"), str)
+            for record in records
         )
-    except UnexpectedBatchTypeError:  # an event that is no batch of SQS messages
-        logger.error("not an SQS event: no job to run")
-        return {"batchItemFailures": []}
+    )
 
 
 def run_job(job: Job, invocation: Any = None) -> None:
@@ -158,7 +175,7 @@ def run_job(job: Job, invocation: Any = None) -> None:
     elif job["job"] == "text":
         account_sid, sender = _sending_account(job)
         texts = [Text(job["body"], tuple(job["media"]))]
-        to, key = job["to"], f"text {job['key']}"
+        to, key = job["to"], f"text {job['to']} {job['key']}"  # a key may serve several
     else:
         raise ValueError(f"not a job: {job['job']!r}")
     for index, piece in enumerate(messages_of(texts)):
@@ -270,11 +287,13 @@ def _to_twilio(outgoing: Outgoing) -> str:
 
 def _nothing_sent(error: Exception) -> bool:
     """Whether the request failed before Twilio could have read it: no connection was made."""
-    from requests import ConnectTimeout
+    from requests.exceptions import ConnectTimeout, SSLError
     from urllib3.exceptions import NewConnectionError
 
+    if isinstance(error, ConnectTimeout | SSLError):  # no HTTP byte sent before the handshake
+        return True
     reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(error, ConnectTimeout) or isinstance(reason, NewConnectionError)
+    return isinstance(reason, NewConnectionError)
 
 
 HTTP_TIMEOUT = 10.0
@@ -351,7 +370,10 @@ def idempotent_runner(table: str) -> Runner:
     warnings.filterwarnings("ignore", "Couldn't determine the remaining time left", UserWarning)
 
     @idempotent_function(  # type: ignore[untyped-decorator]
-        data_keyword_argument="record", persistence_store=store, config=config
+        data_keyword_argument="record",
+        persistence_store=store,
+        config=config,
+        key_prefix="later-replies",  # the records outlive a rename of this code or the function
     )
     def once(record: dict[str, str], make: Callable[[], str]) -> str:
         return make()

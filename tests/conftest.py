@@ -249,8 +249,9 @@ def received(monkeypatch):
 
 
 @pytest.fixture
-def later_queue(aws_account, monkeypatch):
-    """The later-replies queue (moto SQS), named in the environment: its URL."""
+def later_queue(idempotency_table, monkeypatch):
+    """The later-replies queue (moto SQS), named in the environment, beside the deduplication
+    table that a deployment with a queue has: its URL."""
     url = boto3.client("sqs").create_queue(QueueName="LaterRepliesQueue")["QueueUrl"]
     monkeypatch.setenv("LATER_QUEUE_URL", url)
     return url

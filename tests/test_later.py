@@ -77,8 +77,8 @@ def test_a_text_with_neither_body_nor_media_is_refused(later_queue):
 
 @pytest.mark.parametrize(
     "media",
-    [[f"https://x.test/{number}.png" for number in range(11)], ["ftp://x.test/a.png"]],
-    ids=["more than ten", "not http"],
+    [[f"https://x.test/{number}.png" for number in range(11)], ["ftp://x.test/a.png"], [None]],
+    ids=["more than ten", "not http", "not a string"],
 )
 def test_media_twilio_would_not_send_are_refused(later_queue, media):
     with pytest.raises(InvalidTextError, match="media must be at most 10 http"):
@@ -105,7 +105,7 @@ def test_each_job_queued_is_counted(later_queue, published):
 
 
 def test_a_queue_out_of_reach_is_an_error_the_caller_sees_and_a_metric(
-    aws_account, monkeypatch, published
+    idempotency_table, monkeypatch, published
 ):
     monkeypatch.setenv("LATER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/gone")
 
@@ -199,7 +199,7 @@ def test_a_message_delivered_twice_is_queued_once(
 
 
 def test_a_message_whose_job_cannot_be_queued_is_a_503_logged(
-    aws_account, invoke, later_router, monkeypatch, logs
+    idempotency_table, invoke, later_router, monkeypatch, logs
 ):
     monkeypatch.setenv("LATER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/gone")
 
@@ -230,6 +230,18 @@ def test_a_text_sent_first_while_a_message_is_answered_asks_for_reports_as_the_r
         dict(SMS)["To"],
         dict(SMS)["AccountSid"],
     )
+
+
+def test_a_stack_with_a_queue_and_no_deduplication_table_refuses_at_once_and_says_why(
+    later_queue, invoke, later_router, monkeypatch, logs
+):
+    monkeypatch.delenv("IDEMPOTENCY_TABLE")  # Idempotency=Disabled: the worker would send nothing
+
+    answer = invoke(signed(rest_request(), REST_URL))
+
+    assert (answer["statusCode"], queued(later_queue)) == (500, [])
+    [line] = [r for r in logs.records if r["message"] == "function misconfigured"]
+    assert "deduplication table" in line["reason"]
 
 
 def test_the_queued_job_names_the_message(later_queue, invoke, later_router):

@@ -1,6 +1,7 @@
 """The worker: each queued job run once, its texts sent once with twilio's REST client (against a
 recording stand-in of Twilio's API), Twilio's refusals done with, its outages retried."""
 
+import contextlib
 import functools
 import json
 import socket
@@ -14,6 +15,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio_requests import MESSAGE_SID, SMS, STATUS_URL, TOKEN, with_fields
 
 import handler
+from devtools.invoke import free_port
 from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook import sending
@@ -276,9 +278,9 @@ class LoopbackTwilio(TwilioHttpClient):
     """twilio's own HTTP client, with requests and real sockets, reaching a server on loopback
     instead of Twilio's API."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, scheme: str = "http") -> None:
         super().__init__(timeout=0.5)
-        self.origin = f"http://127.0.0.1:{port}"
+        self.origin = f"{scheme}://127.0.0.1:{port}"
 
     def request(self, method, url, *arguments, **options):
         url = url.replace("https://api.twilio.com", self.origin)
@@ -288,15 +290,12 @@ class LoopbackTwilio(TwilioHttpClient):
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on: a connection to it is refused."""
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        return unused.getsockname()[1]
+    return free_port()
 
 
-@pytest.fixture
-def silent_server():
-    """A server on loopback that reads each request whole and never answers."""
-    requests_read = []
+@contextlib.contextmanager
+def loopback_server(on_connection):
+    """A server on loopback that hands each connection to `on_connection`: its port."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve():
@@ -305,11 +304,21 @@ def silent_server():
                 connection, _ = listener.accept()
             except OSError:  # closed: the test is over
                 return
-            requests_read.append(connection.recv(65536))
+            on_connection(connection)
 
     threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1], requests_read
-    listener.close()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+@pytest.fixture
+def silent_server():
+    """A server on loopback that reads each request whole and never answers."""
+    requests_read = []
+    with loopback_server(lambda connection: requests_read.append(connection.recv(65536))) as port:
+        yield port, requests_read
 
 
 def test_a_text_twilio_could_not_be_reached_for_is_retried(
@@ -318,6 +327,24 @@ def test_a_text_twilio_could_not_be_reached_for_is_retried(
     monkeypatch.setattr(
         sending, "http_client", functools.cache(lambda: LoopbackTwilio(closed_port))
     )
+
+    answer = work(reply_job(router))
+
+    assert (failed(answer), failures(published)) == (1, ["network"])
+
+
+@pytest.fixture
+def closing_server():
+    """A server on loopback that closes each connection at once: no TLS handshake completes."""
+    with loopback_server(lambda connection: connection.close()) as port:
+        yield port
+
+
+def test_a_text_whose_connection_failed_before_its_tls_handshake_is_retried(
+    router, closing_server, monkeypatch, published
+):
+    client = LoopbackTwilio(closing_server, scheme="https")
+    monkeypatch.setattr(sending, "http_client", functools.cache(lambda: client))
 
     answer = work(reply_job(router))
 
@@ -437,6 +464,13 @@ def test_a_text_sent_first_from_a_messaging_service_names_it(monkeypatch, twilio
     work(text_job())
 
     assert twilio_api.forms[0]["MessagingServiceSid"] == "MG0123456789abcdef0123456789abcdef"
+
+
+def test_one_key_sends_one_text_to_each_recipient(sending_account, twilio_api):
+    work(text_job(key="SM1", to="+14155550100"), text_job(key="SM1", to="+14155550101"))
+    work(text_job(key="SM1", to="+14155550100"), receive_count=2)
+
+    assert [form["To"] for form in twilio_api.forms] == ["+14155550100", "+14155550101"]
 
 
 def test_a_text_sent_first_is_sent_once_per_key(
@@ -561,8 +595,12 @@ def test_a_deployed_worker_without_the_deduplication_table_sends_nothing_and_say
     assert line["error"] == "ConfigurationError"
 
 
-def test_an_event_that_is_no_batch_of_sqs_messages_is_one_line_and_no_job(twilio_api, logs):
-    answer = handler.later_replies_handler({"Records": "none"}, LambdaContext())
+@pytest.mark.parametrize(
+    "event",
+    [{}, {"Records": "none"}, [], "hello", None, {"Records": ["x"]}, {"Records": [{"body": "{}"}]}],
+)
+def test_an_event_that_is_no_batch_of_sqs_messages_is_one_line_and_no_job(event, twilio_api, logs):
+    answer = handler.later_replies_handler(event, LambdaContext())
 
     assert (answer, twilio_api.requests) == ({"batchItemFailures": []}, [])
     assert "not an SQS event: no job to run" in logs.messages()

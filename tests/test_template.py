@@ -200,7 +200,7 @@ ALARMS = {
 }
 
 
-def test_alarms_watch_errors_token_failures_rejections_deliveries_and_the_dead_letters():
+def test_alarms_watch_errors_token_failures_rejections_deliveries_and_the_later_replies():
     watched = {
         (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in ALARMS.values()
     }
@@ -211,6 +211,7 @@ def test_alarms_watch_errors_token_failures_rejections_deliveries_and_the_dead_l
         ("TwilioSmsWebhook", "SignatureRejections"),
         ("TwilioSmsWebhook", "DeliveryFailures"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
     }
 
 
@@ -393,15 +394,22 @@ def test_the_dead_letter_queue_keeps_jobs_for_14_days_longer_than_the_queue():
     assert QUEUE.get("MessageRetentionPeriod", 4 * 24 * 3600) < 14 * 24 * 3600
 
 
-def test_an_alarm_fires_as_soon_as_the_dead_letter_queue_holds_a_job():
-    alarm = ALARMS["LaterRepliesDeadLetterAlarm"]["Properties"]
+@pytest.mark.parametrize(
+    ("name", "queue", "threshold"),
+    [
+        ("LaterRepliesDeadLetterAlarm", "LaterRepliesDeadLetterQueue", 1),  # a job there
+        ("LaterRepliesQueueAgeAlarm", "LaterRepliesQueue", 3600),  # a job an hour old there
+    ],
+)
+def test_an_alarm_fires_when_later_replies_are_stuck(name, queue, threshold):
+    alarm = ALARMS[name]["Properties"]
 
     assert alarm["Dimensions"] == [
-        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["LaterRepliesDeadLetterQueue", "QueueName"]}}
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}
     ]
     assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
         "Maximum",
-        1,
+        threshold,
         "GreaterThanOrEqualToThreshold",
     )
 

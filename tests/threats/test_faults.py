@@ -32,15 +32,9 @@ from moto.server import ThreadedMotoServer
 from twilio_requests import REST_URL, SSM_TOKEN, rest_request, signed
 
 import handler
+from devtools.invoke import free_port
 from devtools.lambda_context import LambdaContext
 from sms_webhook import aws, config
-
-
-def free_port() -> int:
-    """A loopback port where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
