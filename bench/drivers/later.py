@@ -3,12 +3,12 @@ the first, making the SQS client (boto3 imported then).
 
     cd <project> && <its python> bench/drivers/later.py EVENTS_FILE RESULT_FILE
 
-It runs with `LATER_QUEUE_URL` and an SQS endpoint on loopback in its environment. EVENTS_FILE
-holds, in marshal's format, ordinary events (answered at once), events whose handler runs later,
-and how many loops to time. The process answers an ordinary event first, as a cold start does,
-then its first later one. The result file gets, in marshal's format, the statuses of every
-answer, the milliseconds of that first later answer, and the median milliseconds per ordinary and
-per later event once warm. Imports as bench/drivers/cold.py does.
+It runs with `LATER_QUEUE_URL`, `IDEMPOTENCY_TABLE` and their endpoints on loopback in its
+environment. EVENTS_FILE holds, in marshal's format, ordinary events (answered at once) and events
+whose handler runs later, each a list of loops of new messages. The process answers an ordinary
+event first, as a cold start does, then its first later one. The result file gets, in marshal's
+format, the statuses of every answer, the milliseconds of that first later answer, and the median
+milliseconds per ordinary and per later event once warm. Imports as bench/drivers/cold.py does.
 """
 
 import marshal
@@ -27,16 +27,16 @@ import handler  # noqa: E402
 def main(events_file: str, result_file: str) -> None:
     context = LambdaContext()
     with open(events_file, "rb") as events:
-        ordinary, later, loops = marshal.load(events)
-    statuses = [handler.lambda_handler(ordinary[0], context)["statusCode"]]
+        ordinary, later = marshal.load(events)
+    statuses = [handler.lambda_handler(ordinary[0][0], context)["statusCode"]]
     started = time.perf_counter_ns()
-    statuses.append(handler.lambda_handler(later[0], context)["statusCode"])
+    statuses.append(handler.lambda_handler(later[0][0], context)["statusCode"])
     first_later_ms = (time.perf_counter_ns() - started) / 1e6
 
-    def per_call(events: list[dict[str, object]]) -> float:
-        """The median over the loops of the milliseconds per event."""
+    def per_call(loops: list[list[dict[str, object]]]) -> float:
+        """The median over the loops (the first was the cold start's) of the ms per event."""
         rounds = []
-        for _ in range(loops):
+        for events in loops[1:]:
             started = time.perf_counter_ns()
             for event in events:
                 statuses.append(handler.lambda_handler(event, context)["statusCode"])
