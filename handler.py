@@ -9,7 +9,6 @@ README's Performance section).
 """
 
 import logging
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,7 @@ from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.signature import Rejected, replay_key, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
-from sms_webhook.telemetry import count, emf, logger, pseudonym
+from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
 from sms_webhook.twiml import message_count, messaging_response
 from sms_webhook.urls import STATUS_ROUTE, status_callback_url
 
@@ -175,11 +174,8 @@ def _queue_unavailable(error: Exception) -> Answer:
 
 
 def _unexpected_error(error: Exception) -> Answer:
-    # A bug, most likely in reply code. The type and the line that raised are enough to find it;
-    # a stack trace or the exception's text could carry a message's content into logs.
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-    logger.error("unexpected error", extra={"error": type(error).__name__, "at": where})
+    # A bug, most likely in reply code: its type and where it was raised are enough to find it.
+    logger.error("unexpected error", extra={"error": type(error).__name__, "at": raised_at(error)})
     return Answer(500, "Internal Server Error")
 
 

@@ -102,6 +102,18 @@ def webhook_url_override() -> str | None:
     return os.environ.get("TWILIO_WEBHOOK_URL", "").strip() or None
 
 
+def later_queue_url() -> str | None:
+    """The queue of later replies and texts sent first (`LATER_QUEUE_URL`); None in a local run,
+    whose jobs run on its own machine."""
+    return os.environ.get("LATER_QUEUE_URL", "").strip() or None
+
+
+def outbox_file() -> str | None:
+    """Where a local run writes the texts it would send (`OUTBOX_FILE`), never sending them to
+    Twilio; None when deployed."""
+    return os.environ.get("OUTBOX_FILE", "").strip() or None
+
+
 def idempotency_table() -> str | None:
     """The DynamoDB table of answered messages (`IDEMPOTENCY_TABLE`); None turns deduplication
     off."""

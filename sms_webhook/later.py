@@ -10,8 +10,8 @@ queue, which the worker (`handler.later_replies_handler`, `sms_webhook/sending.p
 
 Deployed, a job is a message on the SQS queue `LATER_QUEUE_URL` names: durable, retried, and
 once it has failed a few times, in the dead-letter queue, never silently lost. Without a queue
-(`make run`, `make chat`, the tests) a job runs at once on this machine, and what it sends goes
-to the local outbox (`OUTBOX_FILE`), never to Twilio.
+(`make run`, `make chat`, `make invoke`, the tests) a job runs on this machine, and what it sends
+goes to the local outbox (`OUTBOX_FILE`), never to Twilio.
 """
 
 import json
@@ -24,7 +24,12 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sms_webhook import aws
-from sms_webhook.config import ConfigurationError, idempotency_table
+from sms_webhook.config import (
+    ConfigurationError,
+    idempotency_table,
+    later_queue_url,
+    outbox_file,
+)
 from sms_webhook.form import FormFields
 from sms_webhook.telemetry import count
 from sms_webhook.twiml import MAX_MEDIA
@@ -133,13 +138,13 @@ def enqueue(job: Job) -> None:
     """Put the job on the queue, or without one (a local run) hand it to `run_locally`. The job
     says when it was queued: the worker's records of what it sent do not last for ever."""
     job = {**job, "queued_at": int(time.time())}
-    queue = os.environ.get("LATER_QUEUE_URL", "").strip()
+    queue = later_queue_url()
     if queue and not idempotency_table():  # the worker would send nothing: say so now
         raise ConfigurationError(
             "later replies need the deduplication table: deploy with Idempotency=Enabled"
         )
     if not queue:
-        if not os.environ.get("OUTBOX_FILE", "").strip():  # nothing local may reach Twilio
+        if not outbox_file():  # nothing local may reach Twilio
             raise ConfigurationError(
                 "later replies need LATER_QUEUE_URL (deployed) or OUTBOX_FILE (a local run)"
             )
@@ -157,11 +162,11 @@ def _in_the_background(job: Job) -> None:
     """A local run answers at once, as the webhook does; the job finishes in a thread. Inside
     Lambda's runtime (`make invoke`, `sam local invoke`), which stops every thread once the
     function has answered, the job runs before the answer instead."""
+    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        at_once(job)
+        return
     from sms_webhook import sending
 
-    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
-        sending.run_locally(job)
-        return
     threading.Thread(target=sending.run_locally, args=(job,), daemon=True).start()
 
 

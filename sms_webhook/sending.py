@@ -2,8 +2,9 @@
 REST client.
 
 A job is a later handler's run on a message (its reply goes to the sender, from the number the
-message was sent to, or its Messaging Service) or a text sent first (from `SEND_FROM`). Each
-message sent asks for delivery reports on `/status`.
+message was sent to, or its Messaging Service) or a text sent first (from `SEND_FROM`, else from
+the number of the message answered when it was sent). Each message sent asks for delivery
+reports on `/status`.
 
 SQS delivers a job at least once, and a worker may crash after Twilio took a message and before
 the job is acknowledged. So, with Powertools Idempotency on the deduplication table, a later
@@ -16,14 +17,13 @@ Twilio's refusals of a recipient, which retrying cannot mend (an unsubscribed re
 invalid number...), are logged with their code, counted, and the job is done. Any other error (a
 429, a 5xx, a connection refused, a rejected key) makes the job fail, and SQS brings it back
 after a backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got but
-did not answer in time may have been sent: it is counted as sent, never sent again, and logged.
+did not answer in time may have been sent: it is recorded as sent, never sent again, and logged.
 Only the worker imports this module: the webhook's artifact holds no REST client.
 """
 
 import json
 import os
 import time
-import traceback
 import warnings
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -31,11 +31,18 @@ from http import HTTPStatus
 from typing import Any, NamedTuple
 
 from sms_webhook import aws
-from sms_webhook.config import ConfigurationError, api_key, auth_tokens, idempotency_table
+from sms_webhook.config import (
+    ConfigurationError,
+    api_key,
+    auth_tokens,
+    idempotency_table,
+    later_queue_url,
+    outbox_file,
+)
 from sms_webhook.form import FormFields
 from sms_webhook.later import HANDLERS, Job, answering, reply_sender
 from sms_webhook.message import IncomingMessage
-from sms_webhook.telemetry import count, logger, pseudonym
+from sms_webhook.telemetry import count, logger, pseudonym, raised_at
 from sms_webhook.twiml import Text, messages_of
 
 REFUSALS = frozenset({"21211", "21610", "21612", "21614", "21617", "63016"})
@@ -44,7 +51,6 @@ WhatsApp session closed...): another attempt would be refused again. A region no
 (21408) is not one of them: whoever runs the account can enable it, then replay the job."""
 
 ERROR_CODES = REFUSALS | {"20003", "20429", "21408", "5xx", "network", "timeout"}
-
 """How `LaterRepliesFailed` is broken down: Twilio's codes a sender meets, its server errors, no
 connection to it (`network`), no answer in time (`timeout`); anything else is `other`."""
 
@@ -84,12 +90,12 @@ class RefusedError(TwilioError):
     """Twilio refused the message for good (its error code): retrying would not change that."""
 
 
-class UnrunnableJobError(Exception):
-    """The worker will not run this job, and says why: it stays in the queues until mended."""
-
-
 class UnansweredError(TwilioError):
     """Twilio got the request and did not answer in time: the message may have been sent."""
+
+
+class UnrunnableJobError(Exception):
+    """The worker will not run this job, and says why: it stays in the queues until mended."""
 
 
 class Outgoing(NamedTuple):
@@ -232,7 +238,7 @@ def _count_failure(error: TwilioError) -> None:
 def deliver(outgoing: Outgoing) -> str:
     """Send it: with twilio's REST client, or into the local outbox when `OUTBOX_FILE` is set (a
     local run, which never reaches Twilio). The message's sid."""
-    outbox = os.environ.get("OUTBOX_FILE", "").strip()
+    outbox = outbox_file()
     sid = _to_outbox(outbox, outgoing) if outbox else _to_twilio(outgoing)
     logger.info("text sent", extra={"to": _shown(outgoing.to), "message_sid": sid})
     count("LaterRepliesSent")
@@ -343,7 +349,7 @@ def _once(key: str, make: Callable[[], str], invocation: Any = None) -> str:
     table = idempotency_table()
     if table:
         return idempotent_runner(table)(key, make, invocation)
-    if not os.environ.get("OUTBOX_FILE", "").strip():
+    if not outbox_file():
         raise ConfigurationError(
             "later replies need the deduplication table (deploy with Idempotency=Enabled): "
             "without it a reply could be sent twice"
@@ -389,7 +395,7 @@ def idempotent_runner(table: str) -> Runner:
 def _back_off(receipt_handle: str, receive_count: int) -> None:
     """Make the job visible again after a delay that doubles with each attempt."""
     delay = min(LONGEST_BACKOFF, FIRST_BACKOFF * 2 ** max(0, receive_count - 1))
-    queue = os.environ.get("LATER_QUEUE_URL", "").strip()
+    queue = later_queue_url()
     if not queue:  # a local run of the worker: no queue to hide the job on
         return
     try:
@@ -403,9 +409,7 @@ def _back_off(receipt_handle: str, receive_count: int) -> None:
 def _failed(error: Exception) -> None:
     """The error's type and where it was raised; the text of this project's own errors, which
     say what to mend (others' may hold what a message said)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-    details = {"error": type(error).__name__, "at": where}
+    details = {"error": type(error).__name__, "at": raised_at(error)}
     if isinstance(error, UnrunnableJobError | ConfigurationError):
         details["reason"] = str(error)
     logger.error("later reply failed", extra=details)
