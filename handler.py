@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from replies import reply
-from sms_webhook import aws, delivery_status
+from sms_webhook import deadlines, delivery_status
 from sms_webhook.config import (
     ConfigurationError,
     SecretUnavailableError,
@@ -198,7 +198,7 @@ NOT_AN_HTTP_EVENT = Answer(400, "Bad Request: not a well-formed API Gateway or F
 
 @logger.inject_lambda_context(log_event=False)  # an event holds numbers, texts and signatures
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    aws.start_request(context.get_remaining_time_in_millis())
+    deadlines.start_request(context.get_remaining_time_in_millis())
     rejection_log.catch_up()
     request = read_request(event)
     logger.set_correlation_id(request.request_id if request else None)

@@ -3,20 +3,21 @@
 Twilio waits 15 s for an answer, and a request the function has not answered when its own
 timeout strikes is lost. SSM and DynamoDB can fail slowly: a connection accepted and never
 answered. So each attempt of an AWS call gives up after its service's `PATIENCE` (to connect, to
-read), an API call makes at most that many attempts, and no attempt starts unless it can end before
-the request's AWS deadline: `AWS_BUDGET` after the request arrived, or `ANSWER_MARGIN` before the
-invocation runs out of time, whichever comes first. A hanging service then costs a request at most
-`AWS_BUDGET`, and the request gets the answer the docs give for that service failing.
+read), an API call makes at most that many attempts, and no attempt starts unless it can end
+before the deadline of the part of the request it belongs to (`sms_webhook/deadlines.py`). A
+hanging service then costs a request seconds, and the request gets the answer the docs give for
+that service failing.
 
 boto3 is imported on first use only: a function given its token in the environment never pays
 for it.
 """
 
-import math
 import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from sms_webhook import deadlines
 
 
 @dataclass(frozen=True)
@@ -38,29 +39,18 @@ PATIENCE = {
     "sqs": Patience(connect=1.0, read=2.0, attempts=2),
 }
 
-AWS_BUDGET = 4.0
-"""Seconds after a request arrives by which every AWS call it makes has ended."""
-ANSWER_MARGIN = 1.0
-"""Seconds kept, at the least, between the AWS deadline and the invocation's own timeout."""
-
-_deadline = math.inf
-
 
 class OutOfTimeError(Exception):
     """An AWS call was not attempted: it could not end before the request's deadline."""
 
 
-def start_request(remaining_millis: int, budget: float | None = AWS_BUDGET) -> None:
-    """Set the AWS deadline of the request that arrived now, given the invocation's time left:
-    `budget` seconds, or with None (the worker, which has minutes) all the time left."""
-    global _deadline  # one request at a time per Lambda instance
-    left = remaining_millis / 1000 - ANSWER_MARGIN
-    _deadline = time.monotonic() + (left if budget is None else min(budget, left))
-
-
 @cache
 def client(service: str) -> Any:
-    """The service's boto3 client, made once per container, whose attempts respect the deadline."""
+    """The service's boto3 client, made once per container, whose attempts respect the deadline.
+
+    Importing boto3 and building a client is this machine's own work, seconds on a busy one: it
+    does not count against the time the request may wait on AWS (`deadlines.extend`)."""
+    started = time.monotonic()
     import boto3
     from botocore.config import Config
 
@@ -75,8 +65,9 @@ def client(service: str) -> Any:
 
     def reject_attempts_past_the_deadline(**_: Any) -> None:
         """Raised here, the error ends the API call at once: botocore retries only its own."""
-        if time.monotonic() + longest_attempt > _deadline:
+        if longest_attempt > deadlines.seconds_left():
             raise OutOfTimeError("no time left in this request for another AWS call")
 
     made.meta.events.register_first("before-send", reject_attempts_past_the_deadline)
+    deadlines.extend(time.monotonic() - started)
     return made

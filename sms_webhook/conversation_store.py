@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-from sms_webhook import aws
+from sms_webhook import aws, deadlines
 from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.telemetry import count, logger
@@ -248,7 +248,8 @@ class Conversations:
             state=json.loads(stored.state),
             history=self._last([*_turns(stored.history), _turn("in", message.body, media)]),
         )
-        answered = answer(conversation)
+        with deadlines.reply_code():  # the writes below get a window of their own after it
+            answered = answer(conversation)
         try:
             self._save(self.store, key, stored, conversation, answered)
         except ConflictError:

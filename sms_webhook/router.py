@@ -37,6 +37,7 @@ from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from sms_webhook.conversation import Conversation
+from sms_webhook.deadlines import reply_code
 from sms_webhook.later import HANDLERS, Later
 from sms_webhook.message import IncomingMessage
 from sms_webhook.twiml import Reply, Text, reply_texts
@@ -95,10 +96,12 @@ class _Route(NamedTuple):
     def passes(self, message: IncomingMessage, talk: Conversation) -> bool:
         return self.test(message, talk) if self.needs_conversation_to_test else self.test(message)
 
-    def answer(self, message: IncomingMessage, talk: Conversation) -> Reply:
-        if self.needs_conversation_to_answer:
-            return self.handler(message, talk)
-        return self.handler(message)
+    def answer(self, message: IncomingMessage, talk: Conversation | None = None) -> Reply:
+        """The handler's reply, in the time reply code has (`sms_webhook/deadlines.py`)."""
+        with reply_code():
+            if self.needs_conversation_to_answer:
+                return self.handler(message, talk)
+            return self.handler(message)
 
 
 def _every_message(message: IncomingMessage) -> bool:
@@ -187,7 +190,7 @@ class Router:
                     return route.later
                 if route.needs_conversation_to_answer:
                     return self._in_conversation(message, routes[index:])
-                return route.handler(message)
+                return route.answer(message)
         return None
 
     def later_reply(self, name: str, message: IncomingMessage) -> tuple[Text, ...]:
@@ -195,7 +198,7 @@ class Router:
         conversation when it takes one: the worker's part of a later reply."""
         route = self._later[name]
         if not route.needs_conversation_to_answer:
-            return reply_texts(route.handler(message))
+            return reply_texts(route.answer(message))
         alone = route._replace(test=_every_message, needs_conversation_to_test=False, later=None)
         return cast(tuple[Text, ...], self._in_conversation(message, [alone]))  # none is later
 

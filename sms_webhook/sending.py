@@ -30,7 +30,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
-from sms_webhook import aws
+from sms_webhook import aws, deadlines
 from sms_webhook.config import (
     ConfigurationError,
     api_key,
@@ -122,7 +122,7 @@ def later_replies(event: dict[str, Any], context: Any) -> Mapping[str, object]:
     if not is_sqs_batch(event):  # Powertools would fail on it with a traceback
         logger.error("not an SQS event: no job to run")
         return {"batchItemFailures": []}
-    aws.start_request(context.get_remaining_time_in_millis(), budget=None)
+    deadlines.start_job(context.get_remaining_time_in_millis())
 
     def run(record: Any) -> None:
         try:

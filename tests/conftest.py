@@ -1,7 +1,6 @@
 import functools
 import io
 import json
-import math
 import threading
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
-from sms_webhook import aws, config, conversation_store, deduplication, later, sending
+from sms_webhook import aws, config, conversation_store, deadlines, deduplication, later, sending
 from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.router import Router
@@ -93,7 +92,7 @@ def environment(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     clear_aws_caches()
     monkeypatch.setattr(config, "_last_reads", {})
-    monkeypatch.setattr(aws, "_deadline", math.inf)  # a test calling config is no request
+    deadlines.end_request()  # a test calling config is no request
     monkeypatch.setattr(handler, "rejection_log", RejectionLog())
     handlers_run_later = dict(later.HANDLERS)
     yield

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sms_webhook import aws
+from sms_webhook import aws, deadlines
 
 
 def attempt(service: str) -> None:
@@ -12,7 +12,7 @@ def attempt(service: str) -> None:
 
 @pytest.mark.parametrize("service", sorted(aws.PATIENCE))
 def test_an_attempt_with_time_to_end_is_made(service):
-    aws.start_request(remaining_millis=10_000)
+    deadlines.start_request(remaining_millis=10_000)
 
     attempt(service)  # nothing raised
 
@@ -20,8 +20,8 @@ def test_an_attempt_with_time_to_end_is_made(service):
 @pytest.mark.parametrize("service", sorted(aws.PATIENCE))
 def test_no_attempt_starts_when_the_invocation_has_no_time_left_for_it(service):
     patience = aws.PATIENCE[service]
-    too_little = (patience.connect + patience.read + aws.ANSWER_MARGIN) * 1000 - 1
-    aws.start_request(remaining_millis=int(too_little))
+    too_little = (patience.connect + patience.read + deadlines.ANSWER_MARGIN) * 1000 - 1
+    deadlines.start_request(remaining_millis=int(too_little))
 
     with pytest.raises(aws.OutOfTimeError):
         attempt(service)
@@ -29,9 +29,9 @@ def test_no_attempt_starts_when_the_invocation_has_no_time_left_for_it(service):
 
 def test_the_deadline_is_never_later_than_the_budget_after_the_request(monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(aws.time, "monotonic", lambda: now[0])
-    aws.start_request(remaining_millis=900_000)
-    now[0] += aws.AWS_BUDGET - aws.PATIENCE["ssm"].connect - aws.PATIENCE["ssm"].read + 0.01
+    monkeypatch.setattr(deadlines.time, "monotonic", lambda: now[0])
+    deadlines.start_request(remaining_millis=900_000)
+    now[0] += deadlines.AWS_BUDGET - aws.PATIENCE["ssm"].connect - aws.PATIENCE["ssm"].read + 0.01
 
     with pytest.raises(aws.OutOfTimeError):
         attempt("ssm")

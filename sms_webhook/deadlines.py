@@ -1,0 +1,137 @@
+"""How long each part of a request may take: the reads before your reply code, your reply code,
+and the writes that save what it did.
+
+Twilio waits 15 s for an answer; the function's own timeout (`WEBHOOK_TIMEOUT`, 20 s) ends the
+invocation. A request has three parts, each with its own time:
+
+1. Before reply code: reading the secret, the deduplication records, the conversation. Each AWS
+   call is attempted only if it can end within `AWS_BUDGET` of the request's arrival: a hanging
+   service costs a request at most that. Building an AWS client is this machine's work, not a
+   wait on AWS: the time it takes is added to the budget (a busy machine is no outage).
+2. Reply code: `REPLY_TIME`, the time an ordinary handler may take before its answer. The AWS
+   calls it makes (`send_text`) may use the invocation's time. A handler that takes longer is
+   logged (`reply code overran its time`) and counted (`SlowReplies`); what it did is still saved.
+3. After reply code: the calls that save what it did (the conversation, the deduplication
+   records) get `SAVE_WINDOW` of their own from the moment it returns.
+
+No part may run past `ANSWER_MARGIN` before the invocation's end. The worker, whose jobs have
+minutes, has no budget but the invocation's.
+
+The clock is per request (a context variable), so requests served side by side in threads
+(`make run`, the tests) each keep their own.
+"""
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+TWILIO_WAIT = 15.0
+"""Seconds Twilio waits for an answer, from the moment it sent the request."""
+WEBHOOK_TIMEOUT = 20
+"""The webhook function's timeout in template.yaml: room for the slowest of each part below."""
+AWS_BUDGET = 4.0
+"""Seconds after a request arrives by which its AWS calls before reply code have ended."""
+REPLY_TIME = 10.0
+"""Seconds an ordinary handler may take before its answer: with the milliseconds the reads and
+writes around it usually take, Twilio gets its answer well within 15 s."""
+SAVE_WINDOW = 4.0
+"""Seconds the calls that save what reply code did have once it returns: as `AWS_BUDGET`, one
+DynamoDB attempt at its slowest (3 s) and a second for the others."""
+ANSWER_MARGIN = 1.0
+"""Seconds kept, at the least, between the last AWS call and the invocation's own timeout."""
+
+
+@dataclass
+class _Clock:
+    arrived: float | None
+    """When the request arrived (`time.monotonic()`); None outside a request."""
+    deadline: float
+    """No AWS call is attempted that could not end by then."""
+    last_call: float
+    """When the invocation's time, less `ANSWER_MARGIN`, runs out."""
+    save_window: float
+    reply_time: float
+    reply_code_depth: int = 0
+
+
+_clock: ContextVar[_Clock] = ContextVar("clock")
+
+
+def _current() -> _Clock:
+    """This request's clock; outside a request (a script, a test of one module), no limit."""
+    try:
+        return _clock.get()
+    except LookupError:
+        end_request()
+        return _clock.get()
+
+
+def start_request(remaining_millis: int) -> None:
+    """A webhook request arrives now, with `remaining_millis` of the invocation's time left."""
+    now = time.monotonic()
+    last_call = now + remaining_millis / 1000 - ANSWER_MARGIN
+    _clock.set(_Clock(now, min(now + AWS_BUDGET, last_call), last_call, SAVE_WINDOW, REPLY_TIME))
+
+
+def start_job(remaining_millis: int) -> None:
+    """A worker's invocation starts now: every part has all the time left."""
+    now = time.monotonic()
+    last_call = now + remaining_millis / 1000 - ANSWER_MARGIN
+    _clock.set(_Clock(now, last_call, last_call, math.inf, math.inf))
+
+
+def seconds_left() -> float:
+    """How long the AWS calls of this part of the request may still take."""
+    return _current().deadline - time.monotonic()
+
+
+def seconds_since_arrival() -> float:
+    """How long ago the request arrived (0 outside a request)."""
+    arrived = _current().arrived
+    return 0.0 if arrived is None else time.monotonic() - arrived
+
+
+def extend(seconds: float) -> None:
+    """Add to the AWS deadline time this machine spent on its own work (building a client),
+    never past the invocation's last call."""
+    clock = _current()
+    clock.deadline = min(clock.deadline + seconds, clock.last_call)
+
+
+@contextmanager
+def reply_code() -> Iterator[None]:
+    """While your code runs: its own AWS calls may use the invocation's time; once it returns,
+    the writes that save what it did get `SAVE_WINDOW` from then. Nested uses count as one."""
+    from sms_webhook.telemetry import count, logger
+
+    clock = _current()
+    clock.reply_code_depth += 1
+    if clock.reply_code_depth > 1:
+        try:
+            yield
+        finally:
+            clock.reply_code_depth -= 1
+        return
+    started = time.monotonic()
+    clock.deadline = clock.last_call
+    try:
+        yield
+    finally:
+        clock.reply_code_depth -= 1
+        now = time.monotonic()
+        clock.deadline = min(now + clock.save_window, clock.last_call)
+        took = now - started
+        if took > clock.reply_time:
+            logger.warning(
+                "reply code overran its time: its reply may reach Twilio too late",
+                extra={"seconds": round(took, 1), "reply_time": clock.reply_time},
+            )
+            count("SlowReplies")
+
+
+def end_request() -> None:
+    """What follows belongs to no request (a script, a test): no limit until the next starts."""
+    _clock.set(_Clock(None, math.inf, math.inf, math.inf, math.inf))
