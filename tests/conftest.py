@@ -10,6 +10,7 @@ from builds import BUILDS, PROJECT
 from emf import emitted_metrics
 from local_project import RunningServer, copy_of_project
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 from recording_twilio import TwilioMessages
 from twilio_requests import SHARED_KEY_ID, SHARED_KEY_SECRET, SSM_TOKEN, TOKEN, leaked
 
@@ -193,6 +194,32 @@ def idempotency_table(aws_account, monkeypatch):
 @pytest.fixture
 def deployed(ssm, idempotency_table):
     """All a deployed function reads: its token and a SharedKey in SSM, its deduplication table."""
+
+
+@pytest.fixture
+def aws_on_loopback(monkeypatch):
+    """AWS as a moto server on a loopback port, reached over real sockets by every boto3 client
+    the test makes (`AWS_ENDPOINT_URL`), as concurrent invocations reach DynamoDB: its URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server._server.server_port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def deployed_on_loopback(aws_on_loopback, monkeypatch):
+    """The deployed stack's tables and queue, in a moto server on loopback, named in the
+    environment as template.yaml names them: the DynamoDB client."""
+    dynamodb = boto3.client("dynamodb")
+    create_idempotency_table(dynamodb)
+    create_table(dynamodb, CONVERSATION_TABLE)
+    queue = boto3.client("sqs").create_queue(QueueName="LaterRepliesQueue")["QueueUrl"]
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
+    monkeypatch.setenv("CONVERSATION_TABLE", CONVERSATION_TABLE)
+    monkeypatch.setenv("LATER_QUEUE_URL", queue)
+    return dynamodb
 
 
 @pytest.fixture
