@@ -28,7 +28,13 @@ from sms_webhook.form import (
     UndecodableError,
     request_fields,
 )
-from sms_webhook.later import Later, QueueUnavailableError, answering, queue_reply
+from sms_webhook.later import (
+    Later,
+    QueueUnavailableError,
+    answering,
+    queue_reply,
+    text_instead,
+)
 from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
@@ -77,9 +83,12 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
     queued."""
     with answering(message, callback):  # for the texts the handler sends first
         answer = reply(message)
-    if isinstance(answer, Later):
-        queue_reply(answer, fields, callback)
-        answer = answer.acknowledgement
+        if isinstance(answer, Later):
+            queue_reply(answer, fields, callback)
+            answer = answer.acknowledgement
+        elif deadlines.seconds_since_arrival() > deadlines.TWILIO_WAIT:
+            text_instead(message, answer)
+            answer = None
     return messaging_response(answer, callback)
 
 

@@ -18,9 +18,9 @@ class LambdaContext:
     )
     aws_request_id = "52fdfc07-2182-154f-163f-5f0f9a621d72"
 
-    def __init__(self, remaining_millis: int = 10_000) -> None:
+    def __init__(self, remaining_millis: int = 30_000) -> None:
         """`remaining_millis`: what is left of the invocation's time when it starts (the
-        template's timeout is 10 s)."""
+        webhook's timeout in the template is 30 s)."""
         self.remaining_millis = remaining_millis
 
     def get_remaining_time_in_millis(self) -> int:

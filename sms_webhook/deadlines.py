@@ -1,7 +1,7 @@
 """How long each part of a request may take: the reads before your reply code, your reply code,
 and the writes that save what it did.
 
-Twilio waits 15 s for an answer; the function's own timeout (`WEBHOOK_TIMEOUT`, 20 s) ends the
+Twilio waits 15 s for an answer; the function's own timeout (`WEBHOOK_TIMEOUT`, 30 s) ends the
 invocation. A request has three parts, each with its own time:
 
 1. Before reply code: reading the secret, the deduplication records, the conversation. Each AWS
@@ -22,16 +22,17 @@ The clock is per request (a context variable), so requests served side by side i
 """
 
 import math
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from time import monotonic
 
 TWILIO_WAIT = 15.0
 """Seconds Twilio waits for an answer, from the moment it sent the request."""
-WEBHOOK_TIMEOUT = 20
-"""The webhook function's timeout in template.yaml: room for the slowest of each part below."""
+WEBHOOK_TIMEOUT = 30
+"""The webhook function's timeout in template.yaml: room for the slowest of each part below, and
+for reply code that overruns its time to still have what it did saved."""
 AWS_BUDGET = 4.0
 """Seconds after a request arrives by which its AWS calls before reply code have ended."""
 REPLY_TIME = 10.0
@@ -71,27 +72,27 @@ def _current() -> _Clock:
 
 def start_request(remaining_millis: int) -> None:
     """A webhook request arrives now, with `remaining_millis` of the invocation's time left."""
-    now = time.monotonic()
+    now = monotonic()
     last_call = now + remaining_millis / 1000 - ANSWER_MARGIN
     _clock.set(_Clock(now, min(now + AWS_BUDGET, last_call), last_call, SAVE_WINDOW, REPLY_TIME))
 
 
 def start_job(remaining_millis: int) -> None:
     """A worker's invocation starts now: every part has all the time left."""
-    now = time.monotonic()
+    now = monotonic()
     last_call = now + remaining_millis / 1000 - ANSWER_MARGIN
     _clock.set(_Clock(now, last_call, last_call, math.inf, math.inf))
 
 
 def seconds_left() -> float:
     """How long the AWS calls of this part of the request may still take."""
-    return _current().deadline - time.monotonic()
+    return _current().deadline - monotonic()
 
 
 def seconds_since_arrival() -> float:
     """How long ago the request arrived (0 outside a request)."""
     arrived = _current().arrived
-    return 0.0 if arrived is None else time.monotonic() - arrived
+    return 0.0 if arrived is None else monotonic() - arrived
 
 
 def extend(seconds: float) -> None:
@@ -115,13 +116,13 @@ def reply_code() -> Iterator[None]:
         finally:
             clock.reply_code_depth -= 1
         return
-    started = time.monotonic()
+    started = monotonic()
     clock.deadline = clock.last_call
     try:
         yield
     finally:
         clock.reply_code_depth -= 1
-        now = time.monotonic()
+        now = monotonic()
         clock.deadline = min(now + clock.save_window, clock.last_call)
         took = now - started
         if took > clock.reply_time:

@@ -41,9 +41,14 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
 
     run_once = idempotent_runner(table)
     answered: list[str] = []
+    failed: list[Exception] = []
 
     def answer_and_keep() -> str:
-        answered.append(answer())
+        try:
+            answered.append(answer())
+        except Exception as error:  # Powertools may hide it behind its own, when it cannot
+            failed.append(error)  # delete the record: it is re-raised below
+            raise
         return answered[-1]
 
     def under(remaining_keys: Sequence[str]) -> str:
@@ -62,6 +67,8 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
             extra={"reason": type(error.__cause__ or error).__name__},
         )
         count("IdempotencyStoreFailures")
+        if failed:  # reply code ran and failed: its own error is the answer, never a second run
+            raise failed[0] from None
         return answered[0] if answered else answer()
 
 

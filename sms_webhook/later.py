@@ -31,12 +31,12 @@ from sms_webhook.config import (
     outbox_file,
 )
 from sms_webhook.form import FormFields
-from sms_webhook.telemetry import count
-from sms_webhook.twiml import MAX_MEDIA
+from sms_webhook.telemetry import count, logger
+from sms_webhook.twiml import MAX_MEDIA, reply_texts
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
-    from sms_webhook.twiml import Text
+    from sms_webhook.twiml import Reply, Text
 
 Job = dict[str, Any]
 """A job as the queue carries it, in JSON: `{"job": "reply", ...}` or `{"job": "text", ...}`."""
@@ -102,6 +102,18 @@ def queue_reply(later: Later, fields: FormFields, status_callback: str | None) -
     enqueue(
         {"job": "reply", "route": later.route, "fields": pairs, "status_callback": status_callback}
     )
+
+
+def text_instead(message: "IncomingMessage", reply: "Reply") -> None:
+    """Send the reply as texts: reply code took longer than Twilio waits (15 s from its request),
+    so Twilio no longer reads the answer. Each text goes once, as `send_text` sends them."""
+    texts = [text for text in reply_texts(reply) if text.body or text.media]
+    logger.warning(
+        "reply code took longer than Twilio waits: its reply goes as texts",
+        extra={"texts": len(texts)},
+    )
+    for index, text in enumerate(texts):
+        send_text(message.from_number, text.body, media=text.media, key=f"{message.sid} {index}")
 
 
 def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:

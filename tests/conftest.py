@@ -6,6 +6,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from builds import BUILDS, PROJECT
 from emf import emitted_metrics
 from local_project import RunningServer, copy_of_project
@@ -203,8 +204,10 @@ def aws_on_loopback(monkeypatch):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{server._server.server_port}"
+    requests.post(f"{url}/moto-api/reset", timeout=10)  # moto's state outlives a server
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     yield url
+    requests.post(f"{url}/moto-api/reset", timeout=10)
     server.stop()
 
 
