@@ -12,7 +12,6 @@ boto3 is imported on first use only: a function given its token in the environme
 for it.
 """
 
-import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -50,7 +49,7 @@ def client(service: str) -> Any:
 
     Importing boto3 and building a client is this machine's own work, seconds on a busy one: it
     does not count against the time the request may wait on AWS (`deadlines.extend`)."""
-    started = time.monotonic()
+    started = deadlines.monotonic()
     import boto3
     from botocore.config import Config
 
@@ -69,5 +68,5 @@ def client(service: str) -> Any:
             raise OutOfTimeError("no time left in this request for another AWS call")
 
     made.meta.events.register_first("before-send", reject_attempts_past_the_deadline)
-    deadlines.extend(time.monotonic() - started)
+    deadlines.extend(deadlines.monotonic() - started)
     return made

@@ -1,8 +1,11 @@
 """AWS clients that give up in time: no attempt starts that could not end before the deadline."""
 
+import boto3
 import pytest
 
 from sms_webhook import aws, deadlines
+
+pytestmark = pytest.mark.usefixtures("real_deadlines")  # what these tests measure
 
 
 def attempt(service: str) -> None:
@@ -27,14 +30,26 @@ def test_no_attempt_starts_when_the_invocation_has_no_time_left_for_it(service):
         attempt(service)
 
 
-def test_the_deadline_is_never_later_than_the_budget_after_the_request(monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(deadlines.time, "monotonic", lambda: now[0])
+def test_the_deadline_is_never_later_than_the_budget_after_the_request(clock):
     deadlines.start_request(remaining_millis=900_000)
-    now[0] += deadlines.AWS_BUDGET - aws.PATIENCE["ssm"].connect - aws.PATIENCE["ssm"].read + 0.01
+    patience = aws.PATIENCE["ssm"]
+    clock.advance(deadlines.AWS_BUDGET - patience.connect - patience.read + 0.01)
 
     with pytest.raises(aws.OutOfTimeError):
         attempt("ssm")
+
+
+def test_building_a_client_does_not_count_against_the_time_waited_on_aws(clock, monkeypatch):
+    deadlines.start_request(remaining_millis=30_000)
+    build = boto3.client
+
+    def on_a_busy_machine(*arguments, **options):
+        clock.advance(deadlines.AWS_BUDGET - 0.5)  # importing and building take seconds
+        return build(*arguments, **options)
+
+    monkeypatch.setattr(boto3, "client", on_a_busy_machine)
+
+    attempt("dynamodb")  # nothing raised
 
 
 @pytest.mark.parametrize(("service", "attempts"), [("ssm", 2), ("dynamodb", 1)])

@@ -3,6 +3,7 @@
 import pytest
 
 from devtools.lambda_context import LambdaContext
+from sms_webhook import aws
 from sms_webhook.deduplication import AlreadyInProgressError, answer_once
 
 
@@ -71,3 +72,23 @@ def test_an_answer_that_raised_is_not_recorded(idempotency_table):
         answer_once(("SM1", "signature"), failing, LambdaContext())
 
     assert answer_once(("SM1", "signature"), lambda: "fixed", LambdaContext()) == "fixed"
+
+
+def test_an_answer_that_raised_is_not_made_again_when_its_record_cannot_be_cleared(
+    idempotency_table,
+):
+    made: list[str] = []
+
+    def failing() -> str:
+        made.append("attempt")
+        raise RuntimeError("the booking system is down")
+
+    def cannot_delete(**_: object) -> None:
+        raise ConnectionError("DynamoDB did not answer")
+
+    aws.client("dynamodb").meta.events.register("before-send.dynamodb.DeleteItem", cannot_delete)
+
+    with pytest.raises(RuntimeError):
+        answer_once(("SM1", "signature"), failing, LambdaContext())
+
+    assert made == ["attempt"]

@@ -44,6 +44,7 @@ from devtools.invoke import Emulator, InvocationError, function_environment, fun
 from devtools.make_event import SAMPLES
 from devtools.paths import FUNCTION_ID, WORKER_ID
 from devtools.twilio_message import SENDER, TWILIO_NUMBER
+from sms_webhook import deadlines
 
 ENV_JSON = PROJECT / "env.json"
 LATER_REPLY = PROJECT / "events" / "later-reply.json"
@@ -79,7 +80,7 @@ def test_environment_comes_from_the_template_with_env_json_overrides():
     variables, _, handler = function_environment(PROJECT / "template.yaml", ENV_JSON)
 
     assert handler == "handler.lambda_handler"
-    assert variables["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "10"
+    assert variables["AWS_LAMBDA_FUNCTION_TIMEOUT"] == str(deadlines.WEBHOOK_TIMEOUT)
     assert variables["POWERTOOLS_SERVICE_NAME"] == "twilio-sms-webhook"
     assert variables["TWILIO_AUTH_TOKEN"] == "public-test-token-for-local-runs-only"
     assert variables["TWILIO_AUTH_TOKEN_PARAMETER"] == ""

@@ -10,6 +10,8 @@ import pytest
 from conftest import TOKEN_PARAMETER
 from samcli.yamlhelper import yaml_parse
 
+from sms_webhook import deadlines
+
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATE = yaml_parse((PROJECT / "template.yaml").read_text())
 RESOURCES = TEMPLATE["Resources"]
@@ -30,6 +32,16 @@ def test_architecture_is_a_parameter_defaulting_to_arm64():
     assert TEMPLATE["Globals"]["Function"]["Architectures"] == [{"Ref": "Architecture"}]
     assert PARAMETERS["Architecture"]["Default"] == "arm64"
     assert PARAMETERS["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
+
+
+def test_the_webhooks_timeout_is_the_one_its_request_clock_counts_on():
+    assert FUNCTION["Timeout"] == deadlines.WEBHOOK_TIMEOUT
+
+
+@pytest.mark.usefixtures("real_deadlines")
+def test_the_webhooks_timeout_holds_each_part_of_a_request_at_its_slowest():
+    slowest = deadlines.AWS_BUDGET + deadlines.REPLY_TIME + deadlines.SAVE_WINDOW
+    assert FUNCTION["Timeout"] >= slowest + deadlines.ANSWER_MARGIN
 
 
 @pytest.mark.parametrize("method", ["post", "get"])

@@ -36,6 +36,9 @@ from devtools.invoke import free_port
 from devtools.lambda_context import LambdaContext
 from sms_webhook import aws, config
 
+# The time a failing service may cost a request is what these tests measure.
+pytestmark = pytest.mark.usefixtures("real_deadlines")
+
 
 @pytest.fixture
 def closed_port(monkeypatch):

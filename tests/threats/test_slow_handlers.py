@@ -16,9 +16,11 @@ from conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE, STAFF
 from twilio_requests import REST_URL, SMS, rest_request, signed
 
 import handler
-from sms_webhook import aws, deadlines
+from sms_webhook import aws
 from sms_webhook.later import send_text
 from sms_webhook.router import Router
+
+pytestmark = pytest.mark.usefixtures("real_deadlines")  # what these tests measure
 
 
 def thinking_handler(think):
@@ -51,21 +53,6 @@ def queued_jobs() -> list[dict]:
     url = sqs.get_queue_url(QueueName="LaterRepliesQueue")["QueueUrl"]
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(message["Body"]) for message in messages]
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The request clock, moved on by hand: `clock.advance(16)` is 16 s of reply code."""
-
-    class Clock:
-        offset = 0.0
-
-        def advance(self, seconds: float) -> None:
-            self.offset += seconds
-
-    moved = Clock()
-    monkeypatch.setattr(deadlines, "monotonic", lambda: time.monotonic() + moved.offset)
-    return moved
 
 
 @pytest.mark.parametrize("seconds", [0.2, 1.2, 2.5, 5])
