@@ -10,7 +10,9 @@ invocation. A request has three parts, each with its own time:
    wait on AWS: the time it takes is added to the budget (a busy machine is no outage).
 2. Reply code: `REPLY_TIME`, the time an ordinary handler may take before its answer. The AWS
    calls it makes (`send_text`) may use the invocation's time. A handler that takes longer is
-   logged (`reply code overran its time`) and counted (`SlowReplies`); what it did is still saved.
+   logged (`reply code overran its time`) and counted (`SlowReplies`); what it did is still saved,
+   and past `TWILIO_WAIT`, when Twilio no longer reads the answer, the webhook sends the reply as
+   texts (`later.text_instead`).
 3. After reply code: the calls that save what it did (the conversation, the deduplication
    records) get `SAVE_WINDOW` of their own from the moment it returns.
 
@@ -27,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from sms_webhook.telemetry import count, logger
 
 monotonic = time.monotonic
 """The clock every deadline is measured on (a test may move it by hand)."""
@@ -109,31 +113,29 @@ def extend(seconds: float) -> None:
 def reply_code() -> Iterator[None]:
     """While your code runs: its own AWS calls may use the invocation's time; once it returns,
     the writes that save what it did get `SAVE_WINDOW` from then. Nested uses count as one."""
-    from sms_webhook.telemetry import count, logger
-
     clock = _current()
+    outermost = clock.reply_code_depth == 0
     clock.reply_code_depth += 1
-    if clock.reply_code_depth > 1:
-        try:
-            yield
-        finally:
-            clock.reply_code_depth -= 1
-        return
     started = monotonic()
-    clock.deadline = clock.last_call
+    if outermost:
+        clock.deadline = clock.last_call
     try:
         yield
     finally:
         clock.reply_code_depth -= 1
-        now = monotonic()
-        clock.deadline = min(now + clock.save_window, clock.last_call)
-        took = now - started
-        if took > clock.reply_time:
-            logger.warning(
-                "reply code overran its time: its reply may reach Twilio too late",
-                extra={"seconds": round(took, 1), "reply_time": clock.reply_time},
-            )
-            count("SlowReplies")
+        if outermost:
+            _returned(clock, monotonic() - started)
+
+
+def _returned(clock: _Clock, took: float) -> None:
+    """Reply code returned after `took` seconds: the save window opens, and an overrun is told."""
+    clock.deadline = min(monotonic() + clock.save_window, clock.last_call)
+    if took > clock.reply_time:
+        logger.warning(
+            "reply code overran its time: its reply may reach Twilio too late",
+            extra={"seconds": round(took, 1), "reply_time": clock.reply_time},
+        )
+        count("SlowReplies")
 
 
 def end_request() -> None:
