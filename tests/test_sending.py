@@ -1,18 +1,24 @@
 """The worker: each queued job run once, its texts sent once with twilio's REST client (against a
 recording stand-in of Twilio's API), Twilio's refusals done with, its outages retried."""
 
-import contextlib
 import functools
 import json
-import socket
-import threading
 import time
 
 import boto3
 import pytest
+from loopback_twilio import LoopbackTwilio, loopback_server
 from recording_twilio import ACCOUNT_SID, Crash
-from twilio.http.http_client import TwilioHttpClient
-from twilio_requests import MESSAGE_SID, SMS, STATUS_URL, TOKEN, with_fields
+from twilio_requests import (
+    MESSAGE_SID,
+    SENDER,
+    SMS,
+    STATUS_URL,
+    TOKEN,
+    TWILIO_NUMBER,
+    with_fields,
+)
+from worker_jobs import EndingInvocation, answering_later, failed, reply_job, text_job, work
 
 import handler
 from devtools.invoke import free_port
@@ -20,57 +26,12 @@ from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook import sending
 from sms_webhook.conversation import Conversation
-from sms_webhook.form import FormFields
 from sms_webhook.later import send_text
-from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
 from sms_webhook.twiml import MAX_MESSAGE_LENGTH, Text
 
 pytestmark = pytest.mark.usefixtures("idempotency_table")  # the worker, as deployed
-
-SENDER = dict(SMS)["From"]
-TWILIO_NUMBER = dict(SMS)["To"]
-
-
-def reply_job(router: Router, fields=SMS, status_callback: str | None = STATUS_URL) -> str:
-    """The later reply the webhook queues for this message, whose handler runs later."""
-    later = router.reply(IncomingMessage.from_fields(FormFields.from_pairs(fields)))
-    pairs = [[name, value] for name, value in fields]
-    job = {
-        "job": "reply",
-        "route": later.route,
-        "fields": pairs,
-        "status_callback": status_callback,
-    }
-    return json.dumps(job)
-
-
-def text_job(key: str = "agent-1", to: str = "+14155550100", body: str = "Ada asks") -> str:
-    job = {"job": "text", "to": to, "body": body, "media": [], "key": key}
-    return json.dumps({**job, "status_callback": STATUS_URL})
-
-
-def work(*bodies: str, receive_count: int = 1) -> dict:
-    """The worker's answer to a batch of these jobs."""
-    return dict(handler.later_replies_handler(sqs_event(bodies, receive_count), LambdaContext()))
-
-
-def failed(answer: dict) -> int:
-    return len(answer["batchItemFailures"])
-
-
-def answering_later(reply) -> Router:
-    """A router whose every message is answered later, by `reply`."""
-    router = Router()
-    router.fallback(later=True)(reply)
-    return router
-
-
-@pytest.fixture
-def sending_account(monkeypatch):
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-    monkeypatch.setenv("SEND_FROM", TWILIO_NUMBER)
 
 
 @pytest.fixture
@@ -194,15 +155,6 @@ def test_a_crash_after_twilio_took_the_text_never_sends_it_again(
     assert failed(answer) == 1  # retried, then to the dead-letter queue: never sent twice
 
 
-class EndingInvocation(LambdaContext):
-    """An invocation with minutes left when it starts, none once its handler is running: Lambda
-    ends it at its timeout while the handler works."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        left, self.remaining_millis = self.remaining_millis, 0
-        return left
-
-
 def test_a_handler_cut_off_at_the_workers_timeout_runs_again_on_the_retry(
     idempotency_table, twilio_api, later_queue
 ):
@@ -274,43 +226,10 @@ def test_any_other_error_of_twilio_fails_the_job_for_a_retry_logged_with_its_cod
     assert line["error_code"] == str(outcome[1])
 
 
-class LoopbackTwilio(TwilioHttpClient):
-    """twilio's own HTTP client, with requests and real sockets, reaching a server on loopback
-    instead of Twilio's API."""
-
-    def __init__(self, port: int, scheme: str = "http") -> None:
-        super().__init__(timeout=0.5)
-        self.origin = f"{scheme}://127.0.0.1:{port}"
-
-    def request(self, method, url, *arguments, **options):
-        url = url.replace("https://api.twilio.com", self.origin)
-        return super().request(method, url, *arguments, **options)
-
-
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on: a connection to it is refused."""
     return free_port()
-
-
-@contextlib.contextmanager
-def loopback_server(on_connection):
-    """A server on loopback that hands each connection to `on_connection`: its port."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve():
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:  # closed: the test is over
-                return
-            on_connection(connection)
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
 
 
 @pytest.fixture
