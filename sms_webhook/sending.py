@@ -16,8 +16,9 @@ dead-letter queue rather than texting the sender twice.
 Twilio's refusals of a recipient, which retrying cannot mend (an unsubscribed recipient, an
 invalid number...), are logged with their code, counted, and the job is done. Any other error (a
 429, a 5xx, a connection refused, a rejected key) makes the job fail, and SQS brings it back
-after a backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got but
-did not answer in time may have been sent: it is recorded as sent, never sent again, and logged.
+after a backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got,
+whose answer did not come in time or cannot be read, may have been sent: it is recorded as sent,
+never sent again, and logged.
 Only the worker imports this module: the webhook's artifact holds no REST client.
 """
 
@@ -50,9 +51,10 @@ REFUSALS = frozenset({"21211", "21610", "21612", "21614", "21617", "63016"})
 WhatsApp session closed...): another attempt would be refused again. A region not enabled
 (21408) is not one of them: whoever runs the account can enable it, then replay the job."""
 
-ERROR_CODES = REFUSALS | {"20003", "20429", "21408", "5xx", "network", "timeout"}
+ERROR_CODES = REFUSALS | {"20003", "20429", "21408", "5xx", "network", "timeout", "unreadable"}
 """How `LaterRepliesFailed` is broken down: Twilio's codes a sender meets, its server errors, no
-connection to it (`network`), no answer in time (`timeout`); anything else is `other`."""
+connection to it (`network`), no answer in time (`timeout`), an answer twilio's client cannot
+read (`unreadable`); anything else is `other`."""
 
 FIRST_BACKOFF = 30
 """Seconds before a failed job's first retry; each next one waits twice as long."""
@@ -91,7 +93,15 @@ class RefusedError(TwilioError):
 
 
 class UnansweredError(TwilioError):
-    """Twilio got the request and did not answer in time: the message may have been sent."""
+    """Twilio got the request and gave no answer that says what it did: the message may have
+    been sent."""
+
+
+UNANSWERED = {
+    "timeout": "Twilio did not answer in time",
+    "unreadable": "Twilio's answer could not be read",
+}
+"""Why an `UnansweredError` leaves a text maybe sent, by its code."""
 
 
 class UnrunnableJobError(Exception):
@@ -225,7 +235,7 @@ def _attempt(outgoing: Outgoing) -> str:
     except UnansweredError as error:
         _count_failure(error)
         logger.error(
-            "text may not have been sent: Twilio did not answer in time",
+            f"text may not have been sent: {UNANSWERED[error.code]}",
             extra={"error_code": error.code, "to": _shown(outgoing.to)},
         )
         return "unknown"
@@ -281,12 +291,16 @@ def _to_twilio(outgoing: Outgoing) -> str:
             **sender,
             **extra,
         )
-    except (TwilioRestException, TwilioServiceException) as error:
+    except (TwilioRestException, TwilioServiceException) as error:  # Twilio's error answer
         raise _classified(error.status, error.code) from None
     except RequestException as error:
         if _nothing_sent(error):
             raise RetryableError("network") from None
         raise UnansweredError("timeout") from None
+    except Exception:  # sent, and answered with what cannot be read (a 2xx that is no JSON)
+        raise UnansweredError("unreadable") from None
+    if not isinstance(sent.sid, str):  # a 2xx that names no message (an empty body)
+        raise UnansweredError("unreadable")
     sid: str = sent.sid
     return sid
 
