@@ -5,6 +5,7 @@ from sms_webhook.twiml import (
     MAX_MESSAGE_LENGTH,
     MAX_TWIML_SIZE,
     Text,
+    characters,
     messaging_response,
     split_message,
 )
@@ -114,6 +115,10 @@ def test_emoji_count_as_two_characters_as_twilio_counts_them():
 
 def test_a_text_of_exactly_1600_characters_is_one_message():
     assert split_message("x" * 1600) == ["x" * 1600]
+
+
+def test_characters_are_counted_as_twilio_counts_them():
+    assert [characters(text) for text in ("abc", "日本", "🎉", "a\ud800b")] == [3, 2, 2, 3]
 
 
 def test_twiml_never_exceeds_64_kb_and_says_what_it_left_out(logs):
