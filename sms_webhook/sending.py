@@ -8,25 +8,27 @@ reports on `/status`.
 
 SQS delivers a job at least once, and a worker may crash after Twilio took a message and before
 the job is acknowledged. So, with Powertools Idempotency on the deduplication table, a later
-handler runs once per `MessageSid` (its reply is recorded; a run the worker did not finish, cut
-off at its timeout, is run again by the job's retry) and each message is sent once per key: a
-crash mid-send leaves that key "in progress" for good, and the job, retried, ends in the
-dead-letter queue rather than texting the sender twice.
+handler runs once per `MessageSid` and the messages of its reply are recorded (a run the worker
+did not finish, cut off at its timeout, is run again by the job's retry), and each message is
+sent once per key: a crash mid-send leaves that key "in progress" for good, and the job, retried,
+ends in the dead-letter queue rather than texting the recipient twice.
 
-Twilio's refusals of a recipient, which retrying cannot mend (an unsubscribed recipient, an
-invalid number...), are logged with their code, counted, and the job is done. Any other error (a
-429, a 5xx, a connection refused, a rejected key) makes the job fail, and SQS brings it back
-after a backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got,
-whose answer did not come in time or cannot be read, may have been sent: it is recorded as sent,
-never sent again, and logged.
-Only the worker imports this module: the webhook's artifact holds no REST client.
+What Twilio cannot send is a final error, logged and counted, and never retried: a reply over
+`MAX_MESSAGES` messages, a record over `MAX_RECORD_SIZE`, and Twilio's refusals of a recipient (an
+unsubscribed recipient, an invalid number...). Any other error of Twilio's (a 429, a 5xx, a
+rejected key) or a connection that could not be made fails the job, and SQS brings it back after a
+backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got, whose answer
+did not come in time or cannot be read, may have been sent: it is recorded as sent, never sent
+again, and logged. Only the worker imports this module: the webhook's artifact holds no REST
+client.
 """
 
 import json
 import os
+import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -44,21 +46,30 @@ from sms_webhook.form import FormFields
 from sms_webhook.later import HANDLERS, Job, answering, reply_sender
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym, raised_at
-from sms_webhook.twiml import Text, messages_of
+from sms_webhook.twiml import MAX_MESSAGES, Text, messages_needed, messages_of
 
 REFUSALS = frozenset({"21211", "21610", "21612", "21614", "21617", "63016"})
 """Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a landline, a
 WhatsApp session closed...): another attempt would be refused again. A region not enabled
 (21408) is not one of them: whoever runs the account can enable it, then replay the job."""
 
+TOO_LARGE = "too_large"
+"""A text more than Twilio can send (`MAX_MESSAGES`) or a record can hold (`MAX_RECORD_SIZE`)."""
+
 ERROR_CODES = REFUSALS | {"20003", "20429", "21408", "5xx", "network", "timeout", "unreadable"}
 """How `LaterRepliesFailed` is broken down: Twilio's codes a sender meets, its server errors, no
 connection to it (`network`), no answer in time (`timeout`), an answer twilio's client cannot
-read (`unreadable`); anything else is `other`."""
+read (`unreadable`); anything else is `other`. And `TOO_LARGE`, which is not Twilio's."""
 
 FIRST_BACKOFF = 30
 """Seconds before a failed job's first retry; each next one waits twice as long."""
 LONGEST_BACKOFF = 900
+
+MAX_RECORD_SIZE = 350_000
+"""Bytes of what one record holds (UTF-8): under DynamoDB's 400 KB item limit, with room for the
+record's key, status and expiry. A reply of `MAX_MESSAGES` messages takes 48,000 in Japanese,
+112,000 if every character were one JSON escapes: only media URLs thousands of characters long
+reach it."""
 
 RECORD_EXPIRY = 15 * 24 * 60 * 60
 """How long a reply and a send are remembered: longer than a job lives in its queue and then its
@@ -182,7 +193,7 @@ def run_job(job: Job, invocation: Any = None) -> None:
 
         def reply() -> str:
             with answering(message, job["status_callback"]):  # for the texts it sends first
-                return json.dumps(run(message))
+                return _record(run(message), message.from_number)
 
         replied = _once(f"reply {message.sid}", reply, invocation)
         texts = [Text(body, tuple(media)) for body, media in json.loads(replied)]
@@ -194,11 +205,52 @@ def run_job(job: Job, invocation: Any = None) -> None:
         to, key = job["to"], f"text {job['to']} {job['key']}"  # a key may serve several
     else:
         raise ValueError(f"not a job: {job['job']!r}")
+    # Split again: a reply recorded by an earlier release holds whole texts; pieces stay whole.
     for index, piece in enumerate(messages_of(texts)):
         outgoing = Outgoing(
             account_sid, to, sender, piece.body, tuple(piece.media), job["status_callback"]
         )
         _send_once(f"{key} {index}", outgoing)
+
+
+def _record(texts: Iterable[Text], to: str) -> str:
+    """The messages that send these texts, as the worker records them: JSON, which a retry sends
+    instead of running the handler again. No message when they are more than Twilio can send or
+    a record can hold: a final error, logged and counted."""
+    sendable = [Text(_sendable(text.body), tuple(map(_sendable, text.media))) for text in texts]
+    needed = messages_needed(sendable)
+    if needed > MAX_MESSAGES:
+        return _too_large(
+            f"text not sent: longer than {MAX_MESSAGES} messages of 1,600 characters",
+            {"messages": needed, "to": _shown(to)},
+        )
+    pieces = [[piece.body, list(piece.media)] for piece in messages_of(sendable)]
+    record = json.dumps(pieces, ensure_ascii=False)
+    size = len(_stored(record).encode())
+    if size > MAX_RECORD_SIZE:
+        return _too_large(
+            "text not sent: too large to record", {"record_bytes": size, "to": _shown(to)}
+        )
+    return record
+
+
+def _too_large(line: str, details: dict[str, object]) -> str:
+    count("LaterRepliesFailed", ErrorCode=TOO_LARGE)
+    logger.error(line, extra=details)
+    return "[]"
+
+
+_HALVES = re.compile("[\ud800-\udfff]")
+"""Unpaired surrogates, halves of a character (only ever unpaired in a Python str): no UTF-8 can
+carry them, so neither a request to Twilio nor a record can."""
+
+
+def _sendable(text: str) -> str:
+    """The text without the halves of characters, which would fail every attempt to send it."""
+    kept, dropped = _HALVES.subn("", text)
+    if dropped:
+        logger.warning("text characters dropped: half a character", extra={"dropped": dropped})
+    return kept
 
 
 def run_locally(job: Job) -> None:
@@ -383,9 +435,17 @@ def idempotent_runner(table: str) -> Runner:
         IdempotencyConfig,
         idempotent_function,
     )
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    class CompactRecords(DynamoDBPersistenceLayer):
+        """Powertools' records, what they hold stored as `_stored` says."""
+
+        def _update_record(self, data_record: DataRecord) -> None:
+            data_record.response_data = _stored(json.loads(data_record.response_data))
+            super()._update_record(data_record)
 
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_EXPIRY)
-    store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
+    store = CompactRecords(table_name=table, boto3_client=aws.client("dynamodb"))
     # Powertools warns when no Lambda context says when a run in progress expires: on purpose.
     warnings.filterwarnings("ignore", "Couldn't determine the remaining time left", UserWarning)
 
@@ -404,6 +464,13 @@ def idempotent_runner(table: str) -> Runner:
         return made
 
     return run
+
+
+def _stored(value: object) -> str:
+    """What a record holds as DynamoDB stores it: JSON in UTF-8. Powertools' own JSON escapes
+    every character past ASCII: a Japanese character took 6 bytes, 7 in a reply recorded as a
+    JSON string, where UTF-8 takes 3."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _back_off(receipt_handle: str, receive_count: int) -> None:

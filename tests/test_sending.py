@@ -7,6 +7,7 @@ import time
 
 import boto3
 import pytest
+from conftest import IDEMPOTENCY_TABLE
 from loopback_twilio import LoopbackTwilio, loopback_server
 from recording_twilio import ACCOUNT_SID, Crash
 from twilio_requests import (
@@ -111,6 +112,37 @@ def test_a_long_text_is_sent_in_messages_twilio_accepts(kind, sending_account, t
     assert all(len(form["Body"]) <= MAX_MESSAGE_LENGTH for form in twilio_api.forms)
 
 
+def test_a_later_reply_of_10_messages_is_sent_whole(twilio_api):
+    router = answering_later(lambda message: ["y" * MAX_MESSAGE_LENGTH] * 10)
+
+    assert failed(work(reply_job(router))) == 0
+
+    assert len(twilio_api.forms) == 10
+
+
+def test_a_later_reply_over_10_messages_is_not_sent_and_the_job_is_done(
+    twilio_api, logs, published
+):
+    router = answering_later(lambda message: [f"line {number}" for number in range(11)])
+
+    assert failed(work(reply_job(router))) == 0
+
+    assert twilio_api.forms == []
+    [line] = [r for r in logs.records if r["message"].startswith("text not sent: longer")]
+    assert (line["messages"], line["to"]) == (11, pseudonym(SENDER, TOKEN))
+    assert failures(published) == ["too_large"]
+
+
+def test_half_a_character_is_dropped_from_a_later_reply_and_the_rest_sent(twilio_api, logs):
+    router = answering_later(lambda message: "Your report\ud83d is ready")
+
+    assert failed(work(reply_job(router))) == 0
+
+    assert [form["Body"] for form in twilio_api.forms] == ["Your report is ready"]
+    [line] = [r for r in logs.records if r["message"].startswith("text characters dropped")]
+    assert line["dropped"] == 1
+
+
 def test_a_later_handler_gets_the_conversation_and_its_changes_are_saved(twilio_api):
     router = Router()
 
@@ -176,6 +208,21 @@ def test_a_handler_cut_off_at_the_workers_timeout_runs_again_on_the_retry(
 
     assert (len(runs), [form["Body"] for form in twilio_api.forms]) == (2, ["Your report"])
     assert failed(answer) == 0
+
+
+def test_a_reply_recorded_before_records_were_kept_in_utf8_is_sent_as_recorded(
+    idempotency_table, twilio_api
+):
+    runs = []
+    router = answering_later(lambda message: runs.append(1) or "a new reply")
+    as_recorded_before = json.dumps([Text("日本語の返事", ())])  # as written before: \\u65e5…
+    sending.idempotent_runner(IDEMPOTENCY_TABLE)(
+        f"reply {MESSAGE_SID}", lambda: as_recorded_before, None
+    )
+
+    work(reply_job(router))
+
+    assert (runs, [form["Body"] for form in twilio_api.forms]) == ([], ["日本語の返事"])
 
 
 # Twilio's refusals and outages
