@@ -7,15 +7,16 @@ the number of the message answered when it was sent). Each message sent asks for
 reports on `/status`.
 
 SQS delivers a job at least once, and a worker may crash after Twilio took a message and before
-the job is acknowledged. So, with Powertools Idempotency on the deduplication table, a later
-handler runs once per `MessageSid` and the messages of its reply are recorded (a run the worker
-did not finish, cut off at its timeout, is run again by the job's retry), and each message is
-sent once per key: a crash mid-send leaves that key "in progress" for good, and the job, retried,
-ends in the dead-letter queue rather than texting the recipient twice.
+the job is acknowledged. So, with Powertools Idempotency on the deduplication table, what a job
+sends is pinned first: a later handler runs once per `MessageSid`, a text sent first is taken
+once per key and recipient, and the messages they make are recorded (a handler's run the worker
+did not finish, cut off at its timeout, is run again by the job's retry). Then each message is
+sent once: a crash mid-send leaves its key "in progress" for good, and the job, retried, ends in
+the dead-letter queue rather than texting the recipient twice.
 
-What Twilio cannot send is a final error, logged and counted, and never retried: a reply over
-`MAX_MESSAGES` messages, a record over `MAX_RECORD_SIZE`, and Twilio's refusals of a recipient (an
-unsubscribed recipient, an invalid number...). Any other error of Twilio's (a 429, a 5xx, a
+What Twilio cannot send is a final error, logged and counted, and never retried: a reply or a text
+over `MAX_MESSAGES` messages, a record over `MAX_RECORD_SIZE`, and Twilio's refusals of a recipient
+(an unsubscribed recipient, an invalid number...). Any other error of Twilio's (a 429, a 5xx, a
 rejected key) or a connection that could not be made fails the job, and SQS brings it back after a
 backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got, whose answer
 did not come in time or cannot be read, may have been sent: it is recorded as sent, never sent
@@ -185,38 +186,44 @@ def run_job(job: Job, invocation: Any = None) -> None:
         raise UnrunnableJobError(
             f"queued {age / 86400:.0f} days ago: what it sent may be forgotten, so it is not run"
         )
+    texts: Callable[[], Iterable[Text]]
     if job["job"] == "reply":
         message = IncomingMessage.from_fields(FormFields.from_pairs(job["fields"]))
         run = HANDLERS.get(job["route"])
         if run is None:  # replies.py changed between the message and its job
             raise UnrunnableJobError(f"no handler runs later as {job['route']}: renamed?")
 
-        def reply() -> str:
+        def texts() -> Iterable[Text]:
             with answering(message, job["status_callback"]):  # for the texts it sends first
-                return _record(run(message), message.from_number)
+                return run(message)
 
-        replied = _once(f"reply {message.sid}", reply, invocation)
-        texts = [Text(body, tuple(media)) for body, media in json.loads(replied)]
-        account_sid, to, key = message.account_sid, message.from_number, f"sent {message.sid}"
-        sender = reply_sender(message)
+        account_sid, to, sender = message.account_sid, message.from_number, reply_sender(message)
+        pinned, sent = f"reply {message.sid}", f"sent {message.sid}"
     elif job["job"] == "text":
         account_sid, sender = _sending_account(job)
-        texts = [Text(job["body"], tuple(job["media"]))]
-        to, key = job["to"], f"text {job['to']} {job['key']}"  # a key may serve several
+        to = job["to"]
+
+        def texts() -> Iterable[Text]:
+            return [Text(job["body"], tuple(job["media"]))]
+
+        key = f"{to} {job['key']}"  # one key may serve several recipients
+        pinned, sent = f"pinned {key}", f"text {key}"
     else:
         raise ValueError(f"not a job: {job['job']!r}")
-    # Split again: a reply recorded by an earlier release holds whole texts; pieces stay whole.
-    for index, piece in enumerate(messages_of(texts)):
+    recorded = _once(pinned, lambda: _record(texts(), to), invocation)
+    # Split again: a record of an earlier release holds whole texts; pieces stay as they are.
+    pieces = messages_of(Text(body, tuple(media)) for body, media in json.loads(recorded))
+    for index, piece in enumerate(pieces):
         outgoing = Outgoing(
             account_sid, to, sender, piece.body, tuple(piece.media), job["status_callback"]
         )
-        _send_once(f"{key} {index}", outgoing)
+        _send_once(f"{sent} {index}", outgoing)
 
 
 def _record(texts: Iterable[Text], to: str) -> str:
-    """The messages that send these texts, as the worker records them: JSON, which a retry sends
-    instead of running the handler again. No message when they are more than Twilio can send or
-    a record can hold: a final error, logged and counted."""
+    """The messages that send these texts, as the worker pins them: JSON, which a retry and a
+    later call with the same key send instead of texts of their own. No message when they are
+    more than Twilio can send or a record can hold: a final error, logged and counted."""
     sendable = [Text(_sendable(text.body), tuple(map(_sendable, text.media))) for text in texts]
     needed = messages_needed(sendable)
     if needed > MAX_MESSAGES:

@@ -473,6 +473,17 @@ def test_a_text_to_a_whatsapp_address_goes_from_the_number_on_whatsapp(sending_a
     assert twilio_api.forms[0]["From"] == f"whatsapp:{TWILIO_NUMBER}"
 
 
+def test_a_text_job_over_16000_characters_is_not_sent_and_not_retried(
+    sending_account, twilio_api, logs, published
+):
+    answer = work(text_job(body="x" * 16_001))
+
+    assert (failed(answer), twilio_api.forms) == (0, [])
+    [line] = [r for r in logs.records if r["message"].startswith("text not sent: longer")]
+    assert line["messages"] == 11
+    assert failures(published) == ["too_large"]
+
+
 def test_a_job_queued_longer_ago_than_its_records_last_is_not_run(
     sending_account, twilio_api, logs
 ):

@@ -1,8 +1,11 @@
-"""Threat: a text sent twice.
+"""Threat: a text sent twice, or in pieces of two different texts.
 
-A request Twilio got may have sent its text whatever came back: only Twilio's own error answer,
-or a failure before the request went out, lets the worker try again. Tested with twilio's real
-HTTP client against HTTP servers on loopback.
+`send_text` sends once per recipient and key, and a handler that runs again (a retry, a
+conversation that changed while it ran) may build a different text under the same key: the
+first text given is the one sent, whole, as a later reply's texts are. And a request Twilio got
+may have sent its text whatever came back: only Twilio's own error answer, or a failure before
+the request went out, lets the worker try again. Tested with twilio's real HTTP client against
+HTTP servers on loopback, and with the recording stand-in of Twilio's API.
 """
 
 import contextlib
@@ -10,11 +13,45 @@ import functools
 
 import pytest
 from loopback_twilio import LoopbackTwilio, loopback_server
-from worker_jobs import answering_later, failed, reply_job, work
+from worker_jobs import answering_later, failed, reply_job, text_job, work
 
 from sms_webhook import sending
+from sms_webhook.twiml import split_message
 
 pytestmark = pytest.mark.usefixtures("idempotency_table", "later_queue")
+
+SHORT = "Ada asks for an agent: her parcel has not come."
+"""47 characters: one message."""
+LONG = "Ada asks for an agent. " + "Here is everything she wrote. " * 150
+"""Three messages' worth."""
+
+
+def bodies(twilio_api) -> list[str]:
+    return [form["Body"] for form in twilio_api.forms]
+
+
+# Once per recipient and key, for a whole text
+
+
+def test_a_second_text_with_the_same_key_sends_nothing_of_its_own(sending_account, twilio_api):
+    work(text_job(key="agent-SM1", body=SHORT))
+    work(text_job(key="agent-SM1", body=LONG))
+
+    assert bodies(twilio_api) == [SHORT]
+
+
+def test_a_text_cut_off_mid_way_is_finished_as_first_given(sending_account, twilio_api):
+    first = LONG.replace("everything", "all")
+    twilio_api.outcomes = [201, (503, 20503)]  # its first message sent, then Twilio is down
+    work(text_job(key="agent-SM1", body=first))
+
+    work(text_job(key="agent-SM1", body=LONG), receive_count=2)  # the handler, run again
+
+    pieces = split_message(first)
+    assert bodies(twilio_api) == [pieces[0], pieces[1], pieces[1], pieces[2]]  # one tried twice
+
+
+# Possibly sent: never sent again
 
 
 @pytest.fixture
