@@ -242,6 +242,7 @@ def _record(texts: Iterable[Text], to: str) -> str:
 
 
 def _too_large(line: str, details: dict[str, object]) -> str:
+    """A final error, logged and counted: its record holds no message, so no retry tries again."""
     count("LaterRepliesFailed", ErrorCode=TOO_LARGE)
     logger.error(line, extra=details)
     return "[]"
