@@ -32,7 +32,14 @@ from sms_webhook.config import (
 )
 from sms_webhook.form import FormFields
 from sms_webhook.telemetry import count, logger
-from sms_webhook.twiml import MAX_MEDIA, reply_texts
+from sms_webhook.twiml import (
+    MAX_MEDIA,
+    MAX_MESSAGES,
+    MAX_TEXT_LENGTH,
+    characters,
+    messages_of,
+    reply_texts,
+)
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
@@ -61,6 +68,11 @@ class QueueUnavailableError(Exception):
 
 class InvalidTextError(ValueError):
     """`send_text` was called with what cannot become a text."""
+
+
+class TooLargeToQueueError(InvalidTextError):
+    """SQS refused the job as longer than its queue takes (1 MiB at most): the job must be
+    smaller, the queue is not down."""
 
 
 MAX_KEY_LENGTH = 200
@@ -106,33 +118,42 @@ def queue_reply(later: Later, fields: FormFields, status_callback: str | None) -
 
 def text_instead(message: "IncomingMessage", reply: "Reply") -> None:
     """Send the reply as texts: reply code took longer than Twilio waits (15 s from its request),
-    so Twilio no longer reads the answer. Each text goes once, as `send_text` sends them."""
-    texts = [text for text in reply_texts(reply) if text.body or text.media]
+    so Twilio no longer reads the answer. Each message goes once, as `send_text` sends them, and
+    no more than a later reply may fill (`MAX_MESSAGES`)."""
+    pieces = messages_of(reply_texts(reply))
     logger.warning(
         "reply code took longer than Twilio waits: its reply goes as texts",
-        extra={"texts": len(texts)},
+        extra={"messages": len(pieces), "messages_left_out": max(0, len(pieces) - MAX_MESSAGES)},
     )
-    for index, text in enumerate(texts):
-        send_text(message.from_number, text.body, media=text.media, key=f"{message.sid} {index}")
+    for index, piece in enumerate(pieces[:MAX_MESSAGES]):
+        send_text(message.from_number, piece.body, media=piece.media, key=f"{message.sid} {index}")
 
 
 def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:
     """Send a text (and media URLs, for an MMS) to `to` from your Twilio number, through the
     queue: sent once per `key` and `to`, however often this is called with them (a retried
-    handler, a script run twice), and retried until it is sent or lands in the dead-letter queue.
+    handler, a script run twice): the first text given with them is the one sent, whole. It is
+    retried until it is sent or lands in the dead-letter queue.
 
-    `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `media`
-    up to 10 public http(s) URLs (one URL alone may be given as a string). It is sent from the
-    stack's `SendFrom` and `TwilioAccountSid` when they are set, else, called while a message is
-    answered, from the number that message was sent to. Deliveries are reported on `/status`
-    (from a script, to `STATUS_CALLBACK_URL` when it is set). A long body goes as several
-    messages. `QueueUnavailableError` when the job could not be queued: nothing will be sent.
+    `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `body`
+    at most 16,000 characters as Twilio counts them (10 messages of 1,600, an emoji counting
+    two); `media` up to 10 public http(s) URLs (one URL alone may be given as a string). It is
+    sent from the stack's `SendFrom` and `TwilioAccountSid` when they are set, else, called while
+    a message is answered, from the number that message was sent to. Deliveries are reported on
+    `/status` (from a script, to `STATUS_CALLBACK_URL` when it is set). A long body goes as
+    several messages. `InvalidTextError` for what cannot be sent, before anything is queued;
+    `QueueUnavailableError` when the job could not be queued: nothing will be sent.
     """
     urls = [media] if isinstance(media, str) else list(media)
     if not _is_address(to):
         raise InvalidTextError("to must be a number like +14155551234 or a channel address")
     if not body and not urls:
         raise InvalidTextError("a text needs a body or media")
+    if characters(body) > MAX_TEXT_LENGTH:
+        raise InvalidTextError(
+            f"body must be at most {MAX_TEXT_LENGTH:,} characters (10 messages of 1,600), "
+            f"not {characters(body):,}"
+        )
     if len(urls) > MAX_MEDIA or not all(
         isinstance(url, str) and url.startswith(("https://", "http://")) for url in urls
     ):
@@ -162,12 +183,25 @@ def enqueue(job: Job) -> None:
             )
         run_locally(job)
         return
+    body = json.dumps(job)
     try:
-        aws.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(job))
+        aws.client("sqs").send_message(QueueUrl=queue, MessageBody=body)
     except Exception as error:  # unreachable, throttled, no permission: nothing was queued
+        if _refused_as_too_long(error):
+            raise TooLargeToQueueError(
+                f"the job is {len(body.encode()):,} bytes, more than the queue takes"
+            ) from None
         count("LaterRepliesNotQueued")
         raise QueueUnavailableError(type(error).__name__) from None
     count("LaterRepliesQueued")
+
+
+def _refused_as_too_long(error: Exception) -> bool:
+    """Whether SQS refused the message as too long: `InvalidParameterValue` ("Message must be
+    shorter than 1048576 bytes"), which of this call's parameters can only concern the body."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code == "InvalidParameterValue"
 
 
 def _in_the_background(job: Job) -> None:

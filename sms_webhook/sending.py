@@ -7,25 +7,29 @@ the number of the message answered when it was sent). Each message sent asks for
 reports on `/status`.
 
 SQS delivers a job at least once, and a worker may crash after Twilio took a message and before
-the job is acknowledged. So, with Powertools Idempotency on the deduplication table, a later
-handler runs once per `MessageSid` (its reply is recorded; a run the worker did not finish, cut
-off at its timeout, is run again by the job's retry) and each message is sent once per key: a
-crash mid-send leaves that key "in progress" for good, and the job, retried, ends in the
-dead-letter queue rather than texting the sender twice.
+the job is acknowledged. So, with Powertools Idempotency on the deduplication table, what a job
+sends is pinned first: a later handler runs once per `MessageSid`, a text sent first is taken
+once per key and recipient, and the messages they make are recorded (a handler's run the worker
+did not finish, cut off at its timeout, is run again by the job's retry). Then each message is
+sent once: a crash mid-send leaves its key "in progress" for good, and the job, retried, ends in
+the dead-letter queue rather than texting the recipient twice.
 
-Twilio's refusals of a recipient, which retrying cannot mend (an unsubscribed recipient, an
-invalid number...), are logged with their code, counted, and the job is done. Any other error (a
-429, a 5xx, a connection refused, a rejected key) makes the job fail, and SQS brings it back
-after a backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got but
-did not answer in time may have been sent: it is recorded as sent, never sent again, and logged.
-Only the worker imports this module: the webhook's artifact holds no REST client.
+What Twilio cannot send is a final error, logged and counted, and never retried: a reply or a text
+over `MAX_MESSAGES` messages, a record over `MAX_RECORD_SIZE`, and Twilio's refusals of a recipient
+(an unsubscribed recipient, an invalid number...). Any other error of Twilio's (a 429, a 5xx, a
+rejected key) or a connection that could not be made fails the job, and SQS brings it back after a
+backoff, up to the queue's limit, then to the dead-letter queue. A request Twilio got, whose answer
+did not come in time or cannot be read, may have been sent: it is recorded as sent, never sent
+again, and logged. Only the worker imports this module: the webhook's artifact holds no REST
+client.
 """
 
 import json
 import os
+import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -43,20 +47,30 @@ from sms_webhook.form import FormFields
 from sms_webhook.later import HANDLERS, Job, answering, reply_sender
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym, raised_at
-from sms_webhook.twiml import Text, messages_of
+from sms_webhook.twiml import MAX_MESSAGES, Text, messages_needed, messages_of
 
 REFUSALS = frozenset({"21211", "21610", "21612", "21614", "21617", "63016"})
 """Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a landline, a
 WhatsApp session closed...): another attempt would be refused again. A region not enabled
 (21408) is not one of them: whoever runs the account can enable it, then replay the job."""
 
-ERROR_CODES = REFUSALS | {"20003", "20429", "21408", "5xx", "network", "timeout"}
+TOO_LARGE = "too_large"
+"""A text more than Twilio can send (`MAX_MESSAGES`) or a record can hold (`MAX_RECORD_SIZE`)."""
+
+ERROR_CODES = REFUSALS | {"20003", "20429", "21408", "5xx", "network", "timeout", "unreadable"}
 """How `LaterRepliesFailed` is broken down: Twilio's codes a sender meets, its server errors, no
-connection to it (`network`), no answer in time (`timeout`); anything else is `other`."""
+connection to it (`network`), no answer in time (`timeout`), an answer twilio's client cannot
+read (`unreadable`); anything else is `other`. And `TOO_LARGE`, which is not Twilio's."""
 
 FIRST_BACKOFF = 30
 """Seconds before a failed job's first retry; each next one waits twice as long."""
 LONGEST_BACKOFF = 900
+
+MAX_RECORD_SIZE = 350_000
+"""Bytes of what one record holds (UTF-8): under DynamoDB's 400 KB item limit, with room for the
+record's key, status and expiry. A reply of `MAX_MESSAGES` messages takes 48,000 in Japanese,
+112,000 if every character were one JSON escapes: only media URLs thousands of characters long
+reach it."""
 
 RECORD_EXPIRY = 15 * 24 * 60 * 60
 """How long a reply and a send are remembered: longer than a job lives in its queue and then its
@@ -91,7 +105,15 @@ class RefusedError(TwilioError):
 
 
 class UnansweredError(TwilioError):
-    """Twilio got the request and did not answer in time: the message may have been sent."""
+    """Twilio got the request and gave no answer that says what it did: the message may have
+    been sent."""
+
+
+UNANSWERED = {
+    "timeout": "Twilio did not answer in time",
+    "unreadable": "Twilio's answer could not be read",
+}
+"""Why an `UnansweredError` leaves a text maybe sent, by its code."""
 
 
 class UnrunnableJobError(Exception):
@@ -164,31 +186,79 @@ def run_job(job: Job, invocation: Any = None) -> None:
         raise UnrunnableJobError(
             f"queued {age / 86400:.0f} days ago: what it sent may be forgotten, so it is not run"
         )
+    texts: Callable[[], Iterable[Text]]
     if job["job"] == "reply":
         message = IncomingMessage.from_fields(FormFields.from_pairs(job["fields"]))
         run = HANDLERS.get(job["route"])
         if run is None:  # replies.py changed between the message and its job
             raise UnrunnableJobError(f"no handler runs later as {job['route']}: renamed?")
 
-        def reply() -> str:
+        def texts() -> Iterable[Text]:
             with answering(message, job["status_callback"]):  # for the texts it sends first
-                return json.dumps(run(message))
+                return run(message)
 
-        replied = _once(f"reply {message.sid}", reply, invocation)
-        texts = [Text(body, tuple(media)) for body, media in json.loads(replied)]
-        account_sid, to, key = message.account_sid, message.from_number, f"sent {message.sid}"
-        sender = reply_sender(message)
+        account_sid, to, sender = message.account_sid, message.from_number, reply_sender(message)
+        pinned, sent = f"reply {message.sid}", f"sent {message.sid}"
     elif job["job"] == "text":
         account_sid, sender = _sending_account(job)
-        texts = [Text(job["body"], tuple(job["media"]))]
-        to, key = job["to"], f"text {job['to']} {job['key']}"  # a key may serve several
+        to = job["to"]
+
+        def texts() -> Iterable[Text]:
+            return [Text(job["body"], tuple(job["media"]))]
+
+        key = f"{to} {job['key']}"  # one key may serve several recipients
+        pinned, sent = f"pinned {key}", f"text {key}"
     else:
         raise ValueError(f"not a job: {job['job']!r}")
-    for index, piece in enumerate(messages_of(texts)):
+    recorded = _once(pinned, lambda: _record(texts(), to), invocation)
+    # Split again: a record of an earlier release holds whole texts; pieces stay as they are.
+    pieces = messages_of(Text(body, tuple(media)) for body, media in json.loads(recorded))
+    for index, piece in enumerate(pieces):
         outgoing = Outgoing(
             account_sid, to, sender, piece.body, tuple(piece.media), job["status_callback"]
         )
-        _send_once(f"{key} {index}", outgoing)
+        _send_once(f"{sent} {index}", outgoing)
+
+
+def _record(texts: Iterable[Text], to: str) -> str:
+    """The messages that send these texts, as the worker pins them: JSON, which a retry and a
+    later call with the same key send instead of texts of their own. No message when they are
+    more than Twilio can send or a record can hold: a final error, logged and counted."""
+    sendable = [Text(_sendable(text.body), tuple(map(_sendable, text.media))) for text in texts]
+    needed = messages_needed(sendable)
+    if needed > MAX_MESSAGES:
+        return _too_large(
+            f"text not sent: longer than {MAX_MESSAGES} messages of 1,600 characters",
+            {"messages": needed, "to": _shown(to)},
+        )
+    pieces = [[piece.body, list(piece.media)] for piece in messages_of(sendable)]
+    record = json.dumps(pieces, ensure_ascii=False)
+    size = len(_stored(record).encode())
+    if size > MAX_RECORD_SIZE:
+        return _too_large(
+            "text not sent: too large to record", {"record_bytes": size, "to": _shown(to)}
+        )
+    return record
+
+
+def _too_large(line: str, details: dict[str, object]) -> str:
+    """A final error, logged and counted: its record holds no message, so no retry tries again."""
+    count("LaterRepliesFailed", ErrorCode=TOO_LARGE)
+    logger.error(line, extra=details)
+    return "[]"
+
+
+_HALVES = re.compile("[\ud800-\udfff]")
+"""Unpaired surrogates, halves of a character (only ever unpaired in a Python str): no UTF-8 can
+carry them, so neither a request to Twilio nor a record can."""
+
+
+def _sendable(text: str) -> str:
+    """The text without the halves of characters, which would fail every attempt to send it."""
+    kept, dropped = _HALVES.subn("", text)
+    if dropped:
+        logger.warning("text characters dropped: half a character", extra={"dropped": dropped})
+    return kept
 
 
 def run_locally(job: Job) -> None:
@@ -225,7 +295,7 @@ def _attempt(outgoing: Outgoing) -> str:
     except UnansweredError as error:
         _count_failure(error)
         logger.error(
-            "text may not have been sent: Twilio did not answer in time",
+            f"text may not have been sent: {UNANSWERED[error.code]}",
             extra={"error_code": error.code, "to": _shown(outgoing.to)},
         )
         return "unknown"
@@ -281,12 +351,16 @@ def _to_twilio(outgoing: Outgoing) -> str:
             **sender,
             **extra,
         )
-    except (TwilioRestException, TwilioServiceException) as error:
+    except (TwilioRestException, TwilioServiceException) as error:  # Twilio's error answer
         raise _classified(error.status, error.code) from None
     except RequestException as error:
         if _nothing_sent(error):
             raise RetryableError("network") from None
         raise UnansweredError("timeout") from None
+    except Exception:  # sent, and answered with what cannot be read (a 2xx that is no JSON)
+        raise UnansweredError("unreadable") from None
+    if not isinstance(sent.sid, str):  # a 2xx that names no message (an empty body)
+        raise UnansweredError("unreadable")
     sid: str = sent.sid
     return sid
 
@@ -369,9 +443,17 @@ def idempotent_runner(table: str) -> Runner:
         IdempotencyConfig,
         idempotent_function,
     )
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    class CompactRecords(DynamoDBPersistenceLayer):
+        """Powertools' records, what they hold stored as `_stored` says."""
+
+        def _update_record(self, data_record: DataRecord) -> None:
+            data_record.response_data = _stored(json.loads(data_record.response_data))
+            super()._update_record(data_record)
 
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=RECORD_EXPIRY)
-    store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
+    store = CompactRecords(table_name=table, boto3_client=aws.client("dynamodb"))
     # Powertools warns when no Lambda context says when a run in progress expires: on purpose.
     warnings.filterwarnings("ignore", "Couldn't determine the remaining time left", UserWarning)
 
@@ -390,6 +472,13 @@ def idempotent_runner(table: str) -> Runner:
         return made
 
     return run
+
+
+def _stored(value: object) -> str:
+    """What a record holds as DynamoDB stores it: JSON in UTF-8. Powertools' own JSON escapes
+    every character past ASCII: a Japanese character took 6 bytes, 7 in a reply recorded as a
+    JSON string, where UTF-8 takes 3."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _back_off(receipt_handle: str, receive_count: int) -> None:

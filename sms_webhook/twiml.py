@@ -37,6 +37,14 @@ MAX_MEDIA = 10
 MAX_MESSAGE_LENGTH = 1600
 """Characters in one message, counted as Twilio does (UTF-16 units: an emoji counts two)."""
 
+MAX_MESSAGES = 10
+"""Messages a later reply or a text sent first may fill: as many as Twilio takes in one TwiML
+answer (its error 14109). A runaway text (a loop, a model that does not stop) costs at most
+these."""
+
+MAX_TEXT_LENGTH = MAX_MESSAGES * MAX_MESSAGE_LENGTH
+"""Characters of one text sent first: what `MAX_MESSAGES` messages carry (16,000)."""
+
 MAX_TWIML_SIZE = 64_000
 """Bytes of TwiML Twilio accepts (64 kB)."""
 
@@ -71,6 +79,17 @@ def messages_of(texts: Iterable[Text]) -> list[Text]:
     """The messages that send these texts: each fits Twilio's limit, a text's media go with its
     last, and a text with neither body nor media is none."""
     return [piece for text in texts if text.body or text.media for piece in _messages(text)]
+
+
+def messages_needed(texts: Iterable[Text]) -> int:
+    """How many messages of `MAX_MESSAGE_LENGTH` characters the texts fill, each at least one:
+    the measure of `MAX_MESSAGES`, which a caller can tell from the characters alone (split at
+    spaces, a long text may go as one message more)."""
+    return sum(
+        max(1, -(-characters(text.body) // MAX_MESSAGE_LENGTH))
+        for text in texts
+        if text.body or text.media
+    )
 
 
 def _messages(text: Text) -> list[Text]:
@@ -121,7 +140,7 @@ def message_count(document: str) -> int:
 def split_message(text: str) -> list[str]:
     """The text as messages that each fit Twilio's limit, cut at a space where possible."""
     pieces = []
-    while _length(text) > MAX_MESSAGE_LENGTH:
+    while characters(text) > MAX_MESSAGE_LENGTH:
         limit = _fitting_prefix(text)
         space = text.rfind(" ", limit // 2, limit + 1)
         cut = space if space > 0 else limit
@@ -130,8 +149,10 @@ def split_message(text: str) -> list[str]:
     return [*pieces, text] if text else pieces
 
 
-def _length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def characters(text: str) -> int:
+    """The text's length as Twilio counts it: UTF-16 units, an emoji two (half of one, an
+    unpaired surrogate, one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 _LAST_SINGLE_UNIT = 0xFFFF

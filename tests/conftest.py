@@ -13,7 +13,15 @@ from local_project import RunningServer, copy_of_project
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from recording_twilio import TwilioMessages
-from twilio_requests import SHARED_KEY_ID, SHARED_KEY_SECRET, SSM_TOKEN, TOKEN, leaked
+from twilio_requests import (
+    ACCOUNT_SID,
+    SHARED_KEY_ID,
+    SHARED_KEY_SECRET,
+    SSM_TOKEN,
+    TOKEN,
+    TWILIO_NUMBER,
+    leaked,
+)
 
 import handler
 from devtools.lambda_context import LambdaContext
@@ -327,6 +335,13 @@ def twilio_api(monkeypatch) -> TwilioMessages:
     api = TwilioMessages()
     monkeypatch.setattr(sending, "http_client", functools.cache(lambda: api))
     return api
+
+
+@pytest.fixture
+def sending_account(monkeypatch):
+    """The stack's `TwilioAccountSid` and `SendFrom`, which a script's texts are sent as."""
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("SEND_FROM", TWILIO_NUMBER)
 
 
 @pytest.fixture

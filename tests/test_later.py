@@ -12,7 +12,13 @@ import handler
 from sms_webhook import later
 from sms_webhook.config import ConfigurationError
 from sms_webhook.form import FormFields
-from sms_webhook.later import InvalidTextError, Later, QueueUnavailableError, send_text
+from sms_webhook.later import (
+    InvalidTextError,
+    Later,
+    QueueUnavailableError,
+    TooLargeToQueueError,
+    send_text,
+)
 from sms_webhook.router import Router
 
 REPORT = Later("replies.report", "Working on it")
@@ -96,6 +102,31 @@ def test_one_media_url_may_be_given_alone(later_queue):
 def test_a_text_needs_a_key_of_reasonable_length(later_queue, key):
     with pytest.raises(InvalidTextError, match="key"):
         send_text("+14155550100", "hi", key=key)
+
+
+def test_a_body_of_16000_characters_is_queued(later_queue):
+    send_text("+14155550100", "x" * 16_000, key="k")
+
+    assert len(queued(later_queue)[0]["body"]) == 16_000
+
+
+@pytest.mark.parametrize(
+    ("body", "counted"), [("x" * 16_001, "16,001"), ("🎉" * 8_001, "16,002")], ids=["x", "emoji"]
+)
+def test_a_body_over_16000_characters_as_twilio_counts_them_is_refused(later_queue, body, counted):
+    with pytest.raises(InvalidTextError, match=f"at most 16,000 characters .*, not {counted}$"):
+        send_text("+14155550100", body, key="k")
+    assert queued(later_queue) == []
+
+
+def test_a_job_longer_than_the_queue_takes_is_too_large_and_no_outage(later_queue, published):
+    boto3.client("sqs").set_queue_attributes(
+        QueueUrl=later_queue, Attributes={"MaximumMessageSize": "1024"}
+    )
+
+    with pytest.raises(TooLargeToQueueError, match="more than the queue takes"):
+        send_text("+14155550100", "x" * 1_500, key="k")
+    assert published() == []
 
 
 def test_each_job_queued_is_counted(later_queue, published):

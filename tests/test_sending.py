@@ -1,18 +1,25 @@
 """The worker: each queued job run once, its texts sent once with twilio's REST client (against a
 recording stand-in of Twilio's API), Twilio's refusals done with, its outages retried."""
 
-import contextlib
 import functools
 import json
-import socket
-import threading
 import time
 
 import boto3
 import pytest
+from conftest import IDEMPOTENCY_TABLE
+from loopback_twilio import LoopbackTwilio, loopback_server
 from recording_twilio import ACCOUNT_SID, Crash
-from twilio.http.http_client import TwilioHttpClient
-from twilio_requests import MESSAGE_SID, SMS, STATUS_URL, TOKEN, with_fields
+from twilio_requests import (
+    MESSAGE_SID,
+    SENDER,
+    SMS,
+    STATUS_URL,
+    TOKEN,
+    TWILIO_NUMBER,
+    with_fields,
+)
+from worker_jobs import EndingInvocation, answering_later, failed, reply_job, text_job, work
 
 import handler
 from devtools.invoke import free_port
@@ -20,57 +27,12 @@ from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook import sending
 from sms_webhook.conversation import Conversation
-from sms_webhook.form import FormFields
 from sms_webhook.later import send_text
-from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
 from sms_webhook.twiml import MAX_MESSAGE_LENGTH, Text
 
 pytestmark = pytest.mark.usefixtures("idempotency_table")  # the worker, as deployed
-
-SENDER = dict(SMS)["From"]
-TWILIO_NUMBER = dict(SMS)["To"]
-
-
-def reply_job(router: Router, fields=SMS, status_callback: str | None = STATUS_URL) -> str:
-    """The later reply the webhook queues for this message, whose handler runs later."""
-    later = router.reply(IncomingMessage.from_fields(FormFields.from_pairs(fields)))
-    pairs = [[name, value] for name, value in fields]
-    job = {
-        "job": "reply",
-        "route": later.route,
-        "fields": pairs,
-        "status_callback": status_callback,
-    }
-    return json.dumps(job)
-
-
-def text_job(key: str = "agent-1", to: str = "+14155550100", body: str = "Ada asks") -> str:
-    job = {"job": "text", "to": to, "body": body, "media": [], "key": key}
-    return json.dumps({**job, "status_callback": STATUS_URL})
-
-
-def work(*bodies: str, receive_count: int = 1) -> dict:
-    """The worker's answer to a batch of these jobs."""
-    return dict(handler.later_replies_handler(sqs_event(bodies, receive_count), LambdaContext()))
-
-
-def failed(answer: dict) -> int:
-    return len(answer["batchItemFailures"])
-
-
-def answering_later(reply) -> Router:
-    """A router whose every message is answered later, by `reply`."""
-    router = Router()
-    router.fallback(later=True)(reply)
-    return router
-
-
-@pytest.fixture
-def sending_account(monkeypatch):
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-    monkeypatch.setenv("SEND_FROM", TWILIO_NUMBER)
 
 
 @pytest.fixture
@@ -150,6 +112,37 @@ def test_a_long_text_is_sent_in_messages_twilio_accepts(kind, sending_account, t
     assert all(len(form["Body"]) <= MAX_MESSAGE_LENGTH for form in twilio_api.forms)
 
 
+def test_a_later_reply_of_10_messages_is_sent_whole(twilio_api):
+    router = answering_later(lambda message: ["y" * MAX_MESSAGE_LENGTH] * 10)
+
+    assert failed(work(reply_job(router))) == 0
+
+    assert len(twilio_api.forms) == 10
+
+
+def test_a_later_reply_over_10_messages_is_not_sent_and_the_job_is_done(
+    twilio_api, logs, published
+):
+    router = answering_later(lambda message: [f"line {number}" for number in range(11)])
+
+    assert failed(work(reply_job(router))) == 0
+
+    assert twilio_api.forms == []
+    [line] = [r for r in logs.records if r["message"].startswith("text not sent: longer")]
+    assert (line["messages"], line["to"]) == (11, pseudonym(SENDER, TOKEN))
+    assert failures(published) == ["too_large"]
+
+
+def test_half_a_character_is_dropped_from_a_later_reply_and_the_rest_sent(twilio_api, logs):
+    router = answering_later(lambda message: "Your report\ud83d is ready")
+
+    assert failed(work(reply_job(router))) == 0
+
+    assert [form["Body"] for form in twilio_api.forms] == ["Your report is ready"]
+    [line] = [r for r in logs.records if r["message"].startswith("text characters dropped")]
+    assert line["dropped"] == 1
+
+
 def test_a_later_handler_gets_the_conversation_and_its_changes_are_saved(twilio_api):
     router = Router()
 
@@ -194,15 +187,6 @@ def test_a_crash_after_twilio_took_the_text_never_sends_it_again(
     assert failed(answer) == 1  # retried, then to the dead-letter queue: never sent twice
 
 
-class EndingInvocation(LambdaContext):
-    """An invocation with minutes left when it starts, none once its handler is running: Lambda
-    ends it at its timeout while the handler works."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        left, self.remaining_millis = self.remaining_millis, 0
-        return left
-
-
 def test_a_handler_cut_off_at_the_workers_timeout_runs_again_on_the_retry(
     idempotency_table, twilio_api, later_queue
 ):
@@ -224,6 +208,21 @@ def test_a_handler_cut_off_at_the_workers_timeout_runs_again_on_the_retry(
 
     assert (len(runs), [form["Body"] for form in twilio_api.forms]) == (2, ["Your report"])
     assert failed(answer) == 0
+
+
+def test_a_reply_recorded_before_records_were_kept_in_utf8_is_sent_as_recorded(
+    idempotency_table, twilio_api
+):
+    runs = []
+    router = answering_later(lambda message: runs.append(1) or "a new reply")
+    as_recorded_before = json.dumps([Text("日本語の返事", ())])  # as written before: \\u65e5…
+    sending.idempotent_runner(IDEMPOTENCY_TABLE)(
+        f"reply {MESSAGE_SID}", lambda: as_recorded_before, None
+    )
+
+    work(reply_job(router))
+
+    assert (runs, [form["Body"] for form in twilio_api.forms]) == ([], ["日本語の返事"])
 
 
 # Twilio's refusals and outages
@@ -274,43 +273,10 @@ def test_any_other_error_of_twilio_fails_the_job_for_a_retry_logged_with_its_cod
     assert line["error_code"] == str(outcome[1])
 
 
-class LoopbackTwilio(TwilioHttpClient):
-    """twilio's own HTTP client, with requests and real sockets, reaching a server on loopback
-    instead of Twilio's API."""
-
-    def __init__(self, port: int, scheme: str = "http") -> None:
-        super().__init__(timeout=0.5)
-        self.origin = f"{scheme}://127.0.0.1:{port}"
-
-    def request(self, method, url, *arguments, **options):
-        url = url.replace("https://api.twilio.com", self.origin)
-        return super().request(method, url, *arguments, **options)
-
-
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on: a connection to it is refused."""
     return free_port()
-
-
-@contextlib.contextmanager
-def loopback_server(on_connection):
-    """A server on loopback that hands each connection to `on_connection`: its port."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve():
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:  # closed: the test is over
-                return
-            on_connection(connection)
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
 
 
 @pytest.fixture
@@ -505,6 +471,17 @@ def test_a_text_to_a_whatsapp_address_goes_from_the_number_on_whatsapp(sending_a
     work(text_job(to="whatsapp:+14155550100"))
 
     assert twilio_api.forms[0]["From"] == f"whatsapp:{TWILIO_NUMBER}"
+
+
+def test_a_text_job_over_16000_characters_is_not_sent_and_not_retried(
+    sending_account, twilio_api, logs, published
+):
+    answer = work(text_job(body="x" * 16_001))
+
+    assert (failed(answer), twilio_api.forms) == (0, [])
+    [line] = [r for r in logs.records if r["message"].startswith("text not sent: longer")]
+    assert line["messages"] == 11
+    assert failures(published) == ["too_large"]
 
 
 def test_a_job_queued_longer_ago_than_its_records_last_is_not_run(

@@ -5,6 +5,8 @@ from sms_webhook.twiml import (
     MAX_MESSAGE_LENGTH,
     MAX_TWIML_SIZE,
     Text,
+    characters,
+    messages_needed,
     messaging_response,
     split_message,
 )
@@ -114,6 +116,24 @@ def test_emoji_count_as_two_characters_as_twilio_counts_them():
 
 def test_a_text_of_exactly_1600_characters_is_one_message():
     assert split_message("x" * 1600) == ["x" * 1600]
+
+
+def test_characters_are_counted_as_twilio_counts_them():
+    assert [characters(text) for text in ("abc", "日本", "🎉", "a\ud800b")] == [3, 2, 2, 3]
+
+
+def test_a_text_of_16000_characters_fills_10_messages_and_one_more_11():
+    assert [messages_needed([Text("x" * length)]) for length in (16_000, 16_001)] == [10, 11]
+
+
+def test_each_text_fills_a_message_of_its_own():
+    texts = [Text("Hi"), Text("", ["https://example.com/a.png"]), Text("x" * 1601)]
+
+    assert messages_needed(texts) == 4
+
+
+def test_a_text_with_neither_body_nor_media_fills_no_message():
+    assert messages_needed([Text("")]) == 0
 
 
 def test_twiml_never_exceeds_64_kb_and_says_what_it_left_out(logs):

@@ -1,0 +1,60 @@
+"""The worker's jobs as the queue hands them over, and the worker's answer to them: for the
+tests of `sms_webhook/sending.py` and of the threats to what it sends."""
+
+import json
+
+from twilio_requests import SMS, STATUS_URL
+
+import handler
+from devtools.lambda_context import LambdaContext
+from devtools.queue_events import sqs_event
+from sms_webhook.form import FormFields
+from sms_webhook.message import IncomingMessage
+from sms_webhook.router import Router
+
+
+def reply_job(router: Router, fields=SMS, status_callback: str | None = STATUS_URL) -> str:
+    """The later reply the webhook queues for this message, whose handler runs later."""
+    later = router.reply(IncomingMessage.from_fields(FormFields.from_pairs(fields)))
+    pairs = [[name, value] for name, value in fields]
+    job = {
+        "job": "reply",
+        "route": later.route,
+        "fields": pairs,
+        "status_callback": status_callback,
+    }
+    return json.dumps(job)
+
+
+def text_job(key: str = "agent-1", to: str = "+14155550100", body: str = "Ada asks") -> str:
+    """A text sent first, as `send_text` queues it from a script."""
+    job = {"job": "text", "to": to, "body": body, "media": [], "key": key}
+    return json.dumps({**job, "status_callback": STATUS_URL})
+
+
+def work(*bodies: str, receive_count: int = 1, invocation: LambdaContext | None = None) -> dict:
+    """The worker's answer to a batch of these jobs, in that invocation (a new one by default)."""
+    event = sqs_event(bodies, receive_count)
+    return dict(handler.later_replies_handler(event, invocation or LambdaContext()))
+
+
+class EndingInvocation(LambdaContext):
+    """An invocation with minutes left when it starts, none once its handler is running: Lambda
+    ends it at its timeout while the handler works, or it is over by the time the job's retry
+    comes (30 s later, as deployed)."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        left, self.remaining_millis = self.remaining_millis, 0
+        return left
+
+
+def failed(answer: dict) -> int:
+    """How many jobs of the batch failed, to be retried."""
+    return len(answer["batchItemFailures"])
+
+
+def answering_later(reply) -> Router:
+    """A router whose every message is answered later, by `reply`."""
+    router = Router()
+    router.fallback(later=True)(reply)
+    return router
