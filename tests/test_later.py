@@ -19,6 +19,7 @@ from sms_webhook.later import (
     TooLargeToQueueError,
     send_text,
 )
+from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
 
 REPORT = Later("replies.report", "Working on it")
@@ -280,3 +281,14 @@ def test_the_queued_job_names_the_message(later_queue, invoke, later_router):
 
     [job] = queued(later_queue)
     assert dict(map(tuple, job["fields"]))["MessageSid"] == MESSAGE_SID
+
+
+def test_a_reply_too_late_for_twilio_goes_as_ten_texts_at_most_to_the_sender(later_queue):
+    message = IncomingMessage.from_fields(FormFields.from_pairs(SMS))
+
+    later.text_instead(message, [f"part {number}" for number in range(12)])
+
+    jobs = sorted(queued(later_queue), key=lambda job: int(job["key"].split()[-1]))
+    assert [(job["to"], job["body"], job["key"]) for job in jobs] == [
+        (dict(SMS)["From"], f"part {number}", f"{MESSAGE_SID} {number}") for number in range(10)
+    ]
