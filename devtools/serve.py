@@ -54,7 +54,7 @@ from devtools.function_code import import_handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token, local_token
 from devtools.outbox import LaterJobs
-from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT
+from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT, own_local_folder_for
 from devtools.proxy_events import Stamp, Target, rest_event
 from devtools.supervise import supervise
 from devtools.twilio_message import (
@@ -410,7 +410,6 @@ def use_local_outbox() -> None:
     `.local/outbox.jsonl`), never to the deployed queue a shell may name; texts sent first come
     from the sample Twilio number unless `SEND_FROM` and `TWILIO_ACCOUNT_SID` say otherwise."""
     outbox = Path(os.environ.get("OUTBOX_FILE", "").strip() or LOCAL_OUTBOX)
-    outbox.parent.mkdir(parents=True, exist_ok=True)
     os.environ["OUTBOX_FILE"] = str(outbox)
     os.environ.pop("LATER_QUEUE_URL", None)
     os.environ.setdefault("SEND_FROM", TWILIO_NUMBER)
@@ -523,6 +522,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["TWILIO_AUTH_TOKEN"] = token  # for the server processes
     os.environ.setdefault("CONVERSATION_FILE", str(LOCAL_CONVERSATIONS))
     use_local_outbox()
+    own_local_folder_for(Path(os.environ["CONVERSATION_FILE"]), Path(os.environ["OUTBOX_FILE"]))
     supervise(
         functools.partial(start_server, listening),
         function_files,
