@@ -271,6 +271,12 @@ def worst_forged_events() -> dict[str, dict]:
     )
     query = form_encode([("Body", "語" * ((MAX_QUERY_SIZE - 6) // 9))])  # 9 characters encoded
     events["GET of the longest query"] = rest_event("GET", target, headers=headers, query=query)
+    every_way = "' :*"  # each of the query strings tried differs (sms_webhook/urls.py)
+    text = every_way + "語" * ((MAX_QUERY_SIZE - 6 - len(every_way)) // 9)
+    query = form_encode([("Body", text)])
+    events["GET of the longest query, written 5 ways"] = rest_event(
+        "GET", target, headers=headers, query=query
+    )
     return events
 
 

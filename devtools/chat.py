@@ -31,7 +31,7 @@ from typing import TextIO
 from devtools.function_code import import_handler
 from devtools.local_token import local_token
 from devtools.outbox import LaterJobs, listening
-from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX
+from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, own_local_folder_for
 from devtools.phone import Phone
 from devtools.send import media_type, printed
 from devtools.twilio_message import SENDER
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
         help=f"how long to wait for later replies at the end of input (default: {WAIT_SECONDS:g})",
     )
     arguments = parser.parse_args(argv)
-    arguments.outbox.parent.mkdir(parents=True, exist_ok=True)
+    own_local_folder_for(arguments.conversations, arguments.outbox)
     import_handler()  # a mistake in replies.py is told before the first text, and ends the chat
     logger.setLevel("WARNING")  # the replies, not the function's JSON lines; warnings still show
     logger.registered_handler.setStream(sys.stderr)

@@ -11,6 +11,10 @@ variables as `--env-vars` does. The event's shape says which function it is for:
 the worker's, an API Gateway (or Function URL) request the webhook's. The function sees only the
 artifact, the runtime client and boto3 (as in Lambda), not the project's virtualenv. Everything
 listens on loopback. The function's answer is printed on stdout, its logs on stderr.
+
+In Lambda, and in `sam local invoke`'s container, /tmp is the function's own; on this machine it
+is every user's. So the function gets `.local/tmp/` (yours alone) in its place: env.json's files
+under /tmp/, the conversations and the outbox, are kept there (`in_own_tmp`).
 """
 
 import argparse
@@ -30,7 +34,14 @@ from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
-from devtools.paths import FUNCTION_ID, PROJECT, WORKER_ID
+from devtools.paths import (
+    FUNCTION_ID,
+    LOCAL_TMP,
+    PROJECT,
+    WORKER_ID,
+    own_folder,
+    own_local_folder_for,
+)
 from sms_webhook.sending import is_sqs_batch
 
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
@@ -87,6 +98,22 @@ def function_environment(
     return variables, code.resolve(), function.handler
 
 
+LAMBDA_TMP = "/tmp/"  # noqa: S108 - the function's own in Lambda, never the machine's here
+"""Lambda's one writable folder, the function's alone."""
+
+
+def in_own_tmp(variables: dict[str, str], tmp: Path) -> dict[str, str]:
+    """The function's environment with `tmp` in place of its /tmp: each value that is a path
+    under /tmp/ moved into `tmp`, and `TMPDIR` there. Lambda gives a function a /tmp of its own;
+    this machine's is every user's, who could read the outbox there (numbers and texts), plant a
+    conversation the handler reads, or hold its lock."""
+    moved = {
+        name: str(tmp / value.removeprefix(LAMBDA_TMP)) if value.startswith(LAMBDA_TMP) else value
+        for name, value in variables.items()
+    }
+    return {**moved, "TMPDIR": str(tmp)}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -107,10 +134,13 @@ class Emulator:
         runtime_dir: Path,
         logs=sys.stderr,
         function_id: str = FUNCTION_ID,
+        *,
+        tmp: Path,
     ):
-        """Start the emulator running that function; its logs go to `logs` (a file with a
-        descriptor)."""
+        """Start the emulator running that function, with `tmp` (a folder of your own) for its
+        /tmp; its logs go to `logs` (a file with a descriptor)."""
         variables, code, handler = function_environment(template, env_vars_file, function_id)
+        variables = in_own_tmp(variables, tmp)
         runtime_dir = runtime_dir.resolve()
         self.port = free_port()
         # The emulator ends an invocation at the function's timeout; an answer comes before.
@@ -212,6 +242,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--template", type=Path, default=PROJECT / ".aws-sam/build/template.yaml")
     parser.add_argument("--runtime-dir", type=Path, required=True, help="awslambdaric and boto3")
     parser.add_argument("--repeat", type=int, default=1, help="invocations, to time warm starts")
+    parser.add_argument(
+        "--tmp",
+        type=Path,
+        default=LOCAL_TMP,
+        help="the folder given to the function for its /tmp (default: .local/tmp/, yours alone)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -224,8 +260,13 @@ def main(argv: list[str] | None = None) -> None:
     function_id = function_of(args.event, event)
     if not args.template.is_file():
         raise SystemExit(f"no built template at {args.template}: run `make build` first")
+    own_local_folder_for(args.tmp)
     with Emulator(
-        args.template, args.env_vars, args.runtime_dir, function_id=function_id
+        args.template,
+        args.env_vars,
+        args.runtime_dir,
+        function_id=function_id,
+        tmp=own_folder(args.tmp),
     ) as emulator:
         for number in range(1, args.repeat + 1):
             written = texts_in(emulator.outbox)

@@ -19,7 +19,12 @@ restart stops the later replies still running, and says so.
 The server restarts when the function's code changes (devtools/supervise.py): this process keeps
 the listening socket, so requests wait through a restart, and runs the server in a child process
 (`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
-the traceback of an exception raised by reply code.
+the traceback of an exception raised by reply code: escaped, whatever the request held.
+
+Each request has a thread of its own, and a client that sends nothing for `CLIENT_TIMEOUT` seconds
+is dropped: one client cannot keep the others waiting. The function keeps each request's clock
+and origin in context variables, so requests at once are answered right; Powertools' logger keeps
+one correlation id for the process, which the JSON lines of overlapping requests share.
 """
 
 import argparse
@@ -36,10 +41,11 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.message import Message
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
@@ -48,7 +54,7 @@ from devtools.function_code import import_handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token, local_token
 from devtools.outbox import LaterJobs
-from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT
+from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT, own_local_folder_for
 from devtools.proxy_events import Stamp, Target, rest_event
 from devtools.supervise import supervise
 from devtools.twilio_message import (
@@ -86,9 +92,16 @@ LOCAL_ONLY_REFUSAL = {
 }
 
 
+CLIENT_TIMEOUT = 5
+"""Seconds a client may send nothing while its request is read (or its answer written): then it
+is dropped, with a `Request timed out` line. A client that sends half a request and waits holds
+only its own thread meanwhile."""
+
+
 class WebhookRequestHandler(BaseHTTPRequestHandler):
     server: "WebhookServer"
     server_version = "twilio-sms-webhook-local"
+    timeout = CLIENT_TIMEOUT
 
     def do_request(self) -> None:
         try:
@@ -98,7 +111,8 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         target = urlsplit(self.path)
-        with self.server.later_jobs.answering():  # later handlers run once the answer is out
+        # Later handlers run once the answer is out; a restart waits for the answers in hand.
+        with self.server.later_jobs.answering(), self.server.answering():
             response = self._answer(target, body)
             status = int(response["statusCode"])
             payload = response_payload(response)
@@ -126,6 +140,11 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Left out: `do_request` prints a line of its own for each request."""
 
+    def log_message(self, format: str, *args: object) -> None:
+        """http.server's own lines (a malformed request, one that timed out), escaped as ours."""
+        line = f"{self.address_string()} - {format % args}"
+        print(escaped(line), file=sys.stderr, flush=True)
+
     def _send(self, status: int, response: dict, payload: bytes) -> None:
         self.send_response(status)
         for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -140,12 +159,17 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (a request queued while the server could not start, after a
             # syntax error): it was answered, just too late for it.
-            print(f"{self.command} {self.path}: the client left before the answer", flush=True)
+            line = f"{self.command} {self.path}: the client left before the answer"
+            print(escaped(line), flush=True)
 
 
-class WebhookServer(HTTPServer):
-    """Serves one request at a time, as one Lambda instance does; on loopback only, since the
-    tunnel, not the network, is what reaches it."""
+class WebhookServer(ThreadingHTTPServer):
+    """Serves each request in a thread of its own, as Lambda runs concurrent requests in
+    instances of their own: a slow client, or reply code that thinks for seconds, keeps no other
+    request waiting. On loopback only, since the tunnel, not the network, is what reaches it."""
+
+    daemon_threads = True
+    """A client still sending when the server stops is dropped with it (`wait_for_answers`)."""
 
     def __init__(
         self, listen: int | socket.socket, function: Callable[[dict, LambdaContext], dict]
@@ -163,6 +187,25 @@ class WebhookServer(HTTPServer):
         self.local_only = local_token() == development_token()
         self.later_jobs = LaterJobs()
         """How this server runs later handlers, once `run_later_replies_here` says it does."""
+        self._answers = 0
+        self._answered = threading.Condition()
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """A request read whole, being answered: a restart waits for its answer."""
+        with self._answered:
+            self._answers += 1
+        try:
+            yield
+        finally:
+            with self._answered:
+                self._answers -= 1
+                self._answered.notify_all()
+
+    def wait_for_answers(self) -> None:
+        """Until every request read whole has been answered (a stopped server reads no more)."""
+        with self._answered:
+            self._answered.wait_for(lambda: self._answers == 0)
 
 
 def run_later_replies_here(server: WebhookServer) -> None:
@@ -224,11 +267,11 @@ def request_line(method: str, target: SplitResult, body: bytes, status: int, pay
     except ValueError:  # not a message as Twilio sends one: the answer says why
         message = None
     if target.path != "/sms" or message is None:
-        return f"{method} {target.path} ⇒ {answer if status != HTTPStatus.OK else status}"
+        return escaped(f"{method} {target.path} ⇒ {answer if status != HTTPStatus.OK else status}")
     text = _quoted(message.body)
     if message.media:
         text += f" + {len(message.media)} media"
-    return f"{pseudonym(message.from_number, local_token())} → {text} ⇒ {answer}"
+    return escaped(f"{pseudonym(message.from_number, local_token())} → {text} ⇒ {answer}")
 
 
 def answer_summary(status: int, payload: bytes) -> str:
@@ -249,7 +292,7 @@ def sent_line(outgoing: "Outgoing") -> str:
     """The line a person reads for a text put in the local outbox: to whom, as request lines
     show senders, and what. `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`"""
     who = pseudonym(outgoing.to, local_token())
-    return f"sent to {who} ⇒ {_shown(outgoing.body, outgoing.media)}"
+    return escaped(f"sent to {who} ⇒ {_shown(outgoing.body, outgoing.media)}")
 
 
 def _shown(text: str, media: tuple[str, ...]) -> str:
@@ -260,6 +303,23 @@ def _shown(text: str, media: tuple[str, ...]) -> str:
 def _quoted(text: str) -> str:
     """The text in quotes on one line, its line breaks and quotes escaped."""
     return json.dumps(text, ensure_ascii=False)
+
+
+JOINERS = frozenset("\u200c\u200d")
+"""Zero-width (non-)joiners: format characters, but they only join letters and emoji (👩‍💻)."""
+
+
+def escaped(text: str) -> str:
+    """The text with every character a terminal would act on, or that would hide or reorder what
+    is shown (control characters, line breaks, bidi overrides: all that Python's `isprintable`
+    refuses, but the joiners), written as Python escapes it (`\\x1b`, `\\u202e`): a request or a
+    text cannot move the cursor, retitle the window or fake a line in your terminal."""
+    return "".join(
+        character
+        if character.isprintable() or character in JOINERS
+        else character.encode("unicode_escape").decode("ascii")
+        for character in text
+    )
 
 
 def printing_tracebacks(
@@ -277,8 +337,11 @@ def printing_tracebacks(
         try:
             return reply(message)
         except Exception as error:
-            # From the reply code's own frame on: this wrapper is no part of the story.
-            traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+            # From the reply code's own frame on: this wrapper is no part of the story. Its text
+            # may quote the message: escaped, line by line.
+            lines = traceback.format_exception(type(error), error, error.__traceback__.tb_next)
+            trace = "".join(lines).rstrip("\n").split("\n")
+            print("\n".join(map(escaped, trace)), file=sys.stderr, flush=True)
             raise
 
     return reply_printing_tracebacks
@@ -347,7 +410,6 @@ def use_local_outbox() -> None:
     `.local/outbox.jsonl`), never to the deployed queue a shell may name; texts sent first come
     from the sample Twilio number unless `SEND_FROM` and `TWILIO_ACCOUNT_SID` say otherwise."""
     outbox = Path(os.environ.get("OUTBOX_FILE", "").strip() or LOCAL_OUTBOX)
-    outbox.parent.mkdir(parents=True, exist_ok=True)
     os.environ["OUTBOX_FILE"] = str(outbox)
     os.environ.pop("LATER_QUEUE_URL", None)
     os.environ.setdefault("SEND_FROM", TWILIO_NUMBER)
@@ -417,11 +479,12 @@ def serve(listening: socket.socket) -> None:
     handler.reply = printing_tracebacks(handler.reply)
     server = WebhookServer(listening, handler.lambda_handler)
     run_later_replies_here(server)
-    # Stopped for a restart, the server answers the request in hand first (requests not yet
+    # Stopped for a restart, the server answers the requests in hand first (requests not yet
     # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
     # so it is called from another thread; the loop looks for it every 0.1 s.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever(poll_interval=0.1)
+    server.wait_for_answers()
     if running := server.later_jobs.wait(0):  # their threads end with this process
         replies = "1 later reply" if running == 1 else f"{running} later replies"
         print(f"{replies} still running, stopped with the server: nothing sent", flush=True)
@@ -459,6 +522,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["TWILIO_AUTH_TOKEN"] = token  # for the server processes
     os.environ.setdefault("CONVERSATION_FILE", str(LOCAL_CONVERSATIONS))
     use_local_outbox()
+    own_local_folder_for(Path(os.environ["CONVERSATION_FILE"]), Path(os.environ["OUTBOX_FILE"]))
     supervise(
         functools.partial(start_server, listening),
         function_files,

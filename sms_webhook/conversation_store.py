@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 from sms_webhook import aws, deadlines
 from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Turn
+from sms_webhook.local_files import open_private
 from sms_webhook.telemetry import count, logger
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class DynamoDBStore:
 class FileStore:
     """Conversations in a JSON file, for local runs: no service needed, a restart keeps them,
     and several processes (`make run`, `make chat`) may share it: each change holds a lock on a
-    file beside it, and replaces the whole file at once."""
+    file beside it, and replaces the whole file at once. Both are yours alone (`local_files`)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)  # os.path, not pathlib: its import costs every cold start
@@ -176,23 +177,44 @@ class FileStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        import fcntl  # local runs only, as tempfile
-
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
-        lock = os.open(f"{self.path}.lock", flags, 0o600)
+        """The lock on the file beside the conversations (all in a folder of your own, see
+        `local_files`), waited for `LOCK_WAIT` seconds at most: a change holds it for
+        milliseconds, so a longer wait means a process stuck while holding it."""
+        lock = open_private(f"{self.path}.lock", os.O_RDWR | os.O_CREAT)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            deadline = time.monotonic() + LOCK_WAIT
+            while not self._lock_now(lock):
+                if time.monotonic() >= deadline:
+                    logger.error(
+                        "conversation file locked by another process: a make run, make chat or "
+                        "test stuck? Stopping it releases the lock",
+                        extra={"file": f"{self.path}.lock", "waited_seconds": LOCK_WAIT},
+                    )
+                    raise LockTimeoutError(f"{self.path}.lock held for {LOCK_WAIT} s")
+                time.sleep(LOCK_RETRY)
             yield
         finally:
             os.close(lock)  # which releases the lock
 
+    @staticmethod
+    def _lock_now(descriptor: int) -> bool:
+        """Whether the lock was free, and is now this process's."""
+        import fcntl  # local runs only, as tempfile
+
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     def _entries(self) -> dict[str, Any]:
         try:
-            with open(self.path, encoding="utf-8") as stored:
-                entries: dict[str, Any] = json.load(stored)
+            descriptor = open_private(self.path, os.O_RDONLY)
         except FileNotFoundError:
             return {}
+        try:
+            with open(descriptor, encoding="utf-8") as stored:
+                entries: dict[str, Any] = json.load(stored)
         except ValueError:
             logger.error(
                 "conversation file unreadable: delete it to start afresh",
@@ -202,13 +224,30 @@ class FileStore:
         return entries
 
     def _save(self, entries: dict[str, Any]) -> None:
+        """The whole file replaced at once: a crash never leaves half of it. The new one is made
+        by `mkstemp` (0600, never through a link), and replacing a link replaces the link."""
         import tempfile  # local runs only: the deployed function never pays for it
 
         directory = os.path.dirname(self.path) or "."
         descriptor, partial = tempfile.mkstemp(dir=directory, prefix=".conversations-")
-        with open(descriptor, "w", encoding="utf-8") as written:
-            json.dump(entries, written, ensure_ascii=False)
-        os.replace(partial, self.path)  # a crash never leaves half a file
+        try:
+            with open(descriptor, "w", encoding="utf-8") as written:
+                json.dump(entries, written, ensure_ascii=False)
+            os.replace(partial, self.path)
+        except BaseException:
+            os.unlink(partial)
+            raise
+
+
+LOCK_WAIT = 2.0
+"""Seconds a change waits for the local file's lock before it gives up (`LockTimeoutError`):
+the message is then answered without its conversation, as when a table cannot be reached."""
+LOCK_RETRY = 0.01
+"""Seconds between two tries of the lock."""
+
+
+class LockTimeoutError(Exception):
+    """Another process held the local file's lock for `LOCK_WAIT` seconds."""
 
 
 def conversation_key(twilio_number: str, sender: str) -> str:

@@ -8,7 +8,8 @@ its sibling `/status`:
   one on the host that was called: `/Prod/sms` on execute-api, or the custom domain's path with its
   base path mapping. The query string arrives decoded, so it is encoded again (see below).
 - HTTP API and Function URLs (payload 2.0): `https://{requestContext.domainName}{rawPath}` and
-  the raw query string, byte for byte.
+  the raw query string, byte for byte; then the same query with some characters escaped or
+  written out (see below), should Twilio have signed other bytes than it sent.
 - `TWILIO_WEBHOOK_URL`, when set, is the URL of `/sms` as configured in Twilio (proxies,
   CloudFront, tunnels, HTTP API custom-domain mappings): it replaces the scheme, host and path (and
   the query string, unless the request brought one); other routes are its siblings.
@@ -29,11 +30,7 @@ def public_urls(request: HttpRequest) -> list[str]:
     base = _base_url(request)
     if base is None:
         return []
-    if request.raw_query is not None:
-        query_strings = [request.raw_query]
-    else:
-        query_strings = _rest_query_strings(request.decoded_query)
-    return [_with_query(base, query) for query in query_strings]
+    return [_with_query(base, query) for query in _query_strings(request)]
 
 
 def public_url_for_logs(request: HttpRequest) -> str:
@@ -74,20 +71,45 @@ def _with_query(url: str, query: str) -> str:
     return f"{url.partition('?')[0]}?{query}" if query else url
 
 
-def _rest_query_strings(pairs: tuple[tuple[str, str], ...]) -> list[str]:
-    """Query strings, re-encoded from API Gateway's decoded parameters, that Twilio may have sent.
+def _query_strings(request: HttpRequest) -> list[str]:
+    """The query strings Twilio may have signed for this request, the likeliest first. They
+    differ only in how they write `'`, `:`, `@`, `*`, `~` and spaces, so form decoding reads the
+    same fields from each: a signature made for other fields holds for none of them.
 
-    Twilio form-encodes (spaces as `+`, `'` as `%27`); the other encodings cover clients that
-    write spaces as `%20`, or keep `*` and encode `~` as Java's encoder does. Those two differ
-    from the form encoding in those characters only, so they are made from it. The order is the
-    event's own, the order API Gateway received them in.
+    A raw query (payload 2.0) is tried as it is, then as Twilio signs (below), then with its
+    apostrophes escaped, for a URL signed so. The REST API's decoded query is form-encoded again
+    (urllib's `quote_plus`), then tried as Twilio signs, as it is, with spaces as `%20` (urllib's
+    `quote`), and as Java's `URLEncoder` writes it (`*` kept, `~` escaped).
     """
-    if not pairs:
+    if request.raw_query is not None:
+        raw = request.raw_query
+        return _distinct(raw, *_as_twilio_signs(raw), raw.replace("'", "%27"))
+    if not request.decoded_query:
         return [""]
-    as_form = urlencode(pairs, quote_via=_quote_plus)
-    as_percent_20 = as_form.replace("+", "%20")  # a + in the form encoding is always a space
-    as_java = as_form.replace("%2A", "*").replace("~", "%7E")
-    return list(dict.fromkeys((as_form, as_percent_20, as_java)))
+    as_form = urlencode(request.decoded_query, quote_via=_quote_plus)
+    return _distinct(
+        *_as_twilio_signs(as_form),
+        as_form,
+        as_form.replace("+", "%20"),  # a + in the form encoding is always a space
+        as_form.replace("%2A", "*").replace("~", "%7E"),
+    )
+
+
+def _as_twilio_signs(query: str) -> tuple[str, str]:
+    """The query with its apostrophes as they are, as Twilio signs them (twilio-ruby #528,
+    twilio-node #1059 and #1183, twilio-node's vector `Body=It's+amazing`), then with `:` and `@`
+    as they are too, as Twilio is reported to sign them once (twilio-node #621).
+
+    Twilio's encoding is not documented. Its other differences from urllib's, if any, are not
+    reported: `*` and `~` are left as Java's encoder and urllib's write them, and `!$(),;/?`
+    escaped, as both do.
+    """
+    apostrophes = query.replace("%27", "'")
+    return apostrophes, apostrophes.replace("%3A", ":").replace("%40", "@")
+
+
+def _distinct(*queries: str) -> list[str]:
+    return list(dict.fromkeys(queries))
 
 
 _FORM_ENCODING = {

@@ -3,8 +3,10 @@ kept between messages, in DynamoDB (moto) when deployed and in a file locally, r
 handlers that ask, written at most once per message with a version so that two messages at once
 never lose a change silently."""
 
+import fcntl
 import json
 import multiprocessing
+import os
 import stat
 import threading
 import time
@@ -15,14 +17,18 @@ from moto import mock_aws
 from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
 import handler
+from sms_webhook import conversation_store
 from sms_webhook.conversation import Conversation
 from sms_webhook.conversation_store import (
+    LOCK_RETRY,
+    LOCK_WAIT,
     NOTHING,
     Answered,
     ConflictError,
     Conversations,
     DynamoDBStore,
     FileStore,
+    LockTimeoutError,
     Stored,
 )
 from sms_webhook.message import IncomingMessage, Media
@@ -186,6 +192,67 @@ def test_an_unreadable_local_file_is_named_in_the_log(tmp_path, logs):
     with pytest.raises(json.JSONDecodeError):
         FileStore(tmp_path / "c.json").read("key")
     assert "conversation file unreadable: delete it to start afresh" in logs.messages()
+
+
+class Clock:
+    """`time.monotonic` that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(conversation_store.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(conversation_store.time, "sleep", clock.sleep)
+    return clock
+
+
+@pytest.fixture
+def held_lock(tmp_path):
+    """The local file's lock, taken through a descriptor of its own (as another process would)."""
+    descriptor = os.open(tmp_path / "c.json.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    yield descriptor
+    os.close(descriptor)
+
+
+def test_a_lock_held_by_another_is_given_up_after_lock_wait(tmp_path, clock, held_lock):
+    with pytest.raises(LockTimeoutError):
+        FileStore(tmp_path / "c.json").read("key")
+
+    assert LOCK_WAIT <= sum(clock.sleeps) < LOCK_WAIT + 2 * LOCK_RETRY
+
+
+def test_a_lock_released_while_waited_for_is_taken(tmp_path, clock, held_lock, monkeypatch):
+    def sleep_then_release(seconds):
+        clock.sleep(seconds)
+        fcntl.flock(held_lock, fcntl.LOCK_UN)
+
+    monkeypatch.setattr(conversation_store.time, "sleep", sleep_then_release)
+
+    assert FileStore(tmp_path / "c.json").read("key") == NOTHING
+    assert len(clock.sleeps) == 1
+
+
+def test_a_save_that_fails_leaves_no_partial_file(tmp_path, monkeypatch):
+    def disk_full(entries, written, **options):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(conversation_store.json, "dump", disk_full)
+
+    with pytest.raises(OSError, match="No space left"):
+        FileStore(tmp_path / "c.json").write("key", stored(), in_a_day())
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["c.json.lock"]
 
 
 def count_to(path: str, sender: str, times: int) -> None:

@@ -40,9 +40,15 @@ from twilio_requests import (
     signed_with_shared_key,
 )
 
-from devtools.invoke import Emulator, InvocationError, function_environment, function_for
+from devtools.invoke import (
+    Emulator,
+    InvocationError,
+    function_environment,
+    function_for,
+    in_own_tmp,
+)
 from devtools.make_event import SAMPLES
-from devtools.paths import FUNCTION_ID, WORKER_ID
+from devtools.paths import FUNCTION_ID, WORKER_ID, own_folder
 from devtools.twilio_message import SENDER, TWILIO_NUMBER
 from sms_webhook import deadlines
 
@@ -69,9 +75,12 @@ def function_logs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def emulator(function_logs):
+    tmp = function_logs.parent / "tmp"
     with (
         function_logs.open("w") as logs,
-        Emulator(built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs=logs) as running,
+        Emulator(
+            built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs=logs, tmp=own_folder(tmp)
+        ) as running,
     ):
         yield running
 
@@ -119,7 +128,9 @@ def test_a_dependency_missing_from_the_artifact_is_not_found_elsewhere(tmp_path)
 
     with (
         (tmp_path / "function.log").open("w") as logs,
-        Emulator(build / "template.yaml", ENV_JSON, RUNTIME_DIR, logs=logs) as running,
+        Emulator(
+            build / "template.yaml", ENV_JSON, RUNTIME_DIR, logs=logs, tmp=tmp_path
+        ) as running,
         pytest.raises(InvocationError, match="No module named 'twilio'"),
     ):
         running.invoke((PROJECT / "events" / "sms.json").read_bytes())
@@ -129,7 +140,7 @@ def test_the_emulator_waits_for_the_workers_answer_as_long_as_the_worker_may_run
     with (
         (tmp_path / "function.log").open("w") as logs,
         Emulator(
-            built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs, WORKER_ID
+            built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs, WORKER_ID, tmp=tmp_path
         ) as running,
     ):
         assert running.patience > 300  # the worker's timeout, in template.yaml
@@ -138,7 +149,9 @@ def test_the_emulator_waits_for_the_workers_answer_as_long_as_the_worker_may_run
 def test_an_emulator_that_is_gone_is_an_invocation_error(tmp_path):
     with (
         (tmp_path / "function.log").open("w") as logs,
-        Emulator(built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs) as running,
+        Emulator(
+            built_template(HOST_ARCHITECTURE), ENV_JSON, RUNTIME_DIR, logs, tmp=tmp_path
+        ) as running,
     ):
         running.close()
 
@@ -147,14 +160,15 @@ def test_an_emulator_that_is_gone_is_an_invocation_error(tmp_path):
 
 
 def invoke_command(
-    event: str, template: Path, env_vars: Path = ENV_JSON
+    event: str, template: Path, tmp: Path, env_vars: Path = ENV_JSON
 ) -> subprocess.CompletedProcess:
-    """`make invoke`'s command line, run on `event` with `template` (and `env_vars`)."""
+    """`make invoke`'s command line, run on `event` with `template` (and `env_vars`), `tmp`
+    standing for the function's /tmp."""
     return subprocess.run(
         [
             *(sys.executable, "-m", "devtools.invoke", event),
             *("--template", str(template), "--runtime-dir", str(RUNTIME_DIR)),
-            *("--env-vars", str(env_vars)),
+            *("--env-vars", str(env_vars), "--tmp", str(tmp)),
         ],
         cwd=PROJECT,
         capture_output=True,
@@ -164,8 +178,8 @@ def invoke_command(
 
 
 @pytest.mark.slow
-def test_make_invoke_prints_the_answer_on_stdout_and_logs_on_stderr():
-    result = invoke_command("events/sms.json", built_template(HOST_ARCHITECTURE))
+def test_make_invoke_prints_the_answer_on_stdout_and_logs_on_stderr(tmp_path):
+    result = invoke_command("events/sms.json", built_template(HOST_ARCHITECTURE), tmp_path)
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout)["statusCode"] == 200
@@ -174,8 +188,8 @@ def test_make_invoke_prints_the_answer_on_stdout_and_logs_on_stderr():
 
 
 @pytest.mark.parametrize("event", ["events/nope.json", "events"])
-def test_an_event_that_cannot_be_read_is_one_line_and_status_1(event):
-    result = invoke_command(event, built_template(HOST_ARCHITECTURE))
+def test_an_event_that_cannot_be_read_is_one_line_and_status_1(event, tmp_path):
+    result = invoke_command(event, built_template(HOST_ARCHITECTURE), tmp_path)
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [result.stderr.strip()]
@@ -183,7 +197,7 @@ def test_an_event_that_cannot_be_read_is_one_line_and_status_1(event):
 
 
 def test_a_template_not_built_is_one_line_and_status_1(tmp_path):
-    result = invoke_command("events/sms.json", tmp_path / "template.yaml")
+    result = invoke_command("events/sms.json", tmp_path / "template.yaml", tmp_path)
 
     assert result.returncode == 1
     assert (
@@ -303,8 +317,8 @@ def test_an_sqs_event_with_a_record_from_elsewhere_is_for_no_function():
     assert function_for(event) is None
 
 
-def test_an_event_for_no_function_is_one_line_and_status_1():
-    result = invoke_command("tests/events/s3_put.json", built_template(HOST_ARCHITECTURE))
+def test_an_event_for_no_function_is_one_line_and_status_1(tmp_path):
+    result = invoke_command("tests/events/s3_put.json", built_template(HOST_ARCHITECTURE), tmp_path)
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [result.stderr.strip()]
@@ -317,7 +331,9 @@ def test_an_event_for_no_function_is_one_line_and_status_1():
 def test_an_event_that_is_not_json_is_one_line_and_status_1(tmp_path):
     (tmp_path / "notes.json").write_text("REPORT please\n")
 
-    result = invoke_command(str(tmp_path / "notes.json"), built_template(HOST_ARCHITECTURE))
+    result = invoke_command(
+        str(tmp_path / "notes.json"), built_template(HOST_ARCHITECTURE), tmp_path
+    )
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [result.stderr.strip()]
@@ -335,14 +351,27 @@ def test_the_workers_environment_comes_from_the_template_with_its_env_json_overr
 
 @pytest.mark.slow
 def test_make_invoke_runs_the_worker_on_the_later_reply_sample_into_the_outbox(tmp_path):
-    result = invoke_command(
-        "events/later-reply.json", built_template(HOST_ARCHITECTURE), local_env_vars(tmp_path)
-    )
+    """env.json's outbox, under /tmp/, kept in the folder given for the function's /tmp."""
+    result = invoke_command("events/later-reply.json", built_template(HOST_ARCHITECTURE), tmp_path)
 
+    folder = tmp_path / "twilio-sms-webhook"
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == {"batchItemFailures": []}
-    assert [is_the_later_reply(sent) for sent in outbox(tmp_path)] == [True]
-    assert f"1 text(s) written to {tmp_path}/outbox.jsonl, not sent to Twilio" in result.stderr
+    assert [is_the_later_reply(sent) for sent in outbox(folder)] == [True]
+    assert f"1 text(s) written to {folder}/outbox.jsonl, not sent to Twilio" in result.stderr
+
+
+LAMBDAS_PATHS = {"OUTBOX_FILE": "/tmp/box/outbox.jsonl", "CONVERSATION_FILE": "", "A": "/tmpfs"}  # noqa: S108
+"""Values the function is given: paths in Lambda's /tmp/, or not."""
+
+
+def test_make_invoke_gives_the_function_a_tmp_of_its_own(tmp_path):
+    assert in_own_tmp(LAMBDAS_PATHS, tmp_path) == {
+        "OUTBOX_FILE": f"{tmp_path}/box/outbox.jsonl",
+        "CONVERSATION_FILE": "",
+        "A": LAMBDAS_PATHS["A"],
+        "TMPDIR": str(tmp_path),
+    }
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from conftest import STAFF
@@ -20,6 +21,7 @@ from devtools.local_token import development_token, local_token
 from devtools.send import SendError, send
 from devtools.serve import (
     banner,
+    escaped,
     is_loopback,
     printing_tracebacks,
     run_later_replies_here,
@@ -180,6 +182,81 @@ def test_a_request_to_another_route_is_one_line_with_its_status(local_server, ca
     assert capsys.readouterr().out == "GET /favicon.ico ⇒ 404 Not Found\n"
 
 
+def test_a_reply_whose_text_holds_escape_sequences_is_printed_escaped(
+    local_server, monkeypatch, capsys
+):
+    monkeypatch.setattr(handler, "reply", lambda message: "\x9b2J\u202edone")
+
+    post_signed(local_server)
+
+    assert '⇒ "\\x9b2J\\u202edone"\n' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text", ["plain", "Zoë, 語, emoji 👩‍💻 and ❤️", "tab-free \\ backslash"], ids=str
+)
+def test_printable_text_is_printed_as_it_is(text):
+    assert escaped(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("\x1b[31mred", "\\x1b[31mred"),
+        ("bell\x07", "bell\\x07"),
+        ("line\nbreak\r", "line\\nbreak\\r"),
+        ("del\x7f c1\x9b", "del\\x7f c1\\x9b"),
+        ("\u202eevil\u2066", "\\u202eevil\\u2066"),
+        ("tag\U000e0041", "tag\\U000e0041"),
+    ],
+    ids=["escape", "bell", "line-breaks", "del-and-c1", "bidi", "tag"],
+)
+def test_characters_a_terminal_acts_on_are_printed_escaped(text, printed):
+    assert escaped(text) == printed
+
+
+# Several requests at once
+
+
+def test_reply_code_that_thinks_keeps_no_other_request_waiting(local_server, monkeypatch):
+    thinking, go_on = threading.Event(), threading.Event()
+
+    def reply(message):
+        if message.body == "think":
+            thinking.set()
+            go_on.wait(30)
+        return message.body
+
+    monkeypatch.setattr(handler, "reply", reply)
+    slow = threading.Thread(target=post_signed, args=(local_server, with_fields(SMS, Body="think")))
+    slow.start()
+    try:
+        assert thinking.wait(30)
+
+        assert post_signed(local_server, with_fields(SMS, Body="quick")).status == 200
+        assert slow.is_alive()
+    finally:
+        go_on.set()
+        slow.join(30)
+
+
+def test_a_stopped_server_waits_for_the_answers_in_hand(local_server):
+    in_hand, answered = threading.Event(), []
+
+    def answer():
+        with local_server.answering():
+            in_hand.set()
+            time.sleep(0.2)
+            answered.append(True)
+
+    threading.Thread(target=answer).start()
+    assert in_hand.wait(30)
+
+    local_server.wait_for_answers()
+
+    assert answered == [True]
+
+
 # Tracebacks of reply code, on this machine only
 
 
@@ -194,6 +271,19 @@ def test_an_exception_in_reply_code_prints_its_traceback_locally(local_server, m
     assert printed.startswith("Traceback (most recent call last):")
     assert "in divide_by_zero\n    return str(1 / 0)" in printed
     assert printed.endswith("ZeroDivisionError: division by zero\n")
+
+
+def test_a_traceback_that_quotes_a_text_is_printed_escaped(local_server, monkeypatch, capsys):
+    def quote_the_text(message):
+        raise ValueError(message.body)
+
+    monkeypatch.setattr(handler, "reply", printing_tracebacks(quote_the_text))
+
+    post_signed(local_server, with_fields(SMS, Body="\x1b]0;owned\x07"))
+
+    printed = capsys.readouterr().err
+    assert printed.endswith("ValueError: \\x1b]0;owned\\x07\n")
+    assert "\x1b" not in printed
 
 
 def test_the_function_still_logs_only_the_exception_type_and_line(local_server, monkeypatch, logs):

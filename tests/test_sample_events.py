@@ -8,6 +8,7 @@ import pytest
 from twilio_requests import response_header
 
 import handler
+from devtools.invoke import LAMBDA_TMP, in_own_tmp
 from devtools.lambda_context import LambdaContext
 from devtools.make_event import (
     SAMPLE_NAMES,
@@ -24,15 +25,16 @@ PROJECT = Path(__file__).resolve().parent.parent
 ENV_JSON = json.loads((PROJECT / "env.json").read_text())
 
 
-def use_env_json(monkeypatch, function_id: str) -> None:
-    """The function's environment from env.json, as `--env-vars env.json` gives it."""
-    for name, value in ENV_JSON[function_id].items():
+def use_env_json(monkeypatch, function_id: str, tmp: Path) -> None:
+    """The function's environment from env.json, as `--env-vars env.json` gives it, with `tmp`
+    for its /tmp, as `make invoke` gives it."""
+    for name, value in in_own_tmp(ENV_JSON[function_id], tmp).items():
         monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
-def env_json(monkeypatch):
-    use_env_json(monkeypatch, FUNCTION_ID)
+def env_json(monkeypatch, tmp_path):
+    use_env_json(monkeypatch, FUNCTION_ID, tmp_path)
 
 
 def sample(name: str) -> dict:
@@ -95,7 +97,14 @@ def test_env_json_runs_jobs_here_and_sends_into_an_outbox_never_to_twilio(functi
     variables = ENV_JSON[function_id]
 
     assert variables["LATER_QUEUE_URL"] == ""
-    assert variables["OUTBOX_FILE"].startswith("/tmp/")  # noqa: S108 - writable in Lambda too
+    assert variables["OUTBOX_FILE"].startswith(LAMBDA_TMP)  # writable in Lambda too
+
+
+@pytest.mark.parametrize("function_id", [FUNCTION_ID, WORKER_ID])
+@pytest.mark.parametrize("name", ["OUTBOX_FILE", "CONVERSATION_FILE"])
+def test_env_json_keeps_local_files_in_a_folder_of_their_own(function_id, name):
+    """Not in /tmp itself, which others may write in: the function would refuse them there."""
+    assert Path(ENV_JSON[function_id][name]).parent == Path(LAMBDA_TMP, "twilio-sms-webhook")
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
@@ -131,7 +140,7 @@ def test_the_later_reply_sample_carries_the_job_the_webhook_queues_for_its_messa
 
 
 def test_the_later_reply_sample_is_answered_by_the_worker_into_the_outbox(monkeypatch, tmp_path):
-    use_env_json(monkeypatch, WORKER_ID)
+    use_env_json(monkeypatch, WORKER_ID, tmp_path)
     monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
     monkeypatch.setenv("CONVERSATION_FILE", str(tmp_path / "conversations.json"))
 

@@ -1,0 +1,69 @@
+"""The files a local run keeps (conversations and their lock, the outbox): yours alone.
+
+They hold numbers and texts, and what the handler reads back. So each is in a folder that belongs
+to you and that no one else may write in (a missing one is made, readable by you alone: 0700), is
+opened without following a symbolic link, belongs to you, and is readable by you alone (0600; an
+older one is made so). Otherwise another user of the machine could read them, plant a state the
+handler then reads, or make a write go through a link into another of your files: the file is
+refused, and the refusal logged with what to do. Deployed, the function keeps no local file.
+"""
+
+import errno
+import os
+import stat
+from typing import NoReturn
+
+from sms_webhook.telemetry import logger
+
+
+class LocalFileRefusedError(Exception):
+    """A local file, or its folder, that others could read, replace or point elsewhere."""
+
+
+def private_folder(folder: str) -> None:
+    """Make the folder (0700), or check that it is yours and that no one else may write in it."""
+    folder = folder or "."
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as error:  # a symbolic link, a file, a folder it may not make
+        _refuse(folder, f"cannot be opened as a folder ({error.strerror})")
+    try:
+        status = os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
+    if status.st_uid != os.geteuid():
+        _refuse(folder, "belongs to another user")
+    if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        _refuse(folder, "may be written in by other users")
+
+
+def open_private(path: str, flags: int) -> int:
+    """The file's descriptor, opened with `flags` (`os.O_CREAT` makes it, 0600) in a folder of
+    your own, never through a symbolic link (nor waiting on a pipe: `O_NONBLOCK`, which changes
+    nothing for a file); refused unless it is a file of yours."""
+    private_folder(os.path.dirname(path))
+    try:
+        descriptor = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            _refuse(path, "is a symbolic link")
+        raise
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            _refuse(path, "is not a regular file")
+        if status.st_uid != os.geteuid():
+            _refuse(path, "belongs to another user")
+        if status.st_mode & 0o077:  # written by an older version, or by hand
+            os.fchmod(descriptor, 0o600)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _refuse(path: str, why: str) -> NoReturn:
+    reason = f"{path} {why}: keep CONVERSATION_FILE and OUTBOX_FILE in a folder of your own"
+    logger.error("local file refused", extra={"file": path, "reason": reason})
+    raise LocalFileRefusedError(reason)
