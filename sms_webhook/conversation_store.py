@@ -6,6 +6,10 @@ when two messages from one sender are answered at the same moment, the second wr
 version changed, and the handler runs again on the conversation as the first left it (a second
 read and write); see `Conversations.turn`.
 
+A conversation is one item, of at most `MAX_ITEM_BYTES` as DynamoDB counts it, locally too: what
+does not fit is trimmed, oldest first, and a state too large to fit alone is not saved (see
+`fitted`).
+
 Where: a DynamoDB table when deployed (`CONVERSATION_TABLE`), a JSON file locally
 (`CONVERSATION_FILE`, which survives a restart of `make run` and may be shared by `make run` and
 `make chat`). A conversation is forgotten `CONVERSATION_TTL_HOURS` (default 24) after its last
@@ -29,6 +33,11 @@ if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
     from sms_webhook.twiml import Text
 
+MAX_ITEM_BYTES = 400_000
+"""The largest conversation, in bytes as DynamoDB counts an item (`item_bytes`). DynamoDB takes
+400 KB (409,600 bytes); the rest is a margin for its rule for numbers, which it calls
+approximate."""
+
 
 class Stored(NamedTuple):
     """A conversation as a store keeps it: JSON texts, and the version its next write must find.
@@ -43,6 +52,9 @@ class Stored(NamedTuple):
 
 
 NOTHING = Stored("{}", "[]", 0)
+
+Item = dict[str, dict[str, str]]
+"""A DynamoDB item, in the low-level client's form: `{"id": {"S": "..."}, ...}`."""
 
 
 class Answered(NamedTuple):
@@ -64,6 +76,15 @@ class UnsavableStateError(Exception):
     """The state holds what JSON cannot hold as it is."""
 
 
+class TooLargeError(Exception):
+    """The state does not fit in an item: not even with no history."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+        """The smallest item the conversation makes, in bytes."""
+
+
 class Store(Protocol):
     """Where conversations are kept. A write or a forget succeeds only if the version is still
     the one read (`ConflictError` otherwise), so that no message undoes another's change."""
@@ -75,6 +96,38 @@ class Store(Protocol):
         """Write `stored` as version `stored.version + 1`."""
 
     def forget(self, key: str, version: int) -> None: ...
+
+
+def dynamodb_item(key: str, stored: Stored, expires_at: int) -> Item:
+    """The conversation as the table keeps it: its size is the size that counts, locally too."""
+    return {
+        "id": {"S": key},
+        "state": {"S": stored.state},
+        "history": {"S": stored.history},
+        "version": {"N": str(stored.version + 1)},
+        "expires_at": {"N": str(expires_at)},
+    }
+
+
+def item_bytes(item: Item) -> int:
+    """An item's size as DynamoDB counts it: each attribute's name and its value, in UTF-8
+    bytes; a number takes a byte per two significant digits, and one more."""
+    size = 0
+    for name, value in item.items():
+        [(kind, text)] = value.items()
+        if kind == "N":
+            digits = text.lstrip("-").replace(".", "").strip("0")  # zeros around are trimmed
+            size += 1 + (len(digits) + 1) // 2
+        else:
+            size += _utf8_bytes(text)
+        size += _utf8_bytes(name)
+    return size
+
+
+def _utf8_bytes(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))  # a lone surrogate counts, never fails
 
 
 class DynamoDBStore:
@@ -97,13 +150,7 @@ class DynamoDBStore:
         return Stored(item["state"]["S"], item["history"]["S"], version)
 
     def write(self, key: str, stored: Stored, expires_at: int) -> None:
-        item = {
-            "id": {"S": key},
-            "state": {"S": stored.state},
-            "history": {"S": stored.history},
-            "version": {"N": str(stored.version + 1)},
-            "expires_at": {"N": str(expires_at)},
-        }
+        item = dynamodb_item(key, stored, expires_at)
         self._conditionally("put_item", stored.version, Item=item)
 
     def forget(self, key: str, version: int) -> None:
@@ -236,6 +283,8 @@ class Conversations:
         When another message of the same sender saved it first (`ConflictError`), `answer` runs
         once more on the conversation as that message left it, so neither change is lost; if that
         conflicts too, the reply stands, the change is not saved, and it is logged and counted.
+        A state too large to fit in an item alone is not saved either (`fitted`); logged and
+        counted.
         When the store cannot be read, `answer` gets an empty conversation (`available` False)
         and nothing is saved; logged and counted too. Never an exception: the reply goes out.
         """
@@ -261,6 +310,12 @@ class Conversations:
             logger.error(
                 "conversation state not saved: JSON cannot hold it", extra={"reason": str(error)}
             )
+        except TooLargeError as error:
+            logger.error(
+                "conversation too large: its change is not saved",
+                extra={"bytes": error.size, "limit": MAX_ITEM_BYTES},
+            )
+            count("ConversationTooLarge")
         except Exception as error:  # any failure of the store: the reply still goes out
             _store_failed("write", error)
         return answered.texts
@@ -285,19 +340,52 @@ class Conversations:
         _check_it_reads_back(state, conversation.state)
         replies = [_turn("out", text.body, tuple(text.media)) for text in answered.texts]
         history = self._last([*conversation.history, *replies])
-        encoded = json.dumps([turn._asdict() for turn in history], ensure_ascii=False)
-        store.write(
-            key, Stored(state, encoded, stored.version), int(time.time()) + self.ttl_seconds
-        )
+        expires_at = int(time.time()) + self.ttl_seconds
+        store.write(key, fitted(key, stored._replace(state=state), history, expires_at), expires_at)
 
     def _last(self, history: list[Turn]) -> list[Turn]:
         return history[-self.history_length :] if self.history_length else []
 
 
+def fitted(key: str, stored: Stored, history: list[Turn], expires_at: int) -> Stored:
+    """The conversation with this state and history, as an item of at most `MAX_ITEM_BYTES`:
+    what fits of the history is kept, from its newest message back; the oldest are left out
+    first. The state is always kept whole: `TooLargeError` when it does not fit alone.
+    """
+    turns = [_json(turn._asdict()) for turn in history]
+    smallest = stored._replace(history="[]")
+    room = MAX_ITEM_BYTES - item_bytes(dynamodb_item(key, smallest, expires_at))
+    if room < 0:
+        raise TooLargeError(MAX_ITEM_BYTES - room)
+    _, turns_kept = _keep(room, [_utf8_bytes(turn) + 1 for turn in reversed(turns)], first=-1)
+    return stored._replace(history=_listed(turns[len(turns) - turns_kept :]))
+
+
+def _keep(room: int, sizes: list[int], first: int = 0) -> tuple[int, int]:
+    """How many of `sizes`, taken in order, fit in `room` (the first one is `first` bytes
+    larger or smaller: a list's first element has no comma), and the room left after them."""
+    kept = 0
+    for size in sizes:
+        size += first if kept == 0 else 0
+        if size > room:
+            break
+        room -= size
+        kept += 1
+    return room, kept
+
+
+def _listed(encoded: list[str]) -> str:
+    return f"[{','.join(encoded)}]"
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON, the same text for the same value (one encoder: `json.dumps` makes one a call)."""
+
+
 def _state_json(state: dict[str, Any]) -> str:
     """The state as it is stored, the same text for the same state."""
     try:
-        return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+        return _json(state)
     except (TypeError, ValueError) as error:
         raise UnsavableStateError(str(error)) from None
 

@@ -15,8 +15,9 @@ from moto import mock_aws
 from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
 import handler
-from sms_webhook.conversation import Conversation
+from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.conversation_store import (
+    MAX_ITEM_BYTES,
     NOTHING,
     Answered,
     ConflictError,
@@ -24,6 +25,10 @@ from sms_webhook.conversation_store import (
     DynamoDBStore,
     FileStore,
     Stored,
+    TooLargeError,
+    dynamodb_item,
+    fitted,
+    item_bytes,
 )
 from sms_webhook.message import IncomingMessage, Media
 from sms_webhook.router import Router
@@ -428,6 +433,50 @@ def test_without_a_store_handlers_get_a_conversation_that_is_not_kept():
     talks.turn(message(), remember("kept", False))
 
     assert (seen(talks).available, seen(talks).state) == (False, {})
+
+
+# The size of a conversation
+
+
+def test_an_items_size_counts_utf8_bytes_and_numbers_by_their_significant_digits():
+    item = {"id": {"S": "é"}, "n": {"N": "12345"}, "z": {"N": "100"}}
+
+    # "id" and "é": 2 + 2; "n" and 5 digits: 1 + 1 + 3; "z" and "1" (zeros trimmed): 1 + 1 + 1
+    assert item_bytes(item) == 4 + 5 + 3
+
+
+def a_turn(size: int, label: str) -> Turn:
+    """A message in history of about `size` bytes."""
+    return Turn("in", label + "x" * size, (), 1.0)
+
+
+def kept_in(fitted_conversation: Stored) -> list[str]:
+    """Which history turns were kept, by their label."""
+    return [turn["text"][:2] for turn in json.loads(fitted_conversation.history)]
+
+
+def fit(history: list[Turn], state: str = "{}") -> Stored:
+    return fitted(KEY, stored(state, version=3), history, in_a_day())
+
+
+def test_history_is_trimmed_oldest_first_to_fit():
+    history = [a_turn(100_000, f"h{number}") for number in range(5)]
+
+    assert kept_in(fit(history)) == ["h2", "h3", "h4"]
+
+
+def test_a_fitted_conversation_is_at_most_an_item():
+    history = [a_turn(30_000, f"h{number}") for number in range(20)]
+    conversation = fit(history, state='{"a":"' + "z" * 100_000 + '"}')
+
+    assert item_bytes(dynamodb_item(KEY, conversation, in_a_day())) <= MAX_ITEM_BYTES
+
+
+def test_a_state_that_does_not_fit_alone_is_too_large_with_its_size():
+    with pytest.raises(TooLargeError) as too_large:
+        fit([], state='{"a":"' + "z" * MAX_ITEM_BYTES + '"}')
+
+    assert too_large.value.size > MAX_ITEM_BYTES
 
 
 # Through the webhook
