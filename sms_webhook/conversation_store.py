@@ -8,7 +8,8 @@ read and write); see `Conversations.turn`.
 
 A conversation is one item, of at most `MAX_ITEM_BYTES` as DynamoDB counts it, locally too: what
 does not fit is trimmed, oldest first, and a state too large to fit alone is not saved (see
-`fitted`).
+`fitted`). It remembers the last `TAKEN_MESSAGES` messages it took, with their replies, so that
+a message is applied once whatever retries it: a second turn for it gets the first reply.
 
 Where: a DynamoDB table when deployed (`CONVERSATION_TABLE`), a JSON file locally
 (`CONVERSATION_FILE`, which survives a restart of `make run` and may be shared by `make run` and
@@ -28,15 +29,17 @@ from sms_webhook import aws, deadlines
 from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.telemetry import count, logger
+from sms_webhook.twiml import Text
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
-    from sms_webhook.twiml import Text
 
 MAX_ITEM_BYTES = 400_000
 """The largest conversation, in bytes as DynamoDB counts an item (`item_bytes`). DynamoDB takes
 400 KB (409,600 bytes); the rest is a margin for its rule for numbers, which it calls
 approximate."""
+TAKEN_MESSAGES = 10
+"""How many of the last messages a conversation took it remembers, with their replies."""
 
 
 class Stored(NamedTuple):
@@ -49,6 +52,9 @@ class Stored(NamedTuple):
     history: str
     version: int
     """0 when nothing is stored: the first write must then find nothing there either."""
+    taken: str = "[]"
+    """The messages it took, oldest first: `[sid, reply]`, the reply as `[[body, [media]], ...]`,
+    or null when it was too large to keep."""
 
 
 NOTHING = Stored("{}", "[]", 0)
@@ -60,7 +66,7 @@ Item = dict[str, dict[str, str]]
 class Answered(NamedTuple):
     """What the handler made of a message, in its conversation."""
 
-    texts: tuple["Text", ...]
+    texts: tuple[Text, ...]
     """The reply, a text per message."""
     kept: bool
     """Whether the message and its reply belong to the conversation: the handler that answered
@@ -77,7 +83,8 @@ class UnsavableStateError(Exception):
 
 
 class TooLargeError(Exception):
-    """The state does not fit in an item: not even with no history."""
+    """The state, with the ids of the messages taken, does not fit in an item: not even with no
+    history and no replies."""
 
     def __init__(self, size: int) -> None:
         super().__init__(f"{size} bytes")
@@ -104,6 +111,7 @@ def dynamodb_item(key: str, stored: Stored, expires_at: int) -> Item:
         "id": {"S": key},
         "state": {"S": stored.state},
         "history": {"S": stored.history},
+        "taken": {"S": stored.taken},
         "version": {"N": str(stored.version + 1)},
         "expires_at": {"N": str(expires_at)},
     }
@@ -147,7 +155,8 @@ class DynamoDBStore:
         version = int(item["version"]["N"])
         if int(item["expires_at"]["N"]) < time.time():  # expired, not yet swept by TTL
             return NOTHING._replace(version=version)
-        return Stored(item["state"]["S"], item["history"]["S"], version)
+        taken = item.get("taken", {"S": "[]"})["S"]
+        return Stored(item["state"]["S"], item["history"]["S"], version, taken)
 
     def write(self, key: str, stored: Stored, expires_at: int) -> None:
         item = dynamodb_item(key, stored, expires_at)
@@ -192,7 +201,7 @@ class FileStore:
             return NOTHING
         if entry["expires_at"] < time.time():
             return NOTHING._replace(version=entry["version"])
-        return Stored(entry["state"], entry["history"], entry["version"])
+        return Stored(entry["state"], entry["history"], entry["version"], entry.get("taken", "[]"))
 
     def write(self, key: str, stored: Stored, expires_at: int) -> None:
         with self._locked():
@@ -203,6 +212,7 @@ class FileStore:
             entries[key] = {
                 "state": stored.state,
                 "history": stored.history,
+                "taken": stored.taken,
                 "version": stored.version + 1,
                 "expires_at": expires_at,
             }
@@ -277,21 +287,26 @@ class Conversations:
         answer: Callable[[Conversation], Answered],
         *,
         again_on_conflict: bool = True,
-    ) -> tuple["Text", ...]:
+    ) -> tuple[Text, ...]:
         """`answer(conversation)` on the sender's conversation, which is saved afterwards.
 
         When another message of the same sender saved it first (`ConflictError`), `answer` runs
         once more on the conversation as that message left it, so neither change is lost; if that
         conflicts too, the reply stands, the change is not saved, and it is logged and counted.
         A state too large to fit in an item alone is not saved either (`fitted`); logged and
-        counted.
-        When the store cannot be read, `answer` gets an empty conversation (`available` False)
-        and nothing is saved; logged and counted too. Never an exception: the reply goes out.
+        counted. A message the conversation has taken already gets its first reply, and changes
+        nothing. When the store cannot be read, `answer` gets an empty conversation (`available`
+        False) and nothing is saved; logged and counted too. Never an exception: the reply goes
+        out.
         """
         key = conversation_key(message.to_number, message.from_number)
         stored = self._read(self.store, key) if self.store else None
         if self.store is None or stored is None:  # none, or it failed: answer without it
             return answer(Conversation(available=False)).texts
+        taken = _taken(stored.taken)
+        if message.sid in taken:
+            logger.info("message already taken by its conversation: its first reply again")
+            return taken[message.sid] or ()
         media = tuple(media.url for media in message.media)
         conversation = Conversation(
             state=json.loads(stored.state),
@@ -300,7 +315,7 @@ class Conversations:
         with deadlines.reply_code():  # the writes below get a window of their own after it
             answered = answer(conversation)
         try:
-            self._save(self.store, key, stored, conversation, answered)
+            self._save(self.store, key, stored, conversation, answered, sid=message.sid)
         except ConflictError:
             if again_on_conflict:
                 return self.turn(message, answer, again_on_conflict=False)
@@ -329,7 +344,14 @@ class Conversations:
             return None
 
     def _save(
-        self, store: Store, key: str, stored: Stored, conversation: Conversation, answered: Answered
+        self,
+        store: Store,
+        key: str,
+        stored: Stored,
+        conversation: Conversation,
+        answered: Answered,
+        *,
+        sid: str,
     ) -> None:
         if conversation.ended:
             store.forget(key, stored.version)
@@ -339,26 +361,46 @@ class Conversations:
             return
         _check_it_reads_back(state, conversation.state)
         replies = [_turn("out", text.body, tuple(text.media)) for text in answered.texts]
+        earlier = list(_taken(stored.taken).items())
+        taken = [*earlier[max(0, len(earlier) - TAKEN_MESSAGES + 1) :], (sid, answered.texts)]
         history = self._last([*conversation.history, *replies])
         expires_at = int(time.time()) + self.ttl_seconds
-        store.write(key, fitted(key, stored._replace(state=state), history, expires_at), expires_at)
+        changed = fitted(key, stored._replace(state=state), history, taken, expires_at)
+        store.write(key, changed, expires_at)
 
     def _last(self, history: list[Turn]) -> list[Turn]:
         return history[-self.history_length :] if self.history_length else []
 
 
-def fitted(key: str, stored: Stored, history: list[Turn], expires_at: int) -> Stored:
-    """The conversation with this state and history, as an item of at most `MAX_ITEM_BYTES`:
-    what fits of the history is kept, from its newest message back; the oldest are left out
-    first. The state is always kept whole: `TooLargeError` when it does not fit alone.
+def fitted(
+    key: str,
+    stored: Stored,
+    history: list[Turn],
+    taken: list[tuple[str, tuple[Text, ...] | None]],
+    expires_at: int,
+) -> Stored:
+    """The conversation with this state, history and record of messages taken (this one's
+    last), as an item of at most `MAX_ITEM_BYTES`: what fits is kept in this order, this
+    message's reply, the history from its newest message back, the replies of earlier messages
+    from the newest back; the oldest are left out first. The state and the messages' ids are
+    always kept: `TooLargeError` when they do not fit.
     """
     turns = [_json(turn._asdict()) for turn in history]
-    smallest = stored._replace(history="[]")
+    entries = [_json([sid, _reply_json(texts)]) for sid, texts in taken]
+    bare = [f"[{_json(sid)},null]" for sid, _ in taken]
+    smallest = stored._replace(history="[]", taken=_listed(bare))
     room = MAX_ITEM_BYTES - item_bytes(dynamodb_item(key, smallest, expires_at))
     if room < 0:
         raise TooLargeError(MAX_ITEM_BYTES - room)
-    _, turns_kept = _keep(room, [_utf8_bytes(turn) + 1 for turn in reversed(turns)], first=-1)
-    return stored._replace(history=_listed(turns[len(turns) - turns_kept :]))
+    room, reply_kept = _keep(room, [_utf8_bytes(entries[-1]) - _utf8_bytes(bare[-1])])
+    room, turns_kept = _keep(room, [_utf8_bytes(turn) + 1 for turn in reversed(turns)], first=-1)
+    extras = [_utf8_bytes(entries[i]) - _utf8_bytes(bare[i]) for i in reversed(range(len(taken)))]
+    _, earlier_kept = _keep(room, extras[1:] if reply_kept else [])
+    with_reply = len(taken) - earlier_kept - reply_kept
+    return stored._replace(
+        history=_listed(turns[len(turns) - turns_kept :]),
+        taken=_listed([*bare[:with_reply], *entries[with_reply:]]),
+    )
 
 
 def _keep(room: int, sizes: list[int], first: int = 0) -> tuple[int, int]:
@@ -380,6 +422,18 @@ def _listed(encoded: list[str]) -> str:
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """Compact JSON, the same text for the same value (one encoder: `json.dumps` makes one a call)."""
+
+
+def _reply_json(texts: tuple[Text, ...] | None) -> list[list[object]] | None:
+    return None if texts is None else [[text.body, list(text.media)] for text in texts]
+
+
+def _taken(encoded: str) -> dict[str, tuple[Text, ...] | None]:
+    """The messages a conversation took, oldest first, each with its reply (None: not kept)."""
+    return {
+        sid: None if reply is None else tuple(Text(body, tuple(media)) for body, media in reply)
+        for sid, reply in json.loads(encoded)
+    }
 
 
 def _state_json(state: dict[str, Any]) -> str:

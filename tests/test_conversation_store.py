@@ -3,6 +3,7 @@ kept between messages, in DynamoDB (moto) when deployed and in a file locally, r
 handlers that ask, written at most once per message with a version so that two messages at once
 never lose a change silently."""
 
+import itertools
 import json
 import multiprocessing
 import stat
@@ -19,6 +20,7 @@ from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.conversation_store import (
     MAX_ITEM_BYTES,
     NOTHING,
+    TAKEN_MESSAGES,
     Answered,
     ConflictError,
     Conversations,
@@ -43,9 +45,13 @@ DAY = 24 * 60 * 60
 KEY = "+15005550006 +14155551234"
 
 
+SIDS = itertools.count(1)
+
+
 def message(body: str = "hi", sender: str = "+14155551234", **extra: object) -> IncomingMessage:
+    """A new message, with a MessageSid of its own."""
     return IncomingMessage(
-        sid="SM" + "1" * 32,
+        sid=f"SM{next(SIDS):032x}",
         account_sid="AC" + "0" * 32,
         from_number=sender,
         to_number="+15005550006",
@@ -435,6 +441,47 @@ def test_without_a_store_handlers_get_a_conversation_that_is_not_kept():
     assert (seen(talks).available, seen(talks).state) == (False, {})
 
 
+# Each message taken once
+
+
+def count(conversation: Conversation) -> Answered:
+    """Counts, in the conversation's state, the messages it was run on."""
+    conversation.state["n"] = conversation.state.get("n", 0) + 1
+    return Answered((Text(f"count {conversation.state['n']}"),), kept=True)
+
+
+def test_a_second_turn_for_a_message_taken_gives_its_first_reply(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+    talks.turn(counted, count)
+
+    assert talks.turn(counted, count) == (Text("count 1"),)
+
+
+def test_a_second_turn_for_a_message_taken_changes_nothing(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+    talks.turn(counted, count)
+    before = store.read(KEY)
+
+    talks.turn(counted, count)
+
+    assert store.read(KEY) == before
+
+
+def test_a_conversation_remembers_the_last_10_messages_it_took(store):
+    talks = conversations(store)
+    first = message("COUNT")
+    talks.turn(first, count)
+    for _ in range(TAKEN_MESSAGES - 1):
+        talks.turn(message("COUNT"), count)
+    assert talks.turn(first, count) == (Text("count 1"),)
+
+    talks.turn(message("COUNT"), count)  # the 11th: the first is forgotten
+
+    assert talks.turn(first, count) == (Text(f"count {TAKEN_MESSAGES + 2}"),)
+
+
 # The size of a conversation
 
 
@@ -450,33 +497,68 @@ def a_turn(size: int, label: str) -> Turn:
     return Turn("in", label + "x" * size, (), 1.0)
 
 
-def kept_in(fitted_conversation: Stored) -> list[str]:
-    """Which history turns were kept, by their label."""
-    return [turn["text"][:2] for turn in json.loads(fitted_conversation.history)]
+def reply_of(size: int) -> tuple[Text, ...]:
+    return (Text("y" * size),)
 
 
-def fit(history: list[Turn], state: str = "{}") -> Stored:
-    return fitted(KEY, stored(state, version=3), history, in_a_day())
+def kept_in(fitted_conversation: Stored) -> tuple[list[str], list[bool]]:
+    """Which history turns were kept (by their label), and which taken messages kept replies."""
+    turns = [turn["text"][:2] for turn in json.loads(fitted_conversation.history)]
+    replies = [reply is not None for _, reply in json.loads(fitted_conversation.taken)]
+    return turns, replies
+
+
+def fit(history: list[Turn], taken: list, state: str = "{}") -> Stored:
+    return fitted(KEY, stored(state, version=3), history, taken, in_a_day())
 
 
 def test_history_is_trimmed_oldest_first_to_fit():
     history = [a_turn(100_000, f"h{number}") for number in range(5)]
 
-    assert kept_in(fit(history)) == ["h2", "h3", "h4"]
+    assert kept_in(fit(history, [("SM1", ())])) == (["h2", "h3", "h4"], [True])
+
+
+def test_replies_of_earlier_messages_go_before_history():
+    history = [a_turn(100_000, "h0"), a_turn(100_000, "h1")]
+    taken = [("SM1", reply_of(250_000)), ("SM2", reply_of(10))]
+
+    assert kept_in(fit(history, taken)) == (["h0", "h1"], [False, True])
+
+
+def test_this_messages_reply_goes_after_history():
+    history = [a_turn(100_000, f"h{number}") for number in range(3)]
+    taken = [("SM1", reply_of(150_000))]
+
+    assert kept_in(fit(history, taken)) == (["h1", "h2"], [True])
 
 
 def test_a_fitted_conversation_is_at_most_an_item():
     history = [a_turn(30_000, f"h{number}") for number in range(20)]
-    conversation = fit(history, state='{"a":"' + "z" * 100_000 + '"}')
+    taken = [(f"SM{number}", reply_of(20_000)) for number in range(TAKEN_MESSAGES)]
+    conversation = fit(history, taken, state='{"a":"' + "z" * 100_000 + '"}')
 
     assert item_bytes(dynamodb_item(KEY, conversation, in_a_day())) <= MAX_ITEM_BYTES
 
 
 def test_a_state_that_does_not_fit_alone_is_too_large_with_its_size():
     with pytest.raises(TooLargeError) as too_large:
-        fit([], state='{"a":"' + "z" * MAX_ITEM_BYTES + '"}')
+        fit([], [("SM1", ())], state='{"a":"' + "z" * MAX_ITEM_BYTES + '"}')
 
     assert too_large.value.size > MAX_ITEM_BYTES
+
+
+def test_a_message_whose_reply_did_not_fit_is_taken_and_answered_nothing_again(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+
+    def count_and_fill(conversation: Conversation) -> Answered:
+        conversation.state["filler"] = "z" * 390_000
+        return Answered((*count(conversation).texts, Text("y" * 20_000)), kept=True)
+
+    talks.turn(counted, count_and_fill)
+
+    assert talks.turn(counted, count_and_fill) == ()
+    assert seen(talks).state["n"] == 1
 
 
 # Through the webhook

@@ -49,7 +49,7 @@ def local_file(tmp_path):
 
     def item() -> dict:
         entry = json.loads((tmp_path / "conversations.json").read_text())[KEY]
-        written = Stored(entry["state"], entry["history"], entry["version"] - 1)
+        written = Stored(entry["state"], entry["history"], entry["version"] - 1, entry["taken"])
         return dynamodb_item(KEY, written, entry["expires_at"])
 
     return item
