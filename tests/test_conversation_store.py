@@ -12,10 +12,13 @@ import time
 
 import boto3
 import pytest
+from builds import PROJECT
 from moto import mock_aws
+from samcli.yamlhelper import yaml_parse
 from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
 import handler
+from sms_webhook import aws, deadlines
 from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.conversation_store import (
     MAX_ITEM_BYTES,
@@ -142,7 +145,7 @@ def test_a_write_from_an_older_version_is_a_conflict(store):
 
 def test_a_write_of_a_version_that_was_forgotten_meanwhile_is_a_conflict(store):
     store.write("key", stored('{"n":1}'), in_a_day())
-    store.forget("key", 1)
+    store.forget("key", stored('{"n":1}', version=1))
 
     with pytest.raises(ConflictError):
         store.write("key", stored('{"n":2}', version=1), in_a_day())
@@ -153,14 +156,14 @@ def test_forgetting_a_version_written_over_meanwhile_is_a_conflict(store):
     store.write("key", stored('{"n":2}', version=1), in_a_day())
 
     with pytest.raises(ConflictError):
-        store.forget("key", 1)
+        store.forget("key", stored('{"n":1}', version=1))
     assert store.read("key").state == '{"n":2}'
 
 
 def test_a_forgotten_conversation_is_gone(store):
     store.write("key", stored('{"n":1}'), in_a_day())
 
-    store.forget("key", 1)
+    store.forget("key", stored('{"n":1}', version=1))
 
     assert store.read("key") == NOTHING
 
@@ -171,11 +174,97 @@ def test_an_expired_conversation_reads_as_nothing_with_the_version_still_stored(
     assert store.read("key") == stored(version=1)
 
 
+def in_14_seconds() -> float:
+    return time.time() + 14
+
+
+def test_a_message_taking_the_turn_gets_the_conversation_as_it_is(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+
+    held = store.take_turn("key", "lease-a", in_14_seconds())
+
+    assert held == Stored('{"n":1}', "[]", 1, lease="lease-a")
+
+
+def test_one_message_at_a_time_holds_the_turn(store):
+    store.take_turn("key", "lease-a", in_14_seconds())
+
+    assert store.take_turn("key", "lease-b", in_14_seconds()) is None
+
+
+def test_a_write_while_another_message_holds_the_turn_is_a_conflict(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+    store.take_turn("key", "lease-a", in_14_seconds())
+
+    with pytest.raises(ConflictError):
+        store.write("key", stored('{"n":2}', version=1), in_a_day())
+
+
+def test_a_write_holding_the_turn_frees_it(store):
+    held = store.take_turn("key", "lease-a", in_14_seconds())
+
+    store.write("key", held._replace(state='{"n":1}'), in_a_day())
+
+    assert store.read("key") == stored('{"n":1}', version=1)
+    assert store.take_turn("key", "lease-b", in_14_seconds()) is not None
+
+
+def test_a_turn_held_past_its_time_may_be_taken_and_its_holder_can_no_longer_write(store):
+    late = store.take_turn("key", "lease-a", time.time() - 1)
+    store.take_turn("key", "lease-b", in_14_seconds())
+
+    with pytest.raises(ConflictError):
+        store.write("key", late._replace(state='{"n":1}'), in_a_day())
+
+
+def test_a_turn_taken_on_no_conversation_and_given_back_leaves_nothing(store):
+    held = store.take_turn("key", "lease-a", in_14_seconds())
+
+    store.forget("key", held)
+
+    assert store.read("key") == NOTHING
+    assert store.take_turn("key", "lease-b", in_14_seconds()) == NOTHING._replace(lease="lease-b")
+
+
 def test_the_table_item_carries_the_ttl_attribute_the_template_names(table):
     DynamoDBStore(TABLE).write("key", NOTHING, 2_000_000_000)
 
     [item] = table.scan(TableName=TABLE)["Items"]
     assert item["expires_at"] == {"N": "2000000000"}
+
+
+def policy_statements(node: object, sid: str):
+    """The IAM policy statements of that Sid in a part of the template, wherever they stand."""
+    if isinstance(node, dict):
+        if node.get("Sid") == sid:
+            yield node
+        for value in node.values():
+            yield from policy_statements(value, sid)
+    elif isinstance(node, list):
+        for value in node:
+            yield from policy_statements(value, sid)
+
+
+def test_the_table_is_called_only_as_the_functions_policies_allow(table):
+    template = yaml_parse((PROJECT / "template.yaml").read_text())
+    allowed = [set(s["Action"]) for s in policy_statements(template, "KeepConversations")]
+    calls: set[str] = set()
+    aws.client("dynamodb").meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.add(f"dynamodb:{model.name}")
+    )
+    talks = conversations(DynamoDBStore(TABLE))
+
+    def overtaken(conversation: Conversation) -> Answered:  # its second run takes the turn
+        if "n" not in conversation.state:
+            talks.turn(message("meanwhile"), remember("n", 1))
+        return remember("after", True)(conversation)
+
+    talks.turn(message(), overtaken)
+    talks.turn(message("STOP"), lambda talk: talk.end() or Answered((), kept=True))
+
+    assert calls == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert len(allowed) == 2  # the webhook's and the worker's
+    assert all(calls <= actions for actions in allowed)
 
 
 def test_the_local_store_survives_a_restart(tmp_path):
@@ -328,18 +417,105 @@ def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
     assert seen(talks).state == {"n": 2}
 
 
-def test_a_change_that_conflicts_twice_is_logged_and_counted_not_saved(store, logs, published):
-    talks = conversations(store)
+@pytest.fixture
+def clock(monkeypatch):
+    """Time as the request's clock and the turn measure it (`time.monotonic`), which the test
+    moves on: `clock.advance(13)` is a handler that took 13 s."""
 
-    def always_overtaken(conversation: Conversation) -> Answered:
-        talks.turn(message("meanwhile"), remember("winner", "the other message"))
+    class Clock:
+        offset = 0.0
+
+        def advance(self, seconds: float) -> None:
+            self.offset += seconds
+
+    moved = Clock()
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + moved.offset)
+    return moved
+
+
+@pytest.fixture
+def webhook_request(clock):
+    """A webhook request arrives now, with the function's 20 s: the clock its turn measures."""
+    deadlines.start_request(remaining_millis=deadlines.WEBHOOK_TIMEOUT * 1000)
+    return clock
+
+
+@pytest.fixture
+def worker_job(clock):
+    """A worker's job starts now, with 15 minutes: the clock its turn measures."""
+    deadlines.start_job(remaining_millis=15 * 60 * 1000)
+    return clock
+
+
+def overtaken_after(clock, seconds: float, talks: Conversations):
+    """A handler that takes `seconds`, during whose first run another message of the sender
+    saves its change; it counts its runs."""
+    runs: list[dict] = []
+
+    def answer(conversation: Conversation) -> Answered:
+        runs.append(dict(conversation.state))
+        if len(runs) == 1:
+            talks.turn(message("meanwhile"), remember("winner", "the other message"))
+        clock.advance(seconds)
         conversation.state["winner"] = "this message"
         return Answered((Text("sent anyway"),), kept=True)
 
-    assert talks.turn(message(), always_overtaken) == (Text("sent anyway"),)
+    answer.runs = runs  # type: ignore[attr-defined]
+    return answer
+
+
+def test_a_change_whose_run_again_could_not_be_answered_in_time_is_lost_logged_and_counted(
+    store, webhook_request, logs, published
+):
+    talks = conversations(store)
+    slow = overtaken_after(webhook_request, 7, talks)  # 7 s, 7 more and a write: past 15 s
+
+    assert talks.turn(message(), slow) == (Text("sent anyway"),)
+    assert len(slow.runs) == 1
     assert seen(talks).state == {"winner": "the other message"}
     assert "conversation changed by another message: this change is lost" in logs.messages()
     assert "ConversationConflicts" in [metric["name"] for metric in published()]
+
+
+def test_a_change_whose_run_again_can_be_answered_in_time_is_kept(store, webhook_request):
+    talks = conversations(store)
+    slow = overtaken_after(webhook_request, 5, talks)  # 5 s, 5 more, and a write: within 15 s
+
+    talks.turn(message(), slow)
+
+    assert seen(talks).state == {"winner": "this message"}
+
+
+class TurnRecordingStore(FileStore):
+    """A local store that notes who took a conversation's turn."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.turns_taken: list[str] = []
+
+    def take_turn(self, key, lease, until):
+        self.turns_taken.append(lease)
+        return super().take_turn(key, lease, until)
+
+
+def test_a_later_handler_too_slow_to_hold_the_turn_runs_once_more_without_it(tmp_path, worker_job):
+    store = TurnRecordingStore(tmp_path / "c.json")
+    talks = conversations(store)
+    runs: list[dict] = []
+
+    def report(conversation: Conversation) -> Answered:
+        runs.append(dict(conversation.state))
+        if len(runs) == 1:  # a minute's work, while the sender texts again
+            talks.turn(message("meanwhile"), remember("texted", True))
+            worker_job.advance(60)
+        conversation.state["reported"] = True
+        return Answered((Text("your report"),), kept=True)
+
+    talks.turn(message(), report, answer_within=None)
+
+    assert (runs, store.turns_taken) == ([{}, {"texted": True}], [])
+    assert seen(talks).state == {"texted": True, "reported": True}
 
 
 class BrokenStore:
@@ -480,6 +656,32 @@ def test_a_conversation_remembers_the_last_10_messages_it_took(store):
     talks.turn(message("COUNT"), count)  # the 11th: the first is forgotten
 
     assert talks.turn(first, count) == (Text(f"count {TAKEN_MESSAGES + 2}"),)
+
+
+def test_a_message_found_taken_once_its_turn_came_gives_the_turn_back_unchanged(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+
+    def delivered_again_meanwhile(conversation: Conversation) -> Answered:
+        talks.turn(counted, count)  # the same message, answered first
+        return count(conversation)
+
+    assert talks.turn(counted, delivered_again_meanwhile) == (Text("count 1"),)
+    assert seen(talks).state == {"n": 1}
+    assert store.take_turn(KEY, "the next message", in_14_seconds()) is not None
+
+
+def test_a_message_whose_turn_came_and_changed_nothing_gives_the_turn_back(store):
+    talks = conversations(store)
+
+    def look_while_another_writes(conversation: Conversation) -> Answered:
+        talks.turn(message("meanwhile"), remember("other", True))
+        return Answered((Text("only looked"),), kept=False)
+
+    talks.turn(message(), look_while_another_writes)
+
+    assert store.read(KEY).state == '{"other":true}'
+    assert store.take_turn(KEY, "the next message", in_14_seconds()) is not None
 
 
 # The size of a conversation
