@@ -440,8 +440,9 @@ class Conversations:
                 answered = answer(conversation)
             seconds = deadlines.seconds_since_arrival() - started
         expires_at = int(time.time()) + self.ttl_seconds
+        record = [*taken.items(), (message.sid, answered.texts)]
         change = self._changed(
-            key, stored, conversation, answered, sid=message.sid, expires_at=expires_at
+            key, stored, conversation, answered, taken=record, expires_at=expires_at
         )
         try:
             if conversation.ended:
@@ -463,11 +464,12 @@ class Conversations:
         conversation: Conversation,
         answered: Answered,
         *,
-        sid: str,
+        taken: list[tuple[str, tuple[Text, ...] | None]],
         expires_at: int,
     ) -> Stored | None:
-        """The conversation to write, fitted to an item; None when there is nothing to write,
-        or what there is cannot be written (logged)."""
+        """The conversation to write, with the last `TAKEN_MESSAGES` of the messages `taken`,
+        fitted to an item; None when there is nothing to write, or what there is cannot be
+        written (logged)."""
         if conversation.ended:
             return None
         try:
@@ -481,11 +483,10 @@ class Conversations:
             )
             return None
         replies = [_turn("out", text.body, tuple(text.media)) for text in answered.texts]
-        earlier = list(_taken(stored.taken).items())
-        taken = [*earlier[max(0, len(earlier) - TAKEN_MESSAGES + 1) :], (sid, answered.texts)]
         history = self._last([*conversation.history, *replies])
+        last_taken = taken[max(0, len(taken) - TAKEN_MESSAGES) :]
         try:
-            return fitted(key, stored._replace(state=state), history, taken, expires_at)
+            return fitted(key, stored._replace(state=state), history, last_taken, expires_at)
         except TooLargeError as error:
             logger.error(
                 "conversation too large: its change is not saved",
