@@ -127,7 +127,7 @@ class Phone:
         """Forget this phone's conversation, as if it had never texted."""
         store = FileStore(self.conversations)
         key = conversation_key(self.twilio_address, self.address)
-        store.forget(key, store.read(key).version)
+        store.forget(key, store.read(key))
 
     def event_for(
         self, text: str, token: str, *, media: Sequence[tuple[str, str]] = (), **fields: str

@@ -1,10 +1,17 @@
 """Where conversations are kept, and one message's turn in its conversation.
 
 Imported on the first message whose routing takes the conversation, so that replies without one
-never pay for it. A turn reads the conversation once and writes it at most once, with a version:
-when two messages from one sender are answered at the same moment, the second write finds the
-version changed, and the handler runs again on the conversation as the first left it (a second
-read and write); see `Conversations.turn`.
+never pay for it. A turn reads the conversation once and writes it at most once, with a version.
+When messages from one sender are answered at the same moment (a WhatsApp album comes as ten
+webhooks at once), all but one find the version changed when they write. Each of those then waits
+for the conversation's turn: it takes a lease on it that no other message writes through, and
+its handler runs once more on the conversation as the messages before left it; see
+`Conversations.turn`.
+
+A conversation is one item, of at most `MAX_ITEM_BYTES` as DynamoDB counts it, locally too: what
+does not fit is trimmed, oldest first, and a state too large to fit alone is not saved (see
+`fitted`). It remembers the last `TAKEN_MESSAGES` messages it took, with their replies, so that
+a message is applied once whatever retries it: a second turn for it gets the first reply.
 
 Where: a DynamoDB table when deployed (`CONVERSATION_TABLE`), a JSON file locally
 (`CONVERSATION_FILE`, which survives a restart of `make run` and may be shared by `make run` and
@@ -14,6 +21,7 @@ saved change; `end()` forgets it at once.
 
 import json
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,14 +33,32 @@ from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.local_files import open_private
 from sms_webhook.telemetry import count, logger
+from sms_webhook.twiml import Text
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
-    from sms_webhook.twiml import Text
+
+MAX_ITEM_BYTES = 400_000
+"""The largest conversation, in bytes as DynamoDB counts an item (`item_bytes`). DynamoDB takes
+400 KB (409,600 bytes); the rest is a margin for its rule for numbers, which it calls
+approximate."""
+TAKEN_MESSAGES = 10
+"""How many of the last messages a conversation took it remembers, with their replies."""
+LEASE_SECONDS = deadlines.REPLY_TIME + deadlines.SAVE_WINDOW
+"""How long a message waiting for its turn holds the conversation once it has it: the time its
+handler has, and the write after it. One that dies holding it keeps the others waiting that long
+at most."""
+FIRST_PAUSE = 0.02
+"""Seconds a message waiting for its turn pauses at most before it asks again, twice as long after
+each ask: a random pause (full jitter), so that messages waiting together ask apart."""
+LONGEST_PAUSE = 0.4
+"""The longest pause between two asks for the turn."""
+ONE_ATTEMPT = aws.PATIENCE["dynamodb"].connect + aws.PATIENCE["dynamodb"].read
+"""The longest a DynamoDB call may take: the time a write needs, at worst."""
 
 
 class Stored(NamedTuple):
-    """A conversation as a store keeps it: JSON texts, and the version its next write must find.
+    """A conversation as a store keeps it: JSON texts, and what its next write must find.
 
     Kept as text so that a turn encodes the state once, both to see whether it changed and to
     write it."""
@@ -41,15 +67,24 @@ class Stored(NamedTuple):
     history: str
     version: int
     """0 when nothing is stored: the first write must then find nothing there either."""
+    taken: str = "[]"
+    """The messages it took, oldest first: `[sid, reply]`, the reply as `[[body, [media]], ...]`,
+    or null when it was too large to keep."""
+    lease: str | None = None
+    """The turn this message holds on the conversation (`Store.take_turn`): the write must find
+    it still held, instead of the version."""
 
 
 NOTHING = Stored("{}", "[]", 0)
+
+Item = dict[str, dict[str, str]]
+"""A DynamoDB item, in the low-level client's form: `{"id": {"S": "..."}, ...}`."""
 
 
 class Answered(NamedTuple):
     """What the handler made of a message, in its conversation."""
 
-    texts: tuple["Text", ...]
+    texts: tuple[Text, ...]
     """The reply, a text per message."""
     kept: bool
     """Whether the message and its reply belong to the conversation: the handler that answered
@@ -58,77 +93,150 @@ class Answered(NamedTuple):
 
 
 class ConflictError(Exception):
-    """The conversation was written or forgotten by another message since it was read."""
+    """The conversation was written or forgotten by another message since it was read, or
+    another message holds its turn."""
 
 
 class UnsavableStateError(Exception):
     """The state holds what JSON cannot hold as it is."""
 
 
+class TooLargeError(Exception):
+    """The state, with the ids of the messages taken, does not fit in an item: not even with no
+    history and no replies."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+        """The smallest item the conversation makes, in bytes."""
+
+
 class Store(Protocol):
-    """Where conversations are kept. A write or a forget succeeds only if the version is still
-    the one read (`ConflictError` otherwise), so that no message undoes another's change."""
+    """Where conversations are kept. A write or a forget succeeds only if the conversation is
+    still as read: the same version and nobody holding its turn, or the turn still held by the
+    message writing (`ConflictError` otherwise), so that no message undoes another's change."""
 
     def read(self, key: str) -> Stored:
         """The conversation, or `NOTHING` with the version still stored when it has expired."""
 
     def write(self, key: str, stored: Stored, expires_at: int) -> None:
-        """Write `stored` as version `stored.version + 1`."""
+        """Write `stored` as version `stored.version + 1`, which frees its turn."""
 
-    def forget(self, key: str, version: int) -> None: ...
+    def forget(self, key: str, stored: Stored) -> None:
+        """Forget the conversation read as `stored`, which frees its turn."""
+
+    def take_turn(self, key: str, lease: str, until: float) -> Stored | None:
+        """Hold the conversation's turn as `lease` until `until` (seconds since the epoch),
+        unless another message holds it now: the conversation then, or None."""
+
+
+def dynamodb_item(key: str, stored: Stored, expires_at: int) -> Item:
+    """The conversation as the table keeps it: its size is the size that counts, locally too."""
+    return {
+        "id": {"S": key},
+        "state": {"S": stored.state},
+        "history": {"S": stored.history},
+        "taken": {"S": stored.taken},
+        "version": {"N": str(stored.version + 1)},
+        "expires_at": {"N": str(expires_at)},
+    }
+
+
+def item_bytes(item: Item) -> int:
+    """An item's size as DynamoDB counts it: each attribute's name and its value, in UTF-8
+    bytes; a number takes a byte per two significant digits, and one more."""
+    size = 0
+    for name, value in item.items():
+        [(kind, text)] = value.items()
+        if kind == "N":
+            digits = text.lstrip("-").replace(".", "").strip("0")  # zeros around are trimmed
+            size += 1 + (len(digits) + 1) // 2
+        else:
+            size += _utf8_bytes(text)
+        size += _utf8_bytes(name)
+    return size
+
+
+def _utf8_bytes(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))  # a lone surrogate counts, never fails
 
 
 class DynamoDBStore:
-    """Conversations in a DynamoDB table keyed on `id`, with TTL on `expires_at`."""
+    """Conversations in a DynamoDB table keyed on `id`, with TTL on `expires_at`. A message
+    holding a conversation's turn is named on its item (`lease`, until `lease_until`)."""
 
     def __init__(self, table: str) -> None:
         self.table = table
 
     def read(self, key: str) -> Stored:
-        item = (
+        item = self._item(key)
+        return _from_item(item) if item else NOTHING
+
+    def write(self, key: str, stored: Stored, expires_at: int) -> None:
+        item = dynamodb_item(key, stored, expires_at)
+        self._conditionally("put_item", stored, Item=item)
+
+    def forget(self, key: str, stored: Stored) -> None:
+        if stored.version or stored.lease:
+            self._conditionally("delete_item", stored, Key={"id": {"S": key}})
+
+    def take_turn(self, key: str, lease: str, until: float) -> Stored | None:
+        """A read, and when nobody holds the turn, the item written back as it was with the
+        lease, on the condition that it is still so: the calls the table's policy allows for a
+        write (`PutItem`), and a message waiting for its turn asks with reads."""
+        item = self._item(key) or {"id": {"S": key}, "expires_at": {"N": str(int(until) + 1)}}
+        if float(item.get("lease_until", {"N": "0"})["N"]) >= time.time():
+            return None
+        read = _from_item(item)
+        held = {**item, "lease": {"S": lease}, "lease_until": {"N": f"{until:.3f}"}}
+        try:
+            self._conditionally("put_item", read, Item=held)
+        except ConflictError:  # another message took it, or wrote, since the read
+            return None
+        return read._replace(lease=lease)
+
+    def _item(self, key: str) -> Item | None:
+        item: Item | None = (
             aws.client("dynamodb")
             .get_item(TableName=self.table, Key={"id": {"S": key}}, ConsistentRead=True)
             .get("Item")
         )
-        if not item:
-            return NOTHING
-        version = int(item["version"]["N"])
-        if int(item["expires_at"]["N"]) < time.time():  # expired, not yet swept by TTL
-            return NOTHING._replace(version=version)
-        return Stored(item["state"]["S"], item["history"]["S"], version)
+        return item
 
-    def write(self, key: str, stored: Stored, expires_at: int) -> None:
-        item = {
-            "id": {"S": key},
-            "state": {"S": stored.state},
-            "history": {"S": stored.history},
-            "version": {"N": str(stored.version + 1)},
-            "expires_at": {"N": str(expires_at)},
-        }
-        self._conditionally("put_item", stored.version, Item=item)
-
-    def forget(self, key: str, version: int) -> None:
-        if version:
-            self._conditionally("delete_item", version, Key={"id": {"S": key}})
-
-    def _conditionally(self, operation: str, version: int, **arguments: Any) -> None:
+    def _conditionally(self, operation: str, stored: Stored, **arguments: Any) -> None:
         from botocore.exceptions import ClientError
 
-        if version:
-            condition = {
-                "ConditionExpression": "version = :read",
-                "ExpressionAttributeValues": {":read": {"N": str(version)}},
-            }
+        if stored.lease:
+            condition = "lease = :lease"
+            values = {":lease": {"S": stored.lease}}
         else:
-            condition = {"ConditionExpression": "attribute_not_exists(id)"}
+            version = "version = :read" if stored.version else "attribute_not_exists(version)"
+            condition = f"{version} AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+            values = {":now": {"N": f"{time.time():.3f}"}}
+            if stored.version:
+                values[":read"] = {"N": str(stored.version)}
         try:
             getattr(aws.client("dynamodb"), operation)(
-                TableName=self.table, **arguments, **condition
+                TableName=self.table,
+                **arguments,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConflictError from None
             raise
+
+
+def _from_item(item: Item) -> Stored:
+    """The conversation an item holds; an item that holds only a lease holds none."""
+    version = int(item["version"]["N"]) if "version" in item else 0
+    if "state" not in item or int(item["expires_at"]["N"]) < time.time():  # TTL not swept yet
+        return NOTHING._replace(version=version)
+    taken = item.get("taken", {"S": "[]"})["S"]
+    return Stored(item["state"]["S"], item["history"]["S"], version, taken)
 
 
 class FileStore:
@@ -142,37 +250,48 @@ class FileStore:
     def read(self, key: str) -> Stored:
         with self._locked():
             entry = self._entries().get(key)
-        if entry is None:
-            return NOTHING
-        if entry["expires_at"] < time.time():
-            return NOTHING._replace(version=entry["version"])
-        return Stored(entry["state"], entry["history"], entry["version"])
+        return _from_entry(entry) if entry else NOTHING
 
     def write(self, key: str, stored: Stored, expires_at: int) -> None:
         with self._locked():
             entries = self._entries()
-            self._check_version(entries, key, stored.version)
+            self._check_turn(entries, key, stored)
             now = time.time()
-            entries = {k: entry for k, entry in entries.items() if entry["expires_at"] >= now}
+            entries = {k: entry for k, entry in entries.items() if _lasts(entry, now)}
             entries[key] = {
                 "state": stored.state,
                 "history": stored.history,
+                "taken": stored.taken,
                 "version": stored.version + 1,
                 "expires_at": expires_at,
             }
             self._save(entries)
 
-    def forget(self, key: str, version: int) -> None:
+    def forget(self, key: str, stored: Stored) -> None:
         with self._locked():
             entries = self._entries()
-            self._check_version(entries, key, version)
+            self._check_turn(entries, key, stored)
             if entries.pop(key, None) is not None:
                 self._save(entries)
 
+    def take_turn(self, key: str, lease: str, until: float) -> Stored | None:
+        with self._locked():
+            entries = self._entries()
+            entry = entries.get(key) or {"version": 0, "expires_at": int(until) + 1}
+            if _leased(entry):
+                return None
+            entry = {**entry, "lease": lease, "lease_until": until}
+            entries[key] = entry
+            self._save(entries)
+        return _from_entry(entry)._replace(lease=lease)
+
     @staticmethod
-    def _check_version(entries: dict[str, Any], key: str, version: int) -> None:
-        current = entries.get(key)
-        if (current["version"] if current else 0) != version:
+    def _check_turn(entries: dict[str, Any], key: str, stored: Stored) -> None:
+        current = entries.get(key) or {"version": 0}
+        if stored.lease:
+            if current.get("lease") != stored.lease:
+                raise ConflictError
+        elif current["version"] != stored.version or _leased(current):
             raise ConflictError
 
     @contextmanager
@@ -250,9 +369,36 @@ class LockTimeoutError(Exception):
     """Another process held the local file's lock for `LOCK_WAIT` seconds."""
 
 
+def _from_entry(entry: dict[str, Any]) -> Stored:
+    """The conversation an entry of the file holds; an entry that holds only a lease holds none."""
+    if "state" not in entry or entry["expires_at"] < time.time():
+        return NOTHING._replace(version=entry["version"])
+    return Stored(entry["state"], entry["history"], entry["version"], entry.get("taken", "[]"))
+
+
+def _leased(entry: dict[str, Any]) -> bool:
+    """Whether a message holds the entry's turn now."""
+    return bool(entry.get("lease_until", 0) >= time.time())
+
+
+def _lasts(entry: dict[str, Any], now: float) -> bool:
+    """Whether an entry is still kept: not expired, or its turn held."""
+    return bool(max(entry["expires_at"], entry.get("lease_until", 0)) >= now)
+
+
 def conversation_key(twilio_number: str, sender: str) -> str:
     """A conversation is the pair of your Twilio number and the sender's address."""
     return f"{twilio_number} {sender}"
+
+
+class Run(NamedTuple):
+    """One run of a handler on a conversation, and whether its write found the conversation
+    changed by another message."""
+
+    texts: tuple[Text, ...]
+    conflicted: bool
+    seconds: float
+    """How long the handler took."""
 
 
 class Conversations:
@@ -268,41 +414,36 @@ class Conversations:
         message: "IncomingMessage",
         answer: Callable[[Conversation], Answered],
         *,
-        again_on_conflict: bool = True,
-    ) -> tuple["Text", ...]:
+        answer_within: float | None = deadlines.TWILIO_WAIT,
+    ) -> tuple[Text, ...]:
         """`answer(conversation)` on the sender's conversation, which is saved afterwards.
 
-        When another message of the same sender saved it first (`ConflictError`), `answer` runs
-        once more on the conversation as that message left it, so neither change is lost; if that
-        conflicts too, the reply stands, the change is not saved, and it is logged and counted.
-        When the store cannot be read, `answer` gets an empty conversation (`available` False)
-        and nothing is saved; logged and counted too. Never an exception: the reply goes out.
+        When another message of the same sender saved it first (`ConflictError`), this message
+        waits for the conversation's turn, then `answer` runs once more on the conversation as
+        the messages before left it, so that no change is lost; a handler too slow to hold the
+        others back that long (`LEASE_SECONDS`) runs once more without waiting. Should that run
+        not end in time (`answer_within` seconds from the request's arrival, Twilio's wait; for
+        None, the worker, the invocation's time) or conflict too, the reply stands, the change is
+        not saved, and it is logged and counted. A message the conversation has taken already
+        gets its first reply, and changes nothing. When the store cannot be read, `answer` gets
+        an empty conversation (`available` False) and nothing is saved; logged and counted too.
+        Never an exception: the reply goes out.
         """
         key = conversation_key(message.to_number, message.from_number)
         stored = self._read(self.store, key) if self.store else None
         if self.store is None or stored is None:  # none, or it failed: answer without it
             return answer(Conversation(available=False)).texts
-        media = tuple(media.url for media in message.media)
-        conversation = Conversation(
-            state=json.loads(stored.state),
-            history=self._last([*_turns(stored.history), _turn("in", message.body, media)]),
-        )
-        with deadlines.reply_code():  # the writes below get a window of their own after it
-            answered = answer(conversation)
-        try:
-            self._save(self.store, key, stored, conversation, answered)
-        except ConflictError:
-            if again_on_conflict:
-                return self.turn(message, answer, again_on_conflict=False)
-            logger.warning("conversation changed by another message: this change is lost")
-            count("ConversationConflicts")
-        except UnsavableStateError as error:
-            logger.error(
-                "conversation state not saved: JSON cannot hold it", extra={"reason": str(error)}
-            )
-        except Exception as error:  # any failure of the store: the reply still goes out
-            _store_failed("write", error)
-        return answered.texts
+        run = self._apply(self.store, key, message, answer, stored)
+        if not run.conflicted:
+            return run.texts
+        again = self._next_turn(self.store, key, run.seconds, answer_within)
+        if again is not None:
+            run = self._apply(self.store, key, message, answer, again)
+            if not run.conflicted:
+                return run.texts
+        logger.warning("conversation changed by another message: this change is lost")
+        count("ConversationConflicts")
+        return run.texts
 
     @staticmethod
     def _read(store: Store, key: str) -> Stored | None:
@@ -312,31 +453,206 @@ class Conversations:
             _store_failed("read", error)
             return None
 
-    def _save(
-        self, store: Store, key: str, stored: Stored, conversation: Conversation, answered: Answered
-    ) -> None:
+    def _apply(
+        self,
+        store: Store,
+        key: str,
+        message: "IncomingMessage",
+        answer: Callable[[Conversation], Answered],
+        stored: Stored,
+    ) -> Run:
+        """The handler's run on the conversation as stored, and its write; for a message the
+        conversation took already, its first reply, and no run."""
+        taken = _taken(stored.taken)
+        if message.sid in taken:
+            logger.info("message already taken by its conversation: its first reply again")
+            conversation = Conversation(state=json.loads(stored.state))
+            answered, seconds = Answered(taken[message.sid] or (), kept=False), 0.0
+        else:
+            media = tuple(media.url for media in message.media)
+            conversation = Conversation(
+                state=json.loads(stored.state),
+                history=self._last([*_turns(stored.history), _turn("in", message.body, media)]),
+            )
+            started = deadlines.seconds_since_arrival()  # on the request's clock, as the rest
+            with deadlines.reply_code():  # the writes below get a window of their own after it
+                answered = answer(conversation)
+            seconds = deadlines.seconds_since_arrival() - started
+        expires_at = int(time.time()) + self.ttl_seconds
+        record = [*taken.items(), (message.sid, answered.texts)]
+        change = self._changed(
+            key, stored, conversation, answered, taken=record, expires_at=expires_at
+        )
+        try:
+            if conversation.ended:
+                store.forget(key, stored)
+            elif change is not None:
+                store.write(key, change, expires_at)
+            elif stored.lease:  # nothing to save: the turn goes back as it came
+                _give_back(store, key, stored, expires_at)
+        except ConflictError:
+            return Run(answered.texts, conflicted=True, seconds=seconds)
+        except Exception as error:  # any failure of the store: the reply still goes out
+            _store_failed("write", error)
+        return Run(answered.texts, conflicted=False, seconds=seconds)
+
+    def _changed(
+        self,
+        key: str,
+        stored: Stored,
+        conversation: Conversation,
+        answered: Answered,
+        *,
+        taken: list[tuple[str, tuple[Text, ...] | None]],
+        expires_at: int,
+    ) -> Stored | None:
+        """The conversation to write, with the last `TAKEN_MESSAGES` of the messages `taken`,
+        fitted to an item; None when there is nothing to write, or what there is cannot be
+        written (logged)."""
         if conversation.ended:
-            store.forget(key, stored.version)
-            return
-        state = _state_json(conversation.state)
-        if not answered.kept and state == stored.state:
-            return
-        _check_it_reads_back(state, conversation.state)
+            return None
+        try:
+            state = _state_json(conversation.state)
+            if not answered.kept and state == stored.state:
+                return None
+            _check_it_reads_back(state, conversation.state)
+        except UnsavableStateError as error:
+            logger.error(
+                "conversation state not saved: JSON cannot hold it", extra={"reason": str(error)}
+            )
+            return None
         replies = [_turn("out", text.body, tuple(text.media)) for text in answered.texts]
         history = self._last([*conversation.history, *replies])
-        encoded = json.dumps([turn._asdict() for turn in history], ensure_ascii=False)
-        store.write(
-            key, Stored(state, encoded, stored.version), int(time.time()) + self.ttl_seconds
-        )
+        last_taken = taken[max(0, len(taken) - TAKEN_MESSAGES) :]
+        try:
+            return fitted(key, stored._replace(state=state), history, last_taken, expires_at)
+        except TooLargeError as error:
+            logger.error(
+                "conversation too large: its change is not saved",
+                extra={"bytes": error.size, "limit": MAX_ITEM_BYTES},
+            )
+            count("ConversationTooLarge")
+            return None
+
+    def _next_turn(
+        self, store: Store, key: str, seconds: float, answer_within: float | None
+    ) -> Stored | None:
+        """The conversation to run the handler on once more, after another message changed
+        it: with its turn held, once it comes; as it is now for a handler too slow to hold the
+        turn. None when no run could end in time."""
+        if not _time_for_another_run(seconds, answer_within):
+            return None
+        if seconds + ONE_ATTEMPT > LEASE_SECONDS:
+            return self._read(store, key)
+        lease = os.urandom(8).hex()
+        longest = FIRST_PAUSE
+        while True:
+            asked = deadlines.seconds_since_arrival()
+            try:
+                held = store.take_turn(key, lease, time.time() + LEASE_SECONDS)
+            except Exception as error:  # as for a write: the reply still goes out
+                _store_failed("take_turn", error)
+                return None
+            if held is not None:
+                return held
+            time.sleep(random.uniform(0, longest))  # noqa: S311 (spreading asks, not a secret)
+            # An answer "not yet" is no outage: the time for AWS calls moves with the wait.
+            deadlines.extend(deadlines.seconds_since_arrival() - asked)
+            longest = min(longest * 2, LONGEST_PAUSE)
+            if not _time_for_another_run(seconds, answer_within):
+                return None
 
     def _last(self, history: list[Turn]) -> list[Turn]:
         return history[-self.history_length :] if self.history_length else []
 
 
+def _time_for_another_run(seconds: float, answer_within: float | None) -> bool:
+    """Whether the handler, if it runs again now as long as it just did, and the write after it
+    end in time: within `answer_within` of the request's arrival (Twilio's wait), or, without
+    it (the worker), before the invocation's end."""
+    if deadlines.seconds_left() < ONE_ATTEMPT:  # no AWS call may start now
+        return False
+    if answer_within is None:
+        return deadlines.seconds_left() >= ONE_ATTEMPT + seconds + ONE_ATTEMPT
+    return deadlines.seconds_since_arrival() + seconds + ONE_ATTEMPT <= answer_within
+
+
+def _give_back(store: Store, key: str, stored: Stored, expires_at: int) -> None:
+    """Free the turn without a change; a conversation that holds nothing goes with it."""
+    if stored._replace(version=0, lease=None) == NOTHING:
+        store.forget(key, stored)
+    else:
+        store.write(key, stored, expires_at)
+
+
+def fitted(
+    key: str,
+    stored: Stored,
+    history: list[Turn],
+    taken: list[tuple[str, tuple[Text, ...] | None]],
+    expires_at: int,
+) -> Stored:
+    """The conversation with this state, history and record of messages taken (this one's
+    last), as an item of at most `MAX_ITEM_BYTES`: what fits is kept in this order, this
+    message's reply, the history from its newest message back, the replies of earlier messages
+    from the newest back; the oldest are left out first. The state and the messages' ids are
+    always kept: `TooLargeError` when they do not fit.
+    """
+    turns = [_json(turn._asdict()) for turn in history]
+    entries = [_json([sid, _reply_json(texts)]) for sid, texts in taken]
+    bare = [f"[{_json(sid)},null]" for sid, _ in taken]
+    smallest = stored._replace(history="[]", taken=_listed(bare))
+    room = MAX_ITEM_BYTES - item_bytes(dynamodb_item(key, smallest, expires_at))
+    if room < 0:
+        raise TooLargeError(MAX_ITEM_BYTES - room)
+    room, reply_kept = _keep(room, [_utf8_bytes(entries[-1]) - _utf8_bytes(bare[-1])])
+    room, turns_kept = _keep(room, [_utf8_bytes(turn) + 1 for turn in reversed(turns)], first=-1)
+    extras = [_utf8_bytes(entries[i]) - _utf8_bytes(bare[i]) for i in reversed(range(len(taken)))]
+    _, earlier_kept = _keep(room, extras[1:] if reply_kept else [])
+    with_reply = len(taken) - earlier_kept - reply_kept
+    return stored._replace(
+        history=_listed(turns[len(turns) - turns_kept :]),
+        taken=_listed([*bare[:with_reply], *entries[with_reply:]]),
+    )
+
+
+def _keep(room: int, sizes: list[int], first: int = 0) -> tuple[int, int]:
+    """How many of `sizes`, taken in order, fit in `room` (the first one is `first` bytes
+    larger or smaller: a list's first element has no comma), and the room left after them."""
+    kept = 0
+    for size in sizes:
+        size += first if kept == 0 else 0
+        if size > room:
+            break
+        room -= size
+        kept += 1
+    return room, kept
+
+
+def _listed(encoded: list[str]) -> str:
+    return f"[{','.join(encoded)}]"
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON, the same text for the same value (one encoder: `json.dumps` makes one a call)."""
+
+
+def _reply_json(texts: tuple[Text, ...] | None) -> list[list[object]] | None:
+    return None if texts is None else [[text.body, list(text.media)] for text in texts]
+
+
+def _taken(encoded: str) -> dict[str, tuple[Text, ...] | None]:
+    """The messages a conversation took, oldest first, each with its reply (None: not kept)."""
+    return {
+        sid: None if reply is None else tuple(Text(body, tuple(media)) for body, media in reply)
+        for sid, reply in json.loads(encoded)
+    }
+
+
 def _state_json(state: dict[str, Any]) -> str:
     """The state as it is stored, the same text for the same state."""
     try:
-        return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+        return _json(state)
     except (TypeError, ValueError) as error:
         raise UnsavableStateError(str(error)) from None
 

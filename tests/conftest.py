@@ -293,9 +293,9 @@ class RecordingStore(FileStore):
         self.calls.append("write")
         super().write(key, stored, expires_at)
 
-    def forget(self, key: str, version: int) -> None:
+    def forget(self, key: str, stored: Stored) -> None:
         self.calls.append("forget")
-        super().forget(key, version)
+        super().forget(key, stored)
 
 
 @pytest.fixture

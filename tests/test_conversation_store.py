@@ -4,6 +4,7 @@ handlers that ask, written at most once per message with a version so that two m
 never lose a change silently."""
 
 import fcntl
+import itertools
 import json
 import multiprocessing
 import os
@@ -13,16 +14,20 @@ import time
 
 import boto3
 import pytest
+from builds import PROJECT
 from moto import mock_aws
+from samcli.yamlhelper import yaml_parse
 from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
 import handler
-from sms_webhook import conversation_store
-from sms_webhook.conversation import Conversation
+from sms_webhook import aws, conversation_store, deadlines
+from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.conversation_store import (
     LOCK_RETRY,
     LOCK_WAIT,
+    MAX_ITEM_BYTES,
     NOTHING,
+    TAKEN_MESSAGES,
     Answered,
     ConflictError,
     Conversations,
@@ -30,6 +35,10 @@ from sms_webhook.conversation_store import (
     FileStore,
     LockTimeoutError,
     Stored,
+    TooLargeError,
+    dynamodb_item,
+    fitted,
+    item_bytes,
 )
 from sms_webhook.message import IncomingMessage, Media
 from sms_webhook.router import Router
@@ -44,9 +53,13 @@ DAY = 24 * 60 * 60
 KEY = "+15005550006 +14155551234"
 
 
+SIDS = itertools.count(1)
+
+
 def message(body: str = "hi", sender: str = "+14155551234", **extra: object) -> IncomingMessage:
+    """A new message, with a MessageSid of its own."""
     return IncomingMessage(
-        sid="SM" + "1" * 32,
+        sid=f"SM{next(SIDS):032x}",
         account_sid="AC" + "0" * 32,
         from_number=sender,
         to_number="+15005550006",
@@ -137,7 +150,7 @@ def test_a_write_from_an_older_version_is_a_conflict(store):
 
 def test_a_write_of_a_version_that_was_forgotten_meanwhile_is_a_conflict(store):
     store.write("key", stored('{"n":1}'), in_a_day())
-    store.forget("key", 1)
+    store.forget("key", stored('{"n":1}', version=1))
 
     with pytest.raises(ConflictError):
         store.write("key", stored('{"n":2}', version=1), in_a_day())
@@ -148,14 +161,14 @@ def test_forgetting_a_version_written_over_meanwhile_is_a_conflict(store):
     store.write("key", stored('{"n":2}', version=1), in_a_day())
 
     with pytest.raises(ConflictError):
-        store.forget("key", 1)
+        store.forget("key", stored('{"n":1}', version=1))
     assert store.read("key").state == '{"n":2}'
 
 
 def test_a_forgotten_conversation_is_gone(store):
     store.write("key", stored('{"n":1}'), in_a_day())
 
-    store.forget("key", 1)
+    store.forget("key", stored('{"n":1}', version=1))
 
     assert store.read("key") == NOTHING
 
@@ -166,11 +179,97 @@ def test_an_expired_conversation_reads_as_nothing_with_the_version_still_stored(
     assert store.read("key") == stored(version=1)
 
 
+def in_14_seconds() -> float:
+    return time.time() + 14
+
+
+def test_a_message_taking_the_turn_gets_the_conversation_as_it_is(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+
+    held = store.take_turn("key", "lease-a", in_14_seconds())
+
+    assert held == Stored('{"n":1}', "[]", 1, lease="lease-a")
+
+
+def test_one_message_at_a_time_holds_the_turn(store):
+    store.take_turn("key", "lease-a", in_14_seconds())
+
+    assert store.take_turn("key", "lease-b", in_14_seconds()) is None
+
+
+def test_a_write_while_another_message_holds_the_turn_is_a_conflict(store):
+    store.write("key", stored('{"n":1}'), in_a_day())
+    store.take_turn("key", "lease-a", in_14_seconds())
+
+    with pytest.raises(ConflictError):
+        store.write("key", stored('{"n":2}', version=1), in_a_day())
+
+
+def test_a_write_holding_the_turn_frees_it(store):
+    held = store.take_turn("key", "lease-a", in_14_seconds())
+
+    store.write("key", held._replace(state='{"n":1}'), in_a_day())
+
+    assert store.read("key") == stored('{"n":1}', version=1)
+    assert store.take_turn("key", "lease-b", in_14_seconds()) is not None
+
+
+def test_a_turn_held_past_its_time_may_be_taken_and_its_holder_can_no_longer_write(store):
+    late = store.take_turn("key", "lease-a", time.time() - 1)
+    store.take_turn("key", "lease-b", in_14_seconds())
+
+    with pytest.raises(ConflictError):
+        store.write("key", late._replace(state='{"n":1}'), in_a_day())
+
+
+def test_a_turn_taken_on_no_conversation_and_given_back_leaves_nothing(store):
+    held = store.take_turn("key", "lease-a", in_14_seconds())
+
+    store.forget("key", held)
+
+    assert store.read("key") == NOTHING
+    assert store.take_turn("key", "lease-b", in_14_seconds()) == NOTHING._replace(lease="lease-b")
+
+
 def test_the_table_item_carries_the_ttl_attribute_the_template_names(table):
     DynamoDBStore(TABLE).write("key", NOTHING, 2_000_000_000)
 
     [item] = table.scan(TableName=TABLE)["Items"]
     assert item["expires_at"] == {"N": "2000000000"}
+
+
+def policy_statements(node: object, sid: str):
+    """The IAM policy statements of that Sid in a part of the template, wherever they stand."""
+    if isinstance(node, dict):
+        if node.get("Sid") == sid:
+            yield node
+        for value in node.values():
+            yield from policy_statements(value, sid)
+    elif isinstance(node, list):
+        for value in node:
+            yield from policy_statements(value, sid)
+
+
+def test_the_table_is_called_only_as_the_functions_policies_allow(table):
+    template = yaml_parse((PROJECT / "template.yaml").read_text())
+    allowed = [set(s["Action"]) for s in policy_statements(template, "KeepConversations")]
+    calls: set[str] = set()
+    aws.client("dynamodb").meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.add(f"dynamodb:{model.name}")
+    )
+    talks = conversations(DynamoDBStore(TABLE))
+
+    def overtaken(conversation: Conversation) -> Answered:  # its second run takes the turn
+        if "n" not in conversation.state:
+            talks.turn(message("meanwhile"), remember("n", 1))
+        return remember("after", True)(conversation)
+
+    talks.turn(message(), overtaken)
+    talks.turn(message("STOP"), lambda talk: talk.end() or Answered((), kept=True))
+
+    assert calls == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert len(allowed) == 2  # the webhook's and the worker's
+    assert all(calls <= actions for actions in allowed)
 
 
 def test_the_local_store_survives_a_restart(tmp_path):
@@ -384,18 +483,105 @@ def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
     assert seen(talks).state == {"n": 2}
 
 
-def test_a_change_that_conflicts_twice_is_logged_and_counted_not_saved(store, logs, published):
-    talks = conversations(store)
+@pytest.fixture
+def clock(monkeypatch):
+    """Time as the request's clock and the turn measure it (`time.monotonic`), which the test
+    moves on: `clock.advance(13)` is a handler that took 13 s."""
 
-    def always_overtaken(conversation: Conversation) -> Answered:
-        talks.turn(message("meanwhile"), remember("winner", "the other message"))
+    class Clock:
+        offset = 0.0
+
+        def advance(self, seconds: float) -> None:
+            self.offset += seconds
+
+    moved = Clock()
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + moved.offset)
+    return moved
+
+
+@pytest.fixture
+def webhook_request(clock):
+    """A webhook request arrives now, with the function's 20 s: the clock its turn measures."""
+    deadlines.start_request(remaining_millis=deadlines.WEBHOOK_TIMEOUT * 1000)
+    return clock
+
+
+@pytest.fixture
+def worker_job(clock):
+    """A worker's job starts now, with 15 minutes: the clock its turn measures."""
+    deadlines.start_job(remaining_millis=15 * 60 * 1000)
+    return clock
+
+
+def overtaken_after(clock, seconds: float, talks: Conversations):
+    """A handler that takes `seconds`, during whose first run another message of the sender
+    saves its change; it counts its runs."""
+    runs: list[dict] = []
+
+    def answer(conversation: Conversation) -> Answered:
+        runs.append(dict(conversation.state))
+        if len(runs) == 1:
+            talks.turn(message("meanwhile"), remember("winner", "the other message"))
+        clock.advance(seconds)
         conversation.state["winner"] = "this message"
         return Answered((Text("sent anyway"),), kept=True)
 
-    assert talks.turn(message(), always_overtaken) == (Text("sent anyway"),)
+    answer.runs = runs  # type: ignore[attr-defined]
+    return answer
+
+
+def test_a_change_whose_run_again_could_not_be_answered_in_time_is_lost_logged_and_counted(
+    store, webhook_request, logs, published
+):
+    talks = conversations(store)
+    slow = overtaken_after(webhook_request, 7, talks)  # 7 s, 7 more and a write: past 15 s
+
+    assert talks.turn(message(), slow) == (Text("sent anyway"),)
+    assert len(slow.runs) == 1
     assert seen(talks).state == {"winner": "the other message"}
     assert "conversation changed by another message: this change is lost" in logs.messages()
     assert "ConversationConflicts" in [metric["name"] for metric in published()]
+
+
+def test_a_change_whose_run_again_can_be_answered_in_time_is_kept(store, webhook_request):
+    talks = conversations(store)
+    slow = overtaken_after(webhook_request, 5, talks)  # 5 s, 5 more, and a write: within 15 s
+
+    talks.turn(message(), slow)
+
+    assert seen(talks).state == {"winner": "this message"}
+
+
+class TurnRecordingStore(FileStore):
+    """A local store that notes who took a conversation's turn."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.turns_taken: list[str] = []
+
+    def take_turn(self, key, lease, until):
+        self.turns_taken.append(lease)
+        return super().take_turn(key, lease, until)
+
+
+def test_a_later_handler_too_slow_to_hold_the_turn_runs_once_more_without_it(tmp_path, worker_job):
+    store = TurnRecordingStore(tmp_path / "c.json")
+    talks = conversations(store)
+    runs: list[dict] = []
+
+    def report(conversation: Conversation) -> Answered:
+        runs.append(dict(conversation.state))
+        if len(runs) == 1:  # a minute's work, while the sender texts again
+            talks.turn(message("meanwhile"), remember("texted", True))
+            worker_job.advance(60)
+        conversation.state["reported"] = True
+        return Answered((Text("your report"),), kept=True)
+
+    talks.turn(message(), report, answer_within=None)
+
+    assert (runs, store.turns_taken) == ([{}, {"texted": True}], [])
+    assert seen(talks).state == {"texted": True, "reported": True}
 
 
 class BrokenStore:
@@ -495,6 +681,152 @@ def test_without_a_store_handlers_get_a_conversation_that_is_not_kept():
     talks.turn(message(), remember("kept", False))
 
     assert (seen(talks).available, seen(talks).state) == (False, {})
+
+
+# Each message taken once
+
+
+def count(conversation: Conversation) -> Answered:
+    """Counts, in the conversation's state, the messages it was run on."""
+    conversation.state["n"] = conversation.state.get("n", 0) + 1
+    return Answered((Text(f"count {conversation.state['n']}"),), kept=True)
+
+
+def test_a_second_turn_for_a_message_taken_gives_its_first_reply(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+    talks.turn(counted, count)
+
+    assert talks.turn(counted, count) == (Text("count 1"),)
+
+
+def test_a_second_turn_for_a_message_taken_changes_nothing(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+    talks.turn(counted, count)
+    before = store.read(KEY)
+
+    talks.turn(counted, count)
+
+    assert store.read(KEY) == before
+
+
+def test_a_conversation_remembers_the_last_10_messages_it_took(store):
+    talks = conversations(store)
+    first = message("COUNT")
+    talks.turn(first, count)
+    for _ in range(TAKEN_MESSAGES - 1):
+        talks.turn(message("COUNT"), count)
+    assert talks.turn(first, count) == (Text("count 1"),)
+
+    talks.turn(message("COUNT"), count)  # the 11th: the first is forgotten
+
+    assert talks.turn(first, count) == (Text(f"count {TAKEN_MESSAGES + 2}"),)
+
+
+def test_a_message_found_taken_once_its_turn_came_gives_the_turn_back_unchanged(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+
+    def delivered_again_meanwhile(conversation: Conversation) -> Answered:
+        talks.turn(counted, count)  # the same message, answered first
+        return count(conversation)
+
+    assert talks.turn(counted, delivered_again_meanwhile) == (Text("count 1"),)
+    assert seen(talks).state == {"n": 1}
+    assert store.take_turn(KEY, "the next message", in_14_seconds()) is not None
+
+
+def test_a_message_whose_turn_came_and_changed_nothing_gives_the_turn_back(store):
+    talks = conversations(store)
+
+    def look_while_another_writes(conversation: Conversation) -> Answered:
+        talks.turn(message("meanwhile"), remember("other", True))
+        return Answered((Text("only looked"),), kept=False)
+
+    talks.turn(message(), look_while_another_writes)
+
+    assert store.read(KEY).state == '{"other":true}'
+    assert store.take_turn(KEY, "the next message", in_14_seconds()) is not None
+
+
+# The size of a conversation
+
+
+def test_an_items_size_counts_utf8_bytes_and_numbers_by_their_significant_digits():
+    item = {"id": {"S": "é"}, "n": {"N": "12345"}, "z": {"N": "100"}}
+
+    # "id" and "é": 2 + 2; "n" and 5 digits: 1 + 1 + 3; "z" and "1" (zeros trimmed): 1 + 1 + 1
+    assert item_bytes(item) == 4 + 5 + 3
+
+
+def a_turn(size: int, label: str) -> Turn:
+    """A message in history of about `size` bytes."""
+    return Turn("in", label + "x" * size, (), 1.0)
+
+
+def reply_of(size: int) -> tuple[Text, ...]:
+    return (Text("y" * size),)
+
+
+def kept_in(fitted_conversation: Stored) -> tuple[list[str], list[bool]]:
+    """Which history turns were kept (by their label), and which taken messages kept replies."""
+    turns = [turn["text"][:2] for turn in json.loads(fitted_conversation.history)]
+    replies = [reply is not None for _, reply in json.loads(fitted_conversation.taken)]
+    return turns, replies
+
+
+def fit(history: list[Turn], taken: list, state: str = "{}") -> Stored:
+    return fitted(KEY, stored(state, version=3), history, taken, in_a_day())
+
+
+def test_history_is_trimmed_oldest_first_to_fit():
+    history = [a_turn(100_000, f"h{number}") for number in range(5)]
+
+    assert kept_in(fit(history, [("SM1", ())])) == (["h2", "h3", "h4"], [True])
+
+
+def test_replies_of_earlier_messages_go_before_history():
+    history = [a_turn(100_000, "h0"), a_turn(100_000, "h1")]
+    taken = [("SM1", reply_of(250_000)), ("SM2", reply_of(10))]
+
+    assert kept_in(fit(history, taken)) == (["h0", "h1"], [False, True])
+
+
+def test_this_messages_reply_goes_after_history():
+    history = [a_turn(100_000, f"h{number}") for number in range(3)]
+    taken = [("SM1", reply_of(150_000))]
+
+    assert kept_in(fit(history, taken)) == (["h1", "h2"], [True])
+
+
+def test_a_fitted_conversation_is_at_most_an_item():
+    history = [a_turn(30_000, f"h{number}") for number in range(20)]
+    taken = [(f"SM{number}", reply_of(20_000)) for number in range(TAKEN_MESSAGES)]
+    conversation = fit(history, taken, state='{"a":"' + "z" * 100_000 + '"}')
+
+    assert item_bytes(dynamodb_item(KEY, conversation, in_a_day())) <= MAX_ITEM_BYTES
+
+
+def test_a_state_that_does_not_fit_alone_is_too_large_with_its_size():
+    with pytest.raises(TooLargeError) as too_large:
+        fit([], [("SM1", ())], state='{"a":"' + "z" * MAX_ITEM_BYTES + '"}')
+
+    assert too_large.value.size > MAX_ITEM_BYTES
+
+
+def test_a_message_whose_reply_did_not_fit_is_taken_and_answered_nothing_again(store):
+    talks = conversations(store)
+    counted = message("COUNT")
+
+    def count_and_fill(conversation: Conversation) -> Answered:
+        conversation.state["filler"] = "z" * 390_000
+        return Answered((*count(conversation).texts, Text("y" * 20_000)), kept=True)
+
+    talks.turn(counted, count_and_fill)
+
+    assert talks.turn(counted, count_and_fill) == ()
+    assert seen(talks).state["n"] == 1
 
 
 # Through the webhook

@@ -5,7 +5,7 @@ import functools
 import pytest
 from twilio_requests import SMS, with_fields
 
-from devtools.twilio_message import whatsapp_fields
+from devtools.twilio_message import new_message_sid, whatsapp_fields
 from sms_webhook.form import FormFields
 from sms_webhook.later import Later
 from sms_webhook.message import Button, IncomingMessage
@@ -14,7 +14,12 @@ from sms_webhook.twiml import Text, reply_texts
 
 
 def message(body: str, **fields: str) -> IncomingMessage:
-    return IncomingMessage.from_fields(FormFields.from_pairs(with_fields(SMS, Body=body, **fields)))
+    """A new message, with a MessageSid of its own: a conversation takes each message once."""
+    sid = new_message_sid()
+    ids = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid}
+    return IncomingMessage.from_fields(
+        FormFields.from_pairs(with_fields(SMS, Body=body, **ids, **fields))
+    )
 
 
 @pytest.fixture
