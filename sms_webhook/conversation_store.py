@@ -301,16 +301,16 @@ class FileStore:
         milliseconds, so a longer wait means a process stuck while holding it."""
         lock = open_private(f"{self.path}.lock", os.O_RDWR | os.O_CREAT)
         try:
-            deadline = time.monotonic() + LOCK_WAIT
+            deadline = deadlines.monotonic() + LOCK_WAIT
             while not self._lock_now(lock):
-                if time.monotonic() >= deadline:
+                if deadlines.monotonic() >= deadline:
                     logger.error(
                         "conversation file locked by another process: a make run, make chat or "
                         "test stuck? Stopping it releases the lock",
                         extra={"file": f"{self.path}.lock", "waited_seconds": LOCK_WAIT},
                     )
                     raise LockTimeoutError(f"{self.path}.lock held for {LOCK_WAIT} s")
-                time.sleep(LOCK_RETRY)
+                deadlines.sleep(LOCK_RETRY)
             yield
         finally:
             os.close(lock)  # which releases the lock
@@ -413,8 +413,6 @@ class Conversations:
         self,
         message: "IncomingMessage",
         answer: Callable[[Conversation], Answered],
-        *,
-        answer_within: float | None = deadlines.TWILIO_WAIT,
     ) -> tuple[Text, ...]:
         """`answer(conversation)` on the sender's conversation, which is saved afterwards.
 
@@ -422,8 +420,8 @@ class Conversations:
         waits for the conversation's turn, then `answer` runs once more on the conversation as
         the messages before left it, so that no change is lost; a handler too slow to hold the
         others back that long (`LEASE_SECONDS`) runs once more without waiting. Should that run
-        not end in time (`answer_within` seconds from the request's arrival, Twilio's wait; for
-        None, the worker, the invocation's time) or conflict too, the reply stands, the change is
+        not end before its answer is due (`deadlines.seconds_to_answer`: Twilio's wait, or the
+        worker's invocation) or conflict too, the reply stands, the change is
         not saved, and it is logged and counted. A message the conversation has taken already
         gets its first reply, and changes nothing. When the store cannot be read, `answer` gets
         an empty conversation (`available` False) and nothing is saved; logged and counted too.
@@ -436,7 +434,7 @@ class Conversations:
         run = self._apply(self.store, key, message, answer, stored)
         if not run.conflicted:
             return run.texts
-        again = self._next_turn(self.store, key, run.seconds, answer_within)
+        again = self._next_turn(self.store, key, run.seconds)
         if again is not None:
             run = self._apply(self.store, key, message, answer, again)
             if not run.conflicted:
@@ -534,13 +532,11 @@ class Conversations:
             count("ConversationTooLarge")
             return None
 
-    def _next_turn(
-        self, store: Store, key: str, seconds: float, answer_within: float | None
-    ) -> Stored | None:
+    def _next_turn(self, store: Store, key: str, seconds: float) -> Stored | None:
         """The conversation to run the handler on once more, after another message changed
         it: with its turn held, once it comes; as it is now for a handler too slow to hold the
         turn. None when no run could end in time."""
-        if not _time_for_another_run(seconds, answer_within):
+        if not _time_for_another_run(seconds):
             return None
         if seconds + ONE_ATTEMPT > LEASE_SECONDS:
             return self._read(store, key)
@@ -555,26 +551,23 @@ class Conversations:
                 return None
             if held is not None:
                 return held
-            time.sleep(random.uniform(0, longest))  # noqa: S311 (spreading asks, not a secret)
+            deadlines.sleep(random.uniform(0, longest))  # noqa: S311 (spreading asks, not a secret)
             # An answer "not yet" is no outage: the time for AWS calls moves with the wait.
             deadlines.extend(deadlines.seconds_since_arrival() - asked)
             longest = min(longest * 2, LONGEST_PAUSE)
-            if not _time_for_another_run(seconds, answer_within):
+            if not _time_for_another_run(seconds):
                 return None
 
     def _last(self, history: list[Turn]) -> list[Turn]:
         return history[-self.history_length :] if self.history_length else []
 
 
-def _time_for_another_run(seconds: float, answer_within: float | None) -> bool:
+def _time_for_another_run(seconds: float) -> bool:
     """Whether the handler, if it runs again now as long as it just did, and the write after it
-    end in time: within `answer_within` of the request's arrival (Twilio's wait), or, without
-    it (the worker), before the invocation's end."""
+    end before the answer is due (Twilio's wait; the worker's invocation)."""
     if deadlines.seconds_left() < ONE_ATTEMPT:  # no AWS call may start now
         return False
-    if answer_within is None:
-        return deadlines.seconds_left() >= ONE_ATTEMPT + seconds + ONE_ATTEMPT
-    return deadlines.seconds_since_arrival() + seconds + ONE_ATTEMPT <= answer_within
+    return seconds + ONE_ATTEMPT <= deadlines.seconds_to_answer()
 
 
 def _give_back(store: Store, key: str, stored: Stored, expires_at: int) -> None:

@@ -34,6 +34,8 @@ from sms_webhook.telemetry import count, logger
 
 monotonic = time.monotonic
 """The clock every deadline is measured on (a test may move it by hand)."""
+sleep = time.sleep
+"""How a wait on that clock is made (a test's moves its clock instead)."""
 
 TWILIO_WAIT = 15.0
 """Seconds Twilio waits for an answer, from the moment it sent the request."""
@@ -60,6 +62,8 @@ class _Clock:
     """No AWS call is attempted that could not end by then."""
     last_call: float
     """When the invocation's time, less `ANSWER_MARGIN`, runs out."""
+    answer_by: float
+    """When the answer is due: Twilio stops waiting (the webhook), or the invocation ends."""
     save_window: float
     reply_time: float
     reply_code_depth: int = 0
@@ -81,19 +85,26 @@ def start_request(remaining_millis: int) -> None:
     """A webhook request arrives now, with `remaining_millis` of the invocation's time left."""
     now = monotonic()
     last_call = now + remaining_millis / 1000 - ANSWER_MARGIN
-    _clock.set(_Clock(now, min(now + AWS_BUDGET, last_call), last_call, SAVE_WINDOW, REPLY_TIME))
+    budget = min(now + AWS_BUDGET, last_call)
+    _clock.set(_Clock(now, budget, last_call, now + TWILIO_WAIT, SAVE_WINDOW, REPLY_TIME))
 
 
 def start_job(remaining_millis: int) -> None:
     """A worker's invocation starts now: every part has all the time left."""
     now = monotonic()
     last_call = now + remaining_millis / 1000 - ANSWER_MARGIN
-    _clock.set(_Clock(now, last_call, last_call, math.inf, math.inf))
+    _clock.set(_Clock(now, last_call, last_call, last_call, math.inf, math.inf))
 
 
 def seconds_left() -> float:
     """How long the AWS calls of this part of the request may still take."""
     return _current().deadline - monotonic()
+
+
+def seconds_to_answer() -> float:
+    """How long until the answer is due: Twilio's wait after a webhook request arrived, the
+    invocation's time for a worker's job."""
+    return _current().answer_by - monotonic()
 
 
 def seconds_since_arrival() -> float:
@@ -140,4 +151,4 @@ def _returned(clock: _Clock, took: float) -> None:
 
 def end_request() -> None:
     """What follows belongs to no request (a script, a test): no limit until the next starts."""
-    _clock.set(_Clock(None, math.inf, math.inf, math.inf, math.inf))
+    _clock.set(_Clock(None, math.inf, math.inf, math.inf, math.inf, math.inf))

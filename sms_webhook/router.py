@@ -37,7 +37,7 @@ from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from sms_webhook.conversation import Conversation
-from sms_webhook.deadlines import TWILIO_WAIT, reply_code
+from sms_webhook.deadlines import reply_code
 from sms_webhook.later import HANDLERS, Later
 from sms_webhook.message import IncomingMessage
 from sms_webhook.twiml import Reply, Text, reply_texts
@@ -200,8 +200,7 @@ class Router:
         if not route.needs_conversation_to_answer:
             return reply_texts(route.answer(message))
         alone = route._replace(test=_every_message, needs_conversation_to_test=False, later=None)
-        texts = self._in_conversation(message, [alone], answer_within=None)  # none is later
-        return cast(tuple[Text, ...], texts)
+        return cast(tuple[Text, ...], self._in_conversation(message, [alone]))  # none is later
 
     def _made(self, test: Test, handler: Handler, later: bool | str) -> _Route:
         route = _Route.of(test, handler, later)
@@ -215,10 +214,8 @@ class Router:
 
     @staticmethod
     def _in_conversation(
-        message: IncomingMessage, routes: list[_Route], answer_within: float | None = TWILIO_WAIT
+        message: IncomingMessage, routes: list[_Route]
     ) -> tuple[Text, ...] | Later:
-        """The first route's answer in the sender's conversation, given within `answer_within`
-        of the request's arrival (None: the worker's, which has the invocation's time)."""
         from sms_webhook import conversation_store  # only once a route takes a conversation
         from sms_webhook.conversation_store import Answered
 
@@ -234,6 +231,5 @@ class Router:
                     return Answered(texts, kept=route.needs_conversation_to_answer)
             return Answered((), kept=False)
 
-        talks = conversation_store.from_environment()
-        texts = talks.turn(message, answer, answer_within=answer_within)
+        texts = conversation_store.from_environment().turn(message, answer)
         return deferred[-1] if deferred else texts

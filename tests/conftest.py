@@ -222,21 +222,28 @@ def deployed(ssm, idempotency_table):
 
 
 class Clock:
-    """The request clock (`sms_webhook/deadlines.py`): it stands still unless the test moves it."""
+    """The request clock (`sms_webhook/deadlines.py`): it stands still unless the test moves it,
+    or the code under test waits on it."""
 
     def __init__(self) -> None:
         self.now = 1000.0
+        self.sleeps: list[float] = []
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
 
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     """Deadlines measured on a clock the test moves (`clock.advance(12)`: reply code took 12 s),
-    not on this machine's speed."""
+    not on this machine's speed; waits on it take no time."""
     stopped = Clock()
     monkeypatch.setattr(deadlines, "monotonic", lambda: stopped.now)
+    monkeypatch.setattr(deadlines, "sleep", stopped.sleep)
     return stopped
 
 

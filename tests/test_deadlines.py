@@ -120,3 +120,16 @@ def test_reply_code_within_its_time_logs_nothing(clock, logs):
         clock.advance(deadlines.REPLY_TIME)
 
     assert logs.records == []
+
+
+def test_a_webhooks_answer_is_due_when_twilio_stops_waiting(clock):
+    deadlines.start_request(TIME_LEFT)
+    clock.advance(4)
+
+    assert deadlines.seconds_to_answer() == deadlines.TWILIO_WAIT - 4
+
+
+def test_a_workers_answer_is_due_when_its_invocation_ends(clock):
+    deadlines.start_job(300_000)
+
+    assert deadlines.seconds_to_answer() == 300 - deadlines.ANSWER_MARGIN
