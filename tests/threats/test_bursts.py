@@ -15,7 +15,6 @@ import threading
 import time
 
 import pytest
-import requests
 from conftest import CONVERSATION_TABLE
 from moto.dynamodb.models import DynamoDBBackend
 from twilio_requests import REST_URL, rest_request, signed
@@ -115,14 +114,7 @@ def atomic_moto(monkeypatch):
 
 
 @pytest.fixture
-def fresh_moto(aws_on_loopback):
-    """moto keeps its state in the process, whichever server answers: each test starts from
-    none."""
-    requests.post(f"{aws_on_loopback}/moto-api/reset", timeout=10).raise_for_status()
-
-
-@pytest.fixture
-def deployed_conversations(fresh_moto, deployed_on_loopback, atomic_moto):
+def deployed_conversations(deployed_on_loopback, atomic_moto):
     """The deployed stack's tables in a moto server on loopback: the conversation's state, as
     the table holds it, once the test has run."""
     return lambda: json.loads(
