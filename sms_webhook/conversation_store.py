@@ -425,7 +425,7 @@ class Conversations:
         not saved, and it is logged and counted. A message the conversation has taken already
         gets its first reply, and changes nothing. When the store cannot be read, `answer` gets
         an empty conversation (`available` False) and nothing is saved; logged and counted too.
-        Never an exception: the reply goes out.
+        The store's failures raise nothing: the reply goes out. What the handler raises is raised.
         """
         key = conversation_key(message.to_number, message.from_number)
         stored = self._read(self.store, key) if self.store else None
@@ -472,10 +472,7 @@ class Conversations:
                 state=json.loads(stored.state),
                 history=self._last([*_turns(stored.history), _turn("in", message.body, media)]),
             )
-            started = deadlines.seconds_since_arrival()  # on the request's clock, as the rest
-            with deadlines.reply_code():  # the writes below get a window of their own after it
-                answered = answer(conversation)
-            seconds = deadlines.seconds_since_arrival() - started
+            answered, seconds = self._run(store, key, stored, answer, conversation)
         expires_at = int(time.time()) + self.ttl_seconds
         record = [*taken.items(), (message.sid, answered.texts)]
         change = self._changed(
@@ -493,6 +490,30 @@ class Conversations:
         except Exception as error:  # any failure of the store: the reply still goes out
             _store_failed("write", error)
         return Run(answered.texts, conflicted=False, seconds=seconds)
+
+    def _run(
+        self,
+        store: Store,
+        key: str,
+        stored: Stored,
+        answer: Callable[[Conversation], Answered],
+        conversation: Conversation,
+    ) -> tuple[Answered, float]:
+        """The handler's answer, and the seconds it took (on the request's clock). A handler that
+        raises while this message holds the conversation's turn gives it back first: the
+        sender's other messages would wait for it otherwise."""
+        started = deadlines.seconds_since_arrival()
+        try:
+            with deadlines.reply_code():  # the writes after it get a window of their own
+                answered = answer(conversation)
+        except BaseException:
+            if stored.lease:
+                try:
+                    _give_back(store, key, stored, int(time.time()) + self.ttl_seconds)
+                except Exception as error:  # the lease then lapses by itself
+                    _store_failed("write", error)
+            raise
+        return answered, deadlines.seconds_since_arrival() - started
 
     def _changed(
         self,

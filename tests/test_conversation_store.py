@@ -513,6 +513,25 @@ def test_a_change_whose_run_again_can_be_answered_in_time_is_kept(store, webhook
     assert seen(talks).state == {"winner": "this message"}
 
 
+def test_a_handler_that_raises_while_holding_the_turn_gives_it_back(store, logs):
+    talks = conversations(store)
+    runs: list[dict] = []
+
+    def fails_on_its_turn(conversation: Conversation) -> Answered:
+        runs.append(dict(conversation.state))
+        if len(runs) == 1:  # overtaken: its next run holds the conversation's turn
+            talks.turn(message("meanwhile"), remember("other", True))
+            return Answered((Text("ok"),), kept=True)
+        raise RuntimeError("the booking system is down")
+
+    with pytest.raises(RuntimeError):
+        talks.turn(message(), fails_on_its_turn)
+    talks.turn(message("next"), remember("next", True))
+
+    assert seen(talks).state == {"other": True, "next": True}
+    assert "conversation changed by another message: this change is lost" not in logs.messages()
+
+
 class TurnRecordingStore(FileStore):
     """A local store that notes who took a conversation's turn."""
 
