@@ -28,13 +28,7 @@ from sms_webhook.form import (
     UndecodableError,
     request_fields,
 )
-from sms_webhook.later import (
-    Later,
-    QueueUnavailableError,
-    answering,
-    queue_reply,
-    text_instead,
-)
+from sms_webhook.later import QueueUnavailableError, answer_now, answering
 from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
@@ -82,13 +76,7 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
     """The TwiML answer; for a handler that runs later, its acknowledgement, once the job is
     queued."""
     with answering(message, callback):  # for the texts the handler sends first
-        answer = reply(message)
-        if isinstance(answer, Later):
-            queue_reply(answer, fields, callback)
-            answer = answer.acknowledgement
-        elif deadlines.seconds_since_arrival() > deadlines.TWILIO_WAIT:
-            text_instead(message, answer)
-            answer = None
+        answer = answer_now(reply(message), fields, callback)
     return messaging_response(answer, callback)
 
 

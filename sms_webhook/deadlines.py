@@ -11,8 +11,8 @@ invocation. A request has three parts, each with its own time:
 2. Reply code: `REPLY_TIME`, the time an ordinary handler may take before its answer. The AWS
    calls it makes (`send_text`) may use the invocation's time. A handler that takes longer is
    logged (`reply code overran its time`) and counted (`SlowReplies`); what it did is still saved,
-   and past `TWILIO_WAIT`, when Twilio no longer reads the answer, the webhook sends the reply as
-   texts (`later.text_instead`).
+   and once Twilio may no longer read the answer (`twilio_waits`), the webhook has the reply sent
+   as texts (`later.answer_now`).
 3. After reply code: the calls that save what it did (the conversation, the deduplication
    records) get `SAVE_WINDOW` of their own from the moment it returns.
 
@@ -50,6 +50,10 @@ writes around it usually take, Twilio gets its answer well within 15 s."""
 SAVE_WINDOW = 4.0
 """Seconds the calls that save what reply code did have once it returns: as `AWS_BUDGET`, one
 DynamoDB attempt at its slowest (3 s) and a second for the others."""
+LATE_MARGIN = 3.0
+"""Seconds before Twilio's wait ends from which an answer made may reach it too late: what passes
+before the request arrives (API Gateway, a cold start) and after the answer is made (the writes
+that save it). A reply made after `TWILIO_WAIT - LATE_MARGIN` (12 s) goes as texts instead."""
 ANSWER_MARGIN = 1.0
 """Seconds kept, at the least, between the last AWS call and the invocation's own timeout."""
 
@@ -105,6 +109,12 @@ def seconds_to_answer() -> float:
     """How long until the answer is due: Twilio's wait after a webhook request arrived, the
     invocation's time for a worker's job."""
     return _current().answer_by - monotonic()
+
+
+def twilio_waits() -> bool:
+    """Whether an answer made now still reaches Twilio in time (outside a webhook request, where
+    nobody waits for one, always)."""
+    return seconds_to_answer() > LATE_MARGIN
 
 
 def seconds_since_arrival() -> float:

@@ -1,5 +1,6 @@
 """Replies that take longer than Twilio waits, and texts the bot sends first: both are jobs on a
-queue, which the worker (`handler.later_replies_handler`, `sms_webhook/sending.py`) runs.
+queue, which the worker (`handler.later_replies_handler`, `sms_webhook/sending.py`) runs. So is a
+reply that came too late for Twilio (`answer_now`).
 
     from sms_webhook.later import send_text
 
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sms_webhook import aws
+from sms_webhook import aws, deadlines
 from sms_webhook.config import (
     ConfigurationError,
     idempotency_table,
@@ -32,14 +33,7 @@ from sms_webhook.config import (
 )
 from sms_webhook.form import FormFields
 from sms_webhook.telemetry import count, logger
-from sms_webhook.twiml import (
-    MAX_MEDIA,
-    MAX_MESSAGES,
-    MAX_TEXT_LENGTH,
-    characters,
-    messages_of,
-    reply_texts,
-)
+from sms_webhook.twiml import MAX_MEDIA, MAX_TEXT_LENGTH, characters, reply_texts
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
@@ -107,26 +101,35 @@ def reply_sender(message: "IncomingMessage") -> str:
     return message.fields.get("MessagingServiceSid") or message.to_number
 
 
-def queue_reply(later: Later, fields: FormFields, status_callback: str | None) -> None:
-    """Queue the later handler's run on this message, whose signature held: the worker trusts
-    the fields as they are, since only this function can put a job on the queue."""
+def answer_now(answer: "Reply | Later", fields: FormFields, status_callback: str | None) -> "Reply":
+    """What Twilio gets now for a message whose signature held; what goes later is queued (the
+    worker trusts the fields as they are, since only the webhook puts a reply on the queue).
+
+    A handler that runs later is queued, and Twilio gets its acknowledgement. A reply made when
+    Twilio may have stopped waiting (`deadlines.twilio_waits`) is queued as the reply it is: the
+    worker sends it, once, from the number texted, and Twilio gets nothing to send twice.
+    """
+    if isinstance(answer, Later):
+        _queue_reply(fields, status_callback, route=answer.route)
+        return answer.acknowledgement
+    if deadlines.twilio_waits():
+        return answer
+    texts = [
+        [text.body, list(text.media)] for text in reply_texts(answer) if text.body or text.media
+    ]
+    if texts:
+        logger.warning(
+            "reply code took longer than Twilio waits: its reply goes as texts",
+            extra={"seconds": round(deadlines.seconds_since_arrival(), 1)},
+        )
+        _queue_reply(fields, status_callback, texts=texts)
+    return None
+
+
+def _queue_reply(fields: FormFields, status_callback: str | None, **reply: object) -> None:
+    """A reply to this message for the worker: the handler's to run (`route`), or its `texts`."""
     pairs = [[name, value] for name, values in fields.items() for value in values]
-    enqueue(
-        {"job": "reply", "route": later.route, "fields": pairs, "status_callback": status_callback}
-    )
-
-
-def text_instead(message: "IncomingMessage", reply: "Reply") -> None:
-    """Send the reply as texts: reply code took longer than Twilio waits (15 s from its request),
-    so Twilio no longer reads the answer. Each message goes once, as `send_text` sends them, and
-    no more than a later reply may fill (`MAX_MESSAGES`)."""
-    pieces = messages_of(reply_texts(reply))
-    logger.warning(
-        "reply code took longer than Twilio waits: its reply goes as texts",
-        extra={"messages": len(pieces), "messages_left_out": max(0, len(pieces) - MAX_MESSAGES)},
-    )
-    for index, piece in enumerate(pieces[:MAX_MESSAGES]):
-        send_text(message.from_number, piece.body, media=piece.media, key=f"{message.sid} {index}")
+    enqueue({"job": "reply", **reply, "fields": pairs, "status_callback": status_callback})
 
 
 def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:

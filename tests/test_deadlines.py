@@ -133,3 +133,23 @@ def test_a_workers_answer_is_due_when_its_invocation_ends(clock):
     deadlines.start_job(300_000)
 
     assert deadlines.seconds_to_answer() == 300 - deadlines.ANSWER_MARGIN
+
+
+def test_twilio_still_waits_for_an_answer_made_before_the_late_margin(clock):
+    deadlines.start_request(TIME_LEFT)
+    clock.advance(deadlines.TWILIO_WAIT - deadlines.LATE_MARGIN - 0.1)
+
+    assert deadlines.twilio_waits()
+
+
+def test_an_answer_made_within_the_late_margin_may_reach_twilio_too_late(clock):
+    deadlines.start_request(TIME_LEFT)
+    clock.advance(deadlines.TWILIO_WAIT - deadlines.LATE_MARGIN + 0.1)
+
+    assert not deadlines.twilio_waits()
+
+
+def test_outside_a_webhook_request_nobody_waits_for_an_answer():
+    deadlines.end_request()
+
+    assert deadlines.twilio_waits()

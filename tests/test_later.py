@@ -9,7 +9,7 @@ import pytest
 from twilio_requests import MESSAGE_SID, REST_URL, SMS, STATUS_URL, rest_request, signed
 
 import handler
-from sms_webhook import later
+from sms_webhook import deadlines, later
 from sms_webhook.config import ConfigurationError
 from sms_webhook.form import FormFields
 from sms_webhook.later import (
@@ -19,8 +19,8 @@ from sms_webhook.later import (
     TooLargeToQueueError,
     send_text,
 )
-from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
+from sms_webhook.twiml import Text
 
 REPORT = Later("replies.report", "Working on it")
 
@@ -31,8 +31,12 @@ def queued(queue_url: str) -> list[dict]:
     return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
 
 
+def test_a_later_handlers_message_gets_its_acknowledgement_now(later_queue):
+    assert later.answer_now(REPORT, FormFields.from_pairs(SMS), STATUS_URL) == "Working on it"
+
+
 def test_a_later_reply_is_queued_with_the_messages_fields_and_when(later_queue):
-    later.queue_reply(REPORT, FormFields.from_pairs(SMS), STATUS_URL)
+    later.answer_now(REPORT, FormFields.from_pairs(SMS), STATUS_URL)
 
     [job] = queued(later_queue)
     assert time.time() - job.pop("queued_at") < 60
@@ -131,7 +135,7 @@ def test_a_job_longer_than_the_queue_takes_is_too_large_and_no_outage(later_queu
 
 
 def test_each_job_queued_is_counted(later_queue, published):
-    later.queue_reply(REPORT, FormFields.from_pairs(SMS), None)
+    later.answer_now(REPORT, FormFields.from_pairs(SMS), None)
 
     assert [m["name"] for m in published()] == ["LaterRepliesQueued"]
 
@@ -283,12 +287,37 @@ def test_the_queued_job_names_the_message(later_queue, invoke, later_router):
     assert dict(map(tuple, job["fields"]))["MessageSid"] == MESSAGE_SID
 
 
-def test_a_reply_too_late_for_twilio_goes_as_ten_texts_at_most_to_the_sender(later_queue):
-    message = IncomingMessage.from_fields(FormFields.from_pairs(SMS))
+def test_a_reply_made_while_twilio_waits_is_answered_and_nothing_queued(later_queue, clock):
+    deadlines.start_request(remaining_millis=30_000)
+    clock.advance(deadlines.TWILIO_WAIT - deadlines.LATE_MARGIN - 0.1)
 
-    later.text_instead(message, [f"part {number}" for number in range(12)])
+    assert later.answer_now(["Hi", "there"], FormFields.from_pairs(SMS), None) == ["Hi", "there"]
+    assert queued(later_queue) == []
 
-    jobs = sorted(queued(later_queue), key=lambda job: int(job["key"].split()[-1]))
-    assert [(job["to"], job["body"], job["key"]) for job in jobs] == [
-        (dict(SMS)["From"], f"part {number}", f"{MESSAGE_SID} {number}") for number in range(10)
-    ]
+
+def test_a_reply_made_once_twilio_may_have_stopped_waiting_is_queued_as_the_reply(
+    later_queue, clock
+):
+    deadlines.start_request(remaining_millis=30_000)
+    clock.advance(deadlines.TWILIO_WAIT - deadlines.LATE_MARGIN + 0.1)
+
+    answer = later.answer_now(
+        ["Hi", Text("", ["https://x.test/a.png"])], FormFields.from_pairs(SMS), STATUS_URL
+    )
+
+    [job] = queued(later_queue)
+    assert answer is None
+    assert (job["job"], job["texts"], job["status_callback"]) == (
+        "reply",
+        [["Hi", []], ["", ["https://x.test/a.png"]]],
+        STATUS_URL,
+    )
+    assert dict(map(tuple, job["fields"]))["MessageSid"] == MESSAGE_SID
+
+
+def test_an_empty_reply_made_too_late_queues_nothing(later_queue, clock):
+    deadlines.start_request(remaining_millis=30_000)
+    clock.advance(deadlines.TWILIO_WAIT)
+
+    assert later.answer_now(None, FormFields.from_pairs(SMS), None) is None
+    assert queued(later_queue) == []
