@@ -33,7 +33,14 @@ from sms_webhook.config import (
 )
 from sms_webhook.form import FormFields
 from sms_webhook.telemetry import count, logger
-from sms_webhook.twiml import MAX_MEDIA, MAX_TEXT_LENGTH, characters, reply_texts
+from sms_webhook.twiml import (
+    MAX_MEDIA,
+    MAX_MESSAGES,
+    MAX_TEXT_LENGTH,
+    characters,
+    fits_in_messages,
+    reply_texts,
+)
 
 if TYPE_CHECKING:
     from sms_webhook.message import IncomingMessage
@@ -152,10 +159,10 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
         raise InvalidTextError("to must be a number like +14155551234 or a channel address")
     if not body and not urls:
         raise InvalidTextError("a text needs a body or media")
-    if characters(body) > MAX_TEXT_LENGTH:
+    if not fits_in_messages(body):
         raise InvalidTextError(
-            f"body must be at most {MAX_TEXT_LENGTH:,} characters (10 messages of 1,600), "
-            f"not {characters(body):,}"
+            f"body must fit in {MAX_MESSAGES} messages of 1,600 characters, cut at spaces "
+            f"({MAX_TEXT_LENGTH:,} characters at most), not {characters(body):,} characters"
         )
     if len(urls) > MAX_MEDIA or not all(
         isinstance(url, str) and url.startswith(("https://", "http://")) for url in urls

@@ -47,7 +47,14 @@ from sms_webhook.form import FormFields
 from sms_webhook.later import HANDLERS, Job, answering, reply_sender
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym, raised_at
-from sms_webhook.twiml import MAX_MESSAGES, Text, messages_needed, messages_of
+from sms_webhook.twiml import (
+    MAX_MESSAGE_LENGTH,
+    MAX_MESSAGES,
+    MAX_TEXT_LENGTH,
+    Text,
+    characters,
+    messages_of,
+)
 
 REFUSALS = frozenset({"21211", "21610", "21612", "21614", "21617", "63016"})
 """Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a landline, a
@@ -234,14 +241,18 @@ def _record(texts: Iterable[Text], to: str) -> str:
     later call with the same key send instead of texts of their own. No message when they are
     more than Twilio can send or a record can hold: a final error, logged and counted."""
     sendable = [Text(_sendable(text.body), tuple(map(_sendable, text.media))) for text in texts]
-    needed = messages_needed(sendable)
+    length = sum(characters(text.body) for text in sendable)
+    if length > MAX_TEXT_LENGTH:  # more messages than allowed, however it is cut: not cut
+        needed = -(-length // MAX_MESSAGE_LENGTH)
+    else:
+        pieces = messages_of(sendable)
+        needed = len(pieces)
     if needed > MAX_MESSAGES:
         return _too_large(
             f"text not sent: longer than {MAX_MESSAGES} messages of 1,600 characters",
             {"messages": needed, "to": _shown(to)},
         )
-    pieces = [[piece.body, list(piece.media)] for piece in messages_of(sendable)]
-    record = json.dumps(pieces, ensure_ascii=False)
+    record = json.dumps([[piece.body, list(piece.media)] for piece in pieces], ensure_ascii=False)
     size = len(_stored(record).encode())
     if size > MAX_RECORD_SIZE:
         return _too_large(

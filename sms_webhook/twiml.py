@@ -43,7 +43,7 @@ answer (its error 14109). A runaway text (a loop, a model that does not stop) co
 these."""
 
 MAX_TEXT_LENGTH = MAX_MESSAGES * MAX_MESSAGE_LENGTH
-"""Characters of one text sent first: what `MAX_MESSAGES` messages carry (16,000)."""
+"""Characters `MAX_MESSAGES` messages carry at the most (16,000): a text longer never fits."""
 
 MAX_TWIML_SIZE = 64_000
 """Bytes of TwiML Twilio accepts (64 kB)."""
@@ -81,15 +81,10 @@ def messages_of(texts: Iterable[Text]) -> list[Text]:
     return [piece for text in texts if text.body or text.media for piece in _messages(text)]
 
 
-def messages_needed(texts: Iterable[Text]) -> int:
-    """How many messages of `MAX_MESSAGE_LENGTH` characters the texts fill, each at least one:
-    the measure of `MAX_MESSAGES`, which a caller can tell from the characters alone (split at
-    spaces, a long text may go as one message more)."""
-    return sum(
-        max(1, -(-characters(text.body) // MAX_MESSAGE_LENGTH))
-        for text in texts
-        if text.body or text.media
-    )
+def fits_in_messages(body: str) -> bool:
+    """Whether the text fits in `MAX_MESSAGES` messages as it is cut (at spaces, so a text of
+    16,000 characters may need more)."""
+    return characters(body) <= MAX_TEXT_LENGTH and len(split_message(body)) <= MAX_MESSAGES
 
 
 def _messages(text: Text) -> list[Text]:

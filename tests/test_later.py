@@ -109,6 +109,14 @@ def test_a_text_needs_a_key_of_reasonable_length(later_queue, key):
         send_text("+14155550100", "hi", key=key)
 
 
+def test_a_body_cut_at_its_spaces_into_more_than_10_messages_is_refused(later_queue):
+    words = ("y" * 800 + " ") * 19  # 15,219 characters, cut after each word: 19 messages
+
+    with pytest.raises(InvalidTextError, match="must fit in 10 messages of 1,600 characters"):
+        send_text("+14155550100", words, key="k")
+    assert queued(later_queue) == []
+
+
 def test_a_body_of_16000_characters_is_queued(later_queue):
     send_text("+14155550100", "x" * 16_000, key="k")
 
@@ -119,7 +127,7 @@ def test_a_body_of_16000_characters_is_queued(later_queue):
     ("body", "counted"), [("x" * 16_001, "16,001"), ("🎉" * 8_001, "16,002")], ids=["x", "emoji"]
 )
 def test_a_body_over_16000_characters_as_twilio_counts_them_is_refused(later_queue, body, counted):
-    with pytest.raises(InvalidTextError, match=f"at most 16,000 characters .*, not {counted}$"):
+    with pytest.raises(InvalidTextError, match=f"16,000 characters at most.*, not {counted} "):
         send_text("+14155550100", body, key="k")
     assert queued(later_queue) == []
 

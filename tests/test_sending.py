@@ -473,6 +473,19 @@ def test_a_text_to_a_whatsapp_address_goes_from_the_number_on_whatsapp(sending_a
     assert twilio_api.forms[0]["From"] == f"whatsapp:{TWILIO_NUMBER}"
 
 
+def test_a_later_reply_cut_at_its_spaces_into_more_than_10_messages_is_not_sent(
+    twilio_api, logs, published
+):
+    words = ("y" * 800 + " ") * 19  # 15,219 characters, cut after each word: 19 messages
+    router = answering_later(lambda message: words)
+
+    assert failed(work(reply_job(router))) == 0
+
+    assert twilio_api.forms == []
+    [line] = [r for r in logs.records if r["message"].startswith("text not sent: longer")]
+    assert line["messages"] == 19
+
+
 def test_a_text_job_over_16000_characters_is_not_sent_and_not_retried(
     sending_account, twilio_api, logs, published
 ):

@@ -6,7 +6,7 @@ from sms_webhook.twiml import (
     MAX_TWIML_SIZE,
     Text,
     characters,
-    messages_needed,
+    fits_in_messages,
     messaging_response,
     split_message,
 )
@@ -122,18 +122,18 @@ def test_characters_are_counted_as_twilio_counts_them():
     assert [characters(text) for text in ("abc", "日本", "🎉", "a\ud800b")] == [3, 2, 2, 3]
 
 
-def test_a_text_of_16000_characters_fills_10_messages_and_one_more_11():
-    assert [messages_needed([Text("x" * length)]) for length in (16_000, 16_001)] == [10, 11]
+def test_a_text_of_16000_characters_without_spaces_fits_in_10_messages():
+    assert fits_in_messages("x" * 16_000)
 
 
-def test_each_text_fills_a_message_of_its_own():
-    texts = [Text("Hi"), Text("", ["https://example.com/a.png"]), Text("x" * 1601)]
-
-    assert messages_needed(texts) == 4
+def test_a_text_of_16001_characters_fits_in_no_10_messages():
+    assert not fits_in_messages("x" * 16_001)
 
 
-def test_a_text_with_neither_body_nor_media_fills_no_message():
-    assert messages_needed([Text("")]) == 0
+def test_a_text_cut_at_its_spaces_into_more_than_10_messages_does_not_fit():
+    words = ("y" * 800 + " ") * 19  # cut after each word: 19 messages of 800 characters
+
+    assert (len(words) < 16_000, fits_in_messages(words)) == (True, False)
 
 
 def test_twiml_never_exceeds_64_kb_and_says_what_it_left_out(logs):

@@ -55,8 +55,8 @@ def test_a_text_of_300000_characters_is_refused_in_the_handler_before_anything_i
     answer = invoke(signed(rest_request(), REST_URL))
 
     assert (
-        "not sent: body must be at most 16,000 characters (10 messages of 1,600), not 300,000"
-        in answer["body"]
+        "not sent: body must fit in 10 messages of 1,600 characters, cut at spaces (16,000 "
+        "characters at most), not 300,000 characters" in answer["body"]
     )
     assert queued(later_queue) == 0
     assert "LaterRepliesNotQueued" not in [m["name"] for m in published()]
