@@ -52,7 +52,10 @@ def supervise(
     """Run `start()`'s process, start it again whenever a `watched()` file changes, and return
     once told to stop (Ctrl-C, SIGTERM, SIGHUP), with the process stopped. `started()` is called
     once the files are watched: any change from then on restarts the process."""
-    for name in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C does: KeyboardInterrupt
+    # Each stops it as Ctrl-C does (KeyboardInterrupt), even when this process was started with
+    # them ignored: a shell without job control ignores Ctrl-C in the jobs it puts in the
+    # background, and the process would otherwise ignore it too.
+    for name in STOP_SIGNALS:
         signal.signal(name, signal.default_int_handler)
     seen = stamps(watched())
     child = start()

@@ -1,5 +1,6 @@
 """`make run` restarts itself when the code changes and stops whole: real processes and socket."""
 
+import contextlib
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -145,6 +146,28 @@ def test_ctrl_c_stops_the_server_and_nothing_is_left(make_run):
     assert nothing_listens(make_run.port)
     make_run.wait_for(rf"^stopped: nothing listens on http://127\.0\.0\.1:{make_run.port}/sms")
     assert "Traceback" not in make_run.output
+
+
+@contextlib.contextmanager
+def ctrl_c_ignored():
+    """Processes started meanwhile ignore Ctrl-C, as a shell without job control starts the jobs
+    it puts in the background (`make run &` in a script)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_a_server_started_with_ctrl_c_ignored(tmp_path):
+    with ctrl_c_ignored():
+        server = RunningServer(copy_of_project(tmp_path))
+    try:
+        os.killpg(server.process.pid, signal.SIGINT)
+
+        assert server.process.wait(30) == 0
+    finally:
+        server.close()
 
 
 def test_killing_the_printed_process_id_stops_the_server_and_nothing_is_left(make_run):
