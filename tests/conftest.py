@@ -11,6 +11,7 @@ from builds import BUILDS, PROJECT
 from emf import emitted_metrics
 from local_project import RunningServer, copy_of_project
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
 from recording_twilio import TwilioMessages
 from twilio_requests import (
@@ -273,6 +274,25 @@ def deployed_on_loopback(aws_on_loopback, monkeypatch):
     monkeypatch.setenv("CONVERSATION_TABLE", CONVERSATION_TABLE)
     monkeypatch.setenv("LATER_QUEUE_URL", queue)
     return dynamodb
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch):
+    """moto's DynamoDB applying each call at once, as DynamoDB applies a conditional write:
+    moto's server answers in threads, and checks a write's condition and stores its item in
+    separate steps, between which another thread's write could slip."""
+    lock = threading.Lock()
+
+    def alone(call):
+        @functools.wraps(call)
+        def called_alone(*args, **kwargs):
+            with lock:
+                return call(*args, **kwargs)
+
+        return called_alone
+
+    for operation in ("get_item", "put_item", "update_item", "delete_item"):
+        monkeypatch.setattr(DynamoDBBackend, operation, alone(getattr(DynamoDBBackend, operation)))
 
 
 @pytest.fixture

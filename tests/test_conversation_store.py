@@ -439,7 +439,7 @@ def test_a_message_answered_while_another_wrote_first_runs_again_on_what_it_left
     assert seen(talks).state == {"n": 11}
 
 
-def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
+def test_two_threads_answering_one_sender_at_once_lose_no_change(table, atomic_moto):
     talks = conversations(DynamoDBStore(TABLE))
     both_read = threading.Barrier(2)
     this_thread = threading.local()
@@ -448,7 +448,7 @@ def test_two_threads_answering_one_sender_at_once_lose_no_change(table):
         conversation.state["n"] = conversation.state.get("n", 0) + 1
         if not getattr(this_thread, "answered", False):  # each thread's first run: both have
             this_thread.answered = True  # read version 0 before either writes
-            both_read.wait(timeout=5)
+            both_read.wait(timeout=60)
         return Answered((Text("ok"),), kept=True)
 
     threads = [threading.Thread(target=talks.turn, args=(message(), increment)) for _ in range(2)]

@@ -9,14 +9,12 @@ Concurrent invocations are threads calling the function, against DynamoDB as a m
 loopback (deployed) or the local file.
 """
 
-import functools
 import json
 import threading
 import time
 
 import pytest
 from conftest import CONVERSATION_TABLE
-from moto.dynamodb.models import DynamoDBBackend
 from twilio_requests import REST_URL, rest_request, signed
 
 import handler
@@ -92,25 +90,6 @@ def collecting(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(handler, "reply", router.reply)
     return runs
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch):
-    """moto's DynamoDB applying each call at once, as DynamoDB applies a conditional write:
-    moto's server answers in threads, and checks a write's condition and stores its item in
-    separate steps, between which another thread's write could slip."""
-    lock = threading.Lock()
-
-    def alone(call):
-        @functools.wraps(call)
-        def called_alone(*args, **kwargs):
-            with lock:
-                return call(*args, **kwargs)
-
-        return called_alone
-
-    for operation in ("get_item", "put_item", "update_item", "delete_item"):
-        monkeypatch.setattr(DynamoDBBackend, operation, alone(getattr(DynamoDBBackend, operation)))
 
 
 @pytest.fixture
