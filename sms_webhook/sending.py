@@ -382,7 +382,7 @@ def _to_twilio(outgoing: Outgoing) -> str:
         if _nothing_sent(error):
             raise RetryableError("network") from None
         raise UnansweredError("timeout") from None
-    except Exception:  # sent, and answered with what cannot be read (a 2xx that is no JSON)
+    except (ValueError, AttributeError):  # a 2xx whose body is no JSON object: sent, maybe
         raise UnansweredError("unreadable") from None
     if not isinstance(sent.sid, str):  # a 2xx that names no message (an empty body)
         raise UnansweredError("unreadable")

@@ -79,8 +79,8 @@ def twilio_answering(monkeypatch):
 
 @pytest.mark.parametrize(
     "body",
-    [b"<html><body>Created</body></html>", b"", b'{"sid": "SM0123'],
-    ids=["html", "empty", "cut short"],
+    [b"<html><body>Created</body></html>", b"", b'{"sid": "SM0123', b'["SM0123"]'],
+    ids=["html", "empty", "cut short", "no object"],
 )
 def test_a_text_twilio_took_with_an_answer_that_is_not_json_is_never_sent_again(
     twilio_answering, logs, published, body
