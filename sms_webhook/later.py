@@ -207,11 +207,14 @@ def enqueue(job: Job) -> None:
 
 
 def _refused_as_too_long(error: Exception) -> bool:
-    """Whether SQS refused the message as too long: `InvalidParameterValue` ("Message must be
-    shorter than 1048576 bytes"), which of this call's parameters can only concern the body."""
+    """Whether SQS refused the message as too long: `InvalidParameterValue`, "Message must be
+    shorter than 1048576 bytes"."""
     response = getattr(error, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code == "InvalidParameterValue"
+    refusal = response.get("Error", {}) if isinstance(response, dict) else {}
+    return bool(
+        refusal.get("Code") == "InvalidParameterValue"
+        and "shorter than" in str(refusal.get("Message", ""))
+    )
 
 
 def _in_the_background(job: Job) -> None:

@@ -6,10 +6,11 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from twilio_requests import MESSAGE_SID, REST_URL, SMS, STATUS_URL, rest_request, signed
 
 import handler
-from sms_webhook import deadlines, later
+from sms_webhook import aws, deadlines, later
 from sms_webhook.config import ConfigurationError
 from sms_webhook.form import FormFields
 from sms_webhook.later import (
@@ -140,6 +141,17 @@ def test_a_job_longer_than_the_queue_takes_is_too_large_and_no_outage(later_queu
     with pytest.raises(TooLargeToQueueError, match="more than the queue takes"):
         send_text("+14155550100", "x" * 1_500, key="k")
     assert published() == []
+
+
+def test_a_job_refused_for_another_invalid_parameter_is_not_called_too_large(later_queue):
+    def refused(**_):
+        error = {"Code": "InvalidParameterValue", "Message": "Value for QueueUrl is invalid"}
+        raise ClientError({"Error": error}, "SendMessage")
+
+    aws.client("sqs").meta.events.register("before-call.sqs.SendMessage", refused)
+
+    with pytest.raises(QueueUnavailableError):
+        send_text("+14155550100", "Ada asks", key="k")
 
 
 def test_each_job_queued_is_counted(later_queue, published):
