@@ -97,6 +97,10 @@ class ConflictError(Exception):
     another message holds its turn."""
 
 
+class StoreFailedError(Exception):
+    """The store failed while a message waited for its conversation's turn (logged, counted)."""
+
+
 class UnsavableStateError(Exception):
     """The state holds what JSON cannot hold as it is."""
 
@@ -434,7 +438,10 @@ class Conversations:
         run = self._apply(self.store, key, message, answer, stored)
         if not run.conflicted:
             return run.texts
-        again = self._next_turn(self.store, key, run.seconds)
+        try:
+            again = self._next_turn(self.store, key, run.seconds)
+        except StoreFailedError:  # logged and counted as such: no conflict to count too
+            return run.texts
         if again is not None:
             run = self._apply(self.store, key, message, answer, again)
             if not run.conflicted:
@@ -556,11 +563,14 @@ class Conversations:
     def _next_turn(self, store: Store, key: str, seconds: float) -> Stored | None:
         """The conversation to run the handler on once more, after another message changed
         it: with its turn held, once it comes; as it is now for a handler too slow to hold the
-        turn. None when no run could end in time."""
+        turn. None when no run could end in time; `StoreFailedError` when the store failed."""
         if not _time_for_another_run(seconds):
             return None
         if seconds + ONE_ATTEMPT > LEASE_SECONDS:
-            return self._read(store, key)
+            now = self._read(store, key)
+            if now is None:
+                raise StoreFailedError
+            return now
         lease = os.urandom(8).hex()
         longest = FIRST_PAUSE
         while True:
@@ -569,7 +579,7 @@ class Conversations:
                 held = store.take_turn(key, lease, time.time() + LEASE_SECONDS)
             except Exception as error:  # as for a write: the reply still goes out
                 _store_failed("take_turn", error)
-                return None
+                raise StoreFailedError from None
             if held is not None:
                 return held
             deadlines.sleep(random.uniform(0, longest))  # noqa: S311 (spreading asks, not a secret)

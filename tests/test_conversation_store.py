@@ -569,6 +569,31 @@ def test_a_later_handler_too_slow_to_hold_the_turn_runs_once_more_without_it(tmp
     assert seen(talks).state == {"texted": True, "reported": True}
 
 
+class FailingToTakeTurns(FileStore):
+    """A local store that fails when a message asks for the conversation's turn."""
+
+    def take_turn(self, key, lease, until):
+        raise ConnectionError("the store is down")
+
+
+def test_a_store_failing_while_a_message_waits_for_its_turn_is_no_conflict(
+    tmp_path, logs, published
+):
+    talks = conversations(FailingToTakeTurns(tmp_path / "c.json"))
+
+    def overtaken(conversation: Conversation) -> Answered:
+        talks.turn(message("meanwhile"), remember("other", True))
+        return Answered((Text("sent anyway"),), kept=True)
+
+    assert talks.turn(message(), overtaken) == (Text("sent anyway"),)
+    assert "conversation store unavailable" in logs.messages()
+    counted = [metric["name"] for metric in published()]
+    assert ("ConversationStoreFailures" in counted, "ConversationConflicts" in counted) == (
+        True,
+        False,
+    )
+
+
 class BrokenStore:
     def read(self, key):
         raise ConnectionError("the store is down")
