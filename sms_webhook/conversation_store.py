@@ -243,6 +243,17 @@ def _from_item(item: Item) -> Stored:
     return Stored(item["state"]["S"], item["history"]["S"], version, taken)
 
 
+LOCK_WAIT = 2.0
+"""Seconds a change waits for the local file's lock before it gives up (`LockTimeoutError`):
+the message is then answered without its conversation, as when a table cannot be reached."""
+LOCK_RETRY = 0.01
+"""Seconds between two tries of the lock."""
+
+
+class LockTimeoutError(Exception):
+    """Another process held the local file's lock for `LOCK_WAIT` seconds."""
+
+
 class FileStore:
     """Conversations in a JSON file, for local runs: no service needed, a restart keeps them,
     and several processes (`make run`, `make chat`) may share it: each change holds a lock on a
@@ -360,17 +371,6 @@ class FileStore:
         except BaseException:
             os.unlink(partial)
             raise
-
-
-LOCK_WAIT = 2.0
-"""Seconds a change waits for the local file's lock before it gives up (`LockTimeoutError`):
-the message is then answered without its conversation, as when a table cannot be reached."""
-LOCK_RETRY = 0.01
-"""Seconds between two tries of the lock."""
-
-
-class LockTimeoutError(Exception):
-    """Another process held the local file's lock for `LOCK_WAIT` seconds."""
 
 
 def _from_entry(entry: dict[str, Any]) -> Stored:
