@@ -126,6 +126,9 @@ def test_a_client_that_stalls_mid_request_does_not_stall_the_next(
 
     assert status == 200
     assert len(received) == 1
+    stalled_client.setblocking(False)
+    with pytest.raises(BlockingIOError):  # still connected, still stalled: not dropped first
+        stalled_client.recv(1024)
 
 
 def test_a_client_that_stops_sending_is_dropped(local_server, stalled_client):
