@@ -47,9 +47,10 @@ AWS_BUDGET = 4.0
 REPLY_TIME = 10.0
 """Seconds an ordinary handler may take before its answer: with the milliseconds the reads and
 writes around it usually take, Twilio gets its answer well within 15 s."""
-SAVE_WINDOW = 4.0
-"""Seconds the calls that save what reply code did have once it returns: as `AWS_BUDGET`, one
-DynamoDB attempt at its slowest (3 s) and a second for the others."""
+SAVE_WINDOW = 6.0
+"""Seconds the calls that save what reply code did have once it returns: the last of them (the
+conversation, then two deduplication records) may start up to 3 s after, and still have a
+DynamoDB attempt's slowest (3 s)."""
 LATE_MARGIN = 3.0
 """Seconds before Twilio's wait ends from which an answer made may reach it too late: what passes
 before the request arrives (API Gateway, a cold start) and after the answer is made (the writes
