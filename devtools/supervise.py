@@ -58,9 +58,10 @@ def supervise(
     for name in STOP_SIGNALS:
         signal.signal(name, signal.default_int_handler)
     seen = stamps(watched())
-    child = start()
-    started()
-    try:
+    child: subprocess.Popen | None = None
+    try:  # from the first start on: Ctrl-C may come while the banner is printed
+        child = start()
+        started()
         reported = False
         while True:
             time.sleep(POLL_SECONDS)
@@ -84,7 +85,8 @@ def supervise(
     finally:
         for name in STOP_SIGNALS:  # a second Ctrl-C while the child stops changes nothing
             signal.signal(name, signal.SIG_IGN)
-        stop(child)
+        if child is not None:
+            stop(child)
 
 
 def stop(child: subprocess.Popen) -> None:

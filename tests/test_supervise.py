@@ -2,7 +2,9 @@
 
 import contextlib
 import os
+import shutil
 import signal
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,7 +18,7 @@ from local_project import (
 )
 
 from devtools.send import send
-from devtools.supervise import changed, stamps
+from devtools.supervise import STOP_SIGNALS, changed, stamps, supervise
 
 NEW_REPLY = ('DEFAULT_REPLY_MESSAGE = "', 'DEFAULT_REPLY_MESSAGE = "Edited while running. ')
 BROKEN = ("import os\n", "import os(\n")
@@ -168,6 +170,30 @@ def test_ctrl_c_stops_a_server_started_with_ctrl_c_ignored(tmp_path):
         assert server.process.wait(30) == 0
     finally:
         server.close()
+
+
+@pytest.fixture
+def stop_signals_restored():
+    """`supervise` sets how the process it runs in takes the stop signals: put back as they were."""
+    before = {name: signal.getsignal(name) for name in STOP_SIGNALS}
+    yield
+    for name, handler in before.items():
+        signal.signal(name, handler)
+
+
+def test_ctrl_c_while_the_banner_is_printed_stops_the_server(tmp_path, stop_signals_restored):
+    servers: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        servers.append(subprocess.Popen([shutil.which("sleep"), "60"], stdin=subprocess.PIPE))
+        return servers[-1]
+
+    def banner_interrupted() -> None:
+        raise KeyboardInterrupt  # what Ctrl-C raises, as the banner is printed
+
+    supervise(start, list, tmp_path, started=banner_interrupted)  # returns: stopped as asked
+
+    assert servers[0].poll() is not None
 
 
 def test_killing_the_printed_process_id_stops_the_server_and_nothing_is_left(make_run):
