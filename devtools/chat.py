@@ -88,8 +88,11 @@ class Chat:
         )
 
     def say(self, *lines: str, end: str = "\n") -> None:
+        """The lines in one write: the prompt `input` prints from the main thread comes before
+        or after a later reply printed from another, never amid its lines."""
         with self._printing:
-            print(*lines, sep="\n", end=end, file=self.output, flush=True)
+            self.output.write("\n".join(lines) + end)
+            self.output.flush()
 
     def sent(self, outgoing: Outgoing) -> None:
         """A text the bot put in the outbox, printed as it arrives: a later reply to whoever is

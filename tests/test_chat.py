@@ -1,6 +1,7 @@
 """`make chat`: a conversation with the bot in the terminal, driven here through a pipe."""
 
 import contextlib
+import io
 import json
 import os
 import pty
@@ -15,8 +16,10 @@ import pytest
 from later_replies import STAFF
 from local_project import WAIT_SECONDS, copy_of_project
 
+from devtools.chat import Chat
 from devtools.local_token import local_token
 from devtools.paths import PROJECT
+from sms_webhook.sending import Outgoing
 from sms_webhook.telemetry import pseudonym
 
 
@@ -222,6 +225,27 @@ def test_in_a_terminal_no_metric_line_comes_between_a_later_reply_and_the_prompt
     read_until(terminal, "A customer asks: AGENT\r\nyou> ")
 
     assert '"_aws"' not in ended(terminal)
+
+
+class Writes(io.StringIO):
+    """A terminal that notes each write made to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_in_a_terminal_a_later_reply_and_its_new_prompt_are_one_write(tmp_path):
+    terminal = Writes()
+    session = Chat(terminal, tmp_path / "c.json", tmp_path / "outbox.jsonl", interactive=True)
+
+    session.sent(Outgoing("AC" + "0" * 32, STAFF, "+15005550006", "Ada asks", (), None))
+
+    assert terminal.writes == [f"\nbot to {pseudonym(STAFF, local_token())}> Ada asks\nyou> "]
 
 
 def test_quit_ends_the_chat_before_the_next_line(chat):
