@@ -73,8 +73,8 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
 
 
 def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
-    """The TwiML answer; for a handler that runs later, its acknowledgement, once the job is
-    queued."""
+    """The TwiML answer; for a handler that runs later, its acknowledgement, and for a reply
+    made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`)."""
     with answering(message, callback):  # for the texts the handler sends first
         answer = answer_now(reply(message), fields, callback)
     return messaging_response(answer, callback)

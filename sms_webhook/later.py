@@ -145,13 +145,13 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
     handler, a script run twice): the first text given with them is the one sent, whole. It is
     retried until it is sent or lands in the dead-letter queue.
 
-    `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `body`
-    at most 16,000 characters as Twilio counts them (10 messages of 1,600, an emoji counting
-    two); `media` up to 10 public http(s) URLs (one URL alone may be given as a string). It is
-    sent from the stack's `SendFrom` and `TwilioAccountSid` when they are set, else, called while
+    `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `body` what
+    fits in 10 messages of 1,600 characters as it is cut at spaces (16,000 at most, an emoji
+    counting two); `media` up to 10 public http(s) URLs (one URL alone may be given as a string). It
+    is sent from the stack's `SendFrom` and `TwilioAccountSid` when they are set, else, called while
     a message is answered, from the number that message was sent to. Deliveries are reported on
-    `/status` (from a script, to `STATUS_CALLBACK_URL` when it is set). A long body goes as
-    several messages. `InvalidTextError` for what cannot be sent, before anything is queued;
+    `/status` (from a script, to `STATUS_CALLBACK_URL` when it is set). A long body goes as several
+    messages. `InvalidTextError` for what cannot be sent, before anything is queued;
     `QueueUnavailableError` when the job could not be queued: nothing will be sent.
     """
     urls = [media] if isinstance(media, str) else list(media)

@@ -243,7 +243,7 @@ def _record(texts: Iterable[Text], to: str) -> str:
     sendable = [Text(_sendable(text.body), tuple(map(_sendable, text.media))) for text in texts]
     length = sum(characters(text.body) for text in sendable)
     if length > MAX_TEXT_LENGTH:  # more messages than allowed, however it is cut: not cut
-        needed = -(-length // MAX_MESSAGE_LENGTH)
+        pieces, needed = [], -(-length // MAX_MESSAGE_LENGTH)
     else:
         pieces = messages_of(sendable)
         needed = len(pieces)
