@@ -1,7 +1,11 @@
-"""The Lambda entry point: Twilio's webhook requests in, TwiML out.
+"""The Lambda entry points, as template.yaml names them:
 
-One set of routes serves every front door: the API Gateway REST API that template.yaml deploys,
-an HTTP API, or a Function URL. Your replies are written in `replies.py`.
+- `lambda_handler`, the webhook: Twilio's requests in, TwiML out. One set of routes serves every
+  front door: the API Gateway REST API that template.yaml deploys, an HTTP API, or a Function URL.
+- `later_replies_handler`, the worker (`sms_webhook/worker.py`): runs the jobs queued for later,
+  the handlers that run later and the texts sent first, and sends their texts.
+
+Both answer with the router of `replies.py`, where your replies are written.
 
 Routing is a table of paths and methods rather than Powertools' event handler: importing the
 event handler costs more than this function's whole cold-start budget, for two routes (see the
@@ -13,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from replies import reply
-from sms_webhook import deadlines, delivery_status
+from replies import router
+from sms_webhook import deadlines, delivery_status, local_run
 from sms_webhook.config import (
     ConfigurationError,
     SecretUnavailableError,
@@ -28,8 +32,9 @@ from sms_webhook.form import (
     UndecodableError,
     request_fields,
 )
-from sms_webhook.later import QueueUnavailableError, answer_now, answering
+from sms_webhook.later import QueueUnavailableError, answer_now
 from sms_webhook.message import IncomingMessage, MalformedMessageError
+from sms_webhook.origin import replying_to
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.signature import Rejected, replay_key, signing_secret
@@ -75,8 +80,9 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
 def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
     """The TwiML answer; for a handler that runs later, its acknowledgement, and for a reply
     made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`)."""
-    with answering(message, callback):  # for the texts the handler sends first
-        answer = answer_now(reply(message), fields, callback)
+    routes = local_run.router() or router  # a local run may answer with a test's own
+    with replying_to(message, callback):  # for the texts the handler sends first
+        answer = answer_now(routes.reply(message), fields, callback, routes)
     return messaging_response(answer, callback)
 
 
@@ -173,6 +179,7 @@ def _queue_unavailable(error: Exception) -> Answer:
 def _unexpected_error(error: Exception) -> Answer:
     # A bug, most likely in reply code: its type and where it was raised are enough to find it.
     logger.error("unexpected error", extra={"error": type(error).__name__, "at": raised_at(error)})
+    local_run.failed(error)  # on this machine, its traceback
     return Answer(500, "Internal Server Error")
 
 
@@ -214,11 +221,11 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context(log_event=False)
 def later_replies_handler(event: Any, context: Any) -> Mapping[str, object]:
-    """The worker: runs the jobs queued for later (`sms_webhook/sending.py`), each reported as
-    done or failed, so that SQS retries only the failed ones."""
-    from sms_webhook import sending  # the worker's artifact alone holds twilio's REST client
+    """The worker: each job of the SQS batch run, and reported as done or failed, so that SQS
+    retries only the failed ones."""
+    from sms_webhook import worker  # the worker's artifact alone holds twilio's REST client
 
-    return sending.later_replies(event, context)
+    return worker.run_batch(event, context, local_run.router() or router)
 
 
 def _twiml(document: str) -> Answer:

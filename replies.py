@@ -2,9 +2,8 @@
 
 Each handler gets the incoming message (`message.body`, `message.from_number`, `message.media`...)
 and returns a string (one message back), a list of strings (one message each), or None (no
-reply); a picture or file goes in a `Text` (from sms_webhook.twiml): `Text("Your ticket",
-media=["https://example.com/t.png"])`. Register it for a keyword (the first word, any case), a
-regular expression, or any test:
+reply); a picture or file goes in a `Text`: `Text("Your ticket", media=["https://…/t.png"])`.
+Register it for a keyword (the first word, any case), a regular expression, or any test:
 
     @router.keyword("PRICE", "PRICES")
     def prices(message: IncomingMessage) -> Reply:
@@ -23,9 +22,9 @@ A handler (or a test) that takes a second parameter gets the conversation with t
         return "1/2: how did you hear about us?"
 
 A handler that needs longer than Twilio waits (15 s: a language model, a booking system) runs
-later: the webhook answers at once with the text you give (`later=True`: none), and the handler's
-reply is sent as texts when it is done, minutes later if need be (`REPORT` below). To text anyone
-first, from any handler or script, durably and once per key and number:
+later (`later=True`): the webhook answers at once with its `acknowledgement` (or nothing), and the
+handler's reply is sent as texts when it is done, minutes later if need be (`REPORT` below). To
+text anyone first, from any handler or script, durably and once per key and number:
 
     send_text("+14155550100", f"A customer asks for an agent: {message.body}", key=message.sid)
 
@@ -42,11 +41,7 @@ replies with `make send` (to `make run`), `make chat`, or in a test with `devtoo
 
 import os
 
-from sms_webhook.conversation import Conversation
-from sms_webhook.later import Later
-from sms_webhook.message import IncomingMessage
-from sms_webhook.router import Router
-from sms_webhook.twiml import Reply
+from sms_webhook import Conversation, IncomingMessage, Reply, Router
 
 DEFAULT_REPLY_MESSAGE = "I'm busy questing right now!"
 
@@ -84,7 +79,9 @@ def survey_answer(message: IncomingMessage, conversation: Conversation) -> Reply
     return f"Thanks! You heard of us through {answers['heard']!r} and gave us {message.body}."
 
 
-@router.keyword("REPORT", later="Working on it: your report follows in a moment.")
+@router.keyword(
+    "REPORT", later=True, acknowledgement="Working on it: your report follows in a moment."
+)
 def report(message: IncomingMessage, conversation: Conversation) -> Reply:
     """Example: a reply that may take minutes (here it counts the texts of the conversation);
     it gets the conversation as any handler does."""
@@ -96,8 +93,3 @@ def report(message: IncomingMessage, conversation: Conversation) -> Reply:
 def auto_reply(message: IncomingMessage) -> Reply:
     """Everything else: the `REPLY_MESSAGE` setting of the deployed stack."""
     return os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)
-
-
-def reply(message: IncomingMessage) -> Reply | Later:
-    """What the webhook calls for each message whose signature checked out."""
-    return router.reply(message)

@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import TextIO
 
 from devtools.function_code import import_handler
+from devtools.later_jobs import LaterJobs
 from devtools.local_token import local_token
-from devtools.outbox import LaterJobs, listening
 from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, own_local_folder_for
 from devtools.phone import Phone
 from devtools.send import media_type, printed
 from devtools.twilio_message import SENDER
 from devtools.twiml_answer import OutgoingMessage
+from sms_webhook.local_run import LocalRun
 from sms_webhook.sending import Outgoing
 from sms_webhook.telemetry import logger, pseudonym
 
@@ -73,6 +74,8 @@ class Chat:
         self.outbox = outbox
         self.interactive = interactive
         self.later_jobs = LaterJobs()
+        self.local_run = LocalRun(outbox, start=self.later_jobs.start)
+        """One for every phone the chat texts from: each hears of the texts of all."""
         self._printing = threading.Lock()
         self.number, self.channel = SENDER, "sms"
         self.media: list[tuple[str, str]] = []
@@ -83,8 +86,7 @@ class Chat:
             self.number,
             channel=self.channel,
             conversations=self.conversations,
-            outbox_file=self.outbox,
-            run_later=self.later_jobs.run,
+            local_run=self.local_run,
         )
 
     def say(self, *lines: str, end: str = "\n") -> None:
@@ -137,7 +139,7 @@ class Chat:
 
     def _send(self, text: str) -> None:
         media, self.media = self.media, []
-        with self.later_jobs.answering():  # a later handler starts once its answer is printed
+        with self.later_jobs.until_answered():  # a later handler starts once its answer is printed
             try:
                 self.phone.send(text, media=media)
             except AssertionError as error:  # the webhook did not answer 200: say what it said
@@ -159,7 +161,7 @@ def chat(
     if interactive:
         session.say(f"Texting your bot as {session.phone.address}. /help for commands.")
     # The phone's settings for the whole chat, not a send: a reply may finish after its send.
-    with session.phone.settings(), listening(session.sent):
+    with session.phone.settings(), session.local_run.listening(session.sent):
         for line in lines:
             if not session.take(line.rstrip("\n")):
                 break

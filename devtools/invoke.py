@@ -42,7 +42,7 @@ from devtools.paths import (
     own_folder,
     own_local_folder_for,
 )
-from sms_webhook.sending import is_sqs_batch
+from sms_webhook.worker import is_sqs_batch
 
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
 ANSWER_MARGIN = 30.0

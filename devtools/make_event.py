@@ -31,6 +31,7 @@ from devtools.twilio_message import (
     whatsapp_fields,
 )
 from sms_webhook.form import decode_body, parse_form
+from sms_webhook.jobs import ReplyJob, encode
 from sms_webhook.message import Button, Location, coordinates
 
 EVENTS = PROJECT / "events"
@@ -65,7 +66,7 @@ SAMPLES = {
 
 WORKER_SAMPLES = {"later-reply": {"body": "REPORT on my texts, please"}}
 """The worker's samples: the job queued for an SMS with this body (signed as the samples above)."""
-LATER_ROUTE = "replies.report"
+LATER_HANDLER = "report"
 """The later handler the worker's sample runs: `REPORT`, the example in replies.py."""
 SAMPLE_NAMES = (*SAMPLES, *WORKER_SAMPLES)
 
@@ -128,16 +129,14 @@ def signed_event(
 
 def later_reply_event(body: str) -> dict:
     """The SQS event that brings the worker the job the webhook queues for the signed SMS with
-    this body when a later handler (`LATER_ROUTE`) takes it: the fields of the message's event,
-    the handler's name, and the /status URL deliveries are reported to."""
+    this body when a later handler (`LATER_HANDLER`) takes it: the fields of the message's event,
+    the handler's name, and the /status URL deliveries are reported to. Without the time it was
+    queued: the sample never grows too old to run."""
     message = signed_event(body, token=development_token())
     fields = parse_form(decode_body(message["body"], message["isBase64Encoded"]))
-    job = {
-        "job": "reply",
-        "route": LATER_ROUTE,
-        "fields": [[name, value] for name, values in fields.items() for value in values],
-        "status_callback": STATUS_URL,
-    }
+    pairs = tuple((name, value) for name, values in fields.items() for value in values)
+    job = json.loads(encode(ReplyJob(pairs, STATUS_URL, handler=LATER_HANDLER)))
+    del job["queued_at"]
     sid = fields.first("MessageSid")
     return sqs_event([json.dumps(job)], message_ids=[f"{sid[2:10]}-0000-4000-8000-000000000000"])
 

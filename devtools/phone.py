@@ -36,11 +36,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import local_token
-from devtools.outbox import Text, listening
 from devtools.proxy_events import Target, rest_event
 from devtools.twilio_message import (
     ACCOUNT_SID,
@@ -52,9 +51,10 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
-from sms_webhook import later
+from sms_webhook import Router
 from sms_webhook.conversation_store import FileStore, conversation_key
-from sms_webhook.later import Job
+from sms_webhook.local_run import LocalRun, using
+from sms_webhook.local_run import router as installed_router
 from sms_webhook.sending import Outgoing
 
 HOST = "phone.test"
@@ -72,6 +72,14 @@ DynamoDB or SQS: unset while the phone texts, whatever your shell exports, so th
 reaches AWS."""
 
 
+class SentText(NamedTuple):
+    """A text the bot put in the outbox: to whom, and what."""
+
+    to: str
+    body: str
+    media: tuple[str, ...] = ()
+
+
 class Phone:
     """One sender texting your Twilio number, on a channel (`sms`, `whatsapp`...)."""
 
@@ -83,21 +91,29 @@ class Phone:
         twilio_number: str = TWILIO_NUMBER,
         conversations: Path | None = None,
         outbox_file: Path | None = None,
-        run_later: Callable[[Job], None] = later.at_once,
+        router: Router | None = None,
+        local_run: LocalRun | None = None,
     ) -> None:
-        """`run_later`: how a job for later runs: at once, within the send, or as `make chat`
-        runs it, after the answer."""
+        """`router`: what answers instead of replies.py's router (a test's own; by default, the
+        one a local run installed when the phone is made names, if any). `local_run`:
+        where its jobs for later run and its texts go; by default a local run of its own, which
+        runs each job at once, within the send, and keeps texts in `outbox_file` (a file of its
+        own by default). `make chat` gives its own, which runs them after the answer."""
         prefix = "" if channel == "sms" else f"{channel}:"
         self.address = f"{prefix}{number}"
         self.twilio_address = f"{prefix}{twilio_number}"
         folder = Path(tempfile.mkdtemp(prefix="phone-"))  # its own, removed with the phone
         weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
         self.conversations = conversations or folder / "conversations.json"
-        self.outbox_file = outbox_file or folder / "outbox.jsonl"
-        self.run_later = run_later
+        router = router or installed_router()
+        self.local_run = local_run or LocalRun(
+            outbox_file or folder / "outbox.jsonl", router=router
+        )
+        """Where its jobs run and its texts go (`sms_webhook/local_run.py`) while it texts."""
+        self.outbox_file = Path(self.local_run.outbox or folder / "outbox.jsonl")
         self.last: list[OutgoingMessage] = []
         """The messages of the last answer, with their media, then those of the later reply."""
-        self.outbox: list[Text] = []
+        self.outbox: list[SentText] = []
         """Every text the bot sent during this phone's sends, to this phone or anyone else."""
 
     def send(self, text: str, *, media: Sequence[tuple[str, str]] = (), **fields: str) -> list[str]:
@@ -107,14 +123,14 @@ class Phone:
         Twilio names them (`ProfileName="Ada"`, `ButtonPayload="YES"`).
         """
         sent: list[Outgoing] = []
-        with self.settings() as token, listening(_in_this_thread(sent.append)):
+        with self.settings() as token, self.local_run.listening(_in_this_thread(sent.append)):
             import handler  # once the environment it reads is set
 
             event = self.event_for(text, token, media=media, **fields)
             answer = handler.lambda_handler(event, LambdaContext())
         if answer["statusCode"] != HTTPStatus.OK:
             raise AssertionError(f"the webhook answered {answer['statusCode']}: {answer['body']}")
-        self.outbox += [Text(outgoing.to, outgoing.body, outgoing.media) for outgoing in sent]
+        self.outbox += [SentText(outgoing.to, outgoing.body, outgoing.media) for outgoing in sent]
         later_reply = [
             OutgoingMessage(outgoing.body, outgoing.media)
             for outgoing in sent
@@ -156,8 +172,8 @@ class Phone:
     @contextmanager
     def settings(self) -> Iterator[str]:
         """What the webhook runs with while the phone texts: the token it checks (yours, or the
-        public test one: the one yielded), this phone's conversations and outbox, texts sent first
-        from its Twilio number, jobs for later run by `run_later`, and none of the `AWS_SETTINGS`.
+        public test one: the one yielded), this phone's conversations, its local run (jobs and
+        outbox), texts sent first from its Twilio number, and none of the `AWS_SETTINGS`.
         `make chat` keeps them for its whole run, for the replies that finish after a send."""
         token = local_token()
         values = {
@@ -169,13 +185,12 @@ class Phone:
             **dict.fromkeys(AWS_SETTINGS),
         }
         saved = {name: os.environ.get(name) for name in values}
-        run_locally, later.run_locally = later.run_locally, self.run_later
         _set(values)
         try:
-            yield token
+            with using(self.local_run):
+                yield token
         finally:
             _set(saved)
-            later.run_locally = run_locally
 
 
 def _set(values: dict[str, str | None]) -> None:

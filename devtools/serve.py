@@ -52,8 +52,8 @@ from urllib.parse import SplitResult, urlsplit
 
 from devtools.function_code import import_handler
 from devtools.lambda_context import LambdaContext
+from devtools.later_jobs import LaterJobs
 from devtools.local_token import development_token, local_token
-from devtools.outbox import LaterJobs
 from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT, own_local_folder_for
 from devtools.proxy_events import Stamp, Target, rest_event
 from devtools.supervise import supervise
@@ -70,8 +70,8 @@ from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import pseudonym
 
 if TYPE_CHECKING:  # the supervisor process needs no more of the function than it must
+    from sms_webhook.local_run import LocalRun
     from sms_webhook.sending import Outgoing
-    from sms_webhook.twiml import Reply
 
 DEFAULT_PORT = 3000
 MAX_PORT = 65535
@@ -112,7 +112,7 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         target = urlsplit(self.path)
         # Later handlers run once the answer is out; a restart waits for the answers in hand.
-        with self.server.later_jobs.answering(), self.server.answering():
+        with self.server.later_jobs.until_answered(), self.server.answering():
             response = self._answer(target, body)
             status = int(response["statusCode"])
             payload = response_payload(response)
@@ -208,13 +208,15 @@ class WebhookServer(ThreadingHTTPServer):
             self._answered.wait_for(lambda: self._answers == 0)
 
 
-def run_later_replies_here(server: WebhookServer) -> None:
-    """Jobs for later (`sms_webhook/later.py`) run in this process, each once the answer to its
-    message is out, and each text put in the outbox is printed."""
-    from sms_webhook import later, sending
+def local_run_here(server: WebhookServer) -> "LocalRun":
+    """This process's local run: jobs for later (`sms_webhook/later.py`) run here, each once the
+    answer to its message is out; each text put in the outbox is printed, and so is the
+    traceback of each error of reply code."""
+    from sms_webhook.local_run import LocalRun
 
-    later.run_locally = server.later_jobs.run
-    sending.local_listeners.append(lambda outgoing: print(sent_line(outgoing), flush=True))
+    run = LocalRun(start=server.later_jobs.start, on_error=print_traceback)
+    run.listeners.append(lambda outgoing: print(sent_line(outgoing), flush=True))
+    return run
 
 
 def response_payload(response: dict) -> bytes:
@@ -322,29 +324,26 @@ def escaped(text: str) -> str:
     )
 
 
-def printing_tracebacks(
-    reply: Callable[[IncomingMessage], "Reply"],
-) -> Callable[[IncomingMessage], "Reply"]:
-    """The reply code, made to print the traceback of an exception it raises, then raise it on.
+def print_traceback(error: Exception) -> None:
+    """The traceback of an error of reply code (or of the webhook's own), from the first frame
+    of your code on, printed escaped, line by line (its text may quote the message).
 
     Deployed, the function logs only the exception's type and the line that raised it (a trace
     could carry a message's content into the logs); on your machine the traceback is what you
     need to fix it.
     """
+    trace = error.__traceback__
+    while trace is not None and _machinery(trace.tb_frame.f_code.co_filename):
+        trace = trace.tb_next
+    lines = traceback.format_exception(type(error), error, trace or error.__traceback__)
+    printed = "".join(lines).rstrip("\n").split("\n")
+    print("\n".join(map(escaped, printed)), file=sys.stderr, flush=True)
 
-    @functools.wraps(reply)
-    def reply_printing_tracebacks(message: IncomingMessage) -> "Reply":
-        try:
-            return reply(message)
-        except Exception as error:
-            # From the reply code's own frame on: this wrapper is no part of the story. Its text
-            # may quote the message: escaped, line by line.
-            lines = traceback.format_exception(type(error), error, error.__traceback__.tb_next)
-            trace = "".join(lines).rstrip("\n").split("\n")
-            print("\n".join(map(escaped, trace)), file=sys.stderr, flush=True)
-            raise
 
-    return reply_printing_tracebacks
+def _machinery(filename: str) -> bool:
+    """Whether the frame is the webhook's own code, which calls yours: no part of the story."""
+    path = Path(filename).resolve()
+    return path == PROJECT / "handler.py" or path.is_relative_to(PROJECT / "sms_webhook")
 
 
 def signed_url(port: int) -> str:
@@ -476,15 +475,16 @@ def serve(listening: socket.socket) -> None:
     threading.Thread(target=_exit_when_the_supervisor_is_gone, daemon=True).start()
     sys.stdout.reconfigure(line_buffering=True)
     handler = import_handler()  # or one line on why not: the supervisor waits for a fix
-    handler.reply = printing_tracebacks(handler.reply)
+    from sms_webhook import local_run
+
     server = WebhookServer(listening, handler.lambda_handler)
-    run_later_replies_here(server)
     # Stopped for a restart, the server answers the requests in hand first (requests not yet
     # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
     # so it is called from another thread; the loop looks for it every 0.1 s.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    server.serve_forever(poll_interval=0.1)
-    server.wait_for_answers()
+    with local_run.using(local_run_here(server)):
+        server.serve_forever(poll_interval=0.1)
+        server.wait_for_answers()
     if running := server.later_jobs.wait(0):  # their threads end with this process
         replies = "1 later reply" if running == 1 else f"{running} later replies"
         print(f"{replies} still running, stopped with the server: nothing sent", flush=True)

@@ -114,6 +114,24 @@ def outbox_file() -> str | None:
     return os.environ.get("OUTBOX_FILE", "").strip() or None
 
 
+def send_from() -> str | None:
+    """Who texts sent first go out from (`SEND_FROM`: a number, a channel address or a Messaging
+    Service's sid); None: from the number of the message being answered."""
+    return os.environ.get("SEND_FROM", "").strip() or None
+
+
+def sending_account_sid() -> str | None:
+    """The account texts sent first go out from (`TWILIO_ACCOUNT_SID`); None: that of the message
+    being answered."""
+    return os.environ.get("TWILIO_ACCOUNT_SID", "").strip() or None
+
+
+def status_callback_setting() -> str | None:
+    """Where Twilio reports the delivery of a text a script sends (`STATUS_CALLBACK_URL`); a
+    handler's texts are reported where its reply's are."""
+    return os.environ.get("STATUS_CALLBACK_URL", "").strip() or None
+
+
 def idempotency_table() -> str | None:
     """The DynamoDB table of answered messages (`IDEMPOTENCY_TABLE`); None turns deduplication
     off."""

@@ -14,14 +14,15 @@ message is answered anyway (a duplicate may then be answered twice): a lost repl
 """
 
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import Any
 
-from sms_webhook import aws
 from sms_webhook.config import idempotency_table
+from sms_webhook.idempotency import RunOnce, runner
 from sms_webhook.telemetry import count, logger
 
 EXPIRY_SECONDS = 24 * 60 * 60
+KEY_PREFIX = "webhook"
+"""The records' keys are `webhook#<hash>`, whatever the function or this code is named."""
 
 
 class AlreadyInProgressError(Exception):
@@ -39,7 +40,7 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
         IdempotencyPersistenceLayerError,
     )
 
-    run_once = idempotent_runner(table)
+    run_once = records(table)
     answered: list[str] = []
     failed: list[Exception] = []
 
@@ -55,7 +56,7 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
         """Each key's record wraps the next, so a repeat of any key is caught before the answer."""
         if not remaining_keys:
             return answer_and_keep()
-        return run_once(context, {"key": remaining_keys[0]}, lambda: under(remaining_keys[1:]))
+        return run_once(remaining_keys[0], lambda: under(remaining_keys[1:]), context)
 
     try:
         return under(keys)
@@ -72,35 +73,6 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
         return answered[0] if answered else answer()
 
 
-RunOnce = Callable[[Any, dict[str, str], Callable[[], str]], str]
-"""`run_once(context, record, answer)`: `answer()`, unless the record's key was answered."""
-
-
-@cache
-def idempotent_runner(table: str) -> RunOnce:
-    """Powertools' idempotent wrapper on that table, made on first use (or before a snapshot).
-
-    Imported here: boto3 and the DynamoDB client cost cold-start time that is only worth paying
-    once a request has proved to come from Twilio.
-    """
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=EXPIRY_SECONDS)
-    store = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.client("dynamodb"))
-
-    @idempotent_function(  # type: ignore[untyped-decorator]
-        data_keyword_argument="record", persistence_store=store, config=config
-    )
-    def answer_once_per_record(record: dict[str, str], answer: Callable[[], str]) -> str:
-        return answer()
-
-    def run_once(context: Any, record: dict[str, str], answer: Callable[[], str]) -> str:
-        config.register_lambda_context(context)  # how long an answer may stay in progress
-        answer_text: str = answer_once_per_record(record=record, answer=answer)
-        return answer_text
-
-    return run_once
+def records(table: str) -> RunOnce:
+    """The webhook's records on that table, made on first use (or before a snapshot)."""
+    return runner(table, prefix=KEY_PREFIX, expiry=EXPIRY_SECONDS)

@@ -1,8 +1,8 @@
-"""Replies that take longer than Twilio waits, and texts the bot sends first: both are jobs on a
-queue, which the worker (`handler.later_replies_handler`, `sms_webhook/sending.py`) runs. So is a
-reply that came too late for Twilio (`answer_now`).
+"""Replies that take longer than Twilio waits, and texts the bot sends first: both are jobs
+(`sms_webhook/jobs.py`) on a queue, which the worker (`sms_webhook/worker.py`) runs. So is a reply
+that came too late for Twilio (`answer_now`).
 
-    from sms_webhook.later import send_text
+    from sms_webhook import send_text
 
     @router.keyword("AGENT")
     def call_an_agent(message: IncomingMessage) -> Reply:
@@ -12,55 +12,32 @@ reply that came too late for Twilio (`answer_now`).
 Deployed, a job is a message on the SQS queue `LATER_QUEUE_URL` names: durable, retried, and
 once it has failed a few times, in the dead-letter queue, never silently lost. Without a queue
 (`make run`, `make chat`, `make invoke`, the tests) a job runs on this machine, and what it sends
-goes to the local outbox (`OUTBOX_FILE`), never to Twilio.
+goes to the local outbox, never to Twilio (`sms_webhook/local_run.py`).
 """
 
-import json
-import os
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Sequence
+from functools import partial
 
-from sms_webhook import aws, deadlines
+from sms_webhook import aws, deadlines, local_run, origin
 from sms_webhook.config import (
     ConfigurationError,
     idempotency_table,
     later_queue_url,
-    outbox_file,
+    status_callback_setting,
 )
 from sms_webhook.form import FormFields
+from sms_webhook.jobs import Job, ReplyJob, TextJob, encode
+from sms_webhook.router import Later, Router
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import (
     MAX_MEDIA,
     MAX_MESSAGES,
     MAX_TEXT_LENGTH,
+    Reply,
     characters,
     fits_in_messages,
     reply_texts,
 )
-
-if TYPE_CHECKING:
-    from sms_webhook.message import IncomingMessage
-    from sms_webhook.twiml import Reply, Text
-
-Job = dict[str, Any]
-"""A job as the queue carries it, in JSON: `{"job": "reply", ...}` or `{"job": "text", ...}`."""
-
-HANDLERS: "dict[str, Callable[[IncomingMessage], tuple[Text, ...]]]" = {}
-"""The handlers that run later, by name, as routers register them: the worker runs them by the
-name a job carries."""
-
-
-class Later(NamedTuple):
-    """A message whose handler runs later: what the webhook answers Twilio with meanwhile."""
-
-    route: str
-    """The handler's name (`replies.report`), by which the worker finds it."""
-    acknowledgement: str | None
-    """The text answered at once, or None for no text."""
 
 
 class QueueUnavailableError(Exception):
@@ -79,36 +56,9 @@ class TooLargeToQueueError(InvalidTextError):
 MAX_KEY_LENGTH = 200
 
 
-class Origin(NamedTuple):
-    """The message being answered, which the texts its handler sends first go out like: from its
-    account and the number it was sent to, with delivery reports where its reply's go."""
-
-    account_sid: str
-    sender: str
-    status_callback: str | None
-
-
-_answered: ContextVar[Origin | None] = ContextVar("answered", default=None)
-
-
-@contextmanager
-def answering(message: "IncomingMessage", status_callback: str | None) -> Iterator[None]:
-    """While a handler answers `message`: the webhook and the worker know its number, account
-    and public URL, which a script calling `send_text` has to be told."""
-    origin = Origin(message.account_sid, reply_sender(message), status_callback)
-    token = _answered.set(origin)
-    try:
-        yield
-    finally:
-        _answered.reset(token)
-
-
-def reply_sender(message: "IncomingMessage") -> str:
-    """Who answers a message: the Messaging Service it came through, else the number texted."""
-    return message.fields.get("MessagingServiceSid") or message.to_number
-
-
-def answer_now(answer: "Reply | Later", fields: FormFields, status_callback: str | None) -> "Reply":
+def answer_now(
+    answer: Reply | Later, fields: FormFields, status_callback: str | None, router: Router
+) -> Reply:
     """What Twilio gets now for a message whose signature held; what goes later is queued (the
     worker trusts the fields as they are, since only the webhook puts a reply on the queue).
 
@@ -116,27 +66,20 @@ def answer_now(answer: "Reply | Later", fields: FormFields, status_callback: str
     Twilio may have stopped waiting (`deadlines.twilio_waits`) is queued as the reply it is: the
     worker sends it, once, from the number texted, and Twilio gets nothing to send twice.
     """
+    pairs = tuple((name, value) for name, values in fields.items() for value in values)
     if isinstance(answer, Later):
-        _queue_reply(fields, status_callback, route=answer.route)
+        enqueue(ReplyJob(pairs, status_callback, handler=answer.handler), router)
         return answer.acknowledgement
     if deadlines.twilio_waits():
         return answer
-    texts = [
-        [text.body, list(text.media)] for text in reply_texts(answer) if text.body or text.media
-    ]
+    texts = tuple(text for text in reply_texts(answer) if text.body or text.media)
     if texts:
         logger.warning(
             "reply code took longer than Twilio waits: its reply goes as texts",
             extra={"seconds": round(deadlines.seconds_since_arrival(), 1)},
         )
-        _queue_reply(fields, status_callback, texts=texts)
+        enqueue(ReplyJob(pairs, status_callback, texts=texts), router)
     return None
-
-
-def _queue_reply(fields: FormFields, status_callback: str | None, **reply: object) -> None:
-    """A reply to this message for the worker: the handler's to run (`route`), or its `texts`."""
-    pairs = [[name, value] for name, values in fields.items() for value in values]
-    enqueue({"job": "reply", **reply, "fields": pairs, "status_callback": status_callback})
 
 
 def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:
@@ -148,11 +91,12 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
     `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `body` what
     fits in 10 messages of 1,600 characters as it is cut at spaces (16,000 at most, an emoji
     counting two); `media` up to 10 public http(s) URLs (one URL alone may be given as a string). It
-    is sent from the stack's `SendFrom` and `TwilioAccountSid` when they are set, else, called while
-    a message is answered, from the number that message was sent to. Deliveries are reported on
-    `/status` (from a script, to `STATUS_CALLBACK_URL` when it is set). A long body goes as several
-    messages. `InvalidTextError` for what cannot be sent, before anything is queued;
-    `QueueUnavailableError` when the job could not be queued: nothing will be sent.
+    is sent from the stack's `SendFrom`, of its account `TwilioAccountSid`, when they are set,
+    else, called while a message is answered, from the number that message was sent to.
+    Deliveries are reported on `/status` (from a script, to `STATUS_CALLBACK_URL` when it is
+    set). A long body goes as several messages. `InvalidTextError` for what cannot be sent,
+    before anything is queued; `QueueUnavailableError` when the job could not be queued: nothing
+    will be sent.
     """
     urls = [media] if isinstance(media, str) else list(media)
     if not _is_address(to):
@@ -170,30 +114,25 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
         raise InvalidTextError(f"media must be at most {MAX_MEDIA} http(s) URLs")
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
-    origin = _answered.get() or Origin(
-        "", "", os.environ.get("STATUS_CALLBACK_URL", "").strip() or None
-    )
-    job = {"job": "text", "to": to, "body": body, "media": urls, "key": key}
-    enqueue({**job, **origin._asdict()})
+    sending_as = origin.current() or origin.Origin("", "", status_callback_setting())
+    enqueue(TextJob(to, body, tuple(urls), key, *sending_as))
 
 
-def enqueue(job: Job) -> None:
-    """Put the job on the queue, or without one (a local run) hand it to `run_locally`. The job
-    says when it was queued: the worker's records of what it sent do not last for ever."""
-    job = {**job, "queued_at": int(time.time())}
+def enqueue(job: Job, router: Router | None = None) -> None:
+    """Put the job on the queue, or without one (a local run) hand it to the local run, which
+    runs it with `router`'s later handlers."""
     queue = later_queue_url()
     if queue and not idempotency_table():  # the worker would send nothing: say so now
         raise ConfigurationError(
             "later replies need the deduplication table: deploy with Idempotency=Enabled"
         )
     if not queue:
-        if not outbox_file():  # nothing local may reach Twilio
-            raise ConfigurationError(
-                "later replies need LATER_QUEUE_URL (deployed) or OUTBOX_FILE (a local run)"
-            )
-        run_locally(job)
+        from sms_webhook import worker  # a local run only: the webhook's own needs none of it
+
+        run = local_run.current()
+        run.put(job, partial(worker.run_locally, job, run.router or router, run.deliver))
         return
-    body = json.dumps(job)
+    body = encode(job)
     try:
         aws.client("sqs").send_message(QueueUrl=queue, MessageBody=body)
     except Exception as error:  # unreachable, throttled, no permission: nothing was queued
@@ -215,29 +154,6 @@ def _refused_as_too_long(error: Exception) -> bool:
         refusal.get("Code") == "InvalidParameterValue"
         and "shorter than" in str(refusal.get("Message", ""))
     )
-
-
-def _in_the_background(job: Job) -> None:
-    """A local run answers at once, as the webhook does; the job finishes in a thread. Inside
-    Lambda's runtime (`make invoke`, `sam local invoke`), which stops every thread once the
-    function has answered, the job runs before the answer instead."""
-    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
-        at_once(job)
-        return
-    from sms_webhook import sending
-
-    threading.Thread(target=sending.run_locally, args=(job,), daemon=True).start()
-
-
-def at_once(job: Job) -> None:
-    """The job runs before `enqueue` returns: for tests, which want its texts right away."""
-    from sms_webhook import sending
-
-    sending.run_locally(job)
-
-
-run_locally: Callable[[Job], None] = _in_the_background
-"""How a local run runs a job: in a thread (`make run`, `make chat`), or `at_once` (the phone)."""
 
 
 def _is_address(to: str) -> bool:

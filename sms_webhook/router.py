@@ -22,23 +22,23 @@ it: the whole payload, any case. Keywords and patterns read only the text: a typ
 presses no button, while a pressed button, whose text usually arrives as the body too, may match
 them as well. As for every route, the first one registered that matches answers.
 
-    @router.keyword("REPORT", later="Working on it...")
+    @router.keyword("REPORT", later=True, acknowledgement="Working on it...")
     def report(message: IncomingMessage, conversation: Conversation) -> Reply:
         return build_the_report()   # minutes, not seconds
 
-A handler registered with `later` answers after the webhook has: Twilio gets the acknowledgement
-at once (`later=True`: none), and the handler runs in the worker, whose reply is sent as texts
-(`sms_webhook/later.py`).
+A handler registered with `later=True` answers after the webhook has: Twilio gets the
+acknowledgement at once (none without one), and the handler runs in the worker, whose reply is
+sent as texts (`sms_webhook/later.py`). The job queued for it names it by its function's name, or
+the `name=` it was registered with: give its old name when you rename a function that runs later,
+and the jobs already queued still find it.
 """
 
 import re
 from collections.abc import Callable
-from functools import partial
-from typing import Any, NamedTuple, TypeVar, cast, overload
+from typing import Any, NamedTuple, TypedDict, TypeVar, Unpack, cast, overload
 
 from sms_webhook.conversation import Conversation
 from sms_webhook.deadlines import reply_code
-from sms_webhook.later import HANDLERS, Later
 from sms_webhook.message import IncomingMessage
 from sms_webhook.twiml import Reply, Text, reply_texts
 
@@ -46,6 +46,26 @@ Handler = Callable[[IncomingMessage], Reply] | Callable[[IncomingMessage, Conver
 """A handler takes the message, and, when it has a second parameter, the conversation."""
 Test = Callable[[IncomingMessage], bool] | Callable[[IncomingMessage, Conversation], bool]
 H = TypeVar("H", bound=Handler)
+
+
+class Options(TypedDict, total=False):
+    """How a handler is registered, beside its test."""
+
+    later: bool
+    """It runs in the worker, with minutes, and its reply is sent as texts (default False)."""
+    acknowledgement: str
+    """What the webhook answers at once for a handler that runs later (default: nothing)."""
+    name: str
+    """The name a job for a handler that runs later finds it by (default: its function's)."""
+
+
+class Later(NamedTuple):
+    """A message whose handler runs later: what the webhook answers Twilio with meanwhile."""
+
+    handler: str
+    """The handler's name, by which the worker finds it."""
+    acknowledgement: str | None
+    """The text answered at once, or None for no text."""
 
 
 def keyword_pattern(word: str) -> str:
@@ -86,11 +106,16 @@ class _Route(NamedTuple):
     """How the webhook answers before the handler runs in the worker; None: it answers now."""
 
     @classmethod
-    def of(cls, test: Test, handler: Handler, later: bool | str) -> "_Route":
+    def of(cls, test: Test, handler: Handler, options: Options) -> "_Route":
+        later, acknowledgement = options.get("later", False), options.get("acknowledgement")
+        if not isinstance(later, bool):
+            raise TypeError("later is True or False: the text answered at once is acknowledgement=")
+        if acknowledgement is not None and not later:
+            raise ValueError("acknowledgement= is for a handler that runs later: add later=True")
         deferred = None
-        if later is not False:  # True, or an acknowledgement (`""`: none)
-            acknowledgement = (later or None) if isinstance(later, str) else None
-            deferred = Later(f"{handler.__module__}.{handler.__qualname__}", acknowledgement)
+        if later:
+            name = options.get("name") or handler.__name__
+            deferred = Later(name, acknowledgement or None)
         return cls(test, handler, takes_conversation(test), takes_conversation(handler), deferred)
 
     def passes(self, message: IncomingMessage, talk: Conversation) -> bool:
@@ -124,26 +149,26 @@ class Router:
         self._later: dict[str, _Route] = {}
         """The routes whose handlers run later, by the name the worker finds them by."""
 
-    def when(self, test: Test, *, later: bool | str = False) -> Callable[[H], H]:
+    def when(self, test: Test, **options: Unpack[Options]) -> Callable[[H], H]:
         """Register a handler for the messages that pass `test` (which may take the
         conversation too: `lambda message, conversation: "question" in conversation.state`).
 
-        `later`: the handler runs in the worker, with minutes, and its reply is sent as texts;
-        the webhook answers at once with `later` when it is a text, with nothing when True."""
+        `later=True`: the handler runs in the worker, with minutes, and its reply is sent as
+        texts; the webhook answers at once with `acknowledgement`, or nothing."""
 
         def register(handler: H) -> H:
-            self._routes.append(self._made(test, handler, later))
+            self._routes.append(self._made(test, handler, options))
             self._answering = [*self._routes, *self._fallback]
             return handler
 
         return register
 
-    def keyword(self, *words: str, later: bool | str = False) -> Callable[[H], H]:
+    def keyword(self, *words: str, **options: Unpack[Options]) -> Callable[[H], H]:
         """Register a handler for messages whose first word is one of `words`."""
         alternatives = "|".join(keyword_pattern(word.strip()) for word in words)
-        return self.pattern(rf"^(?:{alternatives})", later=later)
+        return self.pattern(rf"^(?:{alternatives})", **options)
 
-    def button(self, *payloads: str, later: bool | str = False) -> Callable[[H], H]:
+    def button(self, *payloads: str, **options: Unpack[Options]) -> Callable[[H], H]:
         """Register a handler for a pressed WhatsApp quick-reply button whose payload is one of
         `payloads`, whole, in any case."""
         wanted = {payload.strip().casefold() for payload in payloads}
@@ -152,27 +177,27 @@ class Router:
             button = message.button
             return button is not None and button.payload.strip().casefold() in wanted
 
-        return self.when(pressed, later=later)
+        return self.when(pressed, **options)
 
-    def pattern(self, regex: str, *, later: bool | str = False) -> Callable[[H], H]:
+    def pattern(self, regex: str, **options: Unpack[Options]) -> Callable[[H], H]:
         """Register a handler for messages in which `regex` is found."""
         compiled = re.compile(regex, re.IGNORECASE)
         return self.when(
-            lambda message: compiled.search(message.body.strip()) is not None, later=later
+            lambda message: compiled.search(message.body.strip()) is not None, **options
         )
 
     @overload
     def fallback(self, handler: H) -> H: ...
 
     @overload
-    def fallback(self, handler: None = None, *, later: bool | str = False) -> Callable[[H], H]: ...
+    def fallback(self, handler: None = None, **options: Unpack[Options]) -> Callable[[H], H]: ...
 
-    def fallback(self, handler: Any = None, *, later: bool | str = False) -> Any:
+    def fallback(self, handler: Any = None, **options: Unpack[Options]) -> Any:
         """Register the handler for every message no other handler takes: `@router.fallback`,
-        or `@router.fallback(later="One moment...")`."""
+        or `@router.fallback(later=True, acknowledgement="One moment...")`."""
 
         def register(handler: Handler) -> Handler:
-            self._fallback = [self._made(_every_message, handler, later)]
+            self._fallback = [self._made(_every_message, handler, options)]
             self._answering = [*self._routes, *self._fallback]
             return handler
 
@@ -193,6 +218,10 @@ class Router:
                 return route.answer(message)
         return None
 
+    def later_handlers(self) -> frozenset[str]:
+        """The names of the handlers that run later."""
+        return frozenset(self._later)
+
     def later_reply(self, name: str, message: IncomingMessage) -> tuple[Text, ...]:
         """What the handler registered under `name` with `later` answers `message`, in its
         conversation when it takes one: the worker's part of a later reply."""
@@ -202,14 +231,13 @@ class Router:
         alone = route._replace(test=_every_message, needs_conversation_to_test=False, later=None)
         return cast(tuple[Text, ...], self._in_conversation(message, [alone]))  # none is later
 
-    def _made(self, test: Test, handler: Handler, later: bool | str) -> _Route:
-        route = _Route.of(test, handler, later)
+    def _made(self, test: Test, handler: Handler, options: Options) -> _Route:
+        route = _Route.of(test, handler, options)
         if route.later:
-            name = route.later.route
+            name = route.later.handler
             if name in self._later and self._later[name].handler is not handler:
-                raise ValueError(f"two handlers run later under one name: {name}")
+                raise ValueError(f"two handlers run later under one name: {name}: give one name=")
             self._later[name] = route
-            HANDLERS[name] = partial(self.later_reply, name)
         return route
 
     @staticmethod

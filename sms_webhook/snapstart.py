@@ -20,4 +20,4 @@ def prime() -> None:
     if config.token_from_ssm():
         config.ssm_provider()
     if table := config.idempotency_table():
-        deduplication.idempotent_runner(table)
+        deduplication.records(table)

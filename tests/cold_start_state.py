@@ -8,7 +8,7 @@ import json
 import sys
 
 import handler  # noqa: F401 - the import is what is measured
-from sms_webhook import config, deduplication
+from sms_webhook import config, idempotency
 
 provider_made = config.ssm_provider.cache_info().currsize == 1
 print(
@@ -16,7 +16,7 @@ print(
         {
             "boto3 loaded": "boto3" in sys.modules,
             "SSM provider made": provider_made,
-            "idempotency runner made": deduplication.idempotent_runner.cache_info().currsize == 1,
+            "idempotency runner made": idempotency.runner.cache_info().currsize == 1,
             "secrets read": provider_made and bool(config.ssm_provider().store),
         }
     )

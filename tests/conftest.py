@@ -1,7 +1,9 @@
+import contextlib
 import functools
 import io
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -28,8 +30,10 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.serve import WebhookServer
-from sms_webhook import aws, config, conversation_store, deadlines, deduplication, later, sending
+from sms_webhook import aws, config, conversation_store, deadlines, idempotency, local_run, sending
 from sms_webhook.conversation_store import Conversations, FileStore, Stored
+from sms_webhook.later import send_text
+from sms_webhook.local_run import LocalRun
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.router import Router
 from sms_webhook.telemetry import logger
@@ -107,11 +111,8 @@ def environment(monkeypatch, tmp_path):
     for name, seconds in GENEROUS_DEADLINES.items():
         monkeypatch.setattr(deadlines, name, seconds)
     monkeypatch.setattr(handler, "rejection_log", RejectionLog())
-    handlers_run_later = dict(later.HANDLERS)
     yield
     clear_aws_caches()
-    later.HANDLERS.clear()  # the routers a test made are gone with it
-    later.HANDLERS.update(handlers_run_later)
 
 
 GENEROUS_DEADLINES = {"AWS_BUDGET": 60.0, "SAVE_WINDOW": 60.0}
@@ -132,10 +133,9 @@ def clear_aws_caches() -> None:
     """Forget the AWS clients and what they read: each test sets up its own AWS."""
     aws.client.cache_clear()
     config.ssm_provider.cache_clear()
-    deduplication.idempotent_runner.cache_clear()
+    idempotency.runner.cache_clear()
     conversation_store.conversations.cache_clear()
     sending.http_client.cache_clear()
-    sending.idempotent_runner.cache_clear()
 
 
 @pytest.fixture
@@ -335,7 +335,7 @@ def store_calls(monkeypatch, tmp_path) -> list[str]:
 
 
 @pytest.fixture
-def received(monkeypatch):
+def received(answer_with):
     """Replace the reply code with one that records the messages it is called with."""
     messages = []
 
@@ -343,8 +343,47 @@ def received(monkeypatch):
         messages.append(message)
         return "ok"
 
-    monkeypatch.setattr(handler, "reply", record)
+    router = Router()
+    router.fallback(record)
+    answer_with(router)
     return messages
+
+
+@pytest.fixture
+def answer_with():
+    """`answer_with(router)`: the webhook and the worker answer with the test's own router (or
+    a router whose every message the function given answers), as a local run says
+    (`sms_webhook/local_run.py`), until the test ends: the local run installed, given the router
+    and the settings, else a new one."""
+    with contextlib.ExitStack() as stack:
+
+        def install(answering: Router | Callable, **settings) -> LocalRun:
+            router = answering if isinstance(answering, Router) else Router()
+            if router is not answering:
+                router.fallback(answering)
+            run = local_run.installed()
+            if run is None:
+                return stack.enter_context(local_run.using(LocalRun(router=router, **settings)))
+            for name, value in {"router": router, **settings}.items():
+                stack.callback(setattr, run, name, getattr(run, name))
+                setattr(run, name, value)
+            return run
+
+        yield install
+
+
+@pytest.fixture
+def answering_later(answer_with):
+    """`answering_later(reply)`: the webhook and the worker answer with a router whose every
+    message is answered later, by `reply`; the router."""
+
+    def install(reply: Callable) -> Router:
+        router = Router()
+        router.fallback(later=True)(reply)
+        answer_with(router)
+        return router
+
+    return install
 
 
 @pytest.fixture
@@ -372,12 +411,12 @@ def sending_account(monkeypatch):
 
 
 @pytest.fixture
-def later_router(monkeypatch) -> Router:
+def later_router(answer_with) -> Router:
     """Replace the reply code with a router whose every message is answered later, the webhook
     acknowledging it with "Working on it"."""
     router = Router()
-    router.fallback(later="Working on it")(lambda message: "done")
-    monkeypatch.setattr(handler, "reply", router.reply)
+    router.fallback(later=True, acknowledgement="Working on it")(lambda message: "done")
+    answer_with(router)
     return router
 
 
@@ -386,22 +425,22 @@ STAFF = "+14155550100"
 
 
 @pytest.fixture
-def texting_staff(monkeypatch) -> Router:
+def texting_staff(answer_with) -> Router:
     """Replace the reply code with a router whose every message is a customer asking for an
     agent: staff get a text sent first (`send_text`), the sender an answer at once."""
     router = Router()
 
     @router.fallback
     def call_an_agent(message):
-        later.send_text(STAFF, f"A customer asks: {message.body}", key=message.sid)
+        send_text(STAFF, f"A customer asks: {message.body}", key=message.sid)
         return "An agent will text you back shortly."
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
     return router
 
 
 @pytest.fixture
-def conversing(monkeypatch):
+def conversing(answer_with):
     """Replace the reply code with a handler that takes the conversation: each message reads it,
     counts itself in its state (so the conversation is written too), and is answered "ok"."""
     router = Router()
@@ -411,7 +450,7 @@ def conversing(monkeypatch):
         conversation.state["messages"] = conversation.state.get("messages", 0) + 1
         return "ok"
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
 
 class Logs:

@@ -6,10 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from sms_webhook.later import Later, send_text
-from sms_webhook.message import IncomingMessage
-from sms_webhook.router import Router
-from sms_webhook.twiml import Reply
+from sms_webhook import IncomingMessage, Reply, Router, send_text
 
 STAFF = "+14155550100"
 """Who `AGENT` texts first."""
@@ -18,7 +15,7 @@ SLOW_SECONDS = 0.5
 router = Router()
 
 
-@router.keyword("GATED", later="Working on it")
+@router.keyword("GATED", later=True, acknowledgement="Working on it")
 def gated(message: IncomingMessage) -> Reply:
     """Done once the gate is open (the file `GATE` names exists), if ever."""
     gate = Path(os.environ["GATE"])
@@ -33,7 +30,7 @@ def open_the_gate(message: IncomingMessage) -> Reply:
     return "Opened"
 
 
-@router.keyword("SLOW", later="Working on it")
+@router.keyword("SLOW", later=True, acknowledgement="Working on it")
 def slow(message: IncomingMessage) -> Reply:
     """Done after the chat's input has ended."""
     time.sleep(SLOW_SECONDS)
@@ -49,7 +46,3 @@ def call_an_agent(message: IncomingMessage) -> Reply:
 @router.fallback
 def echo(message: IncomingMessage) -> Reply:
     return f"You said: {message.body}"
-
-
-def reply(message: IncomingMessage) -> Reply | Later:
-    return router.reply(message)

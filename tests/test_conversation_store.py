@@ -19,7 +19,6 @@ from moto import mock_aws
 from samcli.yamlhelper import yaml_parse
 from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
-import handler
 from sms_webhook import aws, conversation_store, deadlines
 from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.conversation_store import (
@@ -842,7 +841,9 @@ def test_a_message_whose_reply_did_not_fit_is_taken_and_answered_nothing_again(s
 # Through the webhook
 
 
-def test_a_repeated_delivery_applies_its_change_once(idempotency_table, invoke, monkeypatch):
+def test_a_repeated_delivery_applies_its_change_once(
+    idempotency_table, invoke, monkeypatch, answer_with
+):
     router = Router()
 
     @router.fallback
@@ -850,7 +851,7 @@ def test_a_repeated_delivery_applies_its_change_once(idempotency_table, invoke, 
         conversation.state["n"] = conversation.state.get("n", 0) + 1
         return f"message {conversation.state['n']}"
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
     delivery = signed(rest_request(), REST_URL)
 
     answers = [invoke(delivery)["body"] for _ in range(3)]
@@ -863,10 +864,12 @@ def test_a_repeated_delivery_applies_its_change_once(idempotency_table, invoke, 
     )
 
 
-def test_only_a_request_whose_signature_holds_touches_the_store(invoke, monkeypatch, store_calls):
+def test_only_a_request_whose_signature_holds_touches_the_store(
+    invoke, monkeypatch, store_calls, answer_with
+):
     router = Router()
     router.fallback(lambda message, conversation: conversation.state.update(seen=True) or "ok")
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
     assert invoke(signed(rest_request(), REST_URL, token="forged"))["statusCode"] == 403
     assert store_calls == []

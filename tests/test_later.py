@@ -9,21 +9,20 @@ import pytest
 from botocore.exceptions import ClientError
 from twilio_requests import MESSAGE_SID, REST_URL, SMS, STATUS_URL, rest_request, signed
 
-import handler
-from sms_webhook import aws, deadlines, later
+from sms_webhook import aws, deadlines, later, local_run
 from sms_webhook.config import ConfigurationError
 from sms_webhook.form import FormFields
 from sms_webhook.later import (
     InvalidTextError,
-    Later,
     QueueUnavailableError,
     TooLargeToQueueError,
     send_text,
 )
-from sms_webhook.router import Router
+from sms_webhook.local_run import LocalRun
+from sms_webhook.router import Later, Router
 from sms_webhook.twiml import Text
 
-REPORT = Later("replies.report", "Working on it")
+REPORT = Later("report", "Working on it")
 
 
 def queued(queue_url: str) -> list[dict]:
@@ -33,17 +32,21 @@ def queued(queue_url: str) -> list[dict]:
 
 
 def test_a_later_handlers_message_gets_its_acknowledgement_now(later_queue):
-    assert later.answer_now(REPORT, FormFields.from_pairs(SMS), STATUS_URL) == "Working on it"
+    assert (
+        later.answer_now(REPORT, FormFields.from_pairs(SMS), STATUS_URL, Router())
+        == "Working on it"
+    )
 
 
 def test_a_later_reply_is_queued_with_the_messages_fields_and_when(later_queue):
-    later.answer_now(REPORT, FormFields.from_pairs(SMS), STATUS_URL)
+    later.answer_now(REPORT, FormFields.from_pairs(SMS), STATUS_URL, Router())
 
     [job] = queued(later_queue)
     assert time.time() - job.pop("queued_at") < 60
     assert job == {
+        "version": 1,
         "job": "reply",
-        "route": "replies.report",
+        "handler": "report",
         "fields": [[name, value] for name, value in SMS],
         "status_callback": STATUS_URL,
     }
@@ -57,6 +60,7 @@ def test_a_text_sent_first_is_queued_with_its_key(later_queue, monkeypatch):
     [job] = queued(later_queue)
     del job["queued_at"]
     assert job == {
+        "version": 1,
         "job": "text",
         "to": "+14155550100",
         "body": "Ada asks for an agent",
@@ -155,7 +159,7 @@ def test_a_job_refused_for_another_invalid_parameter_is_not_called_too_large(lat
 
 
 def test_each_job_queued_is_counted(later_queue, published):
-    later.answer_now(REPORT, FormFields.from_pairs(SMS), None)
+    later.answer_now(REPORT, FormFields.from_pairs(SMS), None, Router())
 
     assert [m["name"] for m in published()] == ["LaterRepliesQueued"]
 
@@ -173,17 +177,16 @@ def test_a_queue_out_of_reach_is_an_error_the_caller_sees_and_a_metric(
 # Without a queue
 
 
-def test_without_a_queue_a_job_runs_on_this_machine(monkeypatch, tmp_path):
-    ran = []
-    monkeypatch.setattr(later, "run_locally", ran.append)
-    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+def test_without_a_queue_a_job_goes_to_the_local_run(tmp_path):
+    held = []
 
-    send_text("+14155550100", "hi", key="k")
+    with local_run.using(LocalRun(tmp_path / "outbox.jsonl", start=held.append)) as run:
+        send_text("+14155550100", "hi", key="k")
 
-    assert [job["key"] for job in ran] == ["k"]
+    assert ([job.key for job in run.jobs], len(held)) == (["k"], 1)
 
 
-def test_inside_lambdas_runtime_a_local_job_runs_before_the_function_answers(
+def test_a_local_job_runs_before_the_function_answers_as_lambdas_runtime_needs(
     monkeypatch, tmp_path, twilio_api
 ):
     outbox = tmp_path / "outbox.jsonl"
@@ -197,17 +200,12 @@ def test_inside_lambdas_runtime_a_local_job_runs_before_the_function_answers(
     assert [json.loads(line)["body"] for line in outbox.read_text().splitlines()] == ["hi"]
 
 
-def test_without_a_queue_or_an_outbox_nothing_runs(monkeypatch):
-    ran = []
-    monkeypatch.setattr(later, "run_locally", ran.append)
-
+def test_without_a_queue_or_an_outbox_nothing_runs():
     with pytest.raises(ConfigurationError, match="LATER_QUEUE_URL"):
         send_text("+14155550100", "hi", key="k")
-    assert ran == []
 
 
 def test_a_local_text_goes_to_the_outbox_never_to_twilio(monkeypatch, tmp_path, twilio_api):
-    monkeypatch.setattr(later, "run_locally", later.at_once)
     monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef")
     monkeypatch.setenv("SEND_FROM", "+15005550006")
@@ -231,11 +229,11 @@ def test_the_webhook_answers_a_later_handlers_message_with_its_acknowledgement(
 
 
 def test_a_later_handler_registered_with_true_gets_an_empty_answer(
-    later_queue, invoke, monkeypatch
+    later_queue, invoke, monkeypatch, answer_with
 ):
     router = Router()
     router.fallback(later=True)(lambda message: "later")
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
     answer = invoke(signed(rest_request(), REST_URL))
 
@@ -266,7 +264,7 @@ def test_a_message_whose_job_cannot_be_queued_is_a_503_logged(
 
 
 def test_a_text_sent_first_while_a_message_is_answered_asks_for_reports_as_the_reply_does(
-    later_queue, invoke, monkeypatch
+    later_queue, invoke, monkeypatch, answer_with
 ):
     router = Router()
 
@@ -275,7 +273,7 @@ def test_a_text_sent_first_while_a_message_is_answered_asks_for_reports_as_the_r
         send_text("+14155550100", "A customer asks for an agent", key=message.sid)
         return "An agent will text you back shortly."
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
     answer = invoke(signed(rest_request(), REST_URL))
 
@@ -311,7 +309,10 @@ def test_a_reply_made_while_twilio_waits_is_answered_and_nothing_queued(later_qu
     deadlines.start_request(remaining_millis=30_000)
     clock.advance(deadlines.TWILIO_WAIT - deadlines.LATE_MARGIN - 0.1)
 
-    assert later.answer_now(["Hi", "there"], FormFields.from_pairs(SMS), None) == ["Hi", "there"]
+    assert later.answer_now(["Hi", "there"], FormFields.from_pairs(SMS), None, Router()) == [
+        "Hi",
+        "there",
+    ]
     assert queued(later_queue) == []
 
 
@@ -322,7 +323,7 @@ def test_a_reply_made_once_twilio_may_have_stopped_waiting_is_queued_as_the_repl
     clock.advance(deadlines.TWILIO_WAIT - deadlines.LATE_MARGIN + 0.1)
 
     answer = later.answer_now(
-        ["Hi", Text("", ["https://x.test/a.png"])], FormFields.from_pairs(SMS), STATUS_URL
+        ["Hi", Text("", ["https://x.test/a.png"])], FormFields.from_pairs(SMS), STATUS_URL, Router()
     )
 
     [job] = queued(later_queue)
@@ -339,5 +340,5 @@ def test_an_empty_reply_made_too_late_queues_nothing(later_queue, clock):
     deadlines.start_request(remaining_millis=30_000)
     clock.advance(deadlines.TWILIO_WAIT)
 
-    assert later.answer_now(None, FormFields.from_pairs(SMS), None) is None
+    assert later.answer_now(None, FormFields.from_pairs(SMS), None, Router()) is None
     assert queued(later_queue) == []

@@ -23,12 +23,12 @@ from devtools.serve import (
     banner,
     escaped,
     is_loopback,
-    printing_tracebacks,
-    run_later_replies_here,
+    local_run_here,
+    print_traceback,
     use_local_outbox,
 )
 from devtools.twilio_message import form_encode, twilio_signature
-from sms_webhook import later, sending
+from sms_webhook import local_run
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
 
@@ -136,9 +136,9 @@ def test_banner_with_the_public_token_says_tunnels_are_rejected_until_the_token_
 
 
 def test_each_message_is_one_line_with_the_senders_pseudonym_the_text_and_the_replies(
-    local_server, monkeypatch, capsys
+    local_server, monkeypatch, capsys, answer_with
 ):
-    monkeypatch.setattr(handler, "reply", lambda message: ["Small: $5", "Large: $8"])
+    answer_with(lambda message: ["Small: $5", "Large: $8"])
 
     post_signed(local_server, with_fields(SMS, Body="price"))
 
@@ -146,8 +146,8 @@ def test_each_message_is_one_line_with_the_senders_pseudonym_the_text_and_the_re
     assert capsys.readouterr().out == f'{sender} → "price" ⇒ "Small: $5" | "Large: $8"\n'
 
 
-def test_a_message_without_a_reply_says_so(local_server, monkeypatch, capsys):
-    monkeypatch.setattr(handler, "reply", lambda message: None)
+def test_a_message_without_a_reply_says_so(local_server, monkeypatch, capsys, answer_with):
+    answer_with(lambda message: None)
 
     post_signed(local_server)
 
@@ -183,9 +183,9 @@ def test_a_request_to_another_route_is_one_line_with_its_status(local_server, ca
 
 
 def test_a_reply_whose_text_holds_escape_sequences_is_printed_escaped(
-    local_server, monkeypatch, capsys
+    local_server, monkeypatch, capsys, answer_with
 ):
-    monkeypatch.setattr(handler, "reply", lambda message: "\x9b2J\u202edone")
+    answer_with(lambda message: "\x9b2J\u202edone")
 
     post_signed(local_server)
 
@@ -218,7 +218,9 @@ def test_characters_a_terminal_acts_on_are_printed_escaped(text, printed):
 # Several requests at once
 
 
-def test_reply_code_that_thinks_keeps_no_other_request_waiting(local_server, monkeypatch):
+def test_reply_code_that_thinks_keeps_no_other_request_waiting(
+    local_server, monkeypatch, answer_with
+):
     thinking, go_on = threading.Event(), threading.Event()
 
     def reply(message):
@@ -227,7 +229,7 @@ def test_reply_code_that_thinks_keeps_no_other_request_waiting(local_server, mon
             go_on.wait(30)
         return message.body
 
-    monkeypatch.setattr(handler, "reply", reply)
+    answer_with(reply)
     slow = threading.Thread(target=post_signed, args=(local_server, with_fields(SMS, Body="think")))
     slow.start()
     try:
@@ -260,11 +262,13 @@ def test_a_stopped_server_waits_for_the_answers_in_hand(local_server):
 # Tracebacks of reply code, on this machine only
 
 
-def test_an_exception_in_reply_code_prints_its_traceback_locally(local_server, monkeypatch, capsys):
+def test_an_exception_in_reply_code_prints_its_traceback_locally(
+    local_server, monkeypatch, capsys, answer_with
+):
     def divide_by_zero(message):
         return str(1 / 0)
 
-    monkeypatch.setattr(handler, "reply", printing_tracebacks(divide_by_zero))
+    answer_with(divide_by_zero, on_error=print_traceback)
 
     assert post_signed(local_server).status == 500
     printed = capsys.readouterr().err
@@ -273,11 +277,13 @@ def test_an_exception_in_reply_code_prints_its_traceback_locally(local_server, m
     assert printed.endswith("ZeroDivisionError: division by zero\n")
 
 
-def test_a_traceback_that_quotes_a_text_is_printed_escaped(local_server, monkeypatch, capsys):
+def test_a_traceback_that_quotes_a_text_is_printed_escaped(
+    local_server, monkeypatch, capsys, answer_with
+):
     def quote_the_text(message):
         raise ValueError(message.body)
 
-    monkeypatch.setattr(handler, "reply", printing_tracebacks(quote_the_text))
+    answer_with(quote_the_text, on_error=print_traceback)
 
     post_signed(local_server, with_fields(SMS, Body="\x1b]0;owned\x07"))
 
@@ -286,11 +292,13 @@ def test_a_traceback_that_quotes_a_text_is_printed_escaped(local_server, monkeyp
     assert "\x1b" not in printed
 
 
-def test_the_function_still_logs_only_the_exception_type_and_line(local_server, monkeypatch, logs):
+def test_the_function_still_logs_only_the_exception_type_and_line(
+    local_server, monkeypatch, logs, answer_with
+):
     def divide_by_zero(message):
         return str(1 / 0)
 
-    monkeypatch.setattr(handler, "reply", printing_tracebacks(divide_by_zero))
+    answer_with(divide_by_zero, on_error=print_traceback)
 
     post_signed(local_server)
 
@@ -302,7 +310,7 @@ def test_the_function_still_logs_only_the_exception_type_and_line(local_server, 
 
 
 def test_make_run_prints_the_traceback_of_reply_code_that_raises(make_run):
-    make_run.edit("replies.py", "    return router.reply(message)", "    return 1 / 0")
+    make_run.edit("replies.py", 'os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)', "1 / 0")
     make_run.wait_for("replies.py changed")
     mark = make_run.mark()
 
@@ -327,18 +335,16 @@ def later_replies_served(local_server, monkeypatch, tmp_path):
     """`local_server`, running later handlers as `make run` does, into an outbox in the test's
     folder: the server."""
     monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
-    monkeypatch.setattr(later, "run_locally", later.run_locally)
-    monkeypatch.setattr(sending, "local_listeners", [])
     use_local_outbox()  # the settings it changes are restored after each test (conftest.py)
-    run_later_replies_here(local_server)
-    return local_server
+    with local_run.using(local_run_here(local_server)):
+        yield local_server
 
 
 @pytest.fixture
 def sent(later_replies_served) -> list:
     """The texts `later_replies_served` puts in its outbox, each once it is printed."""
     texts: list = []
-    sending.local_listeners.append(texts.append)
+    local_run.current().listeners.append(texts.append)
     return texts
 
 
@@ -355,11 +361,13 @@ def test_a_later_reply_is_printed_after_the_request_line(
     ]
 
 
-def test_a_later_handler_starts_once_the_answer_is_out(later_replies_served, monkeypatch):
+def test_a_later_handler_starts_once_the_answer_is_out(
+    later_replies_served, monkeypatch, answer_with
+):
     started = threading.Event()
     router = Router()
     router.fallback(later=True)(lambda message: started.set())
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
     started_before_the_answer_left = []
 
     def answer_then_look(event, context):

@@ -8,10 +8,8 @@ import threading
 import pytest
 from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 
-import handler
-from devtools.outbox import Text
-from devtools.phone import Phone
-from sms_webhook import later
+from devtools.phone import Phone, SentText
+from sms_webhook import later, local_run
 from sms_webhook.router import Router
 
 SHELL = {
@@ -118,7 +116,7 @@ def test_a_text_sent_first_to_another_number_is_in_the_outbox_not_in_the_replies
     phone = Phone()
 
     assert phone.send("AGENT") == ["An agent will text you back shortly."]
-    assert phone.outbox == [Text(STAFF, "A customer asks: AGENT")]
+    assert phone.outbox == [SentText(STAFF, "A customer asks: AGENT")]
 
 
 def test_the_outbox_holds_the_later_replies_too(later_router):
@@ -126,10 +124,10 @@ def test_the_outbox_holds_the_later_replies_too(later_router):
 
     phone.send("REPORT")
 
-    assert phone.outbox == [Text(phone.address, "done")]
+    assert phone.outbox == [SentText(phone.address, "done")]
 
 
-def test_a_text_another_thread_sends_meanwhile_is_not_the_sends(monkeypatch):
+def test_a_text_another_thread_sends_meanwhile_is_not_the_sends(monkeypatch, answer_with):
     router = Router()
 
     @router.fallback
@@ -139,19 +137,19 @@ def test_a_text_another_thread_sends_meanwhile_is_not_the_sends(monkeypatch):
         texting.join()
         return "ok"
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
     phone = Phone()
 
     assert phone.send("hello") == ["ok"]
     assert phone.outbox == []
 
 
-def test_jobs_for_later_run_as_before_once_a_send_is_over(later_router):
-    before = later.run_locally
+def test_the_local_run_installed_before_a_send_is_installed_after_it(later_router):
+    before = local_run.installed()
 
     Phone().send("REPORT")
 
-    assert later.run_locally is before
+    assert local_run.installed() is before
 
 
 def test_a_phones_outbox_is_removed_with_the_phone(later_router):

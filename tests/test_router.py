@@ -7,9 +7,8 @@ from twilio_requests import SMS, with_fields
 
 from devtools.twilio_message import new_message_sid, whatsapp_fields
 from sms_webhook.form import FormFields
-from sms_webhook.later import Later
 from sms_webhook.message import Button, IncomingMessage
-from sms_webhook.router import Router
+from sms_webhook.router import Later, Router
 from sms_webhook.twiml import Text, reply_texts
 
 
@@ -257,15 +256,42 @@ def test_a_keyword_registered_before_a_button_route_answers_first():
 def test_a_message_for_a_later_handler_gets_how_the_webhook_answers_meanwhile():
     router = Router()
 
-    @router.keyword("REPORT", later="Working on it")
+    @router.keyword("REPORT", later=True, acknowledgement="Working on it")
     def report(message):
         return "the report"
 
-    assert router.reply(message("report")) == Later(
-        "test_router.test_a_message_for_a_later_handler_gets_how_the_webhook_answers_meanwhile"
-        ".<locals>.report",
-        "Working on it",
-    )
+    assert router.reply(message("report")) == Later("report", "Working on it")
+
+
+def test_a_later_handler_may_be_given_a_stable_name_of_its_own():
+    router = Router()
+    router.keyword("REPORT", later=True, name="report")(lambda message: "the report")
+
+    assert router.reply(message("report")).handler == "report"
+    assert router.later_handlers() == {"report"}
+
+
+def test_later_given_a_text_is_an_error_that_names_acknowledgement():
+    router = Router()
+
+    with pytest.raises(TypeError, match="acknowledgement="):
+        router.keyword("REPORT", later="Working on it")(lambda message: "the report")
+
+
+def test_an_acknowledgement_for_a_handler_that_answers_now_is_an_error():
+    router = Router()
+
+    with pytest.raises(ValueError, match="add later=True"):
+        router.keyword("REPORT", acknowledgement="Working on it")(lambda message: "the report")
+
+
+def test_two_routers_keep_their_later_handlers_apart():
+    first, second = Router(), Router()
+    first.keyword("A", later=True, name="report")(lambda message: "first")
+    second.keyword("B", later=True, name="report")(lambda message: "second")
+
+    assert first.later_reply("report", message("a")) == (Text("first"),)
+    assert second.later_reply("report", message("b")) == (Text("second"),)
 
 
 def test_a_later_handler_registered_with_true_has_no_acknowledgement():
@@ -277,7 +303,7 @@ def test_a_later_handler_registered_with_true_has_no_acknowledgement():
 
 def test_a_fallback_may_run_later():
     router = Router()
-    router.fallback(later="One moment")(lambda message: "an answer")
+    router.fallback(later=True, acknowledgement="One moment")(lambda message: "an answer")
 
     assert router.reply(message("anything")).acknowledgement == "One moment"
 
@@ -285,7 +311,7 @@ def test_a_fallback_may_run_later():
 def test_the_worker_runs_a_later_handler_by_its_name():
     router = Router()
     router.button("CONFIRM", later=True)(lambda message: ["booked", "see you"])
-    name = router.reply(pressed("CONFIRM")).route
+    name = router.reply(pressed("CONFIRM")).handler
 
     assert router.later_reply(name, message("confirm")) == (Text("booked"), Text("see you"))
 
@@ -311,7 +337,7 @@ def test_one_later_handler_may_be_registered_for_several_tests():
 
 def test_an_empty_acknowledgement_runs_the_handler_later_answering_nothing_at_once():
     router = Router()
-    router.fallback(later="")(lambda message: "done")
+    router.fallback(later=True, acknowledgement="")(lambda message: "done")
 
     assert router.reply(message("hi")).acknowledgement is None
 
@@ -334,7 +360,7 @@ def test_a_later_handler_that_takes_the_conversation_gets_it_in_the_worker(store
         conversation.state["seen"] = True
         return "noted"
 
-    name = router.reply(message("hi")).route
+    name = router.reply(message("hi")).handler
 
     assert (router.later_reply(name, message("hi")), store_calls) == (
         (Text("noted"),),

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ from devtools.make_event import (
     to_json,
 )
 from devtools.paths import FUNCTION_ID, WORKER_ID
-from sms_webhook import later
+from sms_webhook import local_run
+from sms_webhook.jobs import decode
+from sms_webhook.local_run import LocalRun
 
 PROJECT = Path(__file__).resolve().parent.parent
 ENV_JSON = json.loads((PROJECT / "env.json").read_text())
@@ -126,17 +129,14 @@ def test_the_later_reply_sample_is_an_sqs_event_of_one_job():
 
 
 def test_the_later_reply_sample_carries_the_job_the_webhook_queues_for_its_message(
-    invoke, env_json, monkeypatch
+    invoke, env_json
 ):
-    queued = []
-    monkeypatch.setattr(later, "run_locally", queued.append)
-
-    invoke(signed_event(**WORKER_SAMPLES["later-reply"]))
+    with local_run.using(LocalRun(start=lambda run: None)) as held:
+        invoke(signed_event(**WORKER_SAMPLES["later-reply"]))
 
     [record] = sample("later-reply")["Records"]
-    [job] = queued
-    del job["queued_at"]  # the sample's job never grows too old to run
-    assert job == json.loads(record["body"])
+    [job] = held.jobs
+    assert job == replace(decode(record["body"]), queued_at=job.queued_at)
 
 
 def test_the_later_reply_sample_is_answered_by_the_worker_into_the_outbox(monkeypatch, tmp_path):

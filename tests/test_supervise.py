@@ -26,10 +26,10 @@ BROKEN_LINE = PROJECT.joinpath("replies.py").read_text().splitlines().index("imp
 SYNTAX_ERROR = rf"^replies\.py:{BROKEN_LINE}: SyntaxError: invalid syntax$"
 """What `make run` prints of replies.py once BROKEN: one line."""
 SLOW = (
-    "    return router.reply(message)",
+    '    return os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)',
     '    print("answering slowly", flush=True)\n'
     "    __import__('time').sleep(1)\n"
-    "    return router.reply(message)",
+    '    return os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)',
 )
 
 

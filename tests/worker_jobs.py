@@ -1,7 +1,5 @@
 """The worker's jobs as the queue hands them over, and the worker's answer to them: for the
-tests of `sms_webhook/sending.py` and of the threats to what it sends."""
-
-import json
+tests of `sms_webhook/worker.py` and of the threats to what it sends."""
 
 from twilio_requests import SMS, STATUS_URL
 
@@ -9,6 +7,7 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook.form import FormFields
+from sms_webhook.jobs import ReplyJob, TextJob, encode
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
 
@@ -16,20 +15,12 @@ from sms_webhook.router import Router
 def reply_job(router: Router, fields=SMS, status_callback: str | None = STATUS_URL) -> str:
     """The later reply the webhook queues for this message, whose handler runs later."""
     later = router.reply(IncomingMessage.from_fields(FormFields.from_pairs(fields)))
-    pairs = [[name, value] for name, value in fields]
-    job = {
-        "job": "reply",
-        "route": later.route,
-        "fields": pairs,
-        "status_callback": status_callback,
-    }
-    return json.dumps(job)
+    return encode(ReplyJob(tuple(fields), status_callback, handler=later.handler))
 
 
 def text_job(key: str = "agent-1", to: str = "+14155550100", body: str = "Ada asks") -> str:
     """A text sent first, as `send_text` queues it from a script."""
-    job = {"job": "text", "to": to, "body": body, "media": [], "key": key}
-    return json.dumps({**job, "status_callback": STATUS_URL})
+    return encode(TextJob(to, body, (), key, "", "", STATUS_URL))
 
 
 def work(*bodies: str, receive_count: int = 1, invocation: LambdaContext | None = None) -> dict:
@@ -51,10 +42,3 @@ class EndingInvocation(LambdaContext):
 def failed(answer: dict) -> int:
     """How many jobs of the batch failed, to be retried."""
     return len(answer["batchItemFailures"])
-
-
-def answering_later(reply) -> Router:
-    """A router whose every message is answered later, by `reply`."""
-    router = Router()
-    router.fallback(later=True)(reply)
-    return router

@@ -74,7 +74,7 @@ def all_at_once(events: list[dict]) -> list[Answered]:
 
 
 @pytest.fixture
-def collecting(monkeypatch) -> list[str]:
+def collecting(monkeypatch, answer_with) -> list[str]:
     """Reply code that adds each message's caption to a list in the conversation's state, and
     answers with the list's length: a change that depends on the state and the message alone.
     The captions it ran on, once per run."""
@@ -88,7 +88,7 @@ def collecting(monkeypatch) -> list[str]:
         captions.append(message.body)
         return f"{len(captions)} pictures so far"
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
     return runs
 
 

@@ -26,13 +26,12 @@ from twilio_requests import (
     with_header,
 )
 
-import handler
 from devtools.twilio_message import form_encode
 from sms_webhook.form import FormFields
 
 
 @pytest.fixture
-def replies(monkeypatch):
+def replies(monkeypatch, answer_with):
     """Reply code that numbers its answers, so a repeated answer can be told from a new one."""
     calls = []
 
@@ -40,7 +39,7 @@ def replies(monkeypatch):
         calls.append(message.sid)
         return f"answer number {len(calls)}"
 
-    monkeypatch.setattr(handler, "reply", numbered)
+    answer_with(numbered)
     return calls
 
 
@@ -84,7 +83,7 @@ def test_another_message_gets_its_own_answer(idempotency_table, invoke, replies)
 
 
 def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
-    idempotency_table, invoke, monkeypatch, logs
+    idempotency_table, invoke, monkeypatch, logs, answer_with
 ):
     copies = []
 
@@ -92,7 +91,7 @@ def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
         copies.append(invoke(delivery()))
         return "the only answer"
 
-    monkeypatch.setattr(handler, "reply", reply_while_a_copy_arrives)
+    answer_with(reply_while_a_copy_arrives)
 
     first = invoke(delivery())
 
@@ -105,13 +104,13 @@ def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
     assert "duplicate delivery while the first is answered" in logs.messages()
 
 
-def test_a_failed_answer_is_not_remembered(idempotency_table, invoke, monkeypatch):
+def test_a_failed_answer_is_not_remembered(idempotency_table, invoke, monkeypatch, answer_with):
     def failing(message):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(handler, "reply", failing)
+    answer_with(failing)
     invoke(delivery())
-    monkeypatch.setattr(handler, "reply", lambda message: "fixed")
+    answer_with(lambda message: "fixed")
 
     assert ">fixed</Message>" in invoke(delivery())["body"]
 
@@ -127,8 +126,10 @@ def test_the_records_hold_hashed_keys_and_the_answer_only(idempotency_table, inv
         assert "+1415" not in str(item)
 
 
-def test_the_records_hold_what_the_reply_code_echoed(idempotency_table, invoke, monkeypatch):
-    monkeypatch.setattr(handler, "reply", lambda message: f"Hello {message.from_number}")
+def test_the_records_hold_what_the_reply_code_echoed(
+    idempotency_table, invoke, monkeypatch, answer_with
+):
+    answer_with(lambda message: f"Hello {message.from_number}")
 
     invoke(delivery())
 

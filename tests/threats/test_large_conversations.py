@@ -14,7 +14,6 @@ import pytest
 from conftest import CONVERSATION_TABLE, create_table
 from twilio_requests import REST_URL, rest_request, signed
 
-import handler
 from devtools.twilio_message import SENDER, TWILIO_NUMBER, message_fields, new_message_sid
 from sms_webhook.conversation_store import (
     MAX_ITEM_BYTES,
@@ -73,7 +72,7 @@ def answers(invoke, turns: int, body: str = LONGEST_TEXT) -> list[str]:
 
 
 @pytest.fixture
-def chatting(monkeypatch):
+def chatting(monkeypatch, answer_with):
     """Reply code that counts the messages in `state` and answers each with a text as long as
     Twilio takes, remembering the last 200 messages in and out: history alone outgrows an item."""
     monkeypatch.setenv("CONVERSATION_HISTORY", "200")
@@ -84,11 +83,11 @@ def chatting(monkeypatch):
         conversation.state["turns"] = conversation.state.get("turns", 0) + 1
         return f"turn {conversation.state['turns']}: " + LONGEST_TEXT[:1500]
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
 
 @pytest.fixture
-def keeping_a_log(monkeypatch):
+def keeping_a_log(monkeypatch, answer_with):
     """Reply code that keeps a chat log in `state`, every message and its reply (a language
     model's memory), and answers with the log's length: state alone outgrows an item."""
     monkeypatch.setenv("CONVERSATION_HISTORY", "0")
@@ -100,7 +99,7 @@ def keeping_a_log(monkeypatch):
         log.append({"in": message.body, "out": LONGEST_TEXT})
         return f"turn {len(log)}"
 
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
 
 def history(item: dict) -> list[dict]:

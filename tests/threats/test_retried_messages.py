@@ -36,19 +36,19 @@ def count(message, conversation):
 
 
 @pytest.fixture
-def counting_later(monkeypatch):
+def counting_later(monkeypatch, answer_with):
     """Reply code whose COUNT handler `count`s later, in the worker."""
     router = Router()
-    router.keyword("COUNT", later="Counting")(count)
-    monkeypatch.setattr(handler, "reply", router.reply)
+    router.keyword("COUNT", later=True, acknowledgement="Counting")(count)
+    answer_with(router)
 
 
 @pytest.fixture
-def counting(monkeypatch):
+def counting(monkeypatch, answer_with):
     """Reply code that `count`s every message as it answers it."""
     router = Router()
     router.fallback(count)
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import functools
 
 import pytest
 from loopback_twilio import LoopbackTwilio, loopback_server
-from worker_jobs import answering_later, failed, reply_job, text_job, work
+from worker_jobs import failed, reply_job, text_job, work
 
 from sms_webhook import sending
 from sms_webhook.twiml import split_message
@@ -83,7 +83,7 @@ def twilio_answering(monkeypatch):
     ids=["html", "empty", "cut short", "no object"],
 )
 def test_a_text_twilio_took_with_an_answer_that_is_not_json_is_never_sent_again(
-    twilio_answering, logs, published, body
+    twilio_answering, logs, published, body, answering_later
 ):
     requests_read = twilio_answering("201 Created", body)
     router = answering_later(lambda message: "Your report")
@@ -98,7 +98,9 @@ def test_a_text_twilio_took_with_an_answer_that_is_not_json_is_never_sent_again(
     assert "text may not have been sent: Twilio's answer could not be read" in logs.messages()
 
 
-def test_an_error_answer_of_twilios_that_is_not_json_is_retried(twilio_answering, published):
+def test_an_error_answer_of_twilios_that_is_not_json_is_retried(
+    twilio_answering, published, answering_later
+):
     requests_read = twilio_answering("503 Service Unavailable", b"<html>Try later</html>")
     router = answering_later(lambda message: "Your report")
 

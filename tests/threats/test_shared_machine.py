@@ -30,8 +30,9 @@ from sms_webhook.conversation_store import (
     Stored,
 )
 from sms_webhook.local_files import LocalFileRefusedError
+from sms_webhook.local_run import LocalRun
 from sms_webhook.message import IncomingMessage
-from sms_webhook.sending import Outgoing, deliver
+from sms_webhook.sending import Outgoing
 
 KEY = "+15005550006 +14155551234"
 PLANTED = json.dumps(
@@ -63,7 +64,7 @@ def conversation_seen(path: Path) -> Conversation:
 
 def send_to_outbox(monkeypatch, outbox: Path) -> None:
     monkeypatch.setenv("OUTBOX_FILE", str(outbox))
-    deliver(TEXT)
+    LocalRun().deliver(TEXT)
 
 
 # Where they are, and who may read them

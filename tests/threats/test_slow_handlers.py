@@ -16,7 +16,6 @@ from conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE, STAFF
 from twilio_requests import REST_URL, SMS, WHATSAPP, rest_request, signed
 from worker_jobs import work
 
-import handler
 from sms_webhook import aws
 from sms_webhook.later import send_text
 from sms_webhook.router import Router
@@ -36,7 +35,7 @@ def thinking_handler(think):
         send_text(STAFF, f"Asked: {message.body}", key=message.sid)
         return "Thought it over."
 
-    return router.reply
+    return router
 
 
 def saved_state() -> dict:
@@ -58,9 +57,9 @@ def queued_jobs() -> list[dict]:
 
 @pytest.mark.parametrize("seconds", [0.2, 1.2, 2.5, 5])
 def test_a_handler_that_thinks_has_its_state_saved_its_records_completed_its_text_queued(
-    deployed_on_loopback, invoke, monkeypatch, seconds
+    deployed_on_loopback, invoke, monkeypatch, seconds, answer_with
 ):
-    monkeypatch.setattr(handler, "reply", thinking_handler(lambda: time.sleep(seconds)))
+    answer_with(thinking_handler(lambda: time.sleep(seconds)))
 
     response = invoke(signed(rest_request(), REST_URL))
 
@@ -72,9 +71,9 @@ def test_a_handler_that_thinks_has_its_state_saved_its_records_completed_its_tex
 
 
 def test_reply_code_that_overruns_its_time_is_logged_counted_and_still_saved(
-    deployed_on_loopback, invoke, monkeypatch, clock, logs, published
+    deployed_on_loopback, invoke, monkeypatch, clock, logs, published, answer_with
 ):
-    monkeypatch.setattr(handler, "reply", thinking_handler(lambda: clock.advance(11)))
+    answer_with(thinking_handler(lambda: clock.advance(11)))
 
     response = invoke(signed(rest_request(), REST_URL))
 
@@ -88,9 +87,16 @@ def test_reply_code_that_overruns_its_time_is_logged_counted_and_still_saved(
 
 @pytest.mark.parametrize("fields", [SMS, WHATSAPP], ids=["sms", "whatsapp"])
 def test_a_reply_ready_after_twilio_stopped_waiting_is_sent_from_the_number_texted(
-    deployed_on_loopback, invoke, monkeypatch, clock, twilio_api, sending_account, fields
+    deployed_on_loopback,
+    invoke,
+    monkeypatch,
+    clock,
+    twilio_api,
+    sending_account,
+    fields,
+    answer_with,
 ):
-    monkeypatch.setattr(handler, "reply", thinking_handler(lambda: clock.advance(20)))
+    answer_with(thinking_handler(lambda: clock.advance(20)))
 
     response = invoke(signed(rest_request(fields=fields), REST_URL, fields))
     [late_reply] = [job for job in queued_jobs() if job["job"] == "reply"]
@@ -105,7 +111,7 @@ def test_a_reply_ready_after_twilio_stopped_waiting_is_sent_from_the_number_text
 
 
 def test_reply_code_that_fails_runs_once_even_when_its_records_cannot_be_cleared(
-    deployed_on_loopback, invoke, monkeypatch
+    deployed_on_loopback, invoke, monkeypatch, answer_with
 ):
     runs = []
 
@@ -115,7 +121,7 @@ def test_reply_code_that_fails_runs_once_even_when_its_records_cannot_be_cleared
 
     router = Router()
     router.fallback(fail_after_a_while)
-    monkeypatch.setattr(handler, "reply", router.reply)
+    answer_with(router)
 
     def no_time_to_clear(**_):
         raise aws.OutOfTimeError("no time left in this request for another AWS call")

@@ -12,7 +12,6 @@ import boto3
 import pytest
 from twilio_requests import REST_URL, rest_request, signed
 
-import handler
 from sms_webhook.later import InvalidTextError, send_text
 from sms_webhook.router import Router
 
@@ -27,7 +26,7 @@ def queued(queue_url: str) -> int:
 
 
 @pytest.fixture
-def texting_staff_with(monkeypatch):
+def texting_staff_with(monkeypatch, answer_with):
     """Reply code whose every message texts staff first with what the test gives, and answers
     with why that text was refused, if it was."""
 
@@ -42,7 +41,7 @@ def texting_staff_with(monkeypatch):
                 return f"not sent: {refused}"
             return "sent"
 
-        monkeypatch.setattr(handler, "reply", router.reply)
+        answer_with(router)
 
     return reply_code
 

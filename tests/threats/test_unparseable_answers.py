@@ -9,13 +9,11 @@ from xml.etree import ElementTree
 import pytest
 from twilio_requests import REST_URL, STATUS_URL, rest_request, signed
 
-import handler
-
 NOT_XML = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\ufffe", "\uffff", "\ud800"]
 
 
-def answer_to(invoke, monkeypatch, reply) -> dict:
-    monkeypatch.setattr(handler, "reply", lambda message: reply)
+def answer_to(invoke, answer_with, reply) -> dict:
+    answer_with(lambda message: reply)
     return invoke(signed(rest_request(), REST_URL))
 
 
@@ -25,22 +23,22 @@ def texts(response: dict) -> list[str]:
 
 @pytest.mark.parametrize("character", NOT_XML)
 def test_a_character_xml_cannot_hold_is_dropped_and_the_answer_parses(
-    invoke, monkeypatch, character
+    invoke, answer_with, character
 ):
-    response = answer_to(invoke, monkeypatch, f"before{character}after")
+    response = answer_to(invoke, answer_with, f"before{character}after")
 
     assert response["statusCode"] == 200
     assert texts(response) == [f"before{character}after".replace(character, "")]
 
 
-def test_tabs_and_line_breaks_are_kept(invoke, monkeypatch):
-    response = answer_to(invoke, monkeypatch, "one\ttwo\nthree\r\nfour")
+def test_tabs_and_line_breaks_are_kept(invoke, answer_with):
+    response = answer_to(invoke, answer_with, "one\ttwo\nthree\r\nfour")
 
     assert texts(response) == ["one\ttwo\nthree\nfour"]  # XML reads \r\n as \n
 
 
-def test_dropped_characters_are_reported_once_per_reply(invoke, monkeypatch, logs):
-    monkeypatch.setattr(handler, "reply", lambda message: ["a\x00b\x01", "c\ud800"])
+def test_dropped_characters_are_reported_once_per_reply(invoke, monkeypatch, logs, answer_with):
+    answer_with(lambda message: ["a\x00b\x01", "c\ud800"])
     for _ in range(3):
         invoke(signed(rest_request(), REST_URL))
 
@@ -48,8 +46,8 @@ def test_dropped_characters_are_reported_once_per_reply(invoke, monkeypatch, log
     assert [w["dropped"] for w in warnings] == [2, 1]
 
 
-def test_a_reply_of_only_such_characters_is_no_reply(invoke, monkeypatch):
-    response = answer_to(invoke, monkeypatch, "\x00\x01")
+def test_a_reply_of_only_such_characters_is_no_reply(invoke, answer_with):
+    response = answer_to(invoke, answer_with, "\x00\x01")
 
     assert texts(response) == []
 

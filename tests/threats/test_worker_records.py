@@ -11,9 +11,9 @@ and counted: the job is done, never retried.
 import boto3
 import pytest
 from conftest import IDEMPOTENCY_TABLE
-from worker_jobs import EndingInvocation, answering_later, failed, reply_job, work
+from worker_jobs import EndingInvocation, failed, reply_job, work
 
-from sms_webhook import sending
+from sms_webhook import worker
 from sms_webhook.twiml import MAX_MESSAGES, Text
 
 pytestmark = pytest.mark.usefixtures("idempotency_table", "later_queue")
@@ -46,7 +46,7 @@ def largest_record() -> int:
 
 
 def test_a_reply_longer_than_twilio_can_send_runs_once_and_is_a_final_error(
-    twilio_api, logs, published
+    twilio_api, logs, published, answering_later
 ):
     runs = []
     router = answering_later(lambda message: runs.append(1) or japanese(64_000))
@@ -62,7 +62,9 @@ def test_a_reply_longer_than_twilio_can_send_runs_once_and_is_a_final_error(
     assert failures(published) == ["too_large"]
 
 
-def test_a_reply_of_16000_japanese_characters_is_recorded_in_utf8_and_sent_whole(twilio_api):
+def test_a_reply_of_16000_japanese_characters_is_recorded_in_utf8_and_sent_whole(
+    twilio_api, answering_later
+):
     router = answering_later(lambda message: japanese(16_000))
 
     assert failed(work(reply_job(router))) == 0
@@ -73,7 +75,7 @@ def test_a_reply_of_16000_japanese_characters_is_recorded_in_utf8_and_sent_whole
 
 
 def test_a_reply_too_large_to_record_is_a_final_error_and_never_retried(
-    twilio_api, logs, published
+    twilio_api, logs, published, answering_later
 ):
     pictures = [f"https://example.com/{'p' * 4_100}/{number}.png" for number in range(10)]
     router = answering_later(lambda message: [Text(f"page {page}", pictures) for page in range(10)])
@@ -82,5 +84,5 @@ def test_a_reply_too_large_to_record_is_a_final_error_and_never_retried(
 
     assert twilio_api.forms == []
     [line] = [r for r in logs.records if r["message"] == "text not sent: too large to record"]
-    assert line["record_bytes"] > sending.MAX_RECORD_SIZE
+    assert line["record_bytes"] > worker.MAX_RECORD_SIZE
     assert failures(published) == ["too_large"]

@@ -1,0 +1,117 @@
+"""The jobs the webhook and `send_text` queue for the worker, and how the queue carries them.
+
+    {"version": 1, "job": "reply", "handler": "report", "fields": [["Body", "REPORT"], ...], ...}
+    {"version": 1, "job": "text", "to": "+14155550100", "body": "An agent...", "key": "SM…", ...}
+
+A job waits in its queue up to 14 days, and a deploy may come meanwhile: so a job says which
+version of this format it is written in, and names a later handler by its stable name (the
+function's name, or the one given with `name=`), never by where its code lives. Jobs queued before
+versions existed (they named `module.function`) are read too.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sms_webhook.twiml import Text
+
+VERSION = 1
+"""The format this code writes. A job of a newer one is not run: it waits in the queues for the
+release that wrote it."""
+
+
+class UnreadableJobError(ValueError):
+    """What the queue carried is no job this code can run; the text says why, and holds nothing
+    a message said."""
+
+
+@dataclass(frozen=True)
+class ReplyJob:
+    """A reply to a message whose signature held: the later handler to run on it, by name, or the
+    texts reply code made too late for Twilio to take."""
+
+    fields: tuple[tuple[str, str], ...]
+    """The message's form fields, in order, as Twilio signed them."""
+    status_callback: str | None
+    handler: str | None = None
+    texts: tuple[Text, ...] = ()
+    queued_at: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass(frozen=True)
+class TextJob:
+    """A text sent first, once per `key` and recipient, from `sender` of `account_sid` (empty
+    when the stack's `SendFrom` and `TwilioAccountSid` say)."""
+
+    to: str
+    body: str
+    media: tuple[str, ...]
+    key: str
+    account_sid: str
+    sender: str
+    status_callback: str | None
+    queued_at: int = field(default_factory=lambda: int(time.time()))
+
+
+Job = ReplyJob | TextJob
+
+
+def encode(job: Job) -> str:
+    """The job as the queue carries it: JSON."""
+    kind = "reply" if isinstance(job, ReplyJob) else "text"
+    content = asdict(job)
+    if isinstance(job, ReplyJob):
+        content["texts"] = [[text.body, list(text.media)] for text in job.texts]
+        if not job.texts:
+            del content["texts"]
+    return json.dumps({"version": VERSION, "job": kind, **content})
+
+
+def decode(body: str) -> Job:
+    """The job the queue carried, whichever version of this format wrote it."""
+    try:
+        content = json.loads(body)
+    except ValueError:
+        raise UnreadableJobError("not JSON") from None
+    if not isinstance(content, dict):
+        raise UnreadableJobError("not a JSON object")
+    version = content.pop("version", 0)
+    if version not in (0, VERSION):
+        raise UnreadableJobError(f"written in version {version!r}: this code reads {VERSION}")
+    try:
+        return _read(content)
+    except (KeyError, TypeError, ValueError) as error:
+        raise UnreadableJobError(f"not a job: {type(error).__name__}") from None
+
+
+def _read(content: dict[str, Any]) -> Job:
+    kind = content.pop("job")
+    queued_at = int(content.pop("queued_at", time.time()))
+    if kind == "text":
+        return TextJob(
+            to=str(content["to"]),
+            body=str(content["body"]),
+            media=tuple(str(url) for url in content["media"]),
+            key=str(content["key"]),
+            account_sid=str(content.get("account_sid") or ""),
+            sender=str(content.get("sender") or ""),
+            status_callback=_optional(content.get("status_callback")),
+            queued_at=queued_at,
+        )
+    handler = content.get("handler") or content.get("route")
+    texts = tuple(Text(str(body), tuple(media)) for body, media in content.get("texts", ()))
+    if kind != "reply" or not (handler or texts):
+        raise ValueError(kind)
+    return ReplyJob(
+        fields=tuple((str(name), str(value)) for name, value in content["fields"]),
+        status_callback=_optional(content.get("status_callback")),
+        # Before version 1, `module.function`: the function's name is its stable name.
+        handler=str(handler).rpartition(".")[2] if handler else None,
+        texts=texts,
+        queued_at=queued_at,
+    )
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else str(value)

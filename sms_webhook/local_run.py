@@ -1,0 +1,137 @@
+"""A local run: where jobs for later and the texts they send go on this machine, where nothing
+may reach SQS or Twilio (`make run`, `make chat`, `make invoke`, the test phone, your tests).
+
+    held = []
+    with local_run.using(LocalRun(".local/outbox.jsonl", start=held.append)) as run:
+        phone.send("REPORT")        # its job is in `run.jobs`, and its run in `held`
+
+Deployed (`LATER_QUEUE_URL` set), jobs go to SQS and texts to Twilio, and nothing here is used.
+Without a queue, the local run installed takes them, else one made from `OUTBOX_FILE`, which runs
+each job at once, before the webhook answers: inside Lambda's runtime (`make invoke`, `sam local
+invoke`) a thread would be stopped once the function has answered.
+"""
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sms_webhook.config import ConfigurationError, outbox_file
+from sms_webhook.jobs import Job
+from sms_webhook.local_files import open_private
+from sms_webhook.router import Router
+from sms_webhook.sending import Outgoing
+
+NO_OUTBOX = "later replies need LATER_QUEUE_URL (deployed) or OUTBOX_FILE (a local run)"
+
+Start = Callable[[Callable[[], None]], None]
+"""How a job's run starts: at once, in a thread, or held for later."""
+
+
+def at_once(run: Callable[[], None]) -> None:
+    run()
+
+
+class LocalRun:
+    """Jobs run on this machine, texts put in an outbox file, and whoever wants to hear of them.
+
+    `outbox` is the file texts go to (by default, the one `OUTBOX_FILE` names when one is
+    sent); `router` answers messages instead of `replies.router` (a test's own); `start` says
+    when a job runs (at once by default); `on_error` is told of each error of reply code or a job
+    (`make run` prints its traceback, which deployed logs never hold)."""
+
+    def __init__(
+        self,
+        outbox: str | Path | None = None,
+        *,
+        router: Router | None = None,
+        start: Start = at_once,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.outbox = str(outbox) if outbox else None
+        self.router = router
+        self.start = start
+        self.on_error = on_error
+        self.jobs: list[Job] = []
+        """Every job queued, in order."""
+        self.listeners: list[Callable[[Outgoing], None]] = []
+        """Who is told of each text put in the outbox, from whichever thread sent it."""
+
+    def put(self, job: Job, run: Callable[[], None]) -> None:
+        """`job`, queued: `run` runs it when `start` says."""
+        self.jobs.append(job)
+        self.start(run)
+
+    def deliver(self, outgoing: Outgoing) -> str:
+        """A JSON line appended to the outbox, a file of yours alone in a folder of your own (see
+        `local_files`: it holds numbers and texts); the text's sid."""
+        outbox = self.outbox or outbox_file()
+        if not outbox:  # nothing local may reach Twilio
+            raise ConfigurationError(NO_OUTBOX)
+        sid = f"SM{time.time_ns():032x}"[:34]
+        line = {**outgoing._asdict(), "sid": sid, "at": round(time.time(), 3)}
+        descriptor = open_private(outbox, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        with open(descriptor, "a", encoding="utf-8") as written:
+            written.write(json.dumps(line, ensure_ascii=False) + "\n")
+        for listener in list(self.listeners):
+            listener(outgoing)
+        return sid
+
+    def failed(self, error: Exception) -> None:
+        if self.on_error:
+            self.on_error(error)
+
+    @contextmanager
+    def listening(self, listener: Callable[[Outgoing], None]) -> Iterator[None]:
+        """`listener` is told of each text put in the outbox meanwhile."""
+        self.listeners.append(listener)
+        try:
+            yield
+        finally:
+            self.listeners.remove(listener)
+
+
+_installed: LocalRun | None = None
+_lock = threading.Lock()
+
+
+@contextmanager
+def using(run: LocalRun) -> Iterator[LocalRun]:
+    """`run` takes the jobs and texts of every thread meanwhile: one local run per process, as
+    one queue deployed."""
+    global _installed
+    with _lock:
+        previous, _installed = _installed, run
+    try:
+        yield run
+    finally:
+        with _lock:
+            _installed = previous
+
+
+def current() -> LocalRun:
+    """The local run installed, else one into the outbox `OUTBOX_FILE` names, at once."""
+    if _installed is not None:
+        return _installed
+    if not outbox_file():  # nothing local may reach Twilio
+        raise ConfigurationError(NO_OUTBOX)
+    return LocalRun()
+
+
+def installed() -> LocalRun | None:
+    """The local run installed, if any: deployed, none."""
+    return _installed
+
+
+def router() -> Router | None:
+    """The router the local run installed answers with instead of `replies.router`, if any."""
+    return _installed.router if _installed else None
+
+
+def failed(error: Exception) -> None:
+    """Tell the local run installed of an error of reply code or a job; deployed, nothing."""
+    if _installed is not None:
+        _installed.failed(error)
