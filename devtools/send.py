@@ -17,8 +17,8 @@ import sys
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from devtools.local_port import DEFAULT_PORT, add_port_argument, signed_url
 from devtools.local_token import development_token, local_token
-from devtools.serve import DEFAULT_PORT, add_port_argument, signed_url
 from devtools.twilio_message import (
     SENDER,
     form_encode,

@@ -27,7 +27,7 @@ from twilio_requests import (
 import handler
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
-from devtools.serve import WebhookServer
+from devtools.webhook_server import WebhookServer
 from sms_webhook import aws, config, conversation_store, deadlines, deduplication, later, sending
 from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.rejections import RejectionLog

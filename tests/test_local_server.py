@@ -17,16 +17,11 @@ from local_project import PROJECT, eventually
 from twilio_requests import SENDER, SMS, TOKEN, with_fields
 
 import handler
+from devtools.console import banner, escaped, printing_tracebacks
 from devtools.local_token import development_token, local_token
+from devtools.loopback import is_loopback
 from devtools.send import SendError, send
-from devtools.serve import (
-    banner,
-    escaped,
-    is_loopback,
-    printing_tracebacks,
-    run_later_replies_here,
-    use_local_outbox,
-)
+from devtools.serve import run_later_replies_here, use_local_outbox
 from devtools.twilio_message import form_encode, twilio_signature
 from sms_webhook import later, sending
 from sms_webhook.router import Router
