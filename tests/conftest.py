@@ -13,7 +13,6 @@ from local_project import RunningServer, copy_of_project
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
-from recording_twilio import TwilioMessages
 from twilio_requests import (
     ACCOUNT_SID,
     SHARED_KEY_ID,
@@ -25,6 +24,7 @@ from twilio_requests import (
 )
 
 import handler
+from devtools.fake_twilio import TwilioMessages
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.webhook_server import WebhookServer
