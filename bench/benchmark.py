@@ -119,7 +119,7 @@ def check(report: Report) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--loops", type=int, default=200)
     parser.add_argument("--smoke", action="store_true", help="correctness only, no timings")

@@ -14,6 +14,7 @@ import argparse
 import http.client
 import mimetypes
 import sys
+from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -43,7 +44,7 @@ def send(
     *,
     port: int,
     from_number: str = SENDER,
-    media: list[tuple[str, str]] = (),
+    media: Sequence[tuple[str, str]] = (),
 ) -> list[OutgoingMessage]:
     """Text `body` to the server on `port`, signed as Twilio signs it; the messages it answers."""
     fields = message_fields(

@@ -24,6 +24,7 @@ the traceback of an exception raised by reply code: escaped, whatever the reques
 
 import argparse
 import functools
+import io
 import os
 import signal
 import socket
@@ -62,7 +63,7 @@ def function_files() -> list[Path]:
     ]
 
 
-def start_server(listening: socket.socket) -> subprocess.Popen:
+def start_server(listening: socket.socket) -> subprocess.Popen[bytes]:
     """The server process, serving on the supervisor's socket, with a pipe on its stdin that
     closes when the supervisor is gone."""
     descriptor = listening.fileno()
@@ -86,9 +87,10 @@ def serve(listening: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops this process on Ctrl-C
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     threading.Thread(target=_exit_when_the_supervisor_is_gone, daemon=True).start()
-    sys.stdout.reconfigure(line_buffering=True)
+    if isinstance(sys.stdout, io.TextIOWrapper):  # a line of output is out as it is printed
+        sys.stdout.reconfigure(line_buffering=True)
     handler = import_handler()  # or one line on why not: the supervisor waits for a fix
-    handler.reply = printing_tracebacks(handler.reply)
+    handler.reply = printing_tracebacks(handler.reply)  # type: ignore[attr-defined]  # mypy lets no module attribute be set
     server = WebhookServer(listening, handler.lambda_handler)
     run_later_replies_here(server)
     # Stopped for a restart, the server answers the requests in hand first (requests not yet
