@@ -21,6 +21,7 @@ out there, which would come between them.
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     own_local_folder_for(arguments.conversations, arguments.outbox)
     import_handler()  # a mistake in replies.py is told before the first text, and ends the chat
     logger.setLevel("WARNING")  # the replies, not the function's JSON lines; warnings still show
-    logger.registered_handler.setStream(sys.stderr)
+    log_to_stderr(logger.registered_handler)
     interactive = sys.stdin.isatty()
     if (
         interactive
@@ -221,6 +222,14 @@ def main(argv: list[str] | None = None) -> None:
             outbox=arguments.outbox,
             wait=arguments.wait,
         )
+
+
+def log_to_stderr(log_handler: logging.Handler) -> None:
+    """The function's log lines to stderr, so that stdout carries only the conversation: a handler
+    that writes to stdout (Powertools' own) writes to stderr instead; any other (a file's, one of
+    your own that may have no stream at all) is left as it is."""
+    if isinstance(log_handler, logging.StreamHandler) and log_handler.stream is sys.stdout:
+        log_handler.setStream(sys.stderr)
 
 
 def _typed() -> Iterable[str]:

@@ -13,8 +13,10 @@ import argparse
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypedDict, cast
 
 import boto3
 import requests
@@ -24,6 +26,10 @@ from twilio.http import HttpClient
 from twilio.rest import Client
 
 from devtools.paths import PROJECT
+
+if TYPE_CHECKING:  # the types of boto3's CloudFormation client, which boto3-stubs has
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import StackTypeDef
 
 WEBHOOK_METHOD = "POST"
 NO_CREDENTIALS = (
@@ -40,13 +46,37 @@ class ConnectError(Exception):
     """Something the user has to fix, said in one line."""
 
 
+class SamconfigDefaults(TypedDict, total=False):
+    """What the tools take from samconfig.toml, as `sam deploy` would."""
+
+    stack_name: str
+    region: str
+    parameter_overrides: str | list[str]
+
+
+class _StoredValue(TypedDict):
+    Value: str
+
+
+class ParameterAnswer(TypedDict):
+    """SSM's answer to GetParameter, as far as it is read here."""
+
+    Parameter: _StoredValue
+
+
+class ParameterStore(Protocol):
+    """What the tools call of an SSM client (boto3's, whose types are not installed here)."""
+
+    def get_parameter(self, *, Name: str, WithDecryption: bool = ...) -> ParameterAnswer: ...
+
+
 @dataclass(frozen=True)
 class Stack:
     webhook_url: str
     token_parameter: str | None
 
 
-def samconfig_defaults(path: Path = PROJECT / "samconfig.toml") -> dict:
+def samconfig_defaults(path: Path = PROJECT / "samconfig.toml") -> SamconfigDefaults:
     """Stack name, region and parameter overrides as `sam deploy` would take them from
     samconfig.toml."""
     if not path.exists():
@@ -56,7 +86,8 @@ def samconfig_defaults(path: Path = PROJECT / "samconfig.toml") -> dict:
     for section in ("global", "deploy"):
         found.update(default.get(section, {}).get("parameters", {}))
     wanted = ("stack_name", "region", "parameter_overrides")
-    return {key: found[key] for key in wanted if key in found}
+    # As sam reads them: a mistyped value is the user's to fix, and sam's to tell of.
+    return cast(SamconfigDefaults, {key: found[key] for key in wanted if key in found})
 
 
 def aws_session(region: str | None) -> boto3.session.Session:
@@ -75,7 +106,9 @@ def aws_session(region: str | None) -> boto3.session.Session:
     return session
 
 
-def stack_description(cloudformation, stack_name: str) -> dict | None:
+def stack_description(
+    cloudformation: "CloudFormationClient", stack_name: str
+) -> "StackTypeDef | None":
     """The stack as CloudFormation describes it; None when it is not deployed."""
     try:
         [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
@@ -86,12 +119,12 @@ def stack_description(cloudformation, stack_name: str) -> dict | None:
     return stack
 
 
-def stack_parameters(stack: dict) -> dict[str, str]:
+def stack_parameters(stack: "StackTypeDef") -> dict[str, str]:
     """The parameter values the stack was deployed with."""
     return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
 
 
-def deployed_stack(cloudformation, stack_name: str) -> Stack:
+def deployed_stack(cloudformation: "CloudFormationClient", stack_name: str) -> Stack:
     """The stack's webhook URL and the name of the token parameter it was deployed with."""
     stack = stack_description(cloudformation, stack_name)
     if stack is None:
@@ -106,7 +139,9 @@ def deployed_stack(cloudformation, stack_name: str) -> Stack:
     return Stack(outputs["WebhookUrl"], stack_parameters(stack).get("AuthTokenParameterName"))
 
 
-def twilio_credentials(ssm_client_factory, stack: Stack) -> tuple[str, str]:
+def twilio_credentials(
+    ssm_client_factory: Callable[[], ParameterStore], stack: Stack
+) -> tuple[str, str]:
     account_sid = os.environ.get("TWILIO_ACCOUNT_SID")
     if not account_sid:
         raise ConnectError("set TWILIO_ACCOUNT_SID to your Twilio account SID (AC...)")

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 import click
@@ -33,6 +34,7 @@ from twilio.http import HttpClient
 
 from devtools.connect import (
     ConnectError,
+    ParameterStore,
     aws_session,
     deployed_stack,
     point_number,
@@ -41,6 +43,9 @@ from devtools.connect import (
     stack_parameters,
 )
 from devtools.paths import PROJECT
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackTypeDef
 
 SSM_NAME_PARAMETER = "AuthTokenParameterName"
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -51,19 +56,35 @@ class DeployError(Exception):
     """A step that cannot go on, and what to do about it, in one line."""
 
 
-def template_parameters(template: Path = PROJECT / "template.yaml") -> dict:
-    return yaml_parse(template.read_text())["Parameters"]
+class TokenStore(ParameterStore, Protocol):
+    """What make deploy and make destroy call of an SSM client, besides reading a parameter."""
+
+    def put_parameter(self, *, Name: str, Value: str, Type: str, Description: str) -> object: ...
+
+    def delete_parameter(self, *, Name: str) -> object: ...
 
 
-def parameter_overrides(value: str | list | None, origin: str) -> dict[str, str]:
+TemplateParameters = dict[str, dict[str, object]]
+"""template.yaml's parameters, each by name: its `Type`, `Default`, `Description`..."""
+
+
+def template_parameters(template: Path = PROJECT / "template.yaml") -> TemplateParameters:
+    parameters: TemplateParameters = yaml_parse(template.read_text())["Parameters"]
+    return parameters
+
+
+def parameter_overrides(value: str | list[str] | None, origin: str) -> dict[str, str]:
     """Overrides parsed by SAM's own parser, so they mean here what they will mean to sam."""
     try:
-        return CfnParameterOverridesType().convert(value, None, None)
+        overrides: dict[str, str] = CfnParameterOverridesType().convert(value, None, None)
     except click.BadParameter as error:
         raise DeployError(f"{origin}: {error.message}") from None
+    return overrides
 
 
-def token_parameter_name(overrides: dict[str, str], stack: dict | None, template: dict) -> str:
+def token_parameter_name(
+    overrides: dict[str, str], stack: "StackTypeDef | None", template: TemplateParameters
+) -> str:
     """The parameter the deployed function will read its token from, resolved as `sam deploy`
     resolves AuthTokenParameterName: an override, else the value the stack already has, else the
     template's default."""
@@ -71,7 +92,7 @@ def token_parameter_name(overrides: dict[str, str], stack: dict | None, template
     return (
         overrides.get(SSM_NAME_PARAMETER)
         or previous.get(SSM_NAME_PARAMETER)
-        or template[SSM_NAME_PARAMETER]["Default"]
+        or str(template[SSM_NAME_PARAMETER]["Default"])
     )
 
 
@@ -88,7 +109,7 @@ def account(session: boto3.session.Session) -> str:
         raise DeployError(f"AWS: {error}") from None
 
 
-def token_exists(ssm, name: str) -> bool:
+def token_exists(ssm: ParameterStore, name: str) -> bool:
     try:
         ssm.get_parameter(Name=name)  # not decrypted: existing is all that matters here
     except ClientError as error:
@@ -124,7 +145,7 @@ def auth_token() -> str:
     return token
 
 
-def store_token(ssm, name: str, token: str) -> None:
+def store_token(ssm: TokenStore, name: str, token: str) -> None:
     try:
         ssm.put_parameter(
             Name=name,
@@ -207,7 +228,7 @@ def deploy(
 
     previous = stack_description(cloudformation, stack_name)
     name = token_parameter_name(given, previous, template_parameters())
-    ssm = session.client("ssm")
+    ssm: TokenStore = session.client("ssm")
     if token_exists(ssm, name):
         print(f"Auth token: SSM parameter {name} is there, left as it is.")
     else:
@@ -239,7 +260,7 @@ def destroy(
             sam_executable, "delete", "--stack-name", stack_name, "--region", region, "--no-prompts"
         )
 
-    ssm = session.client("ssm")
+    ssm: TokenStore = session.client("ssm")
     if not token_exists(ssm, name):
         return
     if ask(f"Delete SSM parameter {name}, your Twilio auth token, too?"):

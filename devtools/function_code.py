@@ -30,19 +30,22 @@ def import_error(error: Exception) -> str:
         filename, line, message = error.filename or "?", error.lineno, error.msg
     else:
         frames = traceback.extract_tb(error.__traceback__)
-        frame = next((frame for frame in reversed(frames) if _ours(frame.filename)), frames[-1])
+        frame = next(
+            (frame for frame in reversed(frames) if is_project_code(Path(frame.filename))),
+            frames[-1],
+        )
         filename, line, message = frame.filename, frame.lineno, str(error)
-    what = f"{_shown(filename)}:{line}: {type(error).__name__}"
+    what = f"{_relative(filename)}:{line}: {type(error).__name__}"
     first_line = message.partition("\n")[0]
     return f"{what}: {first_line}" if first_line else what
 
 
-def _ours(filename: str) -> bool:
+def is_project_code(path: Path) -> bool:
     """Whether the file is the project's code, not the virtualenv's that may live in it."""
-    path = Path(filename).resolve()
+    path = path.resolve()
     return path.is_relative_to(PROJECT) and not path.is_relative_to(Path(sys.prefix).resolve())
 
 
-def _shown(filename: str) -> str:
+def _relative(filename: str) -> str:
     path = Path(filename).resolve()
     return str(path.relative_to(PROJECT)) if path.is_relative_to(PROJECT) else filename

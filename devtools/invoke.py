@@ -28,6 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TextIO
 
 import samcli
 from samcli.lib.providers.sam_function_provider import SamFunctionProvider
@@ -74,7 +75,7 @@ def function_for(event: object) -> str | None:
 
 def function_environment(
     template: Path, env_vars_file: Path | None, function_id: str = FUNCTION_ID
-) -> tuple[dict, Path, str]:
+) -> tuple[dict[str, str], Path, str]:
     """The function's environment, code directory and handler, as `sam local invoke` sees them."""
     stacks, _ = SamLocalStackProvider.get_stacks(str(template))
     function = SamFunctionProvider(stacks).get(function_id)
@@ -117,7 +118,8 @@ def in_own_tmp(variables: dict[str, str], tmp: Path) -> dict[str, str]:
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class InvocationError(Exception):
@@ -132,7 +134,7 @@ class Emulator:
         template: Path,
         env_vars_file: Path | None,
         runtime_dir: Path,
-        logs=sys.stderr,
+        logs: TextIO = sys.stderr,
         function_id: str = FUNCTION_ID,
         *,
         tmp: Path,
@@ -192,7 +194,8 @@ class Emulator:
         )
         try:
             with urllib.request.urlopen(request, timeout=self.patience) as response:  # noqa: S310
-                return response.read()
+                answer: bytes = response.read()
+                return answer
         except urllib.error.HTTPError as error:
             raise InvocationError(error.read().decode(errors="replace")) from None
         except OSError as error:  # refused, reset or timed out: the emulator itself failed
@@ -208,7 +211,7 @@ class Emulator:
     def __enter__(self) -> "Emulator":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 

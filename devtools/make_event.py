@@ -19,10 +19,12 @@ handler (`later-reply`).
 import argparse
 import json
 import sys
+from collections.abc import Sequence
+from typing import NotRequired, TypedDict
 
 from devtools.local_token import development_token, local_token
 from devtools.paths import PROJECT
-from devtools.proxy_events import Stamp, Target, rest_event
+from devtools.proxy_events import Event, Stamp, Target, rest_event
 from devtools.queue_events import sqs_event
 from devtools.twilio_message import (
     message_fields,
@@ -43,7 +45,19 @@ FORGED_TOKEN = "not-the-auth-token"  # noqa: S105 - signs the sample that must b
 
 MEDIA_URL = "https://api.twilio.com/2010-04-01/Accounts/AC00/Messages/MM01/Media"
 
-SAMPLES = {
+
+class Sample(TypedDict):
+    """What `signed_event` makes a sample of: its text, and what else it is given."""
+
+    body: str
+    get: NotRequired[bool]
+    media: NotRequired[list[tuple[str, str]]]
+    forged: NotRequired[bool]
+    channel: NotRequired[str]
+    location: NotRequired[Location]
+
+
+SAMPLES: dict[str, Sample] = {
     "sms": {"body": "Hi! Are you free for a quest today? 🗡️"},
     "sms-get": {"body": "Hi! Are you free for a quest today? 🗡️", "get": True},
     "mms": {
@@ -81,13 +95,13 @@ def signed_event(
     body: str,
     *,
     get: bool = False,
-    media: list[tuple[str, str]] = (),
+    media: Sequence[tuple[str, str]] = (),
     forged: bool = False,
     token: str | None = None,
     channel: str = "sms",
     location: Location | None = None,
     button: Button | None = None,
-) -> dict:
+) -> Event:
     """API Gateway's event for Twilio's request to the deployed webhook, signed with `token`:
     an SMS or MMS, or a WhatsApp message (`channel`), which may share a `location` or press a
     `button`."""
@@ -127,7 +141,7 @@ def signed_event(
     )
 
 
-def later_reply_event(body: str) -> dict:
+def later_reply_event(body: str) -> Event:
     """The SQS event that brings the worker the job the webhook queues for the signed SMS with
     this body when a later handler (`LATER_HANDLER`) takes it: the fields of the message's event,
     the handler's name, and the /status URL deliveries are reported to. Without the time it was
@@ -141,18 +155,18 @@ def later_reply_event(body: str) -> dict:
     return sqs_event([json.dumps(job)], message_ids=[f"{sid[2:10]}-0000-4000-8000-000000000000"])
 
 
-def sample_event(name: str) -> dict:
+def sample_event(name: str) -> Event:
     """The sample `make events` writes as events/<name>.json."""
     if name in WORKER_SAMPLES:
         return later_reply_event(**WORKER_SAMPLES[name])
     return signed_event(**SAMPLES[name], token=development_token())
 
 
-def to_json(event: dict) -> str:
+def to_json(event: Event) -> str:
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
 
-def write(event: dict, name: str) -> None:
+def write(event: Event, name: str) -> None:
     path = EVENTS / f"{name}.json"
     path.write_text(to_json(event), encoding="utf-8")
     print(f"wrote {path}", file=sys.stderr)

@@ -14,11 +14,12 @@ import argparse
 import http.client
 import mimetypes
 import sys
+from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from devtools.local_port import DEFAULT_PORT, add_port_argument, signed_url
 from devtools.local_token import development_token, local_token
-from devtools.serve import DEFAULT_PORT, add_port_argument, signed_url
 from devtools.twilio_message import (
     SENDER,
     form_encode,
@@ -43,7 +44,7 @@ def send(
     *,
     port: int,
     from_number: str = SENDER,
-    media: list[tuple[str, str]] = (),
+    media: Sequence[tuple[str, str]] = (),
 ) -> list[OutgoingMessage]:
     """Text `body` to the server on `port`, signed as Twilio signs it; the messages it answers."""
     fields = message_fields(

@@ -44,7 +44,7 @@ def changed(before: Stamps, after: Stamps) -> list[Path]:
 
 
 def supervise(
-    start: Callable[[], subprocess.Popen],
+    start: Callable[[], subprocess.Popen[bytes]],
     watched: Callable[[], Iterable[Path]],
     root: Path,
     started: Callable[[], None],
@@ -58,7 +58,7 @@ def supervise(
     for name in STOP_SIGNALS:
         signal.signal(name, signal.default_int_handler)
     seen = stamps(watched())
-    child: subprocess.Popen | None = None
+    child: subprocess.Popen[bytes] | None = None
     try:  # from the first start on: Ctrl-C may come while the banner is printed
         child = start()
         started()
@@ -89,7 +89,7 @@ def supervise(
             stop(child)
 
 
-def stop(child: subprocess.Popen) -> None:
+def stop(child: subprocess.Popen[bytes]) -> None:
     """Stop the process (SIGTERM, then SIGKILL if it lingers) and wait for it."""
     if child.poll() is None:
         child.terminate()

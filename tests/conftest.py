@@ -15,7 +15,6 @@ from local_project import RunningServer, copy_of_project
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
-from recording_twilio import TwilioMessages
 from twilio_requests import (
     ACCOUNT_SID,
     SHARED_KEY_ID,
@@ -27,9 +26,10 @@ from twilio_requests import (
 )
 
 import handler
+from devtools.fake_twilio import TwilioMessages
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
-from devtools.serve import WebhookServer
+from devtools.webhook_server import WebhookServer
 from sms_webhook import aws, config, conversation_store, deadlines, idempotency, local_run, sending
 from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.later import send_text

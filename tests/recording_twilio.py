@@ -1,54 +1,18 @@
-"""Twilio's REST API as twilio's own `HttpClient` interface sees it: answers from JSON files in
-`twilio_api_responses/`, and a record of every request, as Twilio's servers would receive it."""
+"""Twilio's phone-number API as twilio's own `HttpClient` interface sees it, for `make connect` and
+`make deploy`: answers from JSON files in `twilio_api_responses/`, and a record of every request,
+as Twilio's servers would receive it. The Messages resource is `devtools.fake_twilio`'s, which the
+benchmark shares."""
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
 
-from twilio.http import HttpClient
 from twilio.http.response import Response
 
-RESPONSES = Path(__file__).parent / "twilio_api_responses"
+from devtools.fake_twilio import RecordingClient, Request, load
+
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 NUMBER = "+15005550006"
 NUMBER_SID = "PN0123456789abcdef0123456789abcdef"
 API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    url: str
-    params: dict | None
-    data: dict | None
-    auth: tuple[str, str] | None
-
-
-class RecordingClient(HttpClient):
-    """twilio's `HttpClient` interface, each request recorded and answered by `answer`."""
-
-    def __init__(self) -> None:
-        super().__init__(logger=None, is_async=False)
-        self.requests: list[Request] = []
-
-    def request(
-        self,
-        method,
-        url,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects=False,
-    ):
-        self.requests.append(Request(method, url, params, data, auth))
-        return self.answer(method, data)
-
-    def answer(self, method: str, data: dict | None) -> Response:
-        raise NotImplementedError
 
 
 class RecordingTwilio(RecordingClient):
@@ -62,7 +26,7 @@ class RecordingTwilio(RecordingClient):
     ):
         super().__init__()
         self.number = {
-            **_load("incoming_phone_number"),
+            **load("incoming_phone_number"),
             "sms_url": sms_url,
             "sms_method": sms_method,
         }
@@ -76,7 +40,7 @@ class RecordingTwilio(RecordingClient):
                 json.dumps({"code": 20003, "message": "Authenticate", "status": self.status}),
             )
         if method == "GET":
-            page = _load("incoming_phone_numbers")
+            page = load("incoming_phone_numbers")
             page["incoming_phone_numbers"] = [self.number] if self.owns_number else []
             return Response(200, json.dumps(page))
         updated = {**self.number, "sms_url": data["SmsUrl"], "sms_method": data["SmsMethod"]}
@@ -89,41 +53,3 @@ class RecordingTwilio(RecordingClient):
 
 class Crash(BaseException):
     """The worker's process dying: no `except Exception` sees it, as none would see a kill."""
-
-
-Outcome = Literal[201] | tuple[int, int] | BaseException
-"""How Twilio answers one request: 201 (sent), an error as (status, Twilio code), or an exception
-raised in the client (the network failing, the process dying after Twilio took the message)."""
-
-
-class TwilioMessages(RecordingClient):
-    """The Messages resource: each POST answered by the next of `outcomes` (201 once they run out),
-    each recorded as Twilio would receive it."""
-
-    def __init__(self, outcomes: Iterable[Outcome] = ()):
-        super().__init__()
-        self.outcomes = list(outcomes)
-
-    def answer(self, method: str, data: dict | None) -> Response:
-        outcome = self.outcomes.pop(0) if self.outcomes else 201
-        if isinstance(outcome, tuple):
-            status, code = outcome
-            error = {"code": code, "message": "refused", "more_info": "", "status": status}
-            return Response(status, json.dumps(error))
-        if isinstance(outcome, BaseException):
-            raise outcome
-        sid = f"SM{len(self.requests):032x}"
-        return Response(201, json.dumps({**_load("message"), **_echoed(data), "sid": sid}))
-
-    @property
-    def forms(self) -> list[dict]:
-        """The form of each request, as Twilio received it."""
-        return [request.data for request in self.requests]
-
-
-def _echoed(data: dict) -> dict:
-    return {"to": data.get("To"), "from": data.get("From"), "body": data.get("Body")}
-
-
-def _load(name: str) -> dict:
-    return json.loads((RESPONSES / f"{name}.json").read_text())

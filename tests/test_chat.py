@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import logging
 import os
 import pty
 import select
@@ -16,7 +17,7 @@ import pytest
 from later_replies import STAFF
 from local_project import WAIT_SECONDS, copy_of_project
 
-from devtools.chat import Chat
+from devtools.chat import Chat, log_to_stderr
 from devtools.local_token import local_token
 from devtools.paths import PROJECT
 from sms_webhook.sending import Outgoing
@@ -294,6 +295,27 @@ def test_the_functions_log_lines_go_to_stderr_and_stdout_has_only_the_replies(tm
     assert finished.stdout == "bot> Two quick questions. 1/2: how did you hear about us?\n"
     assert '"message":"conversation store unavailable"' in finished.stderr
     assert '"ConversationStoreFailures"' in finished.stderr
+
+
+def test_a_log_handler_writing_to_stdout_writes_to_stderr_instead():
+    handler = logging.StreamHandler(sys.stdout)
+
+    log_to_stderr(handler)
+
+    assert handler.stream is sys.stderr
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [logging.StreamHandler(io.StringIO()), logging.NullHandler()],
+    ids=["to a file", "no stream"],
+)
+def test_a_log_handler_that_does_not_write_to_stdout_is_left_as_it_is(handler):
+    stream = getattr(handler, "stream", None)
+
+    log_to_stderr(handler)
+
+    assert getattr(handler, "stream", None) is stream
 
 
 def test_a_syntax_error_in_replies_is_one_line_saying_where_and_the_chat_ends(tmp_path):

@@ -17,16 +17,11 @@ from local_project import PROJECT, eventually
 from twilio_requests import SENDER, SMS, TOKEN, with_fields
 
 import handler
+from devtools.console import banner, escaped, print_traceback
 from devtools.local_token import development_token, local_token
+from devtools.loopback import is_loopback
 from devtools.send import SendError, send
-from devtools.serve import (
-    banner,
-    escaped,
-    is_loopback,
-    local_run_here,
-    print_traceback,
-    use_local_outbox,
-)
+from devtools.serve import local_run_here, use_local_outbox
 from devtools.twilio_message import form_encode, twilio_signature
 from sms_webhook import local_run
 from sms_webhook.router import Router
