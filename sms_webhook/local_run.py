@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sms_webhook.config import ConfigurationError, outbox_file
 from sms_webhook.jobs import Job
-from sms_webhook.local_files import open_private
 from sms_webhook.router import Router
-from sms_webhook.sending import Outgoing
+
+if TYPE_CHECKING:  # the webhook imports this module; only a local run sends
+    from sms_webhook.sending import Outgoing
 
 NO_OUTBOX = "later replies need LATER_QUEUE_URL (deployed) or OUTBOX_FILE (a local run)"
 
@@ -65,9 +67,11 @@ class LocalRun:
         self.jobs.append(job)
         self.start(run)
 
-    def deliver(self, outgoing: Outgoing) -> str:
+    def deliver(self, outgoing: "Outgoing") -> str:
         """A JSON line appended to the outbox, a file of yours alone in a folder of your own (see
         `local_files`: it holds numbers and texts); the text's sid."""
+        from sms_webhook.local_files import open_private  # a local run only
+
         outbox = self.outbox or outbox_file()
         if not outbox:  # nothing local may reach Twilio
             raise ConfigurationError(NO_OUTBOX)
@@ -85,7 +89,7 @@ class LocalRun:
             self.on_error(error)
 
     @contextmanager
-    def listening(self, listener: Callable[[Outgoing], None]) -> Iterator[None]:
+    def listening(self, listener: "Callable[[Outgoing], None]") -> Iterator[None]:
         """`listener` is told of each text put in the outbox meanwhile."""
         self.listeners.append(listener)
         try:
