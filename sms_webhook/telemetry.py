@@ -16,6 +16,7 @@ Lines are Powertools' JSON, written by `JsonLines`, which takes a shorter way to
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import time
@@ -38,6 +39,16 @@ class JsonLines(LambdaPowertoolsFormatter):
     in a tuple, and tries to read every message as JSON, which costs a raised exception for each
     message that is not. A line with an exception, `%` arguments, or a message that may be JSON
     goes through Powertools' own `format`; tests/test_telemetry.py compares the two."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if "json_serializer" not in options:  # Powertools' json.dumps makes an encoder per line
+            self.json_serializer = json.JSONEncoder(
+                default=self.json_default,
+                separators=(",", ":"),
+                indent=self.json_indent,
+                ensure_ascii=False,
+            ).encode
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.msg

@@ -77,6 +77,14 @@ def test_lines_are_powertools_own(record, monkeypatch):
     assert ours.format(record) == theirs.format(record)
 
 
+@pytest.mark.filterwarnings("ignore:POWERTOOLS_DEV")  # Powertools says it is on: it is
+def test_lines_are_indented_as_powertools_indents_them_for_development(monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    record = a_record("incoming message", _aws={"Metrics": [{"Name": "A"}]})
+
+    assert JsonLines().format(record) == LambdaPowertoolsFormatter().format(record)
+
+
 def test_lines_keep_powertools_keys_of_the_thread():
     ours, theirs = JsonLines(), LambdaPowertoolsFormatter()
     record = a_record("incoming message", n=1)
