@@ -216,6 +216,8 @@ def _button(fields: FormFields) -> Button | None:
 def _referral(fields: FormFields) -> Referral | None:
     """The ad, when any of its fields has a value. `ReferralNumMedia` alone does not count:
     Twilio sends `ReferralNumMedia=0` with messages that came from no ad."""
+    if _REFERRAL_FIELDS.isdisjoint(fields):  # most messages: no ad, and none of its fields
+        return None
     texts = {attribute: fields.first(name) for attribute, name in _REFERRAL_TEXTS.items()}
     if not any(texts.values()):
         return None
@@ -235,6 +237,7 @@ _REFERRAL_TEXTS = {
     "ctwa_clid": "ReferralCtwaClid",
 }
 """Each text attribute of `Referral` and the field Twilio sends it in."""
+_REFERRAL_FIELDS = frozenset(_REFERRAL_TEXTS.values())
 _COUNT = re.compile(r"[0-9]{1,4}")
 
 
