@@ -147,31 +147,36 @@ class IncomingMessage:
     @classmethod
     def from_fields(cls, fields: FormFields) -> "IncomingMessage":
         """The message in the fields; `MalformedMessageError` when they are not Twilio's."""
+        first = {name: values[0] for name, values in fields.items()}
         return cls(
             sid=required_field(fields, "MessageSid", MESSAGE_SID),
             account_sid=required_field(fields, "AccountSid", ACCOUNT_SID),
             from_number=required_field(fields, "From", ADDRESS),
             to_number=required_field(fields, "To", ADDRESS),
-            body=fields.first("Body"),
-            media=_media(fields),
-            fields={name: values[0] for name, values in fields.items()},
-            profile_name=fields.first("ProfileName"),
-            whatsapp_id=fields.first("WaId"),
-            location=_location(fields),
-            button=_button(fields),
-            replied_to=fields.first("OriginalRepliedMessageSid") or None,
-            replied_to_sender=fields.first("OriginalRepliedMessageSender") or None,
-            referral=_referral(fields),
-            forwarded=_flag(fields, "Forwarded"),
-            frequently_forwarded=_flag(fields, "FrequentlyForwarded"),
+            body=first.get("Body", ""),
+            media=_media(first),
+            fields=first,
+            profile_name=first.get("ProfileName", ""),
+            whatsapp_id=first.get("WaId", ""),
+            location=_location(first),
+            button=_button(first),
+            replied_to=first.get("OriginalRepliedMessageSid") or None,
+            replied_to_sender=first.get("OriginalRepliedMessageSender") or None,
+            referral=_referral(first),
+            forwarded=_flag(first, "Forwarded"),
+            frequently_forwarded=_flag(first, "FrequentlyForwarded"),
         )
 
 
-def _media(fields: FormFields) -> tuple[Media, ...]:
+First = Mapping[str, str]
+"""Each field Twilio sent, with its first value: what a message's attributes are read from."""
+
+
+def _media(first: First) -> tuple[Media, ...]:
     """Attachments as `MediaUrl0`, `MediaUrl1`... list them (`NumMedia` need not agree)."""
     media: list[Media] = []
-    while url := fields.first(f"MediaUrl{len(media)}"):
-        media.append(Media(url, fields.first(f"MediaContentType{len(media)}")))
+    while url := first.get(f"MediaUrl{len(media)}"):
+        media.append(Media(url, first.get(f"MediaContentType{len(media)}", "")))
     return tuple(media)
 
 
@@ -201,25 +206,27 @@ def _coordinate(text: str, limit: int) -> float | None:
     return value if -limit <= value <= limit else None
 
 
-def _location(fields: FormFields) -> Location | None:
-    place = coordinates(fields.first("Latitude"), fields.first("Longitude"))
+def _location(first: First) -> Location | None:
+    place = coordinates(first.get("Latitude", ""), first.get("Longitude", ""))
     if place is None:
         return None
-    return Location(*place, fields.first("Address"), fields.first("Label"))
+    return Location(*place, first.get("Address", ""), first.get("Label", ""))
 
 
-def _button(fields: FormFields) -> Button | None:
-    text, payload = fields.first("ButtonText"), fields.first("ButtonPayload")
+def _button(first: First) -> Button | None:
+    text, payload = first.get("ButtonText", ""), first.get("ButtonPayload", "")
     return Button(text, payload) if text or payload else None
 
 
-def _referral(fields: FormFields) -> Referral | None:
+def _referral(first: First) -> Referral | None:
     """The ad, when any of its fields has a value. `ReferralNumMedia` alone does not count:
     Twilio sends `ReferralNumMedia=0` with messages that came from no ad."""
-    texts = {attribute: fields.first(name) for attribute, name in _REFERRAL_TEXTS.items()}
+    if _REFERRAL_FIELDS.isdisjoint(first):  # most messages: no ad, and none of its fields
+        return None
+    texts = {attribute: first.get(name, "") for attribute, name in _REFERRAL_TEXTS.items()}
     if not any(texts.values()):
         return None
-    count = fields.first("ReferralNumMedia")
+    count = first.get("ReferralNumMedia", "")
     return Referral(**texts, num_media=int(count) if _COUNT.fullmatch(count) else 0)
 
 
@@ -235,9 +242,10 @@ _REFERRAL_TEXTS = {
     "ctwa_clid": "ReferralCtwaClid",
 }
 """Each text attribute of `Referral` and the field Twilio sends it in."""
+_REFERRAL_FIELDS = frozenset(_REFERRAL_TEXTS.values())
 _COUNT = re.compile(r"[0-9]{1,4}")
 
 
-def _flag(fields: FormFields, name: str) -> bool:
+def _flag(first: First, name: str) -> bool:
     """A WhatsApp flag: Twilio sends "true" when it is set."""
-    return fields.first(name).lower() == "true"
+    return first.get(name, "").lower() == "true"

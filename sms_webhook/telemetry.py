@@ -10,24 +10,84 @@ log line (`emf`), which saves a second serialization and write per request.
 Logs never hold a secret or a phone number: senders appear as `pseudonym`s, and the libraries
 that would log request and response bodies at DEBUG (botocore's carry SSM's answer, the token
 included) are kept at INFO, whatever level Lambda gives the root logger.
+
+Lines are Powertools' JSON, written by `JsonLines`, which takes a shorter way to the same line.
 """
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import time
 import traceback
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "twilio-sms-webhook")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "TwilioSmsWebhook")
 
-logger = Logger(service=SERVICE)
+
+class JsonLines(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines, the same byte for byte, in fewer steps for the lines this function
+    writes on every request: Powertools' `format` looks each of a record's twenty-odd attributes up
+    in a tuple, and tries to read every message as JSON, which costs a raised exception for each
+    message that is not. A line with an exception, `%` arguments, or a message that may be JSON
+    goes through Powertools' own `format`; tests/test_telemetry.py compares the two."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if "json_serializer" not in options:  # Powertools' json.dumps makes an encoder per line
+            self.json_serializer = json.JSONEncoder(
+                default=self.json_default,
+                separators=(",", ":"),
+                indent=self.json_indent,
+                ensure_ascii=False,
+            ).encode
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.msg
+        if (
+            record.exc_info
+            or record.args
+            or not isinstance(message, str)
+            or message[:1] in _MAY_BEGIN_JSON
+        ):
+            return super().format(record)
+        attributes = record.__dict__
+        line: dict[str, Any] = {}
+        with_time: dict[str, Any] = {}
+        for key, value in chain(
+            self.log_format.items(), self.thread_safe_get_current_keys().items()
+        ):
+            if not (value and key in _RECORD_ATTRIBUTES):
+                line[key] = value
+            elif not isinstance(value, str):  # Powertools says what is wrong with it
+                return super().format(record)
+            else:
+                with_time = with_time or {**attributes, "asctime": self.formatTime(record)}
+                line[key] = value % with_time
+        line.update(
+            (key, value) for key, value in attributes.items() if key not in _RECORD_ATTRIBUTES
+        )
+        line["message"] = message
+        if self.serialize_stacktrace:  # Powertools writes a stack trace there, or nothing
+            line.pop("stack_trace", None)
+        line["xray_trace_id"] = self._get_latest_trace_id()
+        return self.serialize({key: value for key, value in line.items() if value is not None})
+
+
+_RECORD_ATTRIBUTES = frozenset(RESERVED_LOG_ATTRS)
+"""A log record's own attributes, which Powertools formats into its keys or leaves out."""
+_MAY_BEGIN_JSON = frozenset('{["-0123456789tfnNI \t\n\r')
+"""The first characters of a message Powertools may read as JSON (`NaN` and `Infinity` too)."""
+
+logger = Logger(service=SERVICE, logger_formatter=JsonLines())
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(service=SERVICE)
 
