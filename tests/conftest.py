@@ -5,6 +5,8 @@ import threading
 from pathlib import Path
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 import requests
 from builds import BUILDS, PROJECT
@@ -71,6 +73,19 @@ def inspected_files_stay_as_they_were():
         path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
     )
     assert not changed, f"the tests changed {len(changed)} files they inspect: {changed[:5]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_models_read_once():
+    """One botocore loader for every session the tests make. moto gives each test a new boto3
+    session, and each would read and parse the services' JSON models again (a third of a
+    second per test); the models never change, while credentials and configuration are still
+    resolved anew by each session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader)
+        )
+        yield
 
 
 @pytest.fixture(autouse=True)
