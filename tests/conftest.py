@@ -263,18 +263,32 @@ def clock(monkeypatch) -> Clock:
     return stopped
 
 
-@pytest.fixture
-def aws_on_loopback(monkeypatch):
-    """AWS as a moto server on a loopback port, reached over real sockets by every boto3 client
-    the test makes (`AWS_ENDPOINT_URL`), as concurrent invocations reach DynamoDB: its URL."""
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto server on a loopback port, one per test process: its URL. Stopping a server waits
+    for its loop's next turn (half a second), so the tests share one, emptied for each test
+    (`empty_moto_server`)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    url = f"http://127.0.0.1:{server._server.server_port}"
-    requests.post(f"{url}/moto-api/reset", timeout=10)  # moto's state outlives a server
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    yield url
-    requests.post(f"{url}/moto-api/reset", timeout=10)
+    yield f"http://127.0.0.1:{server._server.server_port}"
     server.stop()
+
+
+@pytest.fixture
+def empty_moto_server(moto_server):
+    """The moto server with nothing in it, and emptied again once the test is over: its URL.
+    moto keeps one state per process, whichever server answers and whoever filled it."""
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    yield moto_server
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def aws_on_loopback(empty_moto_server, monkeypatch):
+    """AWS as a moto server on a loopback port, reached over real sockets by every boto3 client
+    the test makes (`AWS_ENDPOINT_URL`), as concurrent invocations reach DynamoDB: its URL."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", empty_moto_server)
+    return empty_moto_server
 
 
 @pytest.fixture
@@ -486,7 +500,8 @@ def public_token(monkeypatch):
 def local_server():
     """`make run`'s server on a free loopback port, serving the function from a thread."""
     server = WebhookServer(0, handler.lambda_handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Stopping waits for the loop's next turn: a short one, as `make run`'s own.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -288,7 +288,7 @@ class DynamoDBProxy:
         self.closing = threading.Event()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.closing.set()
@@ -297,15 +297,10 @@ class DynamoDBProxy:
 
 
 @pytest.fixture
-def proxied_dynamodb(monkeypatch):
+def proxied_dynamodb(empty_moto_server, monkeypatch):
     """DynamoDB as a moto server holding both tables, reached through a `DynamoDBProxy` that
     fails as the test says: `proxied_dynamodb(fault)`."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    moto_url = f"http://127.0.0.1:{port}"
-    # moto keeps one state per process, whichever server it answers on: start from an empty one
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    moto_url = empty_moto_server
     moto = boto3.client("dynamodb", endpoint_url=moto_url)
     for table in (IDEMPOTENCY_TABLE, CONVERSATION_TABLE):
         create_table(moto, table)
@@ -318,7 +313,6 @@ def proxied_dynamodb(monkeypatch):
     yield proxied
     for proxy in proxies:
         proxy.close()
-    server.stop()
 
 
 @pytest.fixture
