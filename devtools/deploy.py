@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import boto3
@@ -51,7 +52,9 @@ class DeployError(Exception):
     """A step that cannot go on, and what to do about it, in one line."""
 
 
+@cache
 def template_parameters(template: Path = PROJECT / "template.yaml") -> dict:
+    """Read once a run: parsing the template in pure Python takes tens of milliseconds."""
     return yaml_parse(template.read_text())["Parameters"]
 
 
