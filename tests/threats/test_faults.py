@@ -68,6 +68,7 @@ def test_ssm_unreachable_is_counted_as_a_metric(token_in_ssm, closed_port, invok
     assert [metric["name"] for metric in published()] == ["TokenFetchFailures"]
 
 
+@pytest.mark.slow
 def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port, invoke):
     invoke(twilio_request())
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=closed_port, verbose=False)
@@ -185,6 +186,7 @@ def timed(event, remaining_millis: int = 10_000) -> tuple[dict, float]:
     return response, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent_table, published):
     response, seconds = timed(signed(rest_request(), REST_URL))
 
@@ -194,6 +196,7 @@ def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent
     assert "IdempotencyStoreFailures" in [metric["name"] for metric in published()]
 
 
+@pytest.mark.slow
 def test_a_conditional_write_to_the_table_is_attempted_once(silent_table):
     timed(signed(rest_request(), REST_URL))
 
@@ -326,6 +329,7 @@ def slow_table(proxied_dynamodb, monkeypatch):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
 
 
+@pytest.mark.slow
 def test_a_write_answered_too_late_still_gets_the_message_its_reply(slow_table, received):
     response, seconds = timed(signed(rest_request(), REST_URL))
 
@@ -335,6 +339,7 @@ def test_a_write_answered_too_late_still_gets_the_message_its_reply(slow_table, 
     assert seconds < 5
 
 
+@pytest.mark.slow
 def test_a_hanging_ssm_is_a_503_within_5_seconds(silent_ssm):
     response, seconds = timed(twilio_request())
 
@@ -342,6 +347,7 @@ def test_a_hanging_ssm_is_a_503_within_5_seconds(silent_ssm):
     assert seconds < 5
 
 
+@pytest.mark.slow
 def test_an_aws_call_makes_two_attempts_at_most(silent_ssm):
     timed(twilio_request())
 
@@ -514,6 +520,7 @@ def failing_conversation_store(request, monkeypatch, conversing) -> str:
     return request.getfixturevalue(request.param)
 
 
+@pytest.mark.slow
 def test_a_failing_conversation_store_still_gets_the_message_its_reply_within_5_seconds(
     failing_conversation_store,
 ):
@@ -524,6 +531,7 @@ def test_a_failing_conversation_store_still_gets_the_message_its_reply_within_5_
     assert seconds < 5
 
 
+@pytest.mark.slow
 def test_a_failing_conversation_store_is_logged_with_the_operation_and_counted(
     failing_conversation_store, logs, published
 ):
