@@ -22,8 +22,8 @@ SAM_BUILD := $(BIN)/sam build --build-in-source
 
 step = @printf '==> %s\n' "$(1)" >&2
 
-.PHONY: help run send chat test lint format build deploy destroy invoke connect event events bench bench-smoke \
-	clean
+.PHONY: help run send chat test test-quick lint format build deploy destroy invoke connect event events bench \
+	bench-smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' -v port='$(PORT)' \
@@ -71,9 +71,19 @@ TEST_BUILDS := .aws-sam/test/arm64/template.yaml .aws-sam/test/x86_64/template.y
 	$(call step,building the $* artifact into .aws-sam/test/$*/)
 	$(SAM_BUILD) --build-dir .aws-sam/test/$* --parameter-overrides Architecture=$*
 
-test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the whole test suite
+# Which tests run: all, or TESTS=<files or tests> and K=<words in their names> (pytest's -k).
+TEST_SELECTION = $(TESTS) $(if $(K),-k $(call quote,$(K)))
+# pytest-xdist's workers, one per CPU; none for TESTS=, which one process starts sooner than
+# workers that each import everything (tests/test_router.py: 2 s against 7 s).
+WORKERS ?= $(if $(TESTS),0,auto)
+
+test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the test suite [TESTS=tests/test_router.py K=keyword]
 	$(call step,running the test suite)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n $(WORKERS) $(TEST_SELECTION)
+
+test-quick: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## the tests but those marked slow (make run served, the emulator, timeouts) [TESTS= K=]
+	$(call step,running the test suite but its slow tests)
+	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow" $(TEST_SELECTION)
 
 lint: $(VENV)/.dev ## ruff (lint, complexity, format check), mypy --strict, sam validate --lint
 	$(BIN)/ruff check .

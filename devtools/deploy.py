@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -68,7 +69,9 @@ TemplateParameters = dict[str, dict[str, object]]
 """template.yaml's parameters, each by name: its `Type`, `Default`, `Description`..."""
 
 
+@cache
 def template_parameters(template: Path = PROJECT / "template.yaml") -> TemplateParameters:
+    """Read once a run: parsing the template in pure Python takes tens of milliseconds."""
     parameters: TemplateParameters = yaml_parse(template.read_text())["Parameters"]
     return parameters
 

@@ -1,5 +1,6 @@
 import contextlib
 import functools
+import gc
 import io
 import json
 import threading
@@ -7,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 import requests
 from builds import BUILDS, PROJECT
@@ -81,6 +84,34 @@ def inspected_files_stay_as_they_were():
         path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
     )
     assert not changed, f"the tests changed {len(changed)} files they inspect: {changed[:5]}"
+
+
+GARBAGE_COLLECTION_THRESHOLDS = (50_000, 20, 20)
+"""How often Python's garbage collector runs in a test process (its default: 700, 10, 10): less
+often, for a process whose many short tests make and drop clients, sessions and servers."""
+
+
+def pytest_collection_finish(session):
+    """A test process holds botocore's and moto's models and every test module: objects that
+    live as long as it does, which each of the collector's passes walked again (a tenth of a
+    run's CPU time). They are set aside, and the collector runs less often; every cycle a test
+    leaves is still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GARBAGE_COLLECTION_THRESHOLDS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_models_read_once():
+    """One botocore loader for every session the tests make. moto gives each test a new boto3
+    session, and each would read and parse the services' JSON models again (a third of a
+    second per test); the models never change, while credentials and configuration are still
+    resolved anew by each session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader)
+        )
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -254,18 +285,32 @@ def clock(monkeypatch) -> Clock:
     return stopped
 
 
-@pytest.fixture
-def aws_on_loopback(monkeypatch):
-    """AWS as a moto server on a loopback port, reached over real sockets by every boto3 client
-    the test makes (`AWS_ENDPOINT_URL`), as concurrent invocations reach DynamoDB: its URL."""
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto server on a loopback port, one per test process: its URL. Stopping a server waits
+    for its loop's next turn (half a second), so the tests share one, emptied for each test
+    (`empty_moto_server`)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    url = f"http://127.0.0.1:{server._server.server_port}"
-    requests.post(f"{url}/moto-api/reset", timeout=10)  # moto's state outlives a server
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    yield url
-    requests.post(f"{url}/moto-api/reset", timeout=10)
+    yield f"http://127.0.0.1:{server._server.server_port}"
     server.stop()
+
+
+@pytest.fixture
+def empty_moto_server(moto_server):
+    """The moto server with nothing in it, and emptied again once the test is over: its URL.
+    moto keeps one state per process, whichever server answers and whoever filled it."""
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+    yield moto_server
+    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def aws_on_loopback(empty_moto_server, monkeypatch):
+    """AWS as a moto server on a loopback port, reached over real sockets by every boto3 client
+    the test makes (`AWS_ENDPOINT_URL`), as concurrent invocations reach DynamoDB: its URL."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", empty_moto_server)
+    return empty_moto_server
 
 
 @pytest.fixture
@@ -516,7 +561,8 @@ def public_token(monkeypatch):
 def local_server():
     """`make run`'s server on a free loopback port, serving the function from a thread."""
     server = WebhookServer(0, handler.lambda_handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Stopping waits for the loop's next turn: a short one, as `make run`'s own.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

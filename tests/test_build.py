@@ -199,6 +199,7 @@ def send_from_artifact(function: str, body: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_the_worker_sends_with_twilios_rest_client_and_what_the_artifact_carries():
     result = send_from_artifact(WORKER, "Your report: 3 new orders")
 

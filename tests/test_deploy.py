@@ -443,6 +443,7 @@ def make(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_make_deploy_without_credentials_fails_with_one_line_from_deploy(sam, no_aws_configuration):
     result = make(
         "deploy",
@@ -457,6 +458,7 @@ def test_make_deploy_without_credentials_fails_with_one_line_from_deploy(sam, no
     assert sam.calls == []
 
 
+@pytest.mark.slow
 def test_make_deploy_hands_params_and_region_over_as_typed(sam):
     """Quotes in PARAMS survive make and the shell (a moto server on loopback for AWS)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

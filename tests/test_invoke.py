@@ -187,6 +187,7 @@ def test_make_invoke_prints_the_answer_on_stdout_and_logs_on_stderr(tmp_path):
     assert "invocation 1 (cold)" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("event", ["events/nope.json", "events"])
 def test_an_event_that_cannot_be_read_is_one_line_and_status_1(event, tmp_path):
     result = invoke_command(event, built_template(HOST_ARCHITECTURE), tmp_path)
@@ -196,6 +197,7 @@ def test_an_event_that_cannot_be_read_is_one_line_and_status_1(event, tmp_path):
     assert f"cannot read the event {event}" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_template_not_built_is_one_line_and_status_1(tmp_path):
     result = invoke_command("events/sms.json", tmp_path / "template.yaml", tmp_path)
 
@@ -317,6 +319,7 @@ def test_an_sqs_event_with_a_record_from_elsewhere_is_for_no_function():
     assert function_for(event) is None
 
 
+@pytest.mark.slow
 def test_an_event_for_no_function_is_one_line_and_status_1(tmp_path):
     result = invoke_command("tests/events/s3_put.json", built_template(HOST_ARCHITECTURE), tmp_path)
 
@@ -328,6 +331,7 @@ def test_an_event_for_no_function_is_one_line_and_status_1(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_an_event_that_is_not_json_is_one_line_and_status_1(tmp_path):
     (tmp_path / "notes.json").write_text("REPORT please\n")
 

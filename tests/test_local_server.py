@@ -304,6 +304,7 @@ def test_the_function_still_logs_only_the_exception_type_and_line(
     assert "division by zero" not in logs.text
 
 
+@pytest.mark.slow
 def test_make_run_prints_the_traceback_of_reply_code_that_raises(make_run):
     make_run.edit("replies.py", 'os.environ.get("REPLY_MESSAGE", DEFAULT_REPLY_MESSAGE)', "1 / 0")
     make_run.wait_for("replies.py changed")
@@ -389,6 +390,7 @@ def test_a_text_sent_first_is_printed_to_the_recipients_pseudonym(
     assert STAFF not in printed
 
 
+@pytest.mark.slow
 def test_make_run_prints_a_later_reply_when_it_is_put_in_the_outbox(make_run):
     assert [message.text for message in send("REPORT", port=make_run.port)] == [
         "Working on it: your report follows in a moment."
@@ -397,6 +399,7 @@ def test_make_run_prints_a_later_reply_when_it_is_put_in_the_outbox(make_run):
     make_run.wait_for(r'^sent to \S+ ⇒ "Your report: 1 text\(s\) from you')
 
 
+@pytest.mark.slow
 def test_make_run_keeps_later_texts_in_local_outbox_jsonl(make_run):
     send("REPORT", port=make_run.port)
     make_run.wait_for(r"^sent to ")
@@ -405,6 +408,7 @@ def test_make_run_keeps_later_texts_in_local_outbox_jsonl(make_run):
     assert json.loads(line)["body"].startswith("Your report: ")
 
 
+@pytest.mark.slow
 def test_a_restart_says_it_stopped_a_later_reply_still_running(make_run):
     replies = make_run.project / "replies.py"
     code = replies.read_text().replace("import os\n", "import os\nimport threading\n", 1)
@@ -430,6 +434,7 @@ def queue_in_the_shell(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
 
 
+@pytest.mark.slow
 def test_make_run_runs_later_handlers_here_whatever_queue_the_shell_names(
     queue_in_the_shell, make_run
 ):

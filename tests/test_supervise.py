@@ -60,6 +60,7 @@ def test_untouched_files_are_not_changed(tmp_path):
     assert changed(stamps([path]), stamps([path])) == []
 
 
+@pytest.mark.slow
 def test_an_edit_of_replies_is_answered_without_restarting_by_hand(make_run):
     assert send("hello", port=make_run.port)[0].text == "I'm busy questing right now!"
 
@@ -70,6 +71,7 @@ def test_an_edit_of_replies_is_answered_without_restarting_by_hand(make_run):
     assert reply == "Edited while running. I'm busy questing right now!"
 
 
+@pytest.mark.slow
 def test_a_change_in_sms_webhook_restarts_the_server(make_run):
     os.utime(make_run.project / "sms_webhook" / "twiml.py")
 
@@ -87,6 +89,7 @@ def make_run_on_broken_code(tmp_path):
     server.close()
 
 
+@pytest.mark.slow
 def test_a_syntax_error_is_one_line_and_the_next_save_starts_the_server_again(make_run):
     make_run.edit("replies.py", *BROKEN)
 
@@ -113,6 +116,7 @@ def test_started_on_a_syntax_error_it_says_where_in_one_line_and_serves_once_fix
     assert send("hello", port=make_run.port)[0].text == "I'm busy questing right now!"
 
 
+@pytest.mark.slow
 def test_a_text_sent_while_the_server_is_down_is_answered_once_it_is_back(make_run):
     make_run.edit("replies.py", *BROKEN)
     make_run.wait_for(r"^the server stopped")
@@ -124,6 +128,7 @@ def test_a_text_sent_while_the_server_is_down_is_answered_once_it_is_back(make_r
         assert answer.result()[0].text == "I'm busy questing right now!"
 
 
+@pytest.mark.slow
 def test_a_text_in_hand_when_the_code_changes_is_answered_before_the_restart(make_run):
     make_run.edit("replies.py", *SLOW)
     make_run.wait_for(r"^replies\.py changed")
@@ -138,6 +143,7 @@ def test_a_text_in_hand_when_the_code_changes_is_answered_before_the_restart(mak
         assert answer.result()[0].text == "I'm busy questing right now!"
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_server_and_nothing_is_left(make_run):
     send("hello", port=make_run.port)  # the server process is up
 
@@ -161,6 +167,7 @@ def ctrl_c_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_server_started_with_ctrl_c_ignored(tmp_path):
     with ctrl_c_ignored():
         server = RunningServer(copy_of_project(tmp_path))
@@ -196,6 +203,7 @@ def test_ctrl_c_while_the_banner_is_printed_stops_the_server(tmp_path, stop_sign
     assert servers[0].poll() is not None
 
 
+@pytest.mark.slow
 def test_killing_the_printed_process_id_stops_the_server_and_nothing_is_left(make_run):
     send("hello", port=make_run.port)
 
@@ -206,6 +214,7 @@ def test_killing_the_printed_process_id_stops_the_server_and_nothing_is_left(mak
     assert nothing_listens(make_run.port)
 
 
+@pytest.mark.slow
 def test_when_the_supervisor_is_killed_outright_the_server_stops_too(make_run):
     send("hello", port=make_run.port)
 

@@ -176,6 +176,7 @@ def test_requirements_hold_runtime_dependencies_only():
     assert names == {"aws-lambda-powertools", "jmespath", "typing-extensions", "twilio"}
 
 
+@pytest.mark.slow
 def test_sam_validate_lint_is_clean():
     sam = Path(sys.executable).with_name("sam")
 

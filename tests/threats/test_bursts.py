@@ -110,7 +110,9 @@ def local_conversations(tmp_path):
     return lambda: json.loads(FileStore(tmp_path / "conversations.json").read(KEY).state)
 
 
-@pytest.fixture(params=["deployed_conversations", "local_conversations"])
+@pytest.fixture(
+    params=[pytest.param("deployed_conversations", marks=pytest.mark.slow), "local_conversations"]
+)
 def conversation_state(request):
     """Each store: the deployed one, the local one."""
     return request.getfixturevalue(request.param)

@@ -289,6 +289,7 @@ def re_splits(draw):
     return list(zip(parts[::2], [*parts[1::2], ""][: len(parts[::2])], strict=True))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(variant=re_splits())
 def test_no_re_split_of_a_captured_request_runs_the_reply_code_again(

@@ -68,6 +68,7 @@ def test_ssm_unreachable_is_counted_as_a_metric(token_in_ssm, closed_port, invok
     assert [metric["name"] for metric in published()] == ["TokenFetchFailures"]
 
 
+@pytest.mark.slow
 def test_when_ssm_is_back_the_next_request_is_answered(token_in_ssm, closed_port, invoke):
     invoke(twilio_request())
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=closed_port, verbose=False)
@@ -185,6 +186,7 @@ def timed(event, remaining_millis: int = 10_000) -> tuple[dict, float]:
     return response, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent_table, published):
     response, seconds = timed(signed(rest_request(), REST_URL))
 
@@ -194,6 +196,7 @@ def test_a_hanging_table_still_gets_the_message_answered_within_5_seconds(silent
     assert "IdempotencyStoreFailures" in [metric["name"] for metric in published()]
 
 
+@pytest.mark.slow
 def test_a_conditional_write_to_the_table_is_attempted_once(silent_table):
     timed(signed(rest_request(), REST_URL))
 
@@ -288,7 +291,7 @@ class DynamoDBProxy:
         self.closing = threading.Event()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.closing.set()
@@ -297,15 +300,10 @@ class DynamoDBProxy:
 
 
 @pytest.fixture
-def proxied_dynamodb(monkeypatch):
+def proxied_dynamodb(empty_moto_server, monkeypatch):
     """DynamoDB as a moto server holding both tables, reached through a `DynamoDBProxy` that
     fails as the test says: `proxied_dynamodb(fault)`."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    moto_url = f"http://127.0.0.1:{port}"
-    # moto keeps one state per process, whichever server it answers on: start from an empty one
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    moto_url = empty_moto_server
     moto = boto3.client("dynamodb", endpoint_url=moto_url)
     for table in (IDEMPOTENCY_TABLE, CONVERSATION_TABLE):
         create_table(moto, table)
@@ -318,7 +316,6 @@ def proxied_dynamodb(monkeypatch):
     yield proxied
     for proxy in proxies:
         proxy.close()
-    server.stop()
 
 
 @pytest.fixture
@@ -332,6 +329,7 @@ def slow_table(proxied_dynamodb, monkeypatch):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
 
 
+@pytest.mark.slow
 def test_a_write_answered_too_late_still_gets_the_message_its_reply(slow_table, received):
     response, seconds = timed(signed(rest_request(), REST_URL))
 
@@ -341,6 +339,7 @@ def test_a_write_answered_too_late_still_gets_the_message_its_reply(slow_table, 
     assert seconds < 5
 
 
+@pytest.mark.slow
 def test_a_hanging_ssm_is_a_503_within_5_seconds(silent_ssm):
     response, seconds = timed(twilio_request())
 
@@ -348,6 +347,7 @@ def test_a_hanging_ssm_is_a_503_within_5_seconds(silent_ssm):
     assert seconds < 5
 
 
+@pytest.mark.slow
 def test_an_aws_call_makes_two_attempts_at_most(silent_ssm):
     timed(twilio_request())
 
@@ -520,6 +520,7 @@ def failing_conversation_store(request, monkeypatch, conversing) -> str:
     return request.getfixturevalue(request.param)
 
 
+@pytest.mark.slow
 def test_a_failing_conversation_store_still_gets_the_message_its_reply_within_5_seconds(
     failing_conversation_store,
 ):
@@ -530,6 +531,7 @@ def test_a_failing_conversation_store_still_gets_the_message_its_reply_within_5_
     assert seconds < 5
 
 
+@pytest.mark.slow
 def test_a_failing_conversation_store_is_logged_with_the_operation_and_counted(
     failing_conversation_store, logs, published
 ):

@@ -54,7 +54,7 @@ def local_file(tmp_path):
     return item
 
 
-@pytest.fixture(params=["deployed_table", "local_file"])
+@pytest.fixture(params=[pytest.param("deployed_table", marks=pytest.mark.slow), "local_file"])
 def saved_item(request):
     """Each store, the deployed one and the local one."""
     return request.getfixturevalue(request.param)
@@ -171,6 +171,7 @@ def test_a_state_too_large_to_fit_alone_leaves_the_last_that_fit(saved_item, kee
     )
 
 
+@pytest.mark.slow
 def test_the_local_store_takes_what_dynamodb_takes_and_no_more(
     keeping_a_log, invoke, deployed_table, monkeypatch
 ):

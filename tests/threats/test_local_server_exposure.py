@@ -131,6 +131,7 @@ def test_a_client_that_stalls_mid_request_does_not_stall_the_next(
         stalled_client.recv(1024)
 
 
+@pytest.mark.slow
 def test_a_client_that_stops_sending_is_dropped(local_server, stalled_client):
     """Dropped after the server's own timeout: the client would wait 10 s more."""
     stalled_client.settimeout(SILENCE_ALLOWED + 10)

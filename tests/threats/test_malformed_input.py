@@ -108,24 +108,28 @@ def assert_answered_without_server_error(response):
     assert isinstance(response["body"], str)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(event=json_values)
 def test_any_json_value_as_event_is_answered_without_server_error(invoke, event):
     assert_answered_without_server_error(invoke(event))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(event=damaged_events())
 def test_damaged_events_are_answered_without_server_error(invoke, event):
     assert_answered_without_server_error(invoke(event))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(event=random_bodies())
 def test_random_bodies_are_answered_without_server_error(invoke, event):
     assert_answered_without_server_error(invoke(event))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     headers=st.dictionaries(st.text(max_size=30), st.text(max_size=60), max_size=8),

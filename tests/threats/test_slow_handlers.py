@@ -55,6 +55,7 @@ def queued_jobs() -> list[dict]:
     return [json.loads(message["Body"]) for message in messages]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seconds", [0.2, 1.2, 2.5, 5])
 def test_a_handler_that_thinks_has_its_state_saved_its_records_completed_its_text_queued(
     deployed_on_loopback, invoke, monkeypatch, seconds, answer_with
