@@ -2,9 +2,7 @@
 requests that cost the project most to refuse, new messages for each loop of the later replies,
 and the SQS event of one later reply for the worker. All signed with the benchmark's own token."""
 
-import json
-
-from devtools.make_event import API_DOMAIN, STAGE_PATH, signed_event
+from devtools.make_event import API_DOMAIN, LATER_HANDLER, STAGE_PATH, signed_event
 from devtools.proxy_events import Event, Target, rest_event
 from devtools.queue_events import sqs_event
 from devtools.twilio_message import (
@@ -14,6 +12,7 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from sms_webhook.form import MAX_FIELDS, MAX_FORM_SIZE, MAX_QUERY_SIZE
+from sms_webhook.jobs import ReplyJob, encode
 from sms_webhook.proxy_event import MAX_ENTRIES
 
 TOKEN = "benchmark-token-0123456789abcdef"  # signs the benchmark's events only
@@ -29,8 +28,6 @@ BODIES = [
 ]
 LATER_BODIES = ["REPORT", "report please"]
 """Texts the shipped replies.py answers later (its `REPORT` example)."""
-LATER_ROUTE = "replies.report"
-"""That handler's name, by which the worker finds it."""
 
 
 def worst_forged_events() -> dict[str, Event]:
@@ -86,11 +83,6 @@ def messages_each_loop(bodies: list[str], loops: int) -> list[list[Event]]:
 def reply_job_event(round_number: int) -> Event:
     """The SQS event of one later reply to `REPORT`, as the webhook queues it; a message of its
     own each round, so that the worker's records of earlier rounds do not answer for it."""
-    fields = message_fields("REPORT", sid=f"SM{round_number:032x}")
-    job = {
-        "job": "reply",
-        "route": LATER_ROUTE,
-        "fields": [list(pair) for pair in fields],
-        "status_callback": f"https://{API_DOMAIN}/Prod/status",
-    }
-    return sqs_event([json.dumps(job)])
+    fields = tuple(message_fields("REPORT", sid=f"SM{round_number:032x}"))
+    job = ReplyJob(fields, f"https://{API_DOMAIN}/Prod/status", handler=LATER_HANDLER)
+    return sqs_event([encode(job)])

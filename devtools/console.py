@@ -25,7 +25,7 @@ from sms_webhook.form import parse_form
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import pseudonym
 
-if TYPE_CHECKING:  # the supervisor process needs no more of the function than it must
+if TYPE_CHECKING:  # for annotations only: the server process imports it with the worker
     from sms_webhook.sending import Outgoing
 
 

@@ -53,7 +53,7 @@ from devtools.twilio_message import (
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
 from sms_webhook import Router
 from sms_webhook.conversation_store import FileStore, conversation_key
-from sms_webhook.local_run import LocalRun, using
+from sms_webhook.local_run import LocalRun, installed, using
 from sms_webhook.local_run import router as installed_router
 from sms_webhook.sending import Outgoing
 
@@ -67,9 +67,8 @@ AWS_SETTINGS = (
     "LATER_QUEUE_URL",
     "TWILIO_API_KEY_PARAMETER",
 )
-"""The settings (sms_webhook/config.py, sms_webhook/later.py) that send the webhook to SSM,
-DynamoDB or SQS: unset while the phone texts, whatever your shell exports, so that a test never
-reaches AWS."""
+"""The settings (sms_webhook/config.py) that send the webhook to SSM, DynamoDB or SQS: unset
+while the phone texts, whatever your shell exports, so that a test never reaches AWS."""
 
 
 class SentText(NamedTuple):
@@ -95,20 +94,20 @@ class Phone:
         local_run: LocalRun | None = None,
     ) -> None:
         """`router`: what answers instead of replies.py's router (a test's own; by default, the
-        one a local run installed when the phone is made names, if any). `local_run`:
-        where its jobs for later run and its texts go; by default a local run of its own, which
-        runs each job at once, within the send, and keeps texts in `outbox_file` (a file of its
-        own by default). `make chat` gives its own, which runs them after the answer."""
+        one the local run in use when a text is sent names, if any). `local_run`: where its jobs
+        for later run and its texts go; by default a local run of its own, which runs each job
+        at once, within the send, and keeps texts in `outbox_file` (a file of its own by
+        default). `make chat` gives its own, which runs them after the answer."""
+        if local_run is not None and (router is not None or outbox_file is not None):
+            raise ValueError("a phone given a local_run takes its router and outbox from it")
         prefix = "" if channel == "sms" else f"{channel}:"
         self.address = f"{prefix}{number}"
         self.twilio_address = f"{prefix}{twilio_number}"
         folder = Path(tempfile.mkdtemp(prefix="phone-"))  # its own, removed with the phone
         weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
         self.conversations = conversations or folder / "conversations.json"
-        router = router or installed_router()
-        self.local_run = local_run or LocalRun(
-            outbox_file or folder / "outbox.jsonl", router=router
-        )
+        self.router = router
+        self.local_run = local_run or LocalRun(outbox_file or folder / "outbox.jsonl")
         """Where its jobs run and its texts go (`sms_webhook/local_run.py`) while it texts."""
         self.outbox_file = Path(self.local_run.outbox or folder / "outbox.jsonl")
         self.last: list[OutgoingMessage] = []
@@ -185,6 +184,8 @@ class Phone:
             **dict.fromkeys(AWS_SETTINGS),
         }
         saved = {name: os.environ.get(name) for name in values}
+        if self.local_run is not installed():  # a router a test installed answers the phone
+            self.local_run.router = self.router or installed_router()
         _set(values)
         try:
             with using(self.local_run):

@@ -43,7 +43,7 @@ from devtools.supervise import supervise
 from devtools.twilio_message import ACCOUNT_SID, TWILIO_NUMBER
 from devtools.webhook_server import WebhookServer
 
-if TYPE_CHECKING:  # the supervisor process needs none of the function
+if TYPE_CHECKING:  # the server process imports it (`serve`), once the function is imported
     from sms_webhook.local_run import LocalRun
 
 

@@ -13,6 +13,7 @@ a request neither key has been seen for; a repeat of either gets the first answe
 message is answered anyway (a duplicate may then be answered twice): a lost reply is worse.
 """
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,8 +22,12 @@ from sms_webhook.idempotency import RunOnce, runner
 from sms_webhook.telemetry import count, logger
 
 EXPIRY_SECONDS = 24 * 60 * 60
-KEY_PREFIX = "webhook"
-"""The records' keys are `webhook#<hash>`, whatever the function or this code is named."""
+FIRST_RECORDS_FUNCTION = (
+    "sms_webhook.deduplication.idempotent_runner.<locals>.answer_once_per_record"
+)
+"""Where the first releases kept their records' keys: under Powertools' default prefix, the Lambda
+function's name and this function's. Kept, so that a message answered before a deploy is still
+known after it (a retry, a replay of a captured request): a new prefix would forget them all."""
 
 
 class AlreadyInProgressError(Exception):
@@ -75,4 +80,10 @@ def answer_once(keys: Sequence[str], answer: Callable[[], str], context: Any) ->
 
 def records(table: str) -> RunOnce:
     """The webhook's records on that table, made on first use (or before a snapshot)."""
-    return runner(table, prefix=KEY_PREFIX, expiry=EXPIRY_SECONDS)
+    return runner(table, prefix=key_prefix(), expiry=EXPIRY_SECONDS)
+
+
+def key_prefix() -> str:
+    """`<function name>.<FIRST_RECORDS_FUNCTION>`, as Powertools made it by default."""
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "test-func")
+    return f"{function}.{FIRST_RECORDS_FUNCTION}"

@@ -41,8 +41,9 @@ class ReplyJob:
 
 @dataclass(frozen=True)
 class TextJob:
-    """A text sent first, once per `key` and recipient, from `sender` of `account_sid` (empty
-    when the stack's `SendFrom` and `TwilioAccountSid` say)."""
+    """A text sent first, once per `key` and recipient: from the stack's `SendFrom`, of its
+    `TwilioAccountSid`, when they are set, else from `sender` of `account_sid`, the message being
+    answered when it was sent (empty from a script)."""
 
     to: str
     body: str
@@ -99,15 +100,16 @@ def _read(content: dict[str, Any]) -> Job:
             status_callback=_optional(content.get("status_callback")),
             queued_at=queued_at,
         )
-    handler = content.get("handler") or content.get("route")
+    # Before version 1, a `route`: `module.function`, whose function's name is its stable name.
+    route = content.get("route")
+    handler = content.get("handler") or (str(route).rpartition(".")[2] if route else None)
     texts = tuple(Text(str(body), tuple(media)) for body, media in content.get("texts", ()))
     if kind != "reply" or not (handler or texts):
         raise ValueError(kind)
     return ReplyJob(
         fields=tuple((str(name), str(value)) for name, value in content["fields"]),
         status_callback=_optional(content.get("status_callback")),
-        # Before version 1, `module.function`: the function's name is its stable name.
-        handler=str(handler).rpartition(".")[2] if handler else None,
+        handler=str(handler) if handler else None,
         texts=texts,
         queued_at=queued_at,
     )

@@ -114,13 +114,23 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
         raise InvalidTextError(f"media must be at most {MAX_MEDIA} http(s) URLs")
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
-    sending_as = origin.current() or origin.Origin("", "", status_callback_setting())
-    enqueue(TextJob(to, body, tuple(urls), key, *sending_as))
+    answering = origin.current() or origin.Origin("", "", status_callback_setting())
+    enqueue(
+        TextJob(
+            to,
+            body,
+            tuple(urls),
+            key,
+            account_sid=answering.account_sid,
+            sender=answering.sender,
+            status_callback=answering.status_callback,
+        )
+    )
 
 
 def enqueue(job: Job, router: Router | None = None) -> None:
     """Put the job on the queue, or without one (a local run) hand it to the local run, which
-    runs it with `router`'s later handlers."""
+    runs it with `router`'s later handlers (a reply's: the router that answered its message)."""
     queue = later_queue_url()
     if queue and not idempotency_table():  # the worker would send nothing: say so now
         raise ConfigurationError(
@@ -130,7 +140,7 @@ def enqueue(job: Job, router: Router | None = None) -> None:
         from sms_webhook import worker  # a local run only: the webhook's own needs none of it
 
         run = local_run.current()
-        run.put(job, partial(worker.run_locally, job, run.router or router, run.deliver))
+        run.put(job, partial(worker.run_locally, job, router or run.router, run.deliver))
         return
     body = encode(job)
     try:

@@ -3,12 +3,13 @@ may reach SQS or Twilio (`make run`, `make chat`, `make invoke`, the test phone,
 
     held = []
     with local_run.using(LocalRun(".local/outbox.jsonl", start=held.append)) as run:
-        phone.send("REPORT")        # its job is in `run.jobs`, and its run in `held`
+        send_text("+14155550100", "hi", key="k1")    # the job is in `run.jobs`, its run in `held`
 
-Deployed (`LATER_QUEUE_URL` set), jobs go to SQS and texts to Twilio, and nothing here is used.
-Without a queue, the local run installed takes them, else one made from `OUTBOX_FILE`, which runs
-each job at once, before the webhook answers: inside Lambda's runtime (`make invoke`, `sam local
-invoke`) a thread would be stopped once the function has answered.
+Deployed (`LATER_QUEUE_URL` set), jobs go to SQS and texts to Twilio, and no local run is in use
+(the webhook asks, for each message, which router answers and who hears of an error). Without a
+queue, the local run in use takes them, else one made from `OUTBOX_FILE`, which runs each job at
+once, before the webhook answers: inside Lambda's runtime (`make invoke`, `sam local invoke`) a
+thread would be stopped once the function has answered.
 """
 
 import json
@@ -98,7 +99,9 @@ class LocalRun:
             self.listeners.remove(listener)
 
 
-_installed: LocalRun | None = None
+_installed: list[LocalRun] = []
+"""The local runs installed, the last one in use: each block of `using` takes its own out when
+it ends, whichever thread ends first."""
 _lock = threading.Lock()
 
 
@@ -106,36 +109,49 @@ _lock = threading.Lock()
 def using(run: LocalRun) -> Iterator[LocalRun]:
     """`run` takes the jobs and texts of every thread meanwhile: one local run per process, as
     one queue deployed."""
-    global _installed
     with _lock:
-        previous, _installed = _installed, run
+        _installed.append(run)
     try:
         yield run
     finally:
         with _lock:
-            _installed = previous
+            del _installed[len(_installed) - 1 - _installed[::-1].index(run)]
+
+
+def installed() -> LocalRun | None:
+    """The local run in use, if any: deployed, none."""
+    return _installed[-1] if _installed else None
 
 
 def current() -> LocalRun:
-    """The local run installed, else one into the outbox `OUTBOX_FILE` names, at once."""
-    if _installed is not None:
-        return _installed
+    """The local run in use, else one into the outbox `OUTBOX_FILE` names, which runs each job
+    at once."""
+    run = installed()
+    if run is not None:
+        return run
     if not outbox_file():  # nothing local may reach Twilio
         raise ConfigurationError(NO_OUTBOX)
     return LocalRun()
 
 
-def installed() -> LocalRun | None:
-    """The local run installed, if any: deployed, none."""
-    return _installed
+def sending_here() -> LocalRun | None:
+    """The local run that takes the texts a job sends, if this is a local run: one with an
+    outbox, its own or `OUTBOX_FILE`'s. None: they go to Twilio (a local run installed only to
+    name a router, as tests do beside a stand-in of Twilio, is no place to send)."""
+    run = installed()
+    if run is not None and (run.outbox or outbox_file()):
+        return run
+    return LocalRun() if outbox_file() else None
 
 
 def router() -> Router | None:
-    """The router the local run installed answers with instead of `replies.router`, if any."""
-    return _installed.router if _installed else None
+    """The router the local run in use answers with instead of `replies.router`, if any."""
+    run = installed()
+    return run.router if run else None
 
 
 def failed(error: Exception) -> None:
-    """Tell the local run installed of an error of reply code or a job; deployed, nothing."""
-    if _installed is not None:
-        _installed.failed(error)
+    """Tell the local run in use of an error of reply code or a job; deployed, nothing."""
+    run = installed()
+    if run is not None:
+        run.failed(error)

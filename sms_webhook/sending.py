@@ -4,7 +4,8 @@ A refusal of the recipient (an unsubscribed or invalid number, a closed WhatsApp
 final: another attempt would be refused again. Any other error (a 429, a 5xx, a rejected key) or a
 connection that could not be made may be mended by time or by whoever runs the stack: the job is
 retried. A request Twilio got, whose answer did not come in time or cannot be read, may have been
-sent. Only the worker imports this module: the webhook's artifact holds no REST client.
+sent. Of the function's code only the worker imports this module: the webhook's artifact holds no
+REST client.
 """
 
 from functools import cache

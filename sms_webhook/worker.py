@@ -35,7 +35,6 @@ from sms_webhook.config import (
     auth_tokens,
     idempotency_table,
     later_queue_url,
-    outbox_file,
     send_from,
     sending_account_sid,
 )
@@ -109,7 +108,8 @@ def run_batch(event: Any, context: Any, router: Router) -> Mapping[str, object]:
         logger.error("not an SQS event: no job to run")
         return {"batchItemFailures": []}
     deadlines.start_job(context.get_remaining_time_in_millis())
-    deliver = local_run.current().deliver if outbox_file() else to_twilio
+    here = local_run.sending_here()
+    deliver = here.deliver if here else to_twilio
 
     def run(record: Any) -> None:
         try:
@@ -329,7 +329,7 @@ def _once(key: str, make: Callable[[], str], invocation: Any = None) -> str:
     table = idempotency_table()
     if table:
         return records(table)(key, make, invocation)
-    if not outbox_file():
+    if local_run.sending_here() is None:
         raise ConfigurationError(
             "later replies need the deduplication table (deploy with Idempotency=Enabled): "
             "without it a reply could be sent twice"

@@ -841,9 +841,7 @@ def test_a_message_whose_reply_did_not_fit_is_taken_and_answered_nothing_again(s
 # Through the webhook
 
 
-def test_a_repeated_delivery_applies_its_change_once(
-    idempotency_table, invoke, monkeypatch, answer_with
-):
+def test_a_repeated_delivery_applies_its_change_once(idempotency_table, invoke, answer_with):
     router = Router()
 
     @router.fallback
@@ -864,9 +862,7 @@ def test_a_repeated_delivery_applies_its_change_once(
     )
 
 
-def test_only_a_request_whose_signature_holds_touches_the_store(
-    invoke, monkeypatch, store_calls, answer_with
-):
+def test_only_a_request_whose_signature_holds_touches_the_store(invoke, store_calls, answer_with):
     router = Router()
     router.fallback(lambda message, conversation: conversation.state.update(seen=True) or "ok")
     answer_with(router)

@@ -1,6 +1,8 @@
 """Each answer recorded once under each of its keys: a repeat of any key gets the first answer."""
 
+import boto3
 import pytest
+from conftest import IDEMPOTENCY_TABLE
 
 from devtools.lambda_context import LambdaContext
 from sms_webhook import aws
@@ -31,6 +33,18 @@ def test_a_repeated_key_gets_the_first_answer(idempotency_table):
     results = [answer_once(("SM1", "sig"), counting(made), LambdaContext()) for _ in range(2)]
 
     assert (results, made) == (["answer 1", "answer 1"], ["answer 1"])
+
+
+def test_records_are_keyed_as_the_first_releases_keyed_them(idempotency_table, monkeypatch):
+    """A message answered before a deploy stays known after it: its retry or replay is caught."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-WebhookFunction-abc")
+    answer_once(("SM1",), counting([]), LambdaContext())
+
+    [item] = boto3.client("dynamodb").scan(TableName=IDEMPOTENCY_TABLE)["Items"]
+    assert item["id"]["S"].startswith(
+        "stack-WebhookFunction-abc.sms_webhook.deduplication.idempotent_runner.<locals>"
+        ".answer_once_per_record#"
+    )
 
 
 @pytest.mark.parametrize("repeated", [("SM1", "other signature"), ("SM2", "signature")])

@@ -372,7 +372,7 @@ def test_a_failing_sam_stops_it_with_one_line_and_exit_status_1(aws, sam, monkey
     assert sam.argvs == [["build"]]
 
 
-def test_without_the_sam_cli_it_stops_before_the_token_is_stored(aws, monkeypatch):
+def test_without_the_sam_cli_it_stops_before_the_token_is_stored(aws):
     with pytest.raises(deploy.DeployError, match=r"the SAM CLI \(no-such-sam\) is not found"):
         deploy.run(["--sam", "no-such-sam"])
 

@@ -287,9 +287,7 @@ def test_no_token_configured_is_500_and_says_why_in_the_log(invoke, logs, monkey
     assert "TWILIO_AUTH_TOKEN_PARAMETER" in logs.records[-1]["reason"]
 
 
-def test_a_failing_reply_is_500_logged_with_its_type_and_line_only(
-    invoke, logs, monkeypatch, answer_with
-):
+def test_a_failing_reply_is_500_logged_with_its_type_and_line_only(invoke, logs, answer_with):
     def broken_reply(message):
         raise KeyError(message.from_number)
 

@@ -186,12 +186,13 @@ def test_without_a_queue_a_job_goes_to_the_local_run(tmp_path):
     assert ([job.key for job in run.jobs], len(held)) == (["k"], 1)
 
 
-def test_a_local_job_runs_before_the_function_answers_as_lambdas_runtime_needs(
+def test_without_a_local_run_in_use_a_job_runs_before_send_text_returns(
     monkeypatch, tmp_path, twilio_api
 ):
+    """As Lambda's runtime needs (`make invoke`): it stops every thread once the function has
+    answered."""
     outbox = tmp_path / "outbox.jsonl"
     monkeypatch.setenv("OUTBOX_FILE", str(outbox))
-    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")  # `make invoke`'s emulator
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", dict(SMS)["AccountSid"])
     monkeypatch.setenv("SEND_FROM", dict(SMS)["To"])
 
@@ -229,7 +230,7 @@ def test_the_webhook_answers_a_later_handlers_message_with_its_acknowledgement(
 
 
 def test_a_later_handler_registered_with_true_gets_an_empty_answer(
-    later_queue, invoke, monkeypatch, answer_with
+    later_queue, invoke, answer_with
 ):
     router = Router()
     router.fallback(later=True)(lambda message: "later")
@@ -264,7 +265,7 @@ def test_a_message_whose_job_cannot_be_queued_is_a_503_logged(
 
 
 def test_a_text_sent_first_while_a_message_is_answered_asks_for_reports_as_the_reply_does(
-    later_queue, invoke, monkeypatch, answer_with
+    later_queue, invoke, answer_with
 ):
     router = Router()
 

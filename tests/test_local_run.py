@@ -73,9 +73,31 @@ def test_using_installs_a_local_run_until_the_block_ends(tmp_path):
 def test_a_local_run_installed_within_another_gives_it_back_after():
     outer, inner = LocalRun(), LocalRun()
 
-    with local_run.using(outer), local_run.using(inner):
-        assert local_run.current() is inner
+    with local_run.using(outer):
+        with local_run.using(inner):
+            assert local_run.current() is inner
+        assert local_run.current() is outer
     assert local_run.installed() is None
+
+
+def test_local_runs_of_two_threads_each_end_with_their_own_block():
+    first, second = LocalRun(), LocalRun()
+    first_block, second_block = local_run.using(first), local_run.using(second)
+
+    first_block.__enter__()
+    second_block.__enter__()
+    first_block.__exit__(None, None, None)  # the first thread ends first
+
+    assert local_run.installed() is second
+    second_block.__exit__(None, None, None)
+    assert local_run.installed() is None
+
+
+def test_only_a_local_run_with_an_outbox_takes_the_texts_of_jobs(tmp_path):
+    with local_run.using(LocalRun(router=Router())):
+        assert local_run.sending_here() is None  # a test's router, beside a stand-in of Twilio
+    with local_run.using(LocalRun(tmp_path / "outbox.jsonl")) as run:
+        assert local_run.sending_here() is run
 
 
 def test_errors_reach_the_installed_local_run_only():

@@ -131,7 +131,7 @@ def test_banner_with_the_public_token_says_tunnels_are_rejected_until_the_token_
 
 
 def test_each_message_is_one_line_with_the_senders_pseudonym_the_text_and_the_replies(
-    local_server, monkeypatch, capsys, answer_with
+    local_server, capsys, answer_with
 ):
     answer_with(lambda message: ["Small: $5", "Large: $8"])
 
@@ -141,7 +141,7 @@ def test_each_message_is_one_line_with_the_senders_pseudonym_the_text_and_the_re
     assert capsys.readouterr().out == f'{sender} → "price" ⇒ "Small: $5" | "Large: $8"\n'
 
 
-def test_a_message_without_a_reply_says_so(local_server, monkeypatch, capsys, answer_with):
+def test_a_message_without_a_reply_says_so(local_server, capsys, answer_with):
     answer_with(lambda message: None)
 
     post_signed(local_server)
@@ -178,7 +178,7 @@ def test_a_request_to_another_route_is_one_line_with_its_status(local_server, ca
 
 
 def test_a_reply_whose_text_holds_escape_sequences_is_printed_escaped(
-    local_server, monkeypatch, capsys, answer_with
+    local_server, capsys, answer_with
 ):
     answer_with(lambda message: "\x9b2J\u202edone")
 
@@ -213,9 +213,7 @@ def test_characters_a_terminal_acts_on_are_printed_escaped(text, printed):
 # Several requests at once
 
 
-def test_reply_code_that_thinks_keeps_no_other_request_waiting(
-    local_server, monkeypatch, answer_with
-):
+def test_reply_code_that_thinks_keeps_no_other_request_waiting(local_server, answer_with):
     thinking, go_on = threading.Event(), threading.Event()
 
     def reply(message):
@@ -257,9 +255,7 @@ def test_a_stopped_server_waits_for_the_answers_in_hand(local_server):
 # Tracebacks of reply code, on this machine only
 
 
-def test_an_exception_in_reply_code_prints_its_traceback_locally(
-    local_server, monkeypatch, capsys, answer_with
-):
+def test_an_exception_in_reply_code_prints_its_traceback_locally(local_server, capsys, answer_with):
     def divide_by_zero(message):
         return str(1 / 0)
 
@@ -272,9 +268,7 @@ def test_an_exception_in_reply_code_prints_its_traceback_locally(
     assert printed.endswith("ZeroDivisionError: division by zero\n")
 
 
-def test_a_traceback_that_quotes_a_text_is_printed_escaped(
-    local_server, monkeypatch, capsys, answer_with
-):
+def test_a_traceback_that_quotes_a_text_is_printed_escaped(local_server, capsys, answer_with):
     def quote_the_text(message):
         raise ValueError(message.body)
 
@@ -287,9 +281,7 @@ def test_a_traceback_that_quotes_a_text_is_printed_escaped(
     assert "\x1b" not in printed
 
 
-def test_the_function_still_logs_only_the_exception_type_and_line(
-    local_server, monkeypatch, logs, answer_with
-):
+def test_the_function_still_logs_only_the_exception_type_and_line(local_server, logs, answer_with):
     def divide_by_zero(message):
         return str(1 / 0)
 

@@ -36,7 +36,11 @@ MODULES = {
     f"sms_webhook.{path.stem}": path
     for path in (PROJECT / "sms_webhook").glob("*.py")
     if path.stem != "__init__"
-} | {"handler": PROJECT / "handler.py", "replies": PROJECT / "replies.py"}
+} | {
+    "sms_webhook": PROJECT / "sms_webhook" / "__init__.py",
+    "handler": PROJECT / "handler.py",
+    "replies": PROJECT / "replies.py",
+}
 
 
 def cycle_from(start: str, graph: dict[str, set[str]]) -> list[str] | None:

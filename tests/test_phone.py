@@ -127,7 +127,7 @@ def test_the_outbox_holds_the_later_replies_too(later_router):
     assert phone.outbox == [SentText(phone.address, "done")]
 
 
-def test_a_text_another_thread_sends_meanwhile_is_not_the_sends(monkeypatch, answer_with):
+def test_a_text_another_thread_sends_meanwhile_is_not_the_sends(answer_with):
     router = Router()
 
     @router.fallback

@@ -2,7 +2,6 @@
 
 import json
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from devtools.make_event import (
 )
 from devtools.paths import FUNCTION_ID, WORKER_ID
 from sms_webhook import local_run
-from sms_webhook.jobs import decode
+from sms_webhook.jobs import encode
 from sms_webhook.local_run import LocalRun
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -136,7 +135,9 @@ def test_the_later_reply_sample_carries_the_job_the_webhook_queues_for_its_messa
 
     [record] = sample("later-reply")["Records"]
     [job] = held.jobs
-    assert job == replace(decode(record["body"]), queued_at=job.queued_at)
+    queued = json.loads(encode(job))
+    del queued["queued_at"]  # the sample's job never grows too old to run
+    assert json.loads(record["body"]) == queued
 
 
 def test_the_later_reply_sample_is_answered_by_the_worker_into_the_outbox(monkeypatch, tmp_path):

@@ -31,7 +31,7 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_the_reply_texts_are_printed_not_the_xml(local_server, monkeypatch, capsys, answer_with):
+def test_the_reply_texts_are_printed_not_the_xml(local_server, capsys, answer_with):
     answer_with(lambda message: ["Small: $5", "Large: $8"])
 
     status, out, _ = run_main(capsys, "price", "--port", str(local_server.server_port))
@@ -92,7 +92,7 @@ def test_a_media_that_is_not_a_web_url_is_a_usage_error(capsys):
     assert "MEDIA must be an http(s) URL, not 'cat.png'" in err
 
 
-def test_no_reply_is_said_in_words(local_server, monkeypatch, capsys, answer_with):
+def test_no_reply_is_said_in_words(local_server, capsys, answer_with):
     answer_with(lambda message: None)
 
     status, out, _ = run_main(capsys, "hi", "--port", str(local_server.server_port))
@@ -125,7 +125,7 @@ def test_with_the_public_token_make_send_is_answered(public_token, local_server,
     assert send("hi", port=local_server.server_port)[0].text == "ok"
 
 
-def test_an_error_in_reply_code_points_to_make_run_s_output(local_server, monkeypatch, answer_with):
+def test_an_error_in_reply_code_points_to_make_run_s_output(local_server, answer_with):
     def broken(message):
         raise RuntimeError
 

@@ -83,7 +83,7 @@ def test_another_message_gets_its_own_answer(idempotency_table, invoke, replies)
 
 
 def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
-    idempotency_table, invoke, monkeypatch, logs, answer_with
+    idempotency_table, invoke, logs, answer_with
 ):
     copies = []
 
@@ -104,7 +104,7 @@ def test_a_copy_arriving_while_the_first_is_answered_gets_an_empty_answer(
     assert "duplicate delivery while the first is answered" in logs.messages()
 
 
-def test_a_failed_answer_is_not_remembered(idempotency_table, invoke, monkeypatch, answer_with):
+def test_a_failed_answer_is_not_remembered(idempotency_table, invoke, answer_with):
     def failing(message):
         raise RuntimeError("bug")
 
@@ -126,9 +126,7 @@ def test_the_records_hold_hashed_keys_and_the_answer_only(idempotency_table, inv
         assert "+1415" not in str(item)
 
 
-def test_the_records_hold_what_the_reply_code_echoed(
-    idempotency_table, invoke, monkeypatch, answer_with
-):
+def test_the_records_hold_what_the_reply_code_echoed(idempotency_table, invoke, answer_with):
     answer_with(lambda message: f"Hello {message.from_number}")
 
     invoke(delivery())

@@ -58,7 +58,7 @@ def queued_jobs() -> list[dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize("seconds", [0.2, 1.2, 2.5, 5])
 def test_a_handler_that_thinks_has_its_state_saved_its_records_completed_its_text_queued(
-    deployed_on_loopback, invoke, monkeypatch, seconds, answer_with
+    deployed_on_loopback, invoke, seconds, answer_with
 ):
     answer_with(thinking_handler(lambda: time.sleep(seconds)))
 
@@ -72,7 +72,7 @@ def test_a_handler_that_thinks_has_its_state_saved_its_records_completed_its_tex
 
 
 def test_reply_code_that_overruns_its_time_is_logged_counted_and_still_saved(
-    deployed_on_loopback, invoke, monkeypatch, clock, logs, published, answer_with
+    deployed_on_loopback, invoke, clock, logs, published, answer_with
 ):
     answer_with(thinking_handler(lambda: clock.advance(11)))
 
@@ -90,7 +90,6 @@ def test_reply_code_that_overruns_its_time_is_logged_counted_and_still_saved(
 def test_a_reply_ready_after_twilio_stopped_waiting_is_sent_from_the_number_texted(
     deployed_on_loopback,
     invoke,
-    monkeypatch,
     clock,
     twilio_api,
     sending_account,
@@ -112,7 +111,7 @@ def test_a_reply_ready_after_twilio_stopped_waiting_is_sent_from_the_number_text
 
 
 def test_reply_code_that_fails_runs_once_even_when_its_records_cannot_be_cleared(
-    deployed_on_loopback, invoke, monkeypatch, answer_with
+    deployed_on_loopback, invoke, answer_with
 ):
     runs = []
 

@@ -37,7 +37,7 @@ def test_tabs_and_line_breaks_are_kept(invoke, answer_with):
     assert texts(response) == ["one\ttwo\nthree\nfour"]  # XML reads \r\n as \n
 
 
-def test_dropped_characters_are_reported_once_per_reply(invoke, monkeypatch, logs, answer_with):
+def test_dropped_characters_are_reported_once_per_reply(invoke, logs, answer_with):
     answer_with(lambda message: ["a\x00b\x01", "c\ud800"])
     for _ in range(3):
         invoke(signed(rest_request(), REST_URL))
