@@ -11,22 +11,9 @@ import botocore.loaders
 import botocore.session
 import pytest
 import requests
-from builds import BUILDS, PROJECT
-from emf import emitted_metrics
-from local_project import RunningServer, copy_of_project
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
-from recording_twilio import TwilioMessages
-from twilio_requests import (
-    ACCOUNT_SID,
-    SHARED_KEY_ID,
-    SHARED_KEY_SECRET,
-    SSM_TOKEN,
-    TOKEN,
-    TWILIO_NUMBER,
-    leaked,
-)
 
 import handler
 from devtools.lambda_context import LambdaContext
@@ -37,6 +24,19 @@ from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.router import Router
 from sms_webhook.telemetry import logger
+from tests.support.builds import BUILDS, PROJECT
+from tests.support.emf import emitted_metrics
+from tests.support.local_project import RunningServer, copy_of_project
+from tests.support.recording_twilio import TwilioMessages
+from tests.support.twilio_requests import (
+    ACCOUNT_SID,
+    SHARED_KEY_ID,
+    SHARED_KEY_SECRET,
+    SSM_TOKEN,
+    TOKEN,
+    TWILIO_NUMBER,
+    leaked,
+)
 
 INSPECTED = (BUILDS, PROJECT / "events")
 

@@ -16,19 +16,19 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import TOKEN_PARAMETER, put_secret
 from moto.server import ThreadedMotoServer
-from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
-from twilio_requests import SSM_TOKEN, TOKEN
 
 from devtools import deploy
 from devtools.connect import NO_CREDENTIALS, NO_REGION, samconfig_defaults
+from tests.conftest import TOKEN_PARAMETER, put_secret
+from tests.support.recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
+from tests.support.twilio_requests import SSM_TOKEN, TOKEN
 
 PROJECT = Path(__file__).resolve().parent.parent
 STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
-FAKE_SAM = Path(__file__).parent / "fake_sam.py"
+FAKE_SAM = Path(__file__).parent / "support" / "fake_sam.py"
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
 STACK = "twilio-sms-webhook"
 DEPLOY = [

@@ -7,7 +7,6 @@ import time
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from twilio_requests import MESSAGE_SID, REST_URL, SMS, STATUS_URL, rest_request, signed
 
 import handler
 from sms_webhook import aws, deadlines, later
@@ -22,6 +21,14 @@ from sms_webhook.later import (
 )
 from sms_webhook.router import Router
 from sms_webhook.twiml import Text
+from tests.support.twilio_requests import (
+    MESSAGE_SID,
+    REST_URL,
+    SMS,
+    STATUS_URL,
+    rest_request,
+    signed,
+)
 
 REPORT = Later("replies.report", "Working on it")
 

@@ -6,13 +6,13 @@ import socket
 import threading
 
 import pytest
-from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 
 import handler
 from devtools.outbox import Text
 from devtools.phone import Phone
 from sms_webhook import later
 from sms_webhook.router import Router
+from tests.conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 
 SHELL = {
     "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,

@@ -3,7 +3,6 @@
 import functools
 
 import pytest
-from twilio_requests import SMS, with_fields
 
 from devtools.twilio_message import new_message_sid, whatsapp_fields
 from sms_webhook.form import FormFields
@@ -11,6 +10,7 @@ from sms_webhook.later import Later
 from sms_webhook.message import Button, IncomingMessage
 from sms_webhook.router import Router
 from sms_webhook.twiml import Text, reply_texts
+from tests.support.twilio_requests import SMS, with_fields
 
 
 def message(body: str, **fields: str) -> IncomingMessage:
@@ -262,7 +262,7 @@ def test_a_message_for_a_later_handler_gets_how_the_webhook_answers_meanwhile():
         return "the report"
 
     assert router.reply(message("report")) == Later(
-        "test_router.test_a_message_for_a_later_handler_gets_how_the_webhook_answers_meanwhile"
+        "tests.test_router.test_a_message_for_a_later_handler_gets_how_the_webhook_answers_meanwhile"
         ".<locals>.report",
         "Working on it",
     )

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 RUNTIME_FILES = ("handler.py", "replies.py", "env.json", "devtools", "sms_webhook")
 """What `make run` needs: the function and the development tools."""
 WAIT_SECONDS = 20

@@ -21,7 +21,7 @@ from devtools.twilio_message import (
     whatsapp_fields,
 )
 
-EVENTS = Path(__file__).parent / "events"
+EVENTS = Path(__file__).parent.parent / "events"
 
 TOKEN = "test-token-0123456789abcdef01234"
 """The auth token the tests sign with, and give to the function."""

@@ -1,5 +1,6 @@
 """Twilio's REST API as twilio's own `HttpClient` interface sees it: answers from JSON files in
-`twilio_api_responses/`, and a record of every request, as Twilio's servers would receive it."""
+`tests/twilio_api_responses/`, and a record of every request, as Twilio's servers would receive
+it."""
 
 import json
 from collections.abc import Iterable
@@ -10,7 +11,7 @@ from typing import Literal
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-RESPONSES = Path(__file__).parent / "twilio_api_responses"
+RESPONSES = Path(__file__).parent.parent / "twilio_api_responses"
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 NUMBER = "+15005550006"
 NUMBER_SID = "PN0123456789abcdef0123456789abcdef"

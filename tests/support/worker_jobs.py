@@ -3,14 +3,13 @@ tests of `sms_webhook/sending.py` and of the threats to what it sends."""
 
 import json
 
-from twilio_requests import SMS, STATUS_URL
-
 import handler
 from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook.form import FormFields
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router
+from tests.support.twilio_requests import SMS, STATUS_URL
 
 
 def reply_job(router: Router, fields=SMS, status_callback: str | None = STATUS_URL) -> str:
