@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -16,18 +16,20 @@ ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 NUMBER = "+15005550006"
 NUMBER_SID = "PN0123456789abcdef0123456789abcdef"
 API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
+Form = dict[str, Any]
+"""A request's query or form, as twilio's client hands it over."""
 
 
 @dataclass(frozen=True)
 class Request:
     method: str
     url: str
-    params: dict | None
-    data: dict | None
+    params: Form | None
+    data: Form | None
     auth: tuple[str, str] | None
 
 
-class RecordingClient(HttpClient):
+class RecordingClient(HttpClient):  # type: ignore[misc]  # twilio ships no types
     """twilio's `HttpClient` interface, each request recorded and answered by `answer`."""
 
     def __init__(self) -> None:
@@ -36,19 +38,19 @@ class RecordingClient(HttpClient):
 
     def request(
         self,
-        method,
-        url,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects=False,
-    ):
+        method: str,
+        url: str,
+        params: Form | None = None,
+        data: Form | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         self.requests.append(Request(method, url, params, data, auth))
         return self.answer(method, data)
 
-    def answer(self, method: str, data: dict | None) -> Response:
+    def answer(self, method: str, data: Form | None) -> Response:
         raise NotImplementedError
 
 
@@ -70,7 +72,7 @@ class RecordingTwilio(RecordingClient):
         self.owns_number = sms_url is not None
         self.status = status
 
-    def answer(self, method: str, data: dict | None) -> Response:
+    def answer(self, method: str, data: Form | None) -> Response:
         if self.status >= 400:
             return Response(
                 self.status,
@@ -80,6 +82,7 @@ class RecordingTwilio(RecordingClient):
             page = _load("incoming_phone_numbers")
             page["incoming_phone_numbers"] = [self.number] if self.owns_number else []
             return Response(200, json.dumps(page))
+        assert data is not None  # a POST, with its form
         updated = {**self.number, "sms_url": data["SmsUrl"], "sms_method": data["SmsMethod"]}
         return Response(200, json.dumps(updated))
 
@@ -105,7 +108,7 @@ class TwilioMessages(RecordingClient):
         super().__init__()
         self.outcomes = list(outcomes)
 
-    def answer(self, method: str, data: dict | None) -> Response:
+    def answer(self, method: str, data: Form | None) -> Response:
         outcome = self.outcomes.pop(0) if self.outcomes else 201
         if isinstance(outcome, tuple):
             status, code = outcome
@@ -114,17 +117,19 @@ class TwilioMessages(RecordingClient):
         if isinstance(outcome, BaseException):
             raise outcome
         sid = f"SM{len(self.requests):032x}"
+        assert data is not None  # a POST, with its form
         return Response(201, json.dumps({**_load("message"), **_echoed(data), "sid": sid}))
 
     @property
-    def forms(self) -> list[dict]:
-        """The form of each request, as Twilio received it."""
-        return [request.data for request in self.requests]
+    def forms(self) -> list[Form]:
+        """The form of each request (each a POST, with a form), as Twilio received it."""
+        return [request.data for request in self.requests if request.data is not None]
 
 
-def _echoed(data: dict) -> dict:
+def _echoed(data: Form) -> dict[str, Any]:
     return {"to": data.get("To"), "from": data.get("From"), "body": data.get("Body")}
 
 
-def _load(name: str) -> dict:
-    return json.loads((RESPONSES / f"{name}.json").read_text())
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((RESPONSES / f"{name}.json").read_text())
+    return loaded

@@ -2,19 +2,24 @@
 tests of `sms_webhook/sending.py` and of the threats to what it sends."""
 
 import json
+from typing import Any
 
 import handler
 from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook.form import FormFields
+from sms_webhook.later import Later
 from sms_webhook.message import IncomingMessage
-from sms_webhook.router import Router
+from sms_webhook.router import Handler, Router
 from tests.support.twilio_requests import SMS, STATUS_URL
 
 
-def reply_job(router: Router, fields=SMS, status_callback: str | None = STATUS_URL) -> str:
+def reply_job(
+    router: Router, fields: list[tuple[str, str]] = SMS, status_callback: str | None = STATUS_URL
+) -> str:
     """The later reply the webhook queues for this message, whose handler runs later."""
     later = router.reply(IncomingMessage.from_fields(FormFields.from_pairs(fields)))
+    assert isinstance(later, Later), "the router answers this message now, not later"
     pairs = [[name, value] for name, value in fields]
     job = {
         "job": "reply",
@@ -31,7 +36,9 @@ def text_job(key: str = "agent-1", to: str = "+14155550100", body: str = "Ada as
     return json.dumps({**job, "status_callback": STATUS_URL})
 
 
-def work(*bodies: str, receive_count: int = 1, invocation: LambdaContext | None = None) -> dict:
+def work(
+    *bodies: str, receive_count: int = 1, invocation: LambdaContext | None = None
+) -> dict[str, Any]:
     """The worker's answer to a batch of these jobs, in that invocation (a new one by default)."""
     event = sqs_event(bodies, receive_count)
     return dict(handler.later_replies_handler(event, invocation or LambdaContext()))
@@ -47,12 +54,12 @@ class EndingInvocation(LambdaContext):
         return left
 
 
-def failed(answer: dict) -> int:
+def failed(answer: dict[str, Any]) -> int:
     """How many jobs of the batch failed, to be retried."""
     return len(answer["batchItemFailures"])
 
 
-def answering_later(reply) -> Router:
+def answering_later(reply: Handler) -> Router:
     """A router whose every message is answered later, by `reply`."""
     router = Router()
     router.fallback(later=True)(reply)
