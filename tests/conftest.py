@@ -2,9 +2,12 @@ import functools
 import gc
 import io
 import json
+import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import botocore.loaders
@@ -304,7 +307,7 @@ def moto_server():
     (`empty_moto_server`)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{server._server.server_port}"
+    yield "http://{}:{}".format(*server.get_host_and_port())
     server.stop()
 
 
@@ -346,9 +349,9 @@ def atomic_moto(monkeypatch):
     separate steps, between which another thread's write could slip."""
     lock = threading.Lock()
 
-    def alone(call):
+    def alone(call: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(call)
-        def called_alone(*args, **kwargs):
+        def called_alone(*args: Any, **kwargs: Any) -> Any:
             with lock:
                 return call(*args, **kwargs)
 
@@ -480,7 +483,7 @@ def conversing(monkeypatch):
 class Logs:
     """The function's log output, one JSON record per line."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.stream = io.StringIO()
 
     @property
@@ -504,6 +507,7 @@ def logs(capsys, caplog):
     """
     captured = Logs()
     log_handler = logger.registered_handler
+    assert isinstance(log_handler, logging.StreamHandler)  # Powertools' own, to stdout
     previous_stream = log_handler.setStream(captured.stream)
     level = logger.log_level
     yield captured

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from devtools.proxy_events import Event, Target, rest_event, v2_event
+
+# The tests' sender and number, which the tests import from here too.
+from devtools.twilio_message import SENDER as SENDER
+from devtools.twilio_message import TWILIO_NUMBER as TWILIO_NUMBER
 from devtools.twilio_message import (
-    SENDER,
-    TWILIO_NUMBER,
     message_fields,
     query_and_body,
     twilio_signature,
