@@ -73,17 +73,19 @@ TEST_BUILDS := .aws-sam/test/arm64/template.yaml .aws-sam/test/x86_64/template.y
 
 # Which tests run: all, or TESTS=<files or tests> and K=<words in their names> (pytest's -k).
 TEST_SELECTION = $(TESTS) $(if $(K),-k $(call quote,$(K)))
-# pytest-xdist's workers, one per CPU; none for TESTS=, which one process starts sooner than
-# workers that each import everything (tests/test_router.py: 2 s against 7 s).
+# pytest-xdist's workers: `auto`, one per CPU and 4 at least (tests/conftest.py says why), each
+# taking tests from the others once it has none left (worksteal); none for TESTS=, which one
+# process starts sooner than workers that each import everything (tests/test_router.py: 2 s, not 7).
 WORKERS ?= $(if $(TESTS),0,auto)
+PYTEST = $(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 
 test: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## run the test suite [TESTS=tests/test_router.py K=keyword]
 	$(call step,running the test suite)
-	$(BIN)/python -m pytest -n $(WORKERS) $(TEST_SELECTION)
+	$(PYTEST) $(TEST_SELECTION)
 
 test-quick: $(VENV)/.dev $(RUNTIME_DIR)/.installed $(TEST_BUILDS) ## the tests but those marked slow (make run served, the emulator, timeouts) [TESTS= K=]
 	$(call step,running the test suite but its slow tests)
-	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow" $(TEST_SELECTION)
+	$(PYTEST) -m "not slow" $(TEST_SELECTION)
 
 lint: $(VENV)/.dev ## ruff (lint, complexity, format check), mypy --strict, sam validate --lint
 	$(BIN)/ruff check .

@@ -8,27 +8,37 @@ import time
 from devtools.paths import PROJECT
 
 JOURNEY_RUNS = 3
+JOURNEY_TESTS = "tests/test_replies.py"
+"""What the journey tests after an edit of replies.py: that file's tests, as a developer runs them
+between edits (the artifacts rebuilt first), not the whole suite."""
+JOURNEY_TIMEOUT = 600
+"""Seconds a step of the journey may take before the benchmark stops, naming the step."""
 
 
 def measure_journey() -> dict[str, float]:
-    """How long a developer waits: `make build` and `make test` after an edit of replies.py,
-    and `make invoke`'s cold and warm invocations (as devtools.invoke reports them)."""
+    """How long a developer waits: `make build` and `make test TESTS=...` after an edit of
+    replies.py, and `make invoke`'s cold and warm invocations (as devtools.invoke reports them)."""
     replies = PROJECT / "replies.py"
 
     def after_an_edit(*command: str) -> float:
         replies.touch()
         started = time.perf_counter()
-        subprocess.run(
+        done = subprocess.run(
             ["make", "--no-print-directory", *command],
             cwd=PROJECT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=True,
+            capture_output=True,
+            text=True,
+            timeout=JOURNEY_TIMEOUT,
+            check=False,
         )
-        return time.perf_counter() - started
+        took = time.perf_counter() - started
+        if done.returncode != 0:
+            output = f"{done.stdout[-3000:]}{done.stderr}"
+            raise SystemExit(f"make {' '.join(command)} failed:\n{output}")
+        return took
 
     build = statistics.median(after_an_edit("build") for _ in range(JOURNEY_RUNS))
-    test = after_an_edit("test")
+    test = after_an_edit("test", f"TESTS={JOURNEY_TESTS}")
     runtime = PROJECT / ".venv" / "lambda-runtime"
     invoked = subprocess.run(
         [

@@ -3,31 +3,22 @@ import functools
 import gc
 import io
 import json
+import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import botocore.loaders
 import botocore.session
 import pytest
 import requests
-from builds import BUILDS, PROJECT
-from emf import emitted_metrics
 from hypothesis import settings
-from local_project import RunningServer, copy_of_project
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import ThreadedMotoServer
-from twilio_requests import (
-    ACCOUNT_SID,
-    SHARED_KEY_ID,
-    SHARED_KEY_SECRET,
-    SSM_TOKEN,
-    TOKEN,
-    TWILIO_NUMBER,
-    leaked,
-)
 
 import handler
 from devtools.fake_twilio import TwilioMessages
@@ -41,6 +32,18 @@ from sms_webhook.local_run import LocalRun
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.router import Router
 from sms_webhook.telemetry import logger
+from tests.support.builds import BUILDS, PROJECT
+from tests.support.emf import emitted_metrics
+from tests.support.local_project import RunningServer, copy_of_project
+from tests.support.twilio_requests import (
+    ACCOUNT_SID,
+    SHARED_KEY_ID,
+    SHARED_KEY_SECRET,
+    SSM_TOKEN,
+    TOKEN,
+    TWILIO_NUMBER,
+    leaked,
+)
 
 settings.register_profile("shared machine", deadline=None)
 settings.load_profile("shared machine")
@@ -86,19 +89,36 @@ def inspected_files_stay_as_they_were():
     assert not changed, f"the tests changed {len(changed)} files they inspect: {changed[:5]}"
 
 
+MINIMUM_WORKERS = 4
+"""pytest-xdist's workers for `-n auto`, at the least; one per CPU beyond that."""
+
+
+def pytest_xdist_auto_num_workers(config):
+    """A fair part of the suite waits rather than computes (on timeouts, servers, processes):
+    more workers than CPUs compute meanwhile. On 2 CPUs, 4 workers ran the suite in 57-64 s,
+    2 workers in 79-104 s (a busy machine, the same CPU time). PYTEST_XDIST_AUTO_NUM_WORKERS
+    still decides when it is set."""
+    if "PYTEST_XDIST_AUTO_NUM_WORKERS" in os.environ:
+        return None
+    return max(MINIMUM_WORKERS, os.cpu_count() or 1)
+
+
 GARBAGE_COLLECTION_THRESHOLDS = (50_000, 20, 20)
-"""How often Python's garbage collector runs in a test process (its default: 700, 10, 10): less
-often, for a process whose many short tests make and drop clients, sessions and servers."""
+"""How often Python's garbage collector runs in a test process (its default: 700, 10, 10)."""
+
+
+def pytest_configure(config):
+    """Less often: each of the collector's passes walks the objects of every module imported
+    (botocore's and moto's models among them), and the tests import, make and drop many."""
+    gc.set_threshold(*GARBAGE_COLLECTION_THRESHOLDS)
 
 
 def pytest_collection_finish(session):
-    """A test process holds botocore's and moto's models and every test module: objects that
-    live as long as it does, which each of the collector's passes walked again (a tenth of a
-    run's CPU time). They are set aside, and the collector runs less often; every cycle a test
-    leaves is still collected."""
+    """What a test process holds once the tests are collected lives as long as it does: set
+    aside, for the collector's passes to leave out. Every cycle a test leaves is still collected.
+    With the thresholds above: 25-31 s of a run's CPU time in the collector -> 5 s."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GARBAGE_COLLECTION_THRESHOLDS)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -292,7 +312,7 @@ def moto_server():
     (`empty_moto_server`)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{server._server.server_port}"
+    yield "http://{}:{}".format(*server.get_host_and_port())
     server.stop()
 
 
@@ -334,9 +354,9 @@ def atomic_moto(monkeypatch):
     separate steps, between which another thread's write could slip."""
     lock = threading.Lock()
 
-    def alone(call):
+    def alone(call: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(call)
-        def called_alone(*args, **kwargs):
+        def called_alone(*args: Any, **kwargs: Any) -> Any:
             with lock:
                 return call(*args, **kwargs)
 
@@ -409,8 +429,10 @@ def answer_with():
     with contextlib.ExitStack() as stack:
 
         def install(answering: Router | Callable, **settings) -> LocalRun:
-            router = answering if isinstance(answering, Router) else Router()
-            if router is not answering:
+            if isinstance(answering, Router):
+                router = answering
+            else:
+                router = Router()
                 router.fallback(answering)
             run = local_run.installed()
             if run is None:
@@ -507,7 +529,7 @@ def conversing(answer_with):
 class Logs:
     """The function's log output, one JSON record per line."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.stream = io.StringIO()
 
     @property
@@ -531,6 +553,7 @@ def logs(capsys, caplog):
     """
     captured = Logs()
     log_handler = logger.registered_handler
+    assert isinstance(log_handler, logging.StreamHandler)  # Powertools' own, to stdout
     previous_stream = log_handler.setStream(captured.stream)
     level = logger.log_level
     yield captured

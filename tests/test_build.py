@@ -12,7 +12,10 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from builds import (
+from packaging.requirements import Requirement
+from samcli.yamlhelper import yaml_parse
+
+from tests.support.builds import (
     ARCHITECTURES,
     FUNCTIONS,
     HOST_ARCHITECTURE,
@@ -22,15 +25,13 @@ from builds import (
     artifact,
     built_template,
 )
-from packaging.requirements import Requirement
-from recording_twilio import ACCOUNT_SID, API, NUMBER
-from samcli.yamlhelper import yaml_parse
+from tests.support.recording_twilio import ACCOUNT_SID, API, NUMBER
 
 HANDLER_CODE = {"handler.py", "replies.py", "sms_webhook"}
 REQUIREMENTS = {WEBHOOK: "requirements.txt", WORKER: "requirements-worker.txt"}
 EACH_BUILD = pytest.mark.parametrize("architecture", ARCHITECTURES)
 EACH_FUNCTION = pytest.mark.parametrize("function", FUNCTIONS)
-SEND_FROM_ARTIFACT = Path(__file__).parent / "send_from_artifact.py"
+SEND_FROM_ARTIFACT = Path(__file__).parent / "support" / "send_from_artifact.py"
 
 
 def normalized(name: str) -> str:

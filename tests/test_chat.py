@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from later_replies import STAFF
-from local_project import WAIT_SECONDS, copy_of_project
 
 from devtools.chat import Chat, log_to_stderr
 from devtools.local_token import local_token
 from devtools.paths import PROJECT
 from sms_webhook.sending import Outgoing
 from sms_webhook.telemetry import pseudonym
+from tests.support.later_replies import STAFF
+from tests.support.local_project import WAIT_SECONDS, copy_of_project
 
 
 def run_chat(
@@ -60,12 +60,12 @@ def chat(tmp_path):
 
 @pytest.fixture
 def later_project(tmp_path, monkeypatch) -> Path:
-    """A copy of the project whose replies.py is `tests/later_replies.py`, its gate the file
+    """A copy of the project whose replies.py is `tests/support/later_replies.py`, its gate the file
     `gate` in the test's folder."""
     project = tmp_path / "project"
     project.mkdir()
     copy_of_project(project)
-    shutil.copy(Path(__file__).parent / "later_replies.py", project / "replies.py")
+    shutil.copy(Path(__file__).parent / "support" / "later_replies.py", project / "replies.py")
     monkeypatch.setenv("GATE", str(tmp_path / "gate"))
     return project
 

@@ -9,8 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
-from twilio_requests import (
+
+from sms_webhook.config import (
+    ConfigurationError,
+    SecretUnavailableError,
+    auth_tokens,
+    conversation_settings,
+    shared_key,
+    webhook_url_override,
+)
+from tests.conftest import SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
+from tests.support.twilio_requests import (
     PREVIOUS_TOKEN,
     REST_URL,
     SHARED_KEY_ID,
@@ -21,23 +30,15 @@ from twilio_requests import (
     signed,
 )
 
-from sms_webhook.config import (
-    ConfigurationError,
-    SecretUnavailableError,
-    auth_tokens,
-    conversation_settings,
-    shared_key,
-    webhook_url_override,
-)
-
 PROJECT = Path(__file__).resolve().parent.parent
 
 
 def cold_start_state(**environment: str) -> dict[str, bool]:
     """What importing the handler leaves in a new interpreter, with these environment variables
-    more: modules loaded and things made, as at a cold start (`tests/cold_start_state.py`)."""
+    more: modules loaded and things made, as at a cold start
+    (`tests/support/cold_start_state.py`)."""
     printed = subprocess.run(
-        [sys.executable, str(PROJECT / "tests" / "cold_start_state.py")],
+        [sys.executable, str(PROJECT / "tests" / "support" / "cold_start_state.py")],
         cwd=PROJECT,
         env={**os.environ, "PYTHONPATH": str(PROJECT), **environment},
         capture_output=True,

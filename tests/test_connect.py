@@ -6,8 +6,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import TOKEN_PARAMETER, put_secret
-from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 
 from devtools import connect
 from devtools.connect import (
@@ -18,6 +16,8 @@ from devtools.connect import (
     run,
     samconfig_defaults,
 )
+from tests.conftest import TOKEN_PARAMETER, put_secret
+from tests.support.recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 
 STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"

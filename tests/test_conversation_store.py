@@ -14,10 +14,8 @@ import time
 
 import boto3
 import pytest
-from builds import PROJECT
 from moto import mock_aws
 from samcli.yamlhelper import yaml_parse
-from twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
 from sms_webhook import aws, conversation_store, deadlines
 from sms_webhook.conversation import Conversation, Turn
@@ -42,6 +40,8 @@ from sms_webhook.conversation_store import (
 from sms_webhook.message import IncomingMessage, Media
 from sms_webhook.router import Router
 from sms_webhook.twiml import Text
+from tests.support.builds import PROJECT
+from tests.support.twilio_requests import REST_URL, SMS, rest_request, signed, with_fields
 
 SMS_2 = with_fields(
     SMS, MessageSid="SM" + "2" * 32, SmsSid="SM" + "2" * 32, SmsMessageSid="SM" + "2" * 32

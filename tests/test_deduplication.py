@@ -2,11 +2,11 @@
 
 import boto3
 import pytest
-from conftest import IDEMPOTENCY_TABLE
 
 from devtools.lambda_context import LambdaContext
 from sms_webhook import aws
 from sms_webhook.deduplication import AlreadyInProgressError, answer_once
+from tests.conftest import IDEMPOTENCY_TABLE
 
 
 def counting(answers: list[str]):

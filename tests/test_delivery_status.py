@@ -1,6 +1,6 @@
 """POST /status: Twilio's delivery status callbacks for the replies, logged and counted."""
 
-from twilio_requests import (
+from tests.support.twilio_requests import (
     DELIVERED,
     REST_URL,
     STATUS_URL,

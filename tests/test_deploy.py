@@ -16,20 +16,19 @@ from pathlib import Path
 
 import boto3
 import pytest
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-from conftest import TOKEN_PARAMETER, put_secret
 from moto.server import ThreadedMotoServer
-from recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
-from twilio_requests import SSM_TOKEN, TOKEN
 
 from devtools import deploy
 from devtools.connect import NO_CREDENTIALS, NO_REGION, samconfig_defaults
+from tests.conftest import TOKEN_PARAMETER, put_secret
+from tests.support.recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
+from tests.support.twilio_requests import SSM_TOKEN, TOKEN
 
 PROJECT = Path(__file__).resolve().parent.parent
 STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
-FAKE_SAM = Path(__file__).parent / "fake_sam.py"
+FAKE_SAM = Path(__file__).parent / "support" / "fake_sam.py"
 WEBHOOK_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/Prod/sms"
 STACK = "twilio-sms-webhook"
 DEPLOY = [
@@ -582,6 +581,8 @@ def test_the_deploy_policy_scopes_what_the_stack_creates_to_the_stack_of_samconf
 def test_the_deploy_policy_grants_what_cloudformation_calls_for_the_queues_and_their_mapping(kind):
     """As CloudFormation's own schema of the resource lists it (cfn-lint ships them), without the
     KMS calls made only for a key of one's own (the queues use SQS-managed encryption)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # a second to import: only here
+
     handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", kind).schema["handlers"]
     needed = {
         permission

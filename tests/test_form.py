@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio_requests import SMS, rest_request, v2_request
 
 from sms_webhook.form import (
     MAX_FIELDS,
@@ -20,6 +19,7 @@ from sms_webhook.form import (
     request_fields,
 )
 from sms_webhook.proxy_event import read_request
+from tests.support.twilio_requests import SMS, rest_request, v2_request
 
 
 def b64(text: str | bytes) -> str:

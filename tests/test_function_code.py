@@ -5,10 +5,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from local_project import PROJECT
 
 from devtools import function_code
 from devtools.function_code import import_error
+from tests.support.local_project import PROJECT
 
 
 @pytest.fixture

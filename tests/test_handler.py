@@ -3,7 +3,11 @@
 import base64
 
 import pytest
-from twilio_requests import (
+
+import handler
+from devtools.twilio_message import form_encode
+from sms_webhook.telemetry import pseudonym
+from tests.support.twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
     REST_URL,
@@ -18,10 +22,6 @@ from twilio_requests import (
     with_fields,
     with_header,
 )
-
-import handler
-from devtools.twilio_message import form_encode
-from sms_webhook.telemetry import pseudonym
 
 AUTO_REPLY = (
     '<?xml version="1.0" encoding="UTF-8"?><Response>'

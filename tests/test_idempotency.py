@@ -3,9 +3,9 @@
 
 import boto3
 import pytest
-from conftest import IDEMPOTENCY_TABLE
 
 from sms_webhook.idempotency import runner
+from tests.conftest import IDEMPOTENCY_TABLE
 
 pytestmark = pytest.mark.usefixtures("idempotency_table")
 
@@ -15,12 +15,16 @@ def once(prefix: str = "tests"):
 
 
 def test_a_key_runs_once_and_gives_back_its_first_result():
-    runs = []
+    runs: list[str] = []
 
-    first = once()("k", lambda: runs.append(1) or "first", None)
-    second = once()("k", lambda: runs.append(2) or "second", None)
+    def run(result: str) -> str:
+        runs.append(result)
+        return result
 
-    assert (first, second, runs) == ("first", "first", [1])
+    first = once()("k", lambda: run("first"), None)
+    second = once()("k", lambda: run("second"), None)
+
+    assert (first, second, runs) == ("first", "first", ["first"])
 
 
 def test_one_key_under_two_prefixes_is_two_records():

@@ -11,34 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from builds import (
-    HOST_ARCHITECTURE,
-    PROJECT,
-    RUNTIME_DIR,
-    WEBHOOK,
-    WORKER,
-    artifact,
-    built_template,
-)
-from conftest import (
-    IDEMPOTENCY_TABLE,
-    SHARED_KEYS_PATH,
-    TOKEN_PARAMETER,
-    create_idempotency_table,
-    store_secrets,
-)
 from moto.server import ThreadedMotoServer
-from twilio_requests import (
-    DELIVERED,
-    REST_URL,
-    SHARED_KEY_ID,
-    SHARED_KEY_SECRET,
-    SSM_TOKEN,
-    STATUS_URL,
-    rest_request,
-    signed,
-    signed_with_shared_key,
-)
 
 from devtools.invoke import (
     Emulator,
@@ -51,6 +24,33 @@ from devtools.make_event import SAMPLES
 from devtools.paths import FUNCTION_ID, WORKER_ID, own_folder
 from devtools.twilio_message import SENDER, TWILIO_NUMBER
 from sms_webhook import deadlines
+from tests.conftest import (
+    IDEMPOTENCY_TABLE,
+    SHARED_KEYS_PATH,
+    TOKEN_PARAMETER,
+    create_idempotency_table,
+    store_secrets,
+)
+from tests.support.builds import (
+    HOST_ARCHITECTURE,
+    PROJECT,
+    RUNTIME_DIR,
+    WEBHOOK,
+    WORKER,
+    artifact,
+    built_template,
+)
+from tests.support.twilio_requests import (
+    DELIVERED,
+    REST_URL,
+    SHARED_KEY_ID,
+    SHARED_KEY_SECRET,
+    SSM_TOKEN,
+    STATUS_URL,
+    rest_request,
+    signed,
+    signed_with_shared_key,
+)
 
 ENV_JSON = PROJECT / "env.json"
 LATER_REPLY = PROJECT / "events" / "later-reply.json"
@@ -208,7 +208,7 @@ def test_a_template_not_built_is_one_line_and_status_1(tmp_path):
     )
 
 
-RUN_ARTIFACT = Path(__file__).parent / "run_artifact.py"
+RUN_ARTIFACT = Path(__file__).parent / "support" / "run_artifact.py"
 
 
 def run_artifact(

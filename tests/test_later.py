@@ -7,7 +7,6 @@ import time
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from twilio_requests import MESSAGE_SID, REST_URL, SMS, STATUS_URL, rest_request, signed
 
 from sms_webhook import aws, deadlines, later, local_run
 from sms_webhook.config import ConfigurationError
@@ -21,6 +20,14 @@ from sms_webhook.later import (
 from sms_webhook.local_run import LocalRun
 from sms_webhook.router import Later, Router
 from sms_webhook.twiml import Text
+from tests.support.twilio_requests import (
+    MESSAGE_SID,
+    REST_URL,
+    SMS,
+    STATUS_URL,
+    rest_request,
+    signed,
+)
 
 REPORT = Later("report", "Working on it")
 

@@ -1,4 +1,5 @@
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -23,7 +24,7 @@ def test_a_local_run_puts_each_text_in_its_outbox_as_a_json_line(tmp_path):
 
 
 def test_a_local_run_tells_its_listeners_of_each_text(tmp_path):
-    run, heard = LocalRun(tmp_path / "outbox.jsonl"), []
+    run, heard = LocalRun(tmp_path / "outbox.jsonl"), list[Outgoing]()
 
     with run.listening(heard.append):
         run.deliver(TEXT)
@@ -51,7 +52,7 @@ def test_a_local_run_runs_a_job_at_once_by_default():
 
 
 def test_a_local_run_keeps_each_job_and_starts_it_as_told():
-    held = []
+    held: list[Callable[[], None]] = []
     run = LocalRun(start=held.append)
 
     run.put(JOB, lambda: None)
@@ -101,7 +102,7 @@ def test_only_a_local_run_with_an_outbox_takes_the_texts_of_jobs(tmp_path):
 
 
 def test_errors_reach_the_installed_local_run_only():
-    told = []
+    told: list[Exception] = []
     local_run.failed(ValueError("nobody hears this"))
 
     with local_run.using(LocalRun(on_error=told.append)):

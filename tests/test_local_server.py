@@ -12,9 +12,6 @@ import threading
 import time
 
 import pytest
-from conftest import STAFF
-from local_project import PROJECT, eventually
-from twilio_requests import SENDER, SMS, TOKEN, with_fields
 
 import handler
 from devtools.console import banner, escaped, print_traceback
@@ -26,6 +23,9 @@ from devtools.twilio_message import form_encode, twilio_signature
 from sms_webhook import local_run
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
+from tests.conftest import STAFF
+from tests.support.local_project import PROJECT, eventually
+from tests.support.twilio_requests import SENDER, SMS, TOKEN, with_fields
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
 

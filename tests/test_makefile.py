@@ -4,9 +4,8 @@ import json
 import os
 import subprocess
 
-from builds import PROJECT
-
 from sms_webhook.message import Location
+from tests.support.builds import PROJECT
 
 # What an outer make (`make test`) passes down; a user's shell has none of it.
 OUTER_MAKE = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}

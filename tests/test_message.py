@@ -1,7 +1,6 @@
 """The incoming message handed to reply code, and how phone numbers appear in logs."""
 
 import pytest
-from twilio_requests import SMS, WHATSAPP, with_fields
 
 from sms_webhook.form import FormFields
 from sms_webhook.message import (
@@ -12,6 +11,7 @@ from sms_webhook.message import (
     Media,
     Referral,
 )
+from tests.support.twilio_requests import SMS, WHATSAPP, with_fields
 
 MMS = with_fields(
     SMS,

@@ -3,9 +3,8 @@
 import ast
 from pathlib import Path
 
-from builds import PROJECT
-
 import sms_webhook
+from tests.support.builds import PROJECT
 
 
 def test_the_package_exports_what_a_reply_needs():

@@ -6,11 +6,11 @@ import socket
 import threading
 
 import pytest
-from conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 
 from devtools.phone import Phone, SentText
 from sms_webhook import later, local_run
 from sms_webhook.router import Router
+from tests.conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 
 SHELL = {
     "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,

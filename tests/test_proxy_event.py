@@ -1,7 +1,9 @@
 """Reading the HTTP request out of each front door's event, and rejecting what is not one."""
 
 import pytest
-from twilio_requests import (
+
+from sms_webhook.proxy_event import read_request
+from tests.support.twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
     REST_HOST,
@@ -9,8 +11,6 @@ from twilio_requests import (
     rest_request,
     v2_request,
 )
-
-from sms_webhook.proxy_event import read_request
 
 
 @pytest.mark.parametrize("name", ["rest", "http_api", "function_url"])

@@ -1,12 +1,12 @@
 """Rejections are logged and counted; a flood of them does not buy a log line each."""
 
 import pytest
-from twilio_requests import rest_request
 
 from sms_webhook import rejections
 from sms_webhook.proxy_event import read_request
 from sms_webhook.rejections import BURST, RejectionLog
 from sms_webhook.signature import Rejection
+from tests.support.twilio_requests import rest_request
 
 REQUEST = read_request(rest_request())
 

@@ -3,13 +3,13 @@
 import functools
 
 import pytest
-from twilio_requests import SMS, with_fields
 
 from devtools.twilio_message import new_message_sid, whatsapp_fields
 from sms_webhook.form import FormFields
 from sms_webhook.message import Button, IncomingMessage
 from sms_webhook.router import Later, Router
 from sms_webhook.twiml import Text, reply_texts
+from tests.support.twilio_requests import SMS, with_fields
 
 
 def message(body: str, **fields: str) -> IncomingMessage:

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-from twilio_requests import response_header
 
 import handler
 from devtools.invoke import LAMBDA_TMP, in_own_tmp
@@ -22,6 +21,7 @@ from devtools.paths import FUNCTION_ID, WORKER_ID
 from sms_webhook import local_run
 from sms_webhook.jobs import encode
 from sms_webhook.local_run import LocalRun
+from tests.support.twilio_requests import response_header
 
 PROJECT = Path(__file__).resolve().parent.parent
 ENV_JSON = json.loads((PROJECT / "env.json").read_text())

@@ -4,11 +4,11 @@ import socket
 import subprocess
 
 import pytest
-from local_project import PROJECT
 
 from devtools.send import SendError, main, printed, send
 from devtools.twilio_message import SENDER
 from devtools.twiml_answer import OutgoingMessage
+from tests.support.local_project import PROJECT
 
 PICTURE = "https://example.com/cat.png"
 

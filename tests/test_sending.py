@@ -2,9 +2,7 @@
 each of Twilio's answers means for a retry (against a recording stand-in of Twilio's API)."""
 
 import pytest
-from recording_twilio import ACCOUNT_SID
 from twilio.http.response import Response
-from twilio_requests import TOKEN, TWILIO_NUMBER
 
 from sms_webhook.sending import (
     Outgoing,
@@ -14,6 +12,8 @@ from sms_webhook.sending import (
     UnansweredError,
     to_twilio,
 )
+from tests.support.recording_twilio import ACCOUNT_SID
+from tests.support.twilio_requests import TOKEN, TWILIO_NUMBER
 
 STAFF = "+14155550100"
 TEXT = Outgoing(ACCOUNT_SID, STAFF, TWILIO_NUMBER, "hello", (), "https://x.test/status")

@@ -3,18 +3,18 @@
 from urllib.parse import quote, urlencode
 
 import pytest
-from twilio_requests import (
+
+from devtools.twilio_message import twilio_signature
+from sms_webhook.form import FormFields
+from sms_webhook.proxy_event import HttpRequest, read_request
+from sms_webhook.signature import Rejected, Rejection, signing_secret
+from tests.support.twilio_requests import (
     REST_HOST,
     TOKEN,
     rest_request,
     v2_request,
     with_header,
 )
-
-from devtools.twilio_message import twilio_signature
-from sms_webhook.form import FormFields
-from sms_webhook.proxy_event import HttpRequest, read_request
-from sms_webhook.signature import Rejected, Rejection, signing_secret
 
 # Known answers from Twilio's security documentation and twilio-python's tests: token 12345.
 KNOWN_TOKEN = "12345"

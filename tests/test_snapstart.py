@@ -1,9 +1,8 @@
 """SnapStart: what is made before the snapshot, so that every restored instance starts with it."""
 
-from conftest import TOKEN_PARAMETER
-from test_config import cold_start_state
-
 from sms_webhook.snapstart import is_snapshot_init
+from tests.conftest import TOKEN_PARAMETER
+from tests.test_config import cold_start_state
 
 SNAPSHOT = {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start", "AWS_DEFAULT_REGION": "us-east-1"}
 

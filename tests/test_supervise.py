@@ -8,7 +8,10 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from local_project import (
+
+from devtools.send import send
+from devtools.supervise import STOP_SIGNALS, changed, stamps, supervise
+from tests.support.local_project import (
     PROJECT,
     RunningServer,
     copy_of_project,
@@ -16,9 +19,6 @@ from local_project import (
     group_is_gone,
     nothing_listens,
 )
-
-from devtools.send import send
-from devtools.supervise import STOP_SIGNALS, changed, stamps, supervise
 
 NEW_REPLY = ('DEFAULT_REPLY_MESSAGE = "', 'DEFAULT_REPLY_MESSAGE = "Edited while running. ')
 BROKEN = ("import os\n", "import os(\n")

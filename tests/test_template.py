@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN_PARAMETER
 from samcli.yamlhelper import yaml_parse
 
 from sms_webhook import deadlines
+from tests.conftest import TOKEN_PARAMETER
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATE = yaml_parse((PROJECT / "template.yaml").read_text())

@@ -4,13 +4,6 @@ from urllib.parse import quote, quote_plus, urlencode
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio_requests import (
-    FUNCTION_URL_HOST,
-    HTTP_API_HOST,
-    REST_URL,
-    rest_request,
-    v2_request,
-)
 
 from sms_webhook.form import FormFields, parse_form
 from sms_webhook.proxy_event import HttpRequest, read_request
@@ -19,6 +12,13 @@ from sms_webhook.urls import (
     public_urls,
     sibling_url,
     status_callback_url,
+)
+from tests.support.twilio_requests import (
+    FUNCTION_URL_HOST,
+    HTTP_API_HOST,
+    REST_URL,
+    rest_request,
+    v2_request,
 )
 
 

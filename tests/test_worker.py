@@ -8,19 +8,6 @@ import time
 
 import boto3
 import pytest
-from conftest import IDEMPOTENCY_TABLE
-from loopback_twilio import LoopbackTwilio, loopback_server
-from recording_twilio import ACCOUNT_SID, Crash
-from twilio_requests import (
-    MESSAGE_SID,
-    SENDER,
-    SMS,
-    STATUS_URL,
-    TOKEN,
-    TWILIO_NUMBER,
-    with_fields,
-)
-from worker_jobs import EndingInvocation, failed, reply_job, text_job, work
 
 import handler
 from devtools.invoke import free_port
@@ -32,6 +19,19 @@ from sms_webhook.later import send_text
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
 from sms_webhook.twiml import MAX_MESSAGE_LENGTH, Text
+from tests.conftest import IDEMPOTENCY_TABLE
+from tests.support.loopback_twilio import LoopbackTwilio, loopback_server
+from tests.support.recording_twilio import ACCOUNT_SID, Crash
+from tests.support.twilio_requests import (
+    MESSAGE_SID,
+    SENDER,
+    SMS,
+    STATUS_URL,
+    TOKEN,
+    TWILIO_NUMBER,
+    with_fields,
+)
+from tests.support.worker_jobs import EndingInvocation, failed, reply_job, text_job, work
 
 pytestmark = pytest.mark.usefixtures("idempotency_table")  # the worker, as deployed
 

@@ -14,8 +14,6 @@ import threading
 import time
 
 import pytest
-from conftest import CONVERSATION_TABLE
-from twilio_requests import REST_URL, rest_request, signed
 
 import handler
 from devtools.lambda_context import LambdaContext
@@ -23,6 +21,8 @@ from devtools.twilio_message import WHATSAPP_NUMBER, WHATSAPP_SENDER, whatsapp_f
 from sms_webhook import deadlines
 from sms_webhook.conversation_store import FileStore, conversation_key
 from sms_webhook.router import Router
+from tests.conftest import CONVERSATION_TABLE
+from tests.support.twilio_requests import REST_URL, rest_request, signed
 
 ALBUMS = [10, 20]
 """Pictures in an album: WhatsApp sends up to 30 at once; Twilio delivers a webhook for each."""

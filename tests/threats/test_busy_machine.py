@@ -10,10 +10,10 @@ import json
 
 import boto3
 import pytest
-from conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE
-from twilio_requests import REST_URL, rest_request, signed
 
 from sms_webhook import deadlines
+from tests.conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE
+from tests.support.twilio_requests import REST_URL, rest_request, signed
 
 
 @pytest.fixture

@@ -9,11 +9,14 @@ again, and none without Twilio's own fields in Twilio's form reaches it at all.
 import base64
 
 import pytest
-from conftest import IDEMPOTENCY_TABLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
-from twilio_requests import (
+
+from devtools.twilio_message import form_encode
+from sms_webhook.form import FormFields
+from tests.conftest import IDEMPOTENCY_TABLE
+from tests.support.twilio_requests import (
     DELIVERED,
     MESSAGE_SID,
     REST_URL,
@@ -25,9 +28,6 @@ from twilio_requests import (
     with_fields,
     with_header,
 )
-
-from devtools.twilio_message import form_encode
-from sms_webhook.form import FormFields
 
 
 @pytest.fixture

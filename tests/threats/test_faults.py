@@ -20,7 +20,13 @@ import pytest
 import requests
 from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
-from conftest import (
+from moto.server import ThreadedMotoServer
+
+import handler
+from devtools.invoke import free_port
+from devtools.lambda_context import LambdaContext
+from sms_webhook import aws, config
+from tests.conftest import (
     CONVERSATION_TABLE,
     IDEMPOTENCY_TABLE,
     SHARED_KEYS_PATH,
@@ -28,13 +34,7 @@ from conftest import (
     create_table,
     put_secret,
 )
-from moto.server import ThreadedMotoServer
-from twilio_requests import REST_URL, SSM_TOKEN, rest_request, signed
-
-import handler
-from devtools.invoke import free_port
-from devtools.lambda_context import LambdaContext
-from sms_webhook import aws, config
+from tests.support.twilio_requests import REST_URL, SSM_TOKEN, rest_request, signed
 
 # The time a failing service may cost a request is what these tests measure.
 pytestmark = pytest.mark.usefixtures("real_deadlines")

@@ -7,7 +7,11 @@ import base64
 
 import pytest
 from botocore.client import BaseClient
-from twilio_requests import (
+
+from devtools.twilio_message import form_encode, largest_message_fields
+from sms_webhook import form
+from sms_webhook.form import MAX_FIELDS, MAX_FORM_SIZE
+from tests.support.twilio_requests import (
     REST_URL,
     SSM_TOKEN,
     rest_request,
@@ -15,10 +19,6 @@ from twilio_requests import (
     signed_with_shared_key,
     v2_request,
 )
-
-from devtools.twilio_message import form_encode, largest_message_fields
-from sms_webhook import form
-from sms_webhook.form import MAX_FIELDS, MAX_FORM_SIZE
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ test_handler.py; here: token rotation and SharedKey signatures.
 """
 
 import pytest
-from conftest import TOKEN_PARAMETER, put_secret
-from twilio_requests import (
+
+from tests.conftest import TOKEN_PARAMETER, put_secret
+from tests.support.twilio_requests import (
     PREVIOUS_TOKEN,
     REST_URL,
     SHARED_KEY_ID,

@@ -21,7 +21,13 @@ twilio-python's RequestValidator.
 from urllib.parse import urlencode
 
 import pytest
-from twilio_requests import (
+
+from devtools.proxy_events import Target, rest_event, v2_event
+from devtools.twilio_message import form_encode, message_fields, twilio_signature
+from sms_webhook.form import request_fields
+from sms_webhook.proxy_event import read_request
+from sms_webhook.signature import Rejected, signing_secret
+from tests.support.twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
     REST_URL,
@@ -33,12 +39,6 @@ from twilio_requests import (
     with_fields,
     with_header,
 )
-
-from devtools.proxy_events import Target, rest_event, v2_event
-from devtools.twilio_message import form_encode, message_fields, twilio_signature
-from sms_webhook.form import request_fields
-from sms_webhook.proxy_event import read_request
-from sms_webhook.signature import Rejected, signing_secret
 
 APOSTROPHES = with_fields(message_fields("Don't forget: it's at 5!"), FromCity="COEUR D'ALENE")
 

@@ -11,8 +11,6 @@ import json
 
 import boto3
 import pytest
-from conftest import CONVERSATION_TABLE, create_table
-from twilio_requests import REST_URL, rest_request, signed
 
 from devtools.twilio_message import SENDER, TWILIO_NUMBER, message_fields, new_message_sid
 from sms_webhook.conversation_store import (
@@ -23,6 +21,8 @@ from sms_webhook.conversation_store import (
     item_bytes,
 )
 from sms_webhook.router import Router
+from tests.conftest import CONVERSATION_TABLE, create_table
+from tests.support.twilio_requests import REST_URL, rest_request, signed
 
 KEY = conversation_key(TWILIO_NUMBER, SENDER)
 LONGEST_TEXT = "会話の記録" * 320

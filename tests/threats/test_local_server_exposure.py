@@ -14,9 +14,9 @@ import http.client
 import socket
 
 import pytest
-from twilio_requests import SMS, TOKEN, with_fields
 
 from devtools.twilio_message import form_encode, twilio_signature
+from tests.support.twilio_requests import SMS, TOKEN, with_fields
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
 SILENCE_ALLOWED = 5

@@ -14,7 +14,9 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from twilio_requests import (
+
+from sms_webhook.form import MAX_FORM_SIZE
+from tests.support.twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
     REST_URL,
@@ -23,8 +25,6 @@ from twilio_requests import (
     signed,
     v2_request,
 )
-
-from sms_webhook.form import MAX_FORM_SIZE
 
 DELETE = object()
 

@@ -13,8 +13,6 @@ import json
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE, create_table
-from twilio_requests import REST_URL, rest_request, signed
 
 import handler
 from devtools.lambda_context import LambdaContext
@@ -23,6 +21,8 @@ from devtools.twilio_message import SENDER, TWILIO_NUMBER, message_fields
 from sms_webhook import aws
 from sms_webhook.conversation_store import DynamoDBStore, FileStore, conversation_key
 from sms_webhook.router import Router
+from tests.conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE, create_table
+from tests.support.twilio_requests import REST_URL, rest_request, signed
 
 KEY = conversation_key(TWILIO_NUMBER, SENDER)
 COUNT = "COUNT please"

@@ -10,8 +10,12 @@ import logging
 import re
 
 import pytest
-from conftest import TOKEN_PARAMETER, put_secret
-from twilio_requests import (
+
+import handler
+from devtools.twilio_message import form_encode
+from sms_webhook.telemetry import logger
+from tests.conftest import TOKEN_PARAMETER, put_secret
+from tests.support.twilio_requests import (
     PREVIOUS_TOKEN,
     REST_URL,
     SENDER,
@@ -24,10 +28,6 @@ from twilio_requests import (
     signed,
     signed_with_shared_key,
 )
-
-import handler
-from devtools.twilio_message import form_encode
-from sms_webhook.telemetry import logger
 
 
 @pytest.fixture

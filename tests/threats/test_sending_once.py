@@ -12,11 +12,11 @@ import contextlib
 import functools
 
 import pytest
-from loopback_twilio import LoopbackTwilio, loopback_server
-from worker_jobs import failed, reply_job, text_job, work
 
 from sms_webhook import sending
 from sms_webhook.twiml import split_message
+from tests.support.loopback_twilio import LoopbackTwilio, loopback_server
+from tests.support.worker_jobs import failed, reply_job, text_job, work
 
 pytestmark = pytest.mark.usefixtures("idempotency_table", "later_queue")
 

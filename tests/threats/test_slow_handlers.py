@@ -12,13 +12,13 @@ import time
 
 import boto3
 import pytest
-from conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE, STAFF
-from twilio_requests import REST_URL, SMS, WHATSAPP, rest_request, signed
-from worker_jobs import work
 
 from sms_webhook import aws
 from sms_webhook.later import send_text
 from sms_webhook.router import Router
+from tests.conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE, STAFF
+from tests.support.twilio_requests import REST_URL, SMS, WHATSAPP, rest_request, signed
+from tests.support.worker_jobs import work
 
 pytestmark = pytest.mark.usefixtures("real_deadlines")  # what these tests measure
 

@@ -10,10 +10,10 @@ an outage) is not counted.
 
 import boto3
 import pytest
-from twilio_requests import REST_URL, rest_request, signed
 
 from sms_webhook.later import InvalidTextError, send_text
 from sms_webhook.router import Router
+from tests.support.twilio_requests import REST_URL, rest_request, signed
 
 STAFF = "+14155550100"
 

@@ -7,7 +7,8 @@ delivery reports the way Twilio documents today (`action`, not the deprecated `s
 from xml.etree import ElementTree
 
 import pytest
-from twilio_requests import REST_URL, STATUS_URL, rest_request, signed
+
+from tests.support.twilio_requests import REST_URL, STATUS_URL, rest_request, signed
 
 NOT_XML = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\ufffe", "\uffff", "\ud800"]
 

@@ -10,11 +10,11 @@ and counted: the job is done, never retried.
 
 import boto3
 import pytest
-from conftest import IDEMPOTENCY_TABLE
-from worker_jobs import EndingInvocation, failed, reply_job, work
 
 from sms_webhook import worker
 from sms_webhook.twiml import MAX_MESSAGES, Text
+from tests.conftest import IDEMPOTENCY_TABLE
+from tests.support.worker_jobs import EndingInvocation, failed, reply_job, work
 
 pytestmark = pytest.mark.usefixtures("idempotency_table", "later_queue")
 

@@ -7,7 +7,7 @@ import json
 
 from twilio.http.response import Response
 
-from devtools.fake_twilio import RecordingClient, Request, load
+from devtools.fake_twilio import Form, RecordingClient, Request, load
 
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 NUMBER = "+15005550006"
@@ -33,7 +33,7 @@ class RecordingTwilio(RecordingClient):
         self.owns_number = sms_url is not None
         self.status = status
 
-    def answer(self, method: str, data: dict | None) -> Response:
+    def answer(self, method: str, data: Form | None) -> Response:
         if self.status >= 400:
             return Response(
                 self.status,
@@ -43,6 +43,7 @@ class RecordingTwilio(RecordingClient):
             page = load("incoming_phone_numbers")
             page["incoming_phone_numbers"] = [self.number] if self.owns_number else []
             return Response(200, json.dumps(page))
+        assert data is not None  # a POST, with its form
         updated = {**self.number, "sms_url": data["SmsUrl"], "sms_method": data["SmsMethod"]}
         return Response(200, json.dumps(updated))
 

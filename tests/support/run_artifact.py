@@ -1,7 +1,8 @@
-"""Runs a handler of a built artifact on events, for test_invoke.py's tests of the artifacts alone.
+"""Runs a handler of a built artifact on events, for test_invoke.py's tests of the artifacts alone:
+`lambda_handler`, or the worker's `later_replies_handler`.
 
-    cd <artifact> && PYTHONPATH=<artifact>:<Lambda's runtime> python -S tests/run_artifact.py \
-        lambda_handler EVENTS     # or later_replies_handler, the worker's
+    cd <artifact> && PYTHONPATH=<artifact>:<Lambda's runtime> \
+        python -S tests/support/run_artifact.py lambda_handler EVENTS
 
 `-S` and the PYTHONPATH leave the interpreter nothing but the standard library, the artifact and
 what Lambda provides: a module missing from the artifact is missing here too. The fake Lambda
@@ -13,7 +14,7 @@ import json
 import os
 import sys
 
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from devtools.lambda_context import LambdaContext  # noqa: E402
 
 del sys.path[0]  # then the project: the handler comes from PYTHONPATH alone

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 BUILDS = PROJECT / ".aws-sam" / "test"
 ARCHITECTURES = ("arm64", "x86_64")
 HOST_ARCHITECTURE = {"aarch64": "arm64"}.get(platform.machine(), platform.machine())

@@ -1,7 +1,8 @@
 """What importing the handler leaves in a fresh interpreter, as JSON on stdout.
 
-The tests run it as `python tests/cold_start_state.py`, in the environment they choose and with the
-project on PYTHONPATH, to see a cold start's state: which modules it loaded, what it made.
+The tests run it as `python tests/support/cold_start_state.py`, in the environment they choose
+and with the project on PYTHONPATH, to see a cold start's state: which modules it loaded, what it
+made.
 """
 
 import json

@@ -4,11 +4,13 @@ that does what a test says with each connection."""
 import contextlib
 import socket
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from twilio.http.http_client import TwilioHttpClient
 
 
-class LoopbackTwilio(TwilioHttpClient):
+class LoopbackTwilio(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no types
     """twilio's own HTTP client, with requests and real sockets, reaching a server on loopback
     instead of Twilio's API."""
 
@@ -16,17 +18,17 @@ class LoopbackTwilio(TwilioHttpClient):
         super().__init__(timeout=0.5)
         self.origin = f"{scheme}://127.0.0.1:{port}"
 
-    def request(self, method, url, *arguments, **options):
+    def request(self, method: str, url: str, *arguments: Any, **options: Any) -> Any:
         url = url.replace("https://api.twilio.com", self.origin)
         return super().request(method, url, *arguments, **options)
 
 
 @contextlib.contextmanager
-def loopback_server(on_connection):
+def loopback_server(on_connection: Callable[[socket.socket], object]) -> Iterator[int]:
     """A server on loopback that hands each connection to `on_connection`: its port."""
     listener = socket.create_server(("127.0.0.1", 0))
 
-    def serve():
+    def serve() -> None:
         while True:
             try:
                 connection, _ = listener.accept()

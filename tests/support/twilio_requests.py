@@ -10,18 +10,21 @@ import copy
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from devtools.proxy_events import Target, rest_event, v2_event
+from devtools.proxy_events import Event, Target, rest_event, v2_event
+
+# The tests' sender and number, which the tests import from here too.
+from devtools.twilio_message import SENDER as SENDER
+from devtools.twilio_message import TWILIO_NUMBER as TWILIO_NUMBER
 from devtools.twilio_message import (
-    SENDER,
-    TWILIO_NUMBER,
     message_fields,
     query_and_body,
     twilio_signature,
     whatsapp_fields,
 )
 
-EVENTS = Path(__file__).parent / "events"
+EVENTS = Path(__file__).parent.parent / "events"
 
 TOKEN = "test-token-0123456789abcdef01234"
 """The auth token the tests sign with, and give to the function."""
@@ -84,9 +87,10 @@ def _load(name: str) -> str:
     return (EVENTS / f"{name}.json").read_text()
 
 
-def load_event(name: str) -> dict:
+def load_event(name: str) -> Event:
     """A fresh copy of `tests/events/<name>.json`."""
-    return json.loads(_load(name))
+    event: Event = json.loads(_load(name))
+    return event
 
 
 def rest_request(
@@ -97,7 +101,7 @@ def rest_request(
     domain: str = REST_HOST,
     path: str = "/sms",
     public_path: str = "/Prod/sms",
-) -> dict:
+) -> Event:
     """Twilio's request with these fields (in the body of a POST, the query string of a GET) as
     a REST API delivers it: `tests/events/rest.json` filled in; `public_path` is
     `requestContext.path`."""
@@ -120,7 +124,7 @@ def v2_request(
     *,
     raw_path: str = "/sms",
     stage: str = "$default",
-) -> dict:
+) -> Event:
     """Twilio's request as an HTTP API or a function URL (payload 2.0) delivers it: `name` is
     `http_api` or `function_url`, the shape in `tests/events/`."""
     query, body = query_and_body(method, fields)
@@ -130,8 +134,13 @@ def v2_request(
 
 
 def signed(
-    event: dict, url: str, fields=SMS, *, token: str = TOKEN, algorithm: str = "HMAC_SHA1"
-) -> dict:
+    event: Event,
+    url: str,
+    fields: list[tuple[str, str]] = SMS,
+    *,
+    token: str = TOKEN,
+    algorithm: str = "HMAC_SHA1",
+) -> Event:
     """The event with the signature Twilio makes for `url` (and, for a POST, the fields)."""
     method = event.get("httpMethod") or event["requestContext"]["http"]["method"]
     post_fields = fields if method == "POST" else []
@@ -141,8 +150,8 @@ def signed(
 
 
 def signed_with_shared_key(
-    event: dict, url: str, key_id: str, secret: str, algorithm: str = "HMAC_SHA256"
-) -> dict:
+    event: Event, url: str, key_id: str, secret: str, algorithm: str = "HMAC_SHA256"
+) -> Event:
     """The event as Twilio signs it with a SharedKey: settings header, SHA-256 signature."""
     event = signed(event, url, token=secret, algorithm=algorithm)
     settings = f"key={key_id},algorithm={algorithm}"
@@ -154,7 +163,7 @@ def leaked(text: str) -> list[str]:
     return [secret for secret in NEVER_LOGGED if secret in text]
 
 
-def with_header(event: dict, name: str, value: str) -> dict:
+def with_header(event: Event, name: str, value: str) -> Event:
     """A copy of the event with one more header, written as the front door writes names."""
     event = copy.deepcopy(event)
     if event.get("version") == "2.0":
@@ -165,6 +174,7 @@ def with_header(event: dict, name: str, value: str) -> dict:
     return event
 
 
-def response_header(response: dict, name: str) -> str | None:
+def response_header(response: dict[str, Any], name: str) -> str | None:
     """A header of the function's answer (it writes `headers`, never `multiValueHeaders`)."""
-    return response["headers"].get(name)
+    value: str | None = response["headers"].get(name)
+    return value

@@ -2,9 +2,10 @@
 their own (Powertools Metrics) and log lines that carry metrics."""
 
 import json
+from typing import Any
 
 
-def emitted_metrics(printed: str) -> list[dict]:
+def emitted_metrics(printed: str) -> list[dict[str, Any]]:
     """Each metric published in the output: its name, value and every dimension it carries."""
     found = []
     for line in printed.splitlines():

@@ -1,6 +1,7 @@
 """Sends a text with twilio's REST client as an artifact carries it, for test_build.py's test.
 
-    cd <artifact> && PYTHONPATH=<artifact> python -S tests/send_from_artifact.py AC… TO FROM BODY
+    cd <artifact> && PYTHONPATH=<artifact> \
+        python -S tests/support/send_from_artifact.py AC… TO FROM BODY
 
 `-S` and the PYTHONPATH leave the interpreter the standard library and the artifact alone: a
 module the REST client needs and the artifact lacks is missing here too. The request goes the

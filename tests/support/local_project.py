@@ -15,9 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 RUNTIME_FILES = ("handler.py", "replies.py", "env.json", "devtools", "sms_webhook")
 """What `make run` needs: the function and the development tools."""
 WAIT_SECONDS = 20
@@ -47,6 +49,8 @@ class RunningServer:
             text=True,
             start_new_session=True,
         )
+        assert self.process.stdout is not None  # a pipe, as asked
+        self._output: IO[str] = self.process.stdout
         self.lines: list[str] = []
         self._new_line = threading.Condition()
         self._collector = threading.Thread(target=self._collect, daemon=True)
@@ -59,7 +63,7 @@ class RunningServer:
             raise
 
     def _collect(self) -> None:
-        for line in self.process.stdout:
+        for line in self._output:
             with self._new_line:
                 self.lines.append(line.rstrip("\n"))
                 self._new_line.notify_all()
@@ -73,7 +77,7 @@ class RunningServer:
         with self._new_line:
             return len(self.lines)
 
-    def wait_for(self, pattern: str, after: int = 0) -> re.Match:
+    def wait_for(self, pattern: str, after: int = 0) -> re.Match[str]:
         """The first line printed since `after` that matches; the test fails if none comes."""
         deadline = time.monotonic() + WAIT_SECONDS
         with self._new_line:
@@ -98,7 +102,7 @@ class RunningServer:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self._collector.join(WAIT_SECONDS)  # the output ends once every process is gone
-        self.process.stdout.close()
+        self._output.close()
 
 
 def group_is_gone(process_group: int) -> bool:
@@ -110,7 +114,7 @@ def group_is_gone(process_group: int) -> bool:
     return False
 
 
-def eventually(condition, seconds: float = WAIT_SECONDS) -> bool:
+def eventually(condition: Callable[[], object], seconds: float = WAIT_SECONDS) -> bool:
     """Whether `condition()` holds within `seconds` (checked every 50 ms)."""
     deadline = time.monotonic() + seconds
     while not condition():
