@@ -31,9 +31,6 @@ from pathlib import Path
 from typing import TextIO
 
 import samcli
-from samcli.lib.providers.sam_function_provider import SamFunctionProvider
-from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
-from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
 from devtools.paths import (
     FUNCTION_ID,
@@ -77,6 +74,11 @@ def function_environment(
     template: Path, env_vars_file: Path | None, function_id: str = FUNCTION_ID
 ) -> tuple[dict[str, str], Path, str]:
     """The function's environment, code directory and handler, as `sam local invoke` sees them."""
+    # Imported here: a second of the SAM CLI's that an event that cannot be read need not wait for.
+    from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+    from samcli.local.lambdafn.env_vars import EnvironmentVariables
+
     stacks, _ = SamLocalStackProvider.get_stacks(str(template))
     function = SamFunctionProvider(stacks).get(function_id)
     overrides = {}

@@ -17,7 +17,6 @@ from pathlib import Path
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from devtools import deploy
@@ -515,6 +514,8 @@ class BasicExecutionPolicy:
 def created_resource_types() -> set[str]:
     """What CloudFormation creates from the template, every optional part on: SAM's own
     transform of it, with the code where `sam deploy` puts it (S3)."""
+    from samtranslator.translator.transform import transform  # a third of a second: only here
+
     template = yaml_parse((PROJECT / "template.yaml").read_text())
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
