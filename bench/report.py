@@ -6,7 +6,7 @@ import platform
 import time
 from typing import Literal, NotRequired, TypedDict
 
-from bench.journey import JOURNEY_RUNS
+from bench.journey import JOURNEY_RUNS, JOURNEY_TESTS
 from bench.later_replies import LaterFigures
 from bench.webhook import BeforeFigures, CacheFigures, ContenderFigures, Ratios, SsmFigures
 from bench.worker import WORKER_RUNS, WorkerFigures
@@ -185,7 +185,8 @@ def journey_table(journey: dict[str, float]) -> str:
             "|---|---:|",
             f"| `make build` after an edit of replies.py (median of {JOURNEY_RUNS}) | "
             f"{journey['build_after_edit_s']:.1f} s |",
-            f"| `make test` after an edit of replies.py | {journey['test_after_edit_s']:.0f} s |",
+            f"| `make test TESTS={JOURNEY_TESTS}` after an edit of replies.py "
+            f"| {journey['test_after_edit_s']:.0f} s |",
             f"| `make invoke`, cold invocation | {journey['invoke_cold_ms']:.0f} ms |",
             f"| `make invoke`, warm invocation | {journey['invoke_warm_ms']:.1f} ms |",
         ]
@@ -216,7 +217,7 @@ def markdown(report: Results) -> str:
         "docs/configuration.md):\n\n"
         f"{conversations_table(report)}\n\n"
         "## Later replies\n\n"
-        "What a handler registered with `later=` (the shipped `REPORT`) adds to the webhook's "
+        "What a handler registered with `later=True` (the shipped `REPORT`) adds to the webhook's "
         "answer, the token in the environment, sending to a queue of a moto server on loopback "
         "(the time moto takes included; real SQS is further away), every message deduplicated "
         "in a table of the same server (as a stack with a queue does), in "
