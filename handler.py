@@ -37,6 +37,7 @@ from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.origin import replying_to
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
+from sms_webhook.router import Router
 from sms_webhook.signature import Rejected, replay_key, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
@@ -80,7 +81,7 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
 def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
     """The TwiML answer; for a handler that runs later, its acknowledgement, and for a reply
     made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`)."""
-    routes = local_run.router() or router  # a local run may answer with a test's own
+    routes = _router()
     with replying_to(message, callback):  # for the texts the handler sends first
         answer = answer_now(routes.reply(message), fields, callback, routes)
     return messaging_response(answer, callback)
@@ -225,7 +226,12 @@ def later_replies_handler(event: Any, context: Any) -> Mapping[str, object]:
     retries only the failed ones."""
     from sms_webhook import worker  # the worker's artifact alone holds twilio's REST client
 
-    return worker.run_batch(event, context, local_run.router() or router)
+    return worker.run_batch(event, context, _router())
+
+
+def _router() -> Router:
+    """replies.py's router, or the one a local run answers with instead (a test's own)."""
+    return local_run.router() or router
 
 
 def _twiml(document: str) -> Answer:

@@ -62,10 +62,8 @@ def encode(job: Job) -> str:
     """The job as the queue carries it: JSON."""
     kind = "reply" if isinstance(job, ReplyJob) else "text"
     content = asdict(job)
-    if isinstance(job, ReplyJob):
-        content["texts"] = [[text.body, list(text.media)] for text in job.texts]
-        if not job.texts:
-            del content["texts"]
+    if isinstance(job, ReplyJob) and not job.texts:  # a handler's to run: nothing made yet
+        del content["texts"]
     return json.dumps({"version": VERSION, "job": kind, **content})
 
 

@@ -66,9 +66,8 @@ def answer_now(
     Twilio may have stopped waiting (`deadlines.twilio_waits`) is queued as the reply it is: the
     worker sends it, once, from the number texted, and Twilio gets nothing to send twice.
     """
-    pairs = tuple((name, value) for name, values in fields.items() for value in values)
     if isinstance(answer, Later):
-        enqueue(ReplyJob(pairs, status_callback, handler=answer.handler), router)
+        enqueue(ReplyJob(_pairs(fields), status_callback, handler=answer.handler), router)
         return answer.acknowledgement
     if deadlines.twilio_waits():
         return answer
@@ -78,8 +77,13 @@ def answer_now(
             "reply code took longer than Twilio waits: its reply goes as texts",
             extra={"seconds": round(deadlines.seconds_since_arrival(), 1)},
         )
-        enqueue(ReplyJob(pairs, status_callback, texts=texts), router)
+        enqueue(ReplyJob(_pairs(fields), status_callback, texts=texts), router)
     return None
+
+
+def _pairs(fields: FormFields) -> tuple[tuple[str, str], ...]:
+    """The message's fields as a job carries them: made only for a message that goes later."""
+    return tuple((name, value) for name, values in fields.items() for value in values)
 
 
 def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:
@@ -130,7 +134,8 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
 
 def enqueue(job: Job, router: Router | None = None) -> None:
     """Put the job on the queue, or without one (a local run) hand it to the local run, which
-    runs it with `router`'s later handlers (a reply's: the router that answered its message)."""
+    runs it with `router`'s later handlers (a reply's: the router that answered its message; a
+    text sent first needs none)."""
     queue = later_queue_url()
     if queue and not idempotency_table():  # the worker would send nothing: say so now
         raise ConfigurationError(
@@ -140,7 +145,7 @@ def enqueue(job: Job, router: Router | None = None) -> None:
         from sms_webhook import worker  # a local run only: the webhook's own needs none of it
 
         run = local_run.current()
-        run.put(job, partial(worker.run_locally, job, router or run.router, run.deliver))
+        run.put(job, partial(worker.run_locally, job, router, run.deliver))
         return
     body = encode(job)
     try:
