@@ -41,6 +41,7 @@ from sms_webhook.router import Router
 from sms_webhook.signature import Rejected, replay_key, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
+from sms_webhook.timers import NotScheduledError
 from sms_webhook.twiml import message_count, messaging_response
 from sms_webhook.urls import STATUS_ROUTE, status_callback_url
 
@@ -177,6 +178,12 @@ def _queue_unavailable(error: Exception) -> Answer:
     return Answer(503, "Service Unavailable: try again later")
 
 
+def _not_scheduled(error: Exception) -> Answer:
+    # A reminder or a question's deadline could not be set: acknowledging the message would
+    # promise what will not come (logged and counted where it failed).
+    return Answer(503, "Service Unavailable: try again later")
+
+
 def _unexpected_error(error: Exception) -> Answer:
     # A bug, most likely in reply code: its type and where it was raised are enough to find it.
     logger.error("unexpected error", extra={"error": type(error).__name__, "at": raised_at(error)})
@@ -194,6 +201,7 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Exception], Answer]] = {
     ConfigurationError: _misconfigured,
     SecretUnavailableError: _secret_unavailable,
     QueueUnavailableError: _queue_unavailable,
+    NotScheduledError: _not_scheduled,
 }
 """What each error becomes, the most specific class first; anything else is `_unexpected_error`."""
 

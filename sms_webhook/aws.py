@@ -36,6 +36,9 @@ PATIENCE = {
     "dynamodb": Patience(connect=1.0, read=2.0, attempts=1),
     # Two attempts: a job queued twice is run once (the worker's records see to it).
     "sqs": Patience(connect=1.0, read=2.0, attempts=2),
+    # Two attempts: a schedule is named for what it does, and one made twice is refused as a
+    # conflict, which means it is there.
+    "scheduler": Patience(connect=1.0, read=2.0, attempts=2),
 }
 
 

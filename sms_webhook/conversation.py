@@ -8,7 +8,10 @@ says where and how: DynamoDB deployed, a file locally).
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
+
+from sms_webhook.timers import NotScheduledError, due_at
 
 
 class Turn(NamedTuple):
@@ -20,6 +23,14 @@ class Turn(NamedTuple):
     """The media URLs it carried."""
     at: float = 0.0
     """When, in seconds since the epoch."""
+
+
+class Expectation(NamedTuple):
+    """A question waiting for the sender's answer: if no message comes by `due`, the timer
+    handler named `otherwise` runs."""
+
+    otherwise: str
+    due: datetime
 
 
 @dataclass
@@ -42,9 +53,37 @@ class Conversation:
     history: list[Turn] = field(default_factory=list)
     available: bool = True
     ended: bool = False
+    expecting: Expectation | None = None
+    """The question that was waiting for an answer when this turn began: this message came in
+    time, and its deadline is void (the handler may `expect` again)."""
+    expected: Expectation | None = None
+    """The question this turn waits for an answer to (`expect`)."""
 
     def end(self) -> None:
-        """Forget everything about this conversation once the handler returns."""
+        """Forget everything about this conversation once the handler returns: a question
+        waiting for an answer too."""
         self.state.clear()
         self.history.clear()
+        self.expected = None
         self.ended = True
+
+    def expect(self, *, within: timedelta, otherwise: str) -> None:
+        """Wait for the sender's next message for `within` (a minute to a year): if none comes
+        in time, the timer handler named `otherwise` runs with this conversation, and what it
+        answers is sent as texts. A message in time is routed as usual (its handler sees the
+        question in `expecting`) and the deadline is void; so is it when the conversation moves
+        on or ends first. One question waits at a time: a second `expect` replaces the first.
+
+            @router.keyword("SURVEY")
+            def start_survey(message: IncomingMessage, conversation: Conversation) -> Reply:
+                conversation.expect(within=timedelta(hours=1), otherwise="survey_nudge")
+                return "1/2: how did you hear about us?"
+
+        The deadline is set once the handler returns, with the conversation; `NotScheduledError`
+        when the conversation cannot be kept (its store unreachable): no promise is made then.
+        """
+        if not self.available:
+            raise NotScheduledError("no conversation to wait in: its store is unavailable")
+        if not isinstance(within, timedelta):
+            raise TypeError("within is a timedelta: timedelta(hours=1)")
+        self.expected = Expectation(otherwise, datetime.fromtimestamp(due_at(within), UTC))

@@ -25,12 +25,13 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from datetime import UTC, datetime
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from sms_webhook import aws, deadlines
 from sms_webhook.config import ConversationSettings, conversation_settings
-from sms_webhook.conversation import Conversation, Turn
+from sms_webhook.conversation import Conversation, Expectation, Turn
 from sms_webhook.local_files import open_private
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import Text
@@ -73,6 +74,9 @@ class Stored(NamedTuple):
     lease: str | None = None
     """The turn this message holds on the conversation (`Store.take_turn`): the write must find
     it still held, instead of the version."""
+    expecting: str = ""
+    """The question waiting for an answer (`Conversation.expect`): `[id, otherwise, due]`, or
+    empty."""
 
 
 NOTHING = Stored("{}", "[]", 0)
@@ -136,7 +140,7 @@ class Store(Protocol):
 
 def dynamodb_item(key: str, stored: Stored, expires_at: int) -> Item:
     """The conversation as the table keeps it: its size is the size that counts, locally too."""
-    return {
+    item = {
         "id": {"S": key},
         "state": {"S": stored.state},
         "history": {"S": stored.history},
@@ -144,6 +148,9 @@ def dynamodb_item(key: str, stored: Stored, expires_at: int) -> Item:
         "version": {"N": str(stored.version + 1)},
         "expires_at": {"N": str(expires_at)},
     }
+    if stored.expecting:  # a conversation that never waits has no such attribute
+        item["expecting"] = {"S": stored.expecting}
+    return item
 
 
 def item_bytes(item: Item) -> int:
@@ -240,7 +247,8 @@ def _from_item(item: Item) -> Stored:
     if "state" not in item or int(item["expires_at"]["N"]) < time.time():  # TTL not swept yet
         return NOTHING._replace(version=version)
     taken = item.get("taken", {"S": "[]"})["S"]
-    return Stored(item["state"]["S"], item["history"]["S"], version, taken)
+    expecting = item.get("expecting", {"S": ""})["S"]
+    return Stored(item["state"]["S"], item["history"]["S"], version, taken, expecting=expecting)
 
 
 LOCK_WAIT = 2.0
@@ -279,6 +287,7 @@ class FileStore:
                 "taken": stored.taken,
                 "version": stored.version + 1,
                 "expires_at": expires_at,
+                **({"expecting": stored.expecting} if stored.expecting else {}),
             }
             self._save(entries)
 
@@ -377,7 +386,13 @@ def _from_entry(entry: dict[str, Any]) -> Stored:
     """The conversation an entry of the file holds; an entry that holds only a lease holds none."""
     if "state" not in entry or entry["expires_at"] < time.time():
         return NOTHING._replace(version=entry["version"])
-    return Stored(entry["state"], entry["history"], entry["version"], entry.get("taken", "[]"))
+    return Stored(
+        entry["state"],
+        entry["history"],
+        entry["version"],
+        entry.get("taken", "[]"),
+        expecting=entry.get("expecting", ""),
+    )
 
 
 def _leased(entry: dict[str, Any]) -> bool:
@@ -393,6 +408,39 @@ def _lasts(entry: dict[str, Any], now: float) -> bool:
 def conversation_key(twilio_number: str, sender: str) -> str:
     """A conversation is the pair of your Twilio number and the sender's address."""
     return f"{twilio_number} {sender}"
+
+
+class Visit(NamedTuple):
+    """What comes to a conversation: a message, or a timer going off (`sms_webhook/timers.py`)."""
+
+    key: str
+    sid: str
+    """What the conversation remembers it by (`taken`): a message's sid, a timer's key."""
+    person: str
+    """The sender's address: whom the conversation is with."""
+    number: str
+    """The Twilio number, as the person's messages name it."""
+    incoming: Turn | None = None
+    """The message, as the history keeps it; None for a timer."""
+    waits_for: str | None = None
+    """For a question's deadline: the expectation it belongs to. The visit is void unless the
+    conversation still waits for it."""
+
+
+def message_visit(message: "IncomingMessage") -> Visit:
+    media = tuple(media.url for media in message.media)
+    return Visit(
+        conversation_key(message.to_number, message.from_number),
+        message.sid,
+        message.from_number,
+        message.to_number,
+        incoming=_turn("in", message.body, media),
+    )
+
+
+EXPECTATION_MARGIN = 60 * 60
+"""Seconds a conversation waiting for an answer is kept past its deadline, however short its TTL:
+long enough for the Scheduler's and the worker's retries."""
 
 
 class Run(NamedTuple):
@@ -418,6 +466,10 @@ class Conversations:
         message: "IncomingMessage",
         answer: Callable[[Conversation], Answered],
     ) -> tuple[Text, ...]:
+        """`answer(conversation)` on the sender's conversation: see `visit`."""
+        return self.visit(message_visit(message), answer)
+
+    def visit(self, visit: Visit, answer: Callable[[Conversation], Answered]) -> tuple[Text, ...]:
         """`answer(conversation)` on the sender's conversation, which is saved afterwards.
 
         When another message of the same sender saved it first (`ConflictError`), this message
@@ -429,25 +481,37 @@ class Conversations:
         not saved, and it is logged and counted. A message the conversation has taken already
         gets its first reply, and changes nothing. When the store cannot be read, `answer` gets
         an empty conversation (`available` False) and nothing is saved; logged and counted too.
-        The store's failures raise nothing: the reply goes out. What the handler raises is raised.
+        The store's failures raise nothing: the reply goes out. What the handler raises is raised,
+        and so is a deadline it set that could not be (`NotScheduledError`): nothing is saved.
+
+        A deadline's visit (`waits_for`) to a conversation that no longer waits for it (the
+        answer came, the conversation moved on or ended) is void: no answer, nothing saved,
+        logged and counted. One whose change could not be saved raises instead: the answer may
+        have come meanwhile, and the worker tries the job again.
         """
-        key = conversation_key(message.to_number, message.from_number)
+        key = visit.key
         stored = self._read(self.store, key) if self.store else None
         if self.store is None or stored is None:  # none, or it failed: answer without it
+            if visit.waits_for is not None:  # whether it still waits cannot be known
+                raise StoreFailedError
             return answer(Conversation(available=False)).texts
-        run = self._apply(self.store, key, message, answer, stored)
+        run = self._apply(self.store, visit, answer, stored)
         if not run.conflicted:
             return run.texts
         try:
             again = self._next_turn(self.store, key, run.seconds)
         except StoreFailedError:  # logged and counted as such: no conflict to count too
+            if visit.waits_for is not None:
+                raise
             return run.texts
         if again is not None:
-            run = self._apply(self.store, key, message, answer, again)
+            run = self._apply(self.store, visit, answer, again)
             if not run.conflicted:
                 return run.texts
         logger.warning("conversation changed by another message: this change is lost")
         count("ConversationConflicts")
+        if visit.waits_for is not None:  # its answer may have come meanwhile: tried again later
+            raise ConflictError
         return run.texts
 
     @staticmethod
@@ -461,29 +525,46 @@ class Conversations:
     def _apply(
         self,
         store: Store,
-        key: str,
-        message: "IncomingMessage",
+        visit: Visit,
         answer: Callable[[Conversation], Answered],
         stored: Stored,
     ) -> Run:
         """The handler's run on the conversation as stored, and its write; for a message the
-        conversation took already, its first reply, and no run."""
-        taken = _taken(stored.taken)
-        if message.sid in taken:
+        conversation took already, its first reply, and no run; for a void deadline, nothing."""
+        key, taken = visit.key, _taken(stored.taken)
+        expecting = stored.expecting
+        if visit.sid in taken:
             logger.info("message already taken by its conversation: its first reply again")
             conversation = Conversation(state=json.loads(stored.state))
-            answered, seconds = Answered(taken[message.sid] or (), kept=False), 0.0
+            answered, seconds = Answered(taken[visit.sid] or (), kept=False), 0.0
+        elif visit.waits_for is not None and _expectation_id(expecting) != visit.waits_for:
+            logger.info("deadline void: an answer came, or the conversation moved on or ended")
+            count("DeadlinesVoid")
+            conversation = Conversation(state=json.loads(stored.state))
+            answered, seconds = Answered((), kept=False), 0.0
         else:
-            media = tuple(media.url for media in message.media)
+            incoming = [visit.incoming] if visit.incoming else []
             conversation = Conversation(
                 state=json.loads(stored.state),
-                history=self._last([*_turns(stored.history), _turn("in", message.body, media)]),
+                history=self._last([*_turns(stored.history), *incoming]),
+                expecting=_expectation(expecting),
             )
-            answered, seconds = self._run(store, key, stored, answer, conversation)
+            run = partial(_answer_and_wait, visit, answer)
+            answered, seconds = self._run(store, key, stored, run, conversation)
+            expecting = _expecting(visit, conversation)
         expires_at = int(time.time()) + self.ttl_seconds
-        record = [*taken.items(), (message.sid, answered.texts)]
+        if conversation.expected:  # kept until its deadline has come and gone
+            deadline = int(conversation.expected.due.timestamp())
+            expires_at = max(expires_at, deadline + EXPECTATION_MARGIN)
+        record = [*taken.items(), (visit.sid, answered.texts)]
         change = self._changed(
-            key, stored, conversation, answered, taken=record, expires_at=expires_at
+            key,
+            stored._replace(expecting=expecting),
+            conversation,
+            answered,
+            taken=record,
+            expires_at=expires_at,
+            was_expecting=stored.expecting,
         )
         try:
             if conversation.ended:
@@ -531,15 +612,16 @@ class Conversations:
         *,
         taken: list[tuple[str, tuple[Text, ...] | None]],
         expires_at: int,
+        was_expecting: str,
     ) -> Stored | None:
-        """The conversation to write, with the last `TAKEN_MESSAGES` of the messages `taken`,
-        fitted to an item; None when there is nothing to write, or what there is cannot be
-        written (logged)."""
+        """The conversation to write (`stored` holds what it now waits for), with the last
+        `TAKEN_MESSAGES` of the messages `taken`, fitted to an item; None when there is nothing
+        to write, or what there is cannot be written (logged)."""
         if conversation.ended:
             return None
         try:
             state = _state_json(conversation.state)
-            if not answered.kept and state == stored.state:
+            if not answered.kept and state == stored.state and stored.expecting == was_expecting:
                 return None
             _check_it_reads_back(state, conversation.state)
         except UnsavableStateError as error:
@@ -591,6 +673,55 @@ class Conversations:
 
     def _last(self, history: list[Turn]) -> list[Turn]:
         return history[-self.history_length :] if self.history_length else []
+
+
+def _answer_and_wait(
+    visit: Visit, answer: Callable[[Conversation], Answered], conversation: Conversation
+) -> Answered:
+    """The handler's answer, and the deadline of the question it asked set (`Conversation.expect`):
+    before the conversation is saved, so that no conversation waits for a deadline never set."""
+    answered = answer(conversation)
+    if conversation.expected and not conversation.ended:
+        from sms_webhook import origin, timers  # only for a conversation that waits
+        from sms_webhook.jobs import TimerJob
+
+        answering = origin.current() or origin.Origin("", "", None)
+        otherwise, due = conversation.expected
+        expectation = timers.expectation_id(visit.key, visit.sid, otherwise)
+        job = TimerJob(
+            visit.person,
+            visit.number,
+            otherwise,
+            f"deadline {expectation}",
+            answering.account_sid,
+            answering.sender,
+            answering.status_callback,
+            expectation=expectation,
+            queued_at=int(due.timestamp()),
+        )
+        timers.start(timers.deadline_name(expectation), job)
+    return answered
+
+
+def _expecting(visit: Visit, conversation: Conversation) -> str:
+    """What the conversation waits for once this visit is over, as it is stored."""
+    if conversation.expected is None or conversation.ended:
+        return ""
+    from sms_webhook.timers import expectation_id
+
+    otherwise, due = conversation.expected
+    return _json([expectation_id(visit.key, visit.sid, otherwise), otherwise, due.timestamp()])
+
+
+def _expectation_id(expecting: str) -> str | None:
+    return str(json.loads(expecting)[0]) if expecting else None
+
+
+def _expectation(expecting: str) -> Expectation | None:
+    if not expecting:
+        return None
+    _, otherwise, due = json.loads(expecting)
+    return Expectation(str(otherwise), datetime.fromtimestamp(float(due), UTC))
 
 
 def _time_for_another_run(seconds: float) -> bool:

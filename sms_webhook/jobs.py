@@ -2,6 +2,7 @@
 
     {"version": 1, "job": "reply", "handler": "report", "fields": [["Body", "REPORT"], ...], ...}
     {"version": 1, "job": "text", "to": "+14155550100", "body": "An agent...", "key": "SM…", ...}
+    {"version": 1, "job": "timer", "to": "+14155550100", "handler": "survey_nudge", ...}
 
 A job waits in its queue up to 14 days, and a deploy may come meanwhile: so a job says which
 version of this format it is written in, and names a later handler by its stable name (the
@@ -55,12 +56,33 @@ class TextJob:
     queued_at: int = field(default_factory=lambda: int(time.time()))
 
 
-Job = ReplyJob | TextJob
+@dataclass(frozen=True)
+class TimerJob:
+    """A timer handler's run at a set time, on the conversation of `number` (the Twilio number,
+    as the person's messages name it) and `to`: a reminder whose text is written when it fires
+    (`send_text(..., handler=)`), or a question's deadline (`Conversation.expect`), which is
+    void unless the conversation still waits for `expectation`. What the handler answers goes
+    to `to` from `sender` of `account_sid` (the stack's `SendFrom` when they are empty), once
+    per `key` and recipient."""
+
+    to: str
+    number: str
+    handler: str
+    key: str
+    account_sid: str
+    sender: str
+    status_callback: str | None
+    expectation: str | None = None
+    queued_at: int = field(default_factory=lambda: int(time.time()))
+    """When it goes on the queue: for a timer, the time it is due."""
+
+
+Job = ReplyJob | TextJob | TimerJob
 
 
 def encode(job: Job) -> str:
     """The job as the queue carries it: JSON."""
-    kind = "reply" if isinstance(job, ReplyJob) else "text"
+    kind = "reply" if isinstance(job, ReplyJob) else "text" if isinstance(job, TextJob) else "timer"
     content = asdict(job)
     if isinstance(job, ReplyJob) and not job.texts:  # a handler's to run: nothing made yet
         del content["texts"]
@@ -96,6 +118,15 @@ def _read(content: dict[str, Any]) -> Job:
             account_sid=str(content.get("account_sid") or ""),
             sender=str(content.get("sender") or ""),
             status_callback=_optional(content.get("status_callback")),
+            queued_at=queued_at,
+        )
+    if kind == "timer":
+        return TimerJob(
+            **{name: str(content[name]) for name in ("to", "number", "handler", "key")},
+            account_sid=str(content.get("account_sid") or ""),
+            sender=str(content.get("sender") or ""),
+            status_callback=_optional(content.get("status_callback")),
+            expectation=_optional(content.get("expectation")),
             queued_at=queued_at,
         )
     # Before version 1, a `route`: `module.function`, whose function's name is its stable name.

@@ -16,17 +16,18 @@ goes to the local outbox, never to Twilio (`sms_webhook/local_run.py`).
 """
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Literal
 
-from sms_webhook import aws, deadlines, local_run, origin
+from sms_webhook import aws, deadlines, local_clock, local_run, origin, timers
 from sms_webhook.config import (
-    ConfigurationError,
-    idempotency_table,
-    later_queue_url,
+    later_queue,
+    send_from,
     status_callback_setting,
 )
 from sms_webhook.form import FormFields
-from sms_webhook.jobs import Job, ReplyJob, TextJob, encode
+from sms_webhook.jobs import Job, ReplyJob, TextJob, TimerJob, encode
 from sms_webhook.router import Later, Router
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import (
@@ -86,11 +87,25 @@ def _pairs(fields: FormFields) -> tuple[tuple[str, str], ...]:
     return tuple((name, value) for name, values in fields.items() for value in values)
 
 
-def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -> None:
+def send_text(
+    to: str,
+    body: str = "",
+    *,
+    media: Sequence[str] = (),
+    key: str,
+    at: datetime | timedelta | None = None,
+    handler: str | None = None,
+) -> None:
     """Send a text (and media URLs, for an MMS) to `to` from your Twilio number, through the
     queue: sent once per `key` and `to`, however often this is called with them (a retried
     handler, a script run twice): the first text given with them is the one sent, whole. It is
     retried until it is sent or lands in the dead-letter queue.
+
+    `at`: a reminder, sent then (an aware datetime) or after that long (a timedelta), a minute
+    to a year ahead; `InvalidTimeError` for a naive datetime or a time out of that range. With
+    `handler=` (the name of a `@router.timer` handler) instead of a body, its text is written
+    when the time comes, by that handler, with the recipient's conversation. `cancel_text`
+    withdraws a reminder that has not gone.
 
     `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `body` what
     fits in 10 messages of 1,600 characters as it is cut at spaces (16,000 at most, an emoji
@@ -105,7 +120,9 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
     urls = [media] if isinstance(media, str) else list(media)
     if not _is_address(to):
         raise InvalidTextError("to must be a number like +14155551234 or a channel address")
-    if not body and not urls:
+    if handler is not None and (body or urls or at is None):
+        raise InvalidTextError("handler= writes a reminder's text when due: give at=, no body")
+    if not body and not urls and handler is None:
         raise InvalidTextError("a text needs a body or media")
     if not fits_in_messages(body):
         raise InvalidTextError(
@@ -119,28 +136,68 @@ def send_text(to: str, body: str = "", *, media: Sequence[str] = (), key: str) -
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
     answering = origin.current() or origin.Origin("", "", status_callback_setting())
-    enqueue(
-        TextJob(
+    account_sid, sender, callback = answering[:3]
+    if at is None:
+        enqueue(TextJob(to, body, tuple(urls), key, account_sid, sender, callback))
+        return
+    due = int(timers.due_at(at))
+    job: Job = (
+        TextJob(to, body, tuple(urls), key, account_sid, sender, callback, queued_at=due)
+        if handler is None
+        else TimerJob(
             to,
-            body,
-            tuple(urls),
+            origin.on_channel_of(to, answering.number or send_from() or ""),
+            handler,
             key,
-            account_sid=answering.account_sid,
-            sender=answering.sender,
-            status_callback=answering.status_callback,
+            account_sid,
+            sender,
+            callback,
+            queued_at=due,
         )
     )
+    timers.start(timers.reminder_name(to, key), job)
+
+
+Cancelled = Literal["cancelled", "sent", "unknown"]
+
+
+def cancel_text(to: str, key: str) -> Cancelled:
+    """Withdraw the reminder `send_text(to, ..., key=key, at=...)` set: "cancelled" when it had
+    not gone (and now never will), "sent" when it has gone already, "unknown" when no reminder
+    waited under that key for `to` (never set, or cancelled before; one already on its way to
+    the worker is stopped there). A key, once sent or cancelled, is spent: a new reminder needs a
+    new key. `NotScheduledError` when the Scheduler could not be reached: nothing was withdrawn.
+    """
+    name = timers.reminder_name(to, key)
+    withdrawn = timers.stop(name)
+    if later_queue():
+        from sms_webhook import worker  # its records: what was sent under which key
+
+        if not worker.spend(to, key):
+            return "sent"
+    elif not withdrawn and (clock := local_clock.current()) and clock.went_off(name):
+        return "sent"
+    return "cancelled" if withdrawn else "unknown"
+
+
+def run_due_timers(router: Router) -> int:
+    """On this machine: the jobs of the timers due on the local clock, put on the local queue,
+    earliest first, with those they set that are due too (a nudge's own deadline, once the
+    clock was moved a day); how many. Deployed, the Scheduler does it."""
+    clock = local_clock.current()
+    fired = 0
+    while clock and (due := clock.take_due()):
+        for job in due:
+            enqueue(job, router)
+            fired += 1
+    return fired
 
 
 def enqueue(job: Job, router: Router | None = None) -> None:
     """Put the job on the queue, or without one (a local run) hand it to the local run, which
     runs it with `router`'s later handlers (a reply's: the router that answered its message; a
     text sent first needs none)."""
-    queue = later_queue_url()
-    if queue and not idempotency_table():  # the worker would send nothing: say so now
-        raise ConfigurationError(
-            "later replies need the deduplication table: deploy with Idempotency=Enabled"
-        )
+    queue = later_queue()
     if not queue:
         from sms_webhook import worker  # a local run only: the webhook's own needs none of it
 

@@ -21,8 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sms_webhook import local_clock
 from sms_webhook.config import ConfigurationError, outbox_file
 from sms_webhook.jobs import Job
+from sms_webhook.local_clock import LocalClock
 from sms_webhook.router import Router
 
 if TYPE_CHECKING:  # the webhook imports this module; only a local run sends
@@ -44,7 +46,8 @@ class LocalRun:
     `outbox` is the file texts go to (by default, the one `OUTBOX_FILE` names when one is
     sent); `router` answers messages instead of `replies.router` (a test's own); `start` says
     when a job runs (at once by default); `on_error` is told of each error of reply code or a job
-    (`make run` prints its traceback, which deployed logs never hold)."""
+    (`make run` prints its traceback, which deployed logs never hold); `clock` holds the timers
+    set meanwhile (`sms_webhook/local_clock.py`), until `later.run_due_timers` fires them."""
 
     def __init__(
         self,
@@ -53,8 +56,10 @@ class LocalRun:
         router: Router | None = None,
         start: Start = at_once,
         on_error: Callable[[Exception], None] | None = None,
+        clock: LocalClock | None = None,
     ) -> None:
         self.outbox = str(outbox) if outbox else None
+        self.clock = clock or LocalClock()
         self.router = router
         self.start = start
         self.on_error = on_error
@@ -107,12 +112,13 @@ _lock = threading.Lock()
 
 @contextmanager
 def using(run: LocalRun) -> Iterator[LocalRun]:
-    """`run` takes the jobs and texts of every thread meanwhile: one local run per process, as
-    one queue deployed."""
+    """`run` takes the jobs, timers and texts of every thread meanwhile: one local run per
+    process, as one queue deployed."""
     with _lock:
         _installed.append(run)
     try:
-        yield run
+        with local_clock.using(run.clock):
+            yield run
     finally:
         with _lock:
             del _installed[len(_installed) - 1 - _installed[::-1].index(run)]

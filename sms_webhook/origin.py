@@ -18,6 +18,8 @@ class Origin(NamedTuple):
     account_sid: str
     sender: str
     status_callback: str | None
+    number: str = ""
+    """The number the message was sent to: the conversation's, beside the sender's address."""
 
 
 _current: ContextVar[Origin | None] = ContextVar("origin", default=None)
@@ -26,7 +28,15 @@ _current: ContextVar[Origin | None] = ContextVar("origin", default=None)
 @contextmanager
 def replying_to(message: IncomingMessage, status_callback: str | None) -> Iterator[None]:
     """While a handler answers `message` (in the webhook or the worker)."""
-    token = _current.set(Origin(message.account_sid, reply_sender(message), status_callback))
+    sender = reply_sender(message)
+    with answering(Origin(message.account_sid, sender, status_callback, message.to_number)):
+        yield
+
+
+@contextmanager
+def answering(origin: Origin) -> Iterator[None]:
+    """While a handler answers as `origin` (a timer's, in the worker)."""
+    token = _current.set(origin)
     try:
         yield
     finally:
@@ -41,3 +51,12 @@ def current() -> Origin | None:
 def reply_sender(message: IncomingMessage) -> str:
     """Who answers a message: the Messaging Service it came through, else the number texted."""
     return message.fields.get("MessagingServiceSid") or message.to_number
+
+
+def on_channel_of(to: str, number: str) -> str:
+    """`number` on the channel of the address `to` (`whatsapp:+1415…` for a WhatsApp `to`): a
+    Messaging Service's sid as it is, since a service serves every channel."""
+    if number.startswith("MG"):
+        return number
+    channel, colon, _ = to.rpartition(":")
+    return f"{channel}{colon}{number.rpartition(':')[2]}"

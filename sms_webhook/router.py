@@ -31,10 +31,22 @@ acknowledgement at once (none without one), and the handler runs in the worker, 
 sent as texts (`sms_webhook/later.py`). The job queued for it names it by its function's name, or
 the `name=` it was registered with: give its old name when you rename a function that runs later,
 and the jobs already queued still find it.
+
+    @router.timer
+    def survey_nudge(timer: Timer, conversation: Conversation) -> Reply:
+        return "Still there? Your answer helps us."
+
+A timer handler answers no message: it runs in the worker when a timer goes off, a reminder
+(`send_text(to, at=..., handler="survey_nudge", key=...)`) or the deadline of a question no
+answer came to (`conversation.expect(within=..., otherwise="survey_nudge")`), and its reply is
+sent as texts to `timer.to`. It is found by its name as a handler that runs later is. A router
+with timer handlers reads the sender's conversation for every message: a message that comes in
+time voids the deadline of the question it answers, whichever handler answers it.
 """
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NamedTuple, TypedDict, TypeVar, Unpack, cast, overload
 
 from sms_webhook.conversation import Conversation
@@ -44,6 +56,25 @@ from sms_webhook.twiml import Reply, Text, reply_texts
 
 Handler = Callable[[IncomingMessage], Reply] | Callable[[IncomingMessage, Conversation], Reply]
 """A handler takes the message, and, when it has a second parameter, the conversation."""
+
+
+class Timer(NamedTuple):
+    """A timer that went off: a reminder's (`send_text(..., handler=)`), or a question's deadline
+    (`Conversation.expect`)."""
+
+    to: str
+    """Whom the conversation is with, and the reply goes to."""
+    number: str
+    """Your Twilio number, as the person's messages name it."""
+    key: str
+    """The reminder's key (a deadline's: `deadline <id>`)."""
+    due: datetime
+    """When it was due."""
+
+
+TimerHandler = Callable[[Timer], Reply] | Callable[[Timer, Conversation], Reply]
+"""A timer handler takes the timer, and, when it has a second parameter, the conversation."""
+T = TypeVar("T", bound=TimerHandler)
 Test = Callable[[IncomingMessage], bool] | Callable[[IncomingMessage, Conversation], bool]
 H = TypeVar("H", bound=Handler)
 
@@ -106,7 +137,7 @@ class _Route(NamedTuple):
     """How the webhook answers before the handler runs in the worker; None: it answers now."""
 
     @classmethod
-    def of(cls, test: Test, handler: Handler, options: Options) -> "_Route":
+    def of(cls, test: Test, handler: Handler | TimerHandler, options: Options) -> "_Route":
         later, acknowledgement = options.get("later", False), options.get("acknowledgement")
         if not isinstance(later, bool):
             raise TypeError("later is True or False: the text answered at once is acknowledgement=")
@@ -121,8 +152,9 @@ class _Route(NamedTuple):
     def passes(self, message: IncomingMessage, talk: Conversation) -> bool:
         return self.test(message, talk) if self.needs_conversation_to_test else self.test(message)
 
-    def answer(self, message: IncomingMessage, talk: Conversation | None = None) -> Reply:
-        """The handler's reply, in the time reply code has (`sms_webhook/deadlines.py`)."""
+    def answer(self, message: IncomingMessage | Timer, talk: Conversation | None = None) -> Reply:
+        """The handler's reply (to a message, or a timer), in the time reply code has
+        (`sms_webhook/deadlines.py`)."""
         with reply_code():
             if self.needs_conversation_to_answer:
                 return self.handler(message, talk)
@@ -148,6 +180,8 @@ class Router:
         """The routes in the order they are tried: the fallback last."""
         self._later: dict[str, _Route] = {}
         """The routes whose handlers run later, by the name the worker finds them by."""
+        self._timers: dict[str, _Route] = {}
+        """The timer handlers, by name."""
 
     def when(self, test: Test, **options: Unpack[Options]) -> Callable[[H], H]:
         """Register a handler for the messages that pass `test` (which may take the
@@ -203,10 +237,60 @@ class Router:
 
         return register if handler is None else register(handler)
 
+    @overload
+    def timer(self, handler: T) -> T: ...
+
+    @overload
+    def timer(self, handler: None = None, *, name: str | None = None) -> Callable[[T], T]: ...
+
+    def timer(self, handler: Any = None, *, name: str | None = None) -> Any:
+        """Register a timer handler: `@router.timer`, or `@router.timer(name="old_name")` to keep
+        the timers set under a function's old name when you rename it."""
+
+        def register(handler: TimerHandler) -> TimerHandler:
+            called = name or handler.__name__
+            if called in self._timers and self._timers[called].handler is not handler:
+                raise ValueError(f"two timer handlers under one name: {called}: give one name=")
+            self._timers[called] = _Route.of(_every_message, handler, {})
+            return handler
+
+        return register if handler is None else register(handler)
+
+    def timer_handlers(self) -> frozenset[str]:
+        """The names of the timer handlers."""
+        return frozenset(self._timers)
+
+    def timer_reply(self, name: str, timer: Timer, waits_for: str | None) -> tuple[Text, ...]:
+        """What the timer handler `name` answers when `timer` goes off, in the conversation when
+        it takes one or `timer` is a question's deadline (`waits_for`: void unless the
+        conversation still waits for that question)."""
+        from sms_webhook import conversation_store  # a timer visits its conversation
+        from sms_webhook.conversation_store import Answered, Visit, conversation_key
+
+        route = self._timers[name]
+        if not route.needs_conversation_to_answer and waits_for is None:
+            return reply_texts(route.answer(timer))
+        visit = Visit(
+            conversation_key(timer.number, timer.to),
+            f"timer {timer.key}",
+            timer.to,
+            timer.number,
+            waits_for=waits_for,
+        )
+
+        def answer(talk: Conversation) -> Answered:
+            texts = reply_texts(route.answer(timer, talk))
+            self._check_expected(talk)
+            return Answered(texts, kept=route.needs_conversation_to_answer)
+
+        return conversation_store.from_environment().visit(visit, answer)
+
     def reply(self, message: IncomingMessage) -> Reply | Later:
         """The reply of the first matching handler, or of the fallback (None without one); for
         a handler that runs later, how the webhook answers in the meantime."""
         routes = self._answering
+        if self._timers:  # a message in time voids a deadline, whichever handler answers it
+            return self._in_conversation(message, routes)
         for index, route in enumerate(routes):
             if route.needs_conversation_to_test:
                 return self._in_conversation(message, routes[index:])
@@ -240,9 +324,15 @@ class Router:
             self._later[name] = route
         return route
 
-    @staticmethod
+    def _check_expected(self, talk: Conversation) -> None:
+        """A question's deadline names a timer handler of this router: said at once, rather than
+        when it goes off."""
+        otherwise = talk.expected.otherwise if talk.expected else None
+        if otherwise is not None and otherwise not in self._timers:
+            raise ValueError(f"otherwise={otherwise!r}: no @router.timer of that name")
+
     def _in_conversation(
-        message: IncomingMessage, routes: list[_Route]
+        self, message: IncomingMessage, routes: list[_Route]
     ) -> tuple[Text, ...] | Later:
         from sms_webhook import conversation_store  # only once a route takes a conversation
         from sms_webhook.conversation_store import Answered
@@ -256,6 +346,7 @@ class Router:
                         deferred.append(route.later)
                         return Answered((), kept=False)
                     texts = reply_texts(route.answer(message, talk))
+                    self._check_expected(talk)
                     return Answered(texts, kept=route.needs_conversation_to_answer)
             return Answered((), kept=False)
 

@@ -27,6 +27,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sms_webhook import aws, deadlines, local_run
@@ -40,10 +41,10 @@ from sms_webhook.config import (
 )
 from sms_webhook.form import FormFields
 from sms_webhook.idempotency import RunOnce, runner, stored
-from sms_webhook.jobs import Job, ReplyJob, TextJob, UnreadableJobError, decode
+from sms_webhook.jobs import Job, ReplyJob, TextJob, TimerJob, UnreadableJobError, decode
 from sms_webhook.message import IncomingMessage
-from sms_webhook.origin import reply_sender, replying_to
-from sms_webhook.router import Router
+from sms_webhook.origin import Origin, answering, on_channel_of, reply_sender, replying_to
+from sms_webhook.router import Router, Timer
 from sms_webhook.sending import (
     UNANSWERED,
     Outgoing,
@@ -164,8 +165,16 @@ def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any =
         raise UnrunnableJobError(
             f"queued {age / 86400:.0f} days ago: what it sent may be forgotten, so it is not run"
         )
-    plan = _reply_plan(job, router) if isinstance(job, ReplyJob) else _text_plan(job)
+    if isinstance(job, ReplyJob):
+        plan = _reply_plan(job, router)
+    elif isinstance(job, TextJob):
+        plan = _text_plan(job)
+    else:
+        plan = _timer_plan(job, router)
     recorded = _once(plan.pinned, lambda: _record(plan.texts(), plan.to), invocation)
+    if recorded == CANCELLED:
+        logger.info("reminder not sent: it was cancelled", extra={"to": _recipient(plan.to)})
+        return
     # Split again: a record of an earlier release holds whole texts; pieces stay as they are.
     pieces = messages_of(Text(body, tuple(media)) for body, media in json.loads(recorded))
     for index, piece in enumerate(pieces):
@@ -210,9 +219,50 @@ def _reply_texts(
 
 def _text_plan(job: TextJob) -> _Plan:
     account_sid, sender = _sending_account(job)
-    key = f"{job.to} {job.key}"  # one key may serve several recipients
     texts = [Text(job.body, job.media)]
-    return _Plan(account_sid, job.to, sender, f"pinned {key}", f"text {key}", lambda: texts)
+    return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), lambda: texts)
+
+
+def _keys(to: str, key: str) -> tuple[str, str]:
+    """The keys a text sent first, or a timer's, is sent once under: one key may serve several
+    recipients."""
+    return f"pinned {to} {key}", f"text {to} {key}"
+
+
+def _timer_plan(job: TimerJob, router: Router | None) -> _Plan:
+    """A timer's reply goes to the person, from the number (or Messaging Service) that set it,
+    else the stack's `SendFrom`. A timer whose handler is gone sends nothing: logged, counted."""
+    account_sid, sender = _sending_account(job)
+    if router is None or job.handler not in router.timer_handlers():
+        logger.error(
+            "timer went off, but no timer handler has its name: renamed or removed?",
+            extra={"handler": job.handler, "to": _recipient(job.to)},
+        )
+        count("TimersUnhandled")
+        return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), tuple)
+    routes = router
+    due = datetime.fromtimestamp(job.queued_at, UTC)
+    timer = Timer(job.to, job.number, job.key, due)
+
+    def texts() -> Iterable[Text]:
+        with answering(Origin(account_sid, sender, job.status_callback, job.number)):
+            return routes.timer_reply(job.handler, timer, job.expectation)
+
+    return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), texts)
+
+
+CANCELLED = "cancelled"
+"""What a text's record holds when `cancel_text` came before the worker: nothing is sent."""
+
+
+def spend(to: str, key: str) -> bool:
+    """Make sure nothing goes under this recipient and key from now on (`cancel_text`): whether
+    nothing went before either."""
+    table = idempotency_table()
+    if not table:
+        raise ConfigurationError("cancelling a reminder needs the deduplication table")
+    pinned, _ = _keys(to, key)
+    return records(table)(pinned, lambda: CANCELLED, None) == CANCELLED
 
 
 def _record(texts: Iterable[Text], to: str) -> str:
@@ -307,7 +357,7 @@ def _count_failure(error: TwilioError) -> None:
     count("LaterRepliesFailed", ErrorCode=error.counted_as)
 
 
-def _sending_account(job: TextJob) -> tuple[str, str]:
+def _sending_account(job: TextJob | TimerJob) -> tuple[str, str]:
     """The account and the sender of a text sent first: the stack's, else those of the message
     answered when it was sent; a sender's channel (`whatsapp:`) follows the recipient's."""
     account_sid = sending_account_sid() or job.account_sid
@@ -316,10 +366,7 @@ def _sending_account(job: TextJob) -> tuple[str, str]:
         raise ConfigurationError(
             "a text sent from a script needs the stack's TwilioAccountSid and SendFrom"
         )
-    if sender.startswith("MG"):  # a Messaging Service serves every channel
-        return account_sid, sender
-    channel, colon, _ = job.to.rpartition(":")
-    return account_sid, f"{channel}{colon}{sender.rpartition(':')[2]}"
+    return account_sid, on_channel_of(job.to, sender)
 
 
 def _once(key: str, make: Callable[[], str], invocation: Any = None) -> str:

@@ -14,6 +14,8 @@ def test_the_package_exports_what_a_reply_needs():
         "Reply",
         "Router",
         "Text",
+        "Timer",
+        "cancel_text",
         "send_text",
     ]
     assert all(hasattr(sms_webhook, name) for name in sms_webhook.__all__)
