@@ -29,9 +29,10 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-from sms_webhook import aws, deadlines
+from sms_webhook import aws, deadlines, timers
 from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Expectation, Turn
+from sms_webhook.jobs import Job, TimerJob
 from sms_webhook.local_files import open_private
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import Text
@@ -77,6 +78,8 @@ class Stored(NamedTuple):
     expecting: str = ""
     """The question waiting for an answer (`Conversation.expect`): `[id, otherwise, due]`, or
     empty."""
+    keep_until: int = 0
+    """Not forgotten before then, whatever its TTL: a timer that will visit it is due then."""
 
 
 NOTHING = Stored("{}", "[]", 0)
@@ -148,8 +151,10 @@ def dynamodb_item(key: str, stored: Stored, expires_at: int) -> Item:
         "version": {"N": str(stored.version + 1)},
         "expires_at": {"N": str(expires_at)},
     }
-    if stored.expecting:  # a conversation that never waits has no such attribute
+    if stored.expecting:  # a conversation without timers has neither attribute
         item["expecting"] = {"S": stored.expecting}
+    if stored.keep_until:
+        item["keep_until"] = {"N": str(stored.keep_until)}
     return item
 
 
@@ -248,7 +253,15 @@ def _from_item(item: Item) -> Stored:
         return NOTHING._replace(version=version)
     taken = item.get("taken", {"S": "[]"})["S"]
     expecting = item.get("expecting", {"S": ""})["S"]
-    return Stored(item["state"]["S"], item["history"]["S"], version, taken, expecting=expecting)
+    keep_until = int(item.get("keep_until", {"N": "0"})["N"])
+    return Stored(
+        item["state"]["S"],
+        item["history"]["S"],
+        version,
+        taken,
+        expecting=expecting,
+        keep_until=keep_until,
+    )
 
 
 LOCK_WAIT = 2.0
@@ -288,6 +301,7 @@ class FileStore:
                 "version": stored.version + 1,
                 "expires_at": expires_at,
                 **({"expecting": stored.expecting} if stored.expecting else {}),
+                **({"keep_until": stored.keep_until} if stored.keep_until else {}),
             }
             self._save(entries)
 
@@ -392,6 +406,7 @@ def _from_entry(entry: dict[str, Any]) -> Stored:
         entry["version"],
         entry.get("taken", "[]"),
         expecting=entry.get("expecting", ""),
+        keep_until=entry.get("keep_until", 0),
     )
 
 
@@ -438,9 +453,10 @@ def message_visit(message: "IncomingMessage") -> Visit:
     )
 
 
-EXPECTATION_MARGIN = 60 * 60
-"""Seconds a conversation waiting for an answer is kept past its deadline, however short its TTL:
-long enough for the Scheduler's and the worker's retries."""
+TIMER_MARGIN = 60 * 60
+"""Seconds a conversation a timer will visit (a reminder with a handler, a question's deadline)
+is kept past the timer's time, however short its TTL: long enough for the Scheduler's and the
+worker's retries."""
 
 
 class Run(NamedTuple):
@@ -533,6 +549,7 @@ class Conversations:
         conversation took already, its first reply, and no run; for a void deadline, nothing."""
         key, taken = visit.key, _taken(stored.taken)
         expecting = stored.expecting
+        keep_until = stored.keep_until if stored.keep_until > time.time() else 0
         if visit.sid in taken:
             logger.info("message already taken by its conversation: its first reply again")
             conversation = Conversation(state=json.loads(stored.state))
@@ -550,21 +567,20 @@ class Conversations:
                 expecting=_expectation(expecting),
             )
             run = partial(_answer_and_wait, visit, answer)
-            answered, seconds = self._run(store, key, stored, run, conversation)
+            with timers.noted() as set_here:
+                answered, seconds = self._run(store, key, stored, run, conversation)
             expecting = _expecting(visit, conversation)
-        expires_at = int(time.time()) + self.ttl_seconds
-        if conversation.expected:  # kept until its deadline has come and gone
-            deadline = int(conversation.expected.due.timestamp())
-            expires_at = max(expires_at, deadline + EXPECTATION_MARGIN)
+            keep_until = _kept_for(visit, set_here, keep_until)
+        expires_at = max(int(time.time()) + self.ttl_seconds, keep_until)
         record = [*taken.items(), (visit.sid, answered.texts)]
         change = self._changed(
             key,
-            stored._replace(expecting=expecting),
+            stored,
+            stored._replace(expecting=expecting, keep_until=keep_until),
             conversation,
             answered,
             taken=record,
             expires_at=expires_at,
-            was_expecting=stored.expecting,
         )
         try:
             if conversation.ended:
@@ -606,22 +622,23 @@ class Conversations:
     def _changed(
         self,
         key: str,
+        read: Stored,
         stored: Stored,
         conversation: Conversation,
         answered: Answered,
         *,
         taken: list[tuple[str, tuple[Text, ...] | None]],
         expires_at: int,
-        was_expecting: str,
     ) -> Stored | None:
-        """The conversation to write (`stored` holds what it now waits for), with the last
-        `TAKEN_MESSAGES` of the messages `taken`, fitted to an item; None when there is nothing
-        to write, or what there is cannot be written (logged)."""
+        """The conversation to write (`stored`: as `read`, with the timers it now waits for),
+        with the last `TAKEN_MESSAGES` of the messages `taken`, fitted to an item; None when
+        there is nothing to write, or what there is cannot be written (logged)."""
         if conversation.ended:
             return None
         try:
             state = _state_json(conversation.state)
-            if not answered.kept and state == stored.state and stored.expecting == was_expecting:
+            timers_kept = (stored.expecting, stored.keep_until) == (read.expecting, read.keep_until)
+            if not answered.kept and state == stored.state and timers_kept:
                 return None
             _check_it_reads_back(state, conversation.state)
         except UnsavableStateError as error:
@@ -682,8 +699,7 @@ def _answer_and_wait(
     before the conversation is saved, so that no conversation waits for a deadline never set."""
     answered = answer(conversation)
     if conversation.expected and not conversation.ended:
-        from sms_webhook import origin, timers  # only for a conversation that waits
-        from sms_webhook.jobs import TimerJob
+        from sms_webhook import origin  # only for a conversation that waits
 
         answering = origin.current() or origin.Origin("", "", None)
         otherwise, due = conversation.expected
@@ -703,14 +719,24 @@ def _answer_and_wait(
     return answered
 
 
+def _kept_for(visit: Visit, set_here: list[Job], keep_until: int) -> int:
+    """Until when the conversation is kept: until the timers set for it so far have gone off,
+    and a margin for retries."""
+    visiting = [
+        job.queued_at + TIMER_MARGIN
+        for job in set_here
+        if isinstance(job, TimerJob) and (job.number, job.to) == (visit.number, visit.person)
+    ]
+    return max([keep_until, *visiting])
+
+
 def _expecting(visit: Visit, conversation: Conversation) -> str:
     """What the conversation waits for once this visit is over, as it is stored."""
     if conversation.expected is None or conversation.ended:
         return ""
-    from sms_webhook.timers import expectation_id
-
     otherwise, due = conversation.expected
-    return _json([expectation_id(visit.key, visit.sid, otherwise), otherwise, due.timestamp()])
+    expectation = timers.expectation_id(visit.key, visit.sid, otherwise)
+    return _json([expectation, otherwise, due.timestamp()])
 
 
 def _expectation_id(expecting: str) -> str | None:

@@ -14,6 +14,9 @@ reached, `NotScheduledError`, and the webhook answers 503 rather than promise wh
 """
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from sms_webhook import aws, local_clock
@@ -92,9 +95,26 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256(text).hexdigest()[:48]
 
 
+_set_here: ContextVar[list[Job] | None] = ContextVar("timers_set_here", default=None)
+
+
+@contextmanager
+def noted() -> Iterator[list[Job]]:
+    """The jobs of the timers set meanwhile by this thread: a conversation keeps itself until
+    the timers that will visit it have gone off (`sms_webhook/conversation_store.py`)."""
+    jobs: list[Job] = []
+    token = _set_here.set(jobs)
+    try:
+        yield jobs
+    finally:
+        _set_here.reset(token)
+
+
 def start(name: str, job: Job) -> bool:
     """Set the timer `name` to put `job` on the queue at `job.queued_at`; False when that timer
     is set already (asked for twice: the first one stands)."""
+    if (noting := _set_here.get()) is not None:
+        noting.append(job)
     if not later_queue():
         return _local_clock(name).set(name, job)
     settings = timer_settings()
