@@ -547,6 +547,7 @@ def test_the_deploy_policy_covers_every_service_the_template_creates_resources_i
         "cloudwatch",
         "sns",
         "sqs",
+        "scheduler",
     } <= created
 
 
@@ -556,7 +557,7 @@ EVENT_SOURCE_MAPPINGS = "arn:aws:lambda:*:*:event-source-mapping:*"
 
 def test_the_deploy_policy_scopes_what_the_stack_creates_to_the_stack_of_samconfig():
     stack = samconfig_defaults()["stack_name"]
-    scoped = ("lambda", "iam", "dynamodb", "logs", "cloudwatch", "sns", "sqs")
+    scoped = ("lambda", "iam", "dynamodb", "logs", "cloudwatch", "sns", "sqs", "scheduler")
     the_stacks_functions = {
         "ArnLike": {"lambda:FunctionArn": f"arn:aws:lambda:*:*:function:{stack}-*"}
     }
@@ -578,8 +579,11 @@ def test_the_deploy_policy_scopes_what_the_stack_creates_to_the_stack_of_samconf
             assert all(f":{stack}-" in r or f"/{stack}-" in r for r in resources), resources
 
 
-@pytest.mark.parametrize("kind", ["AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping"])
-def test_the_deploy_policy_grants_what_cloudformation_calls_for_the_queues_and_their_mapping(kind):
+@pytest.mark.parametrize(
+    "kind",
+    ["AWS::SQS::Queue", "AWS::Lambda::EventSourceMapping", "AWS::Scheduler::ScheduleGroup"],
+)
+def test_the_deploy_policy_grants_what_cloudformation_calls_for_the_queues_mapping_and_group(kind):
     """As CloudFormation's own schema of the resource lists it (cfn-lint ships them), without the
     KMS calls made only for a key of one's own (the queues use SQS-managed encryption)."""
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # a second to import: only here
@@ -595,6 +599,20 @@ def test_the_deploy_policy_grants_what_cloudformation_calls_for_the_queues_and_t
 
     assert kind in created_resource_types()
     assert needed - granted == set()
+
+
+def allowed(action: str, arn: str) -> bool:
+    """Whether a statement of the deploy policy allows `action` on `arn`."""
+    return any(
+        fnmatch.fnmatchcase(arn, pattern)
+        for s in POLICY["Statement"]
+        if action in listed(s["Action"])
+        for pattern in listed(s["Resource"])
+    )
+
+
+SCHEDULER = "arn:aws:scheduler:eu-west-1:123456789012"
+"""The start of the ARNs of a Region's schedules and groups."""
 
 
 @pytest.mark.parametrize(
@@ -615,17 +633,22 @@ def test_the_deploy_policy_lets_each_table_and_queue_be_made_by_the_name_cloudfo
         for logical_id, resource in resources.items()
         if resource["Type"] == kind
     ]
-    allowed = [
-        r
-        for s in POLICY["Statement"]
-        if create in listed(s["Action"])
-        for r in listed(s["Resource"])
-    ]
 
     assert arns
-    assert [
-        a for a in arns if not any(fnmatch.fnmatchcase(a, pattern) for pattern in allowed)
-    ] == []
+    assert [a for a in arns if not allowed(create, a)] == []
+
+
+def test_the_deploy_policy_lets_the_timers_group_be_made_and_deleted_with_what_it_holds():
+    """The group is named after the stack; deleting it deletes the timers not yet fired."""
+    stack = samconfig_defaults()["stack_name"]
+    template = yaml_parse((PROJECT / "template.yaml").read_text())
+    name = template["Resources"]["ScheduleGroup"]["Properties"]["Name"]["Fn::Sub"]
+    group = name.replace("${AWS::StackName}", stack)
+
+    assert allowed("scheduler:CreateScheduleGroup", f"{SCHEDULER}:schedule-group/{group}")
+    assert allowed("scheduler:DeleteScheduleGroup", f"{SCHEDULER}:schedule-group/{group}")
+    assert allowed("scheduler:DeleteSchedule", f"{SCHEDULER}:schedule/{group}/text-1a2b3c")
+    assert not allowed("scheduler:DeleteSchedule", f"{SCHEDULER}:schedule/default/text-1a2b3c")
 
 
 def test_the_deploy_policy_lets_make_deploy_read_store_and_delete_only_the_token_parameter():

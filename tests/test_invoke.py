@@ -353,6 +353,16 @@ def test_the_workers_environment_comes_from_the_template_with_its_env_json_overr
     assert (variables["LATER_QUEUE_URL"], variables["OUTBOX_FILE"]) == ("", local["OUTBOX_FILE"])
 
 
+@pytest.mark.parametrize("function_id", [FUNCTION_ID, WORKER_ID])
+def test_a_local_run_names_no_schedule_group_role_or_queues_for_timers(function_id):
+    """Empty, as `LATER_QUEUE_URL` is: without env.json, SAM would hand the function made-up
+    values for them (`ScheduleGroup`, `arn:aws:lambda:...:function:SchedulerRole`)."""
+    variables, _, _ = function_environment(PROJECT / "template.yaml", ENV_JSON, function_id)
+    timers = ["SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "LATER_QUEUE_ARN", "DEAD_LETTER_QUEUE_ARN"]
+
+    assert {name: variables[name] for name in timers} == dict.fromkeys(timers, "")
+
+
 @pytest.mark.slow
 def test_make_invoke_runs_the_worker_on_the_later_reply_sample_into_the_outbox(tmp_path):
     """env.json's outbox, under /tmp/, kept in the folder given for the function's /tmp."""

@@ -19,6 +19,7 @@ FUNCTION = RESOURCES["WebhookFunction"]["Properties"]
 WORKER = RESOURCES["LaterRepliesFunction"]["Properties"]
 QUEUE = RESOURCES["LaterRepliesQueue"]["Properties"]
 DEAD_LETTER_QUEUE = RESOURCES["LaterRepliesDeadLetterQueue"]["Properties"]
+SCHEDULER_ROLE = RESOURCES["SchedulerRole"]["Properties"]
 PARAMETERS = TEMPLATE["Parameters"]
 SSM_ARN = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
 
@@ -295,6 +296,24 @@ def grants(function: dict) -> set[tuple[str, str, str | None]]:
     return granted
 
 
+SCHEDULES_OF_THE_GROUP = (
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"
+)
+TIMERS_GRANTS = {
+    ("scheduler:CreateSchedule", SCHEDULES_OF_THE_GROUP, None),
+    ("scheduler:DeleteSchedule", SCHEDULES_OF_THE_GROUP, None),
+    ("iam:PassRole", "SchedulerRole.Arn", None),
+}
+"""What setting and withdrawing a timer needs, in the webhook and in the worker alike."""
+TIMERS_VARIABLES = {
+    "SCHEDULE_GROUP": {"Ref": "ScheduleGroup"},
+    "SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+    "LATER_QUEUE_ARN": {"Fn::GetAtt": ["LaterRepliesQueue", "Arn"]},
+    "DEAD_LETTER_QUEUE_ARN": {"Fn::GetAtt": ["LaterRepliesDeadLetterQueue", "Arn"]},
+}
+"""What a timer's schedule names: its group, its role, its target and its dead-letter queue."""
+
+
 def test_the_worker_runs_the_later_replies_handler_with_five_minutes_per_job():
     assert WORKER["Handler"] == "handler.later_replies_handler"
     assert WORKER["Timeout"] == 300
@@ -308,6 +327,7 @@ def test_the_worker_may_read_the_token_the_api_key_when_set_the_tables_and_its_q
     queue += ["SendMessage"]  # a later handler may send_text
 
     assert grants(WORKER) == {
+        *TIMERS_GRANTS,
         ("ssm:GetParameter", SSM_ARN + "${AuthTokenParameterName}", None),
         ("ssm:GetParameter", SSM_ARN + "${ApiKeyParameterName}", "HasApiKey"),
         *{(f"dynamodb:{a}", "IdempotencyTable.Arn", "IdempotencyEnabled") for a in idempotency},
@@ -343,7 +363,7 @@ def test_the_worker_has_the_webhooks_tables_and_settings_and_what_sending_needs(
     webhook = FUNCTION["Environment"]["Variables"]
     shared = ["TWILIO_AUTH_TOKEN_PARAMETER", "TWILIO_AUTH_TOKEN", "REPLY_MESSAGE"]
     shared += ["IDEMPOTENCY_TABLE", "CONVERSATION_TABLE", "CONVERSATION_TTL_HOURS"]
-    shared += ["CONVERSATION_FILE", "LATER_QUEUE_URL", "OUTBOX_FILE"]
+    shared += ["CONVERSATION_FILE", "LATER_QUEUE_URL", "OUTBOX_FILE", *TIMERS_VARIABLES]
 
     assert WORKER["Environment"]["Variables"] == {
         **{name: webhook[name] for name in shared},
@@ -451,3 +471,71 @@ def test_the_queues_urls_and_the_dead_letter_queues_arn_are_outputs():
     assert outputs["LaterRepliesDeadLetterQueueArn"]["Value"] == {
         "Fn::GetAtt": ["LaterRepliesDeadLetterQueue", "Arn"]
     }
+
+
+def test_each_stack_has_a_schedule_group_of_its_own_named_after_it():
+    group = RESOURCES["ScheduleGroup"]
+
+    assert group["Type"] == "AWS::Scheduler::ScheduleGroup"
+    assert group["Properties"]["Name"] == {"Fn::Sub": "${AWS::StackName}-timers"}
+
+
+def test_only_the_scheduler_may_assume_its_role_for_this_accounts_schedules_of_the_group():
+    [statement] = SCHEDULER_ROLE["AssumeRolePolicyDocument"]["Statement"]
+
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "scheduler.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {
+                "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+                "aws:SourceArn": {"Fn::GetAtt": ["ScheduleGroup", "Arn"]},
+            }
+        },
+    }
+
+
+def test_the_schedulers_role_may_only_send_to_the_queue_and_its_dead_letter_queue():
+    """The target, and where a schedule puts a job it could not deliver; nothing managed."""
+    statements = [
+        statement
+        for policy in SCHEDULER_ROLE["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+    assert "ManagedPolicyArns" not in SCHEDULER_ROLE
+    assert {s["Effect"] for s in statements} == {"Allow"}
+    assert {(s["Action"], resource_name(s["Resource"])) for s in statements} == {
+        ("sqs:SendMessage", "LaterRepliesQueue.Arn"),
+        ("sqs:SendMessage", "LaterRepliesDeadLetterQueue.Arn"),
+    }
+
+
+@pytest.mark.parametrize("function", [FUNCTION, WORKER], ids=["webhook", "worker"])
+def test_both_functions_may_set_and_withdraw_timers_only_in_the_stacks_group(function):
+    set_and_withdraw = {g for g in grants(function) if g[0].split(":")[0] in ("scheduler", "iam")}
+
+    assert set_and_withdraw == TIMERS_GRANTS
+
+
+@pytest.mark.parametrize("function", [FUNCTION, WORKER], ids=["webhook", "worker"])
+def test_both_functions_may_pass_the_schedulers_role_to_the_scheduler_only(function):
+    [statement] = [
+        statement
+        for policy in function["Policies"]
+        for statement in policy.get("Statement", [])
+        if statement["Action"] == "iam:PassRole"
+    ]
+
+    assert statement["Resource"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+    }
+
+
+@pytest.mark.parametrize("function", [FUNCTION, WORKER], ids=["webhook", "worker"])
+def test_both_functions_know_the_group_role_queue_and_dead_letter_queue_of_a_timer(function):
+    variables = function["Environment"]["Variables"]
+
+    assert {name: variables[name] for name in TIMERS_VARIABLES} == TIMERS_VARIABLES
