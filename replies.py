@@ -28,6 +28,12 @@ text anyone first, from any handler or script, durably and once per key and numb
 
     send_text("+14155550100", f"A customer asks for an agent: {message.body}", key=message.sid)
 
+Time: a reminder is a text sent later (`at=`: an aware datetime, or a delay), or written then by a
+timer handler (`handler=`); a question can wait for an answer, and say what happens without one:
+
+    send_text(message.from_number, "Your table is ready", key=message.sid, at=timedelta(hours=2))
+    conversation.expect(within=timedelta(hours=1), otherwise="survey_nudge")   # @router.timer
+
 A pressed WhatsApp quick-reply button is routed by its payload: `@router.button("CONFIRM")`.
 Messages from every channel whose webhook is this one (SMS, WhatsApp...) reach the same handlers
 and are answered on the channel they came by: `message.channel` says which ("sms", "whatsapp"...);
@@ -40,10 +46,21 @@ replies with `make send` (to `make run`), `make chat`, or in a test with `devtoo
 """
 
 import os
+from datetime import datetime, time, timedelta, timezone
 
-from sms_webhook import Conversation, IncomingMessage, Reply, Router
+from sms_webhook import (
+    Conversation,
+    IncomingMessage,
+    Reply,
+    Router,
+    Timer,
+    cancel_text,
+    send_text,
+)
 
 DEFAULT_REPLY_MESSAGE = "I'm busy questing right now!"
+SHOP_TIME = timezone(timedelta(hours=9), "JST")
+"""The shop's time zone: Tokyo keeps no daylight saving time, so a fixed offset is exact."""
 
 router = Router()
 
@@ -63,9 +80,36 @@ def media_received(message: IncomingMessage) -> Reply:
 
 @router.keyword("SURVEY")
 def start_survey(message: IncomingMessage, conversation: Conversation) -> Reply:
-    """Example: a conversation in two steps; the answers are kept in its state until the end."""
+    """Example: a conversation in two steps; the answers are kept in its state until the end.
+    Without an answer in an hour, `survey_nudge` runs; the survey closes after a day of silence."""
     conversation.state["survey"] = {}
+    conversation.expect(within=timedelta(hours=1), otherwise="survey_nudge")
     return "Two quick questions. 1/2: how did you hear about us?"
+
+
+@router.keyword("BOOK")
+def book(message: IncomingMessage, conversation: Conversation) -> Reply:
+    """Example: an appointment two days ahead at 15:00, and its reminder the day before,
+    written when it goes (`appointment_reminder`)."""
+    day = datetime.now(SHOP_TIME).date() + timedelta(days=2)
+    appointment = datetime.combine(day, time(15), SHOP_TIME)
+    key = f"appointment {appointment:%Y-%m-%d %H:%M}"  # a key is spent once sent or cancelled
+    the_day_before = appointment - timedelta(days=1)
+    send_text(message.from_number, at=the_day_before, handler="appointment_reminder", key=key)
+    conversation.state["appointment"] = key
+    return f"Booked for {appointment:%a %d %b at %H:%M}. Text CANCEL to cancel."
+
+
+@router.keyword("CANCEL")
+def cancel_appointment(message: IncomingMessage, conversation: Conversation) -> Reply:
+    """Example: the appointment's reminder withdrawn. On a long code Twilio also takes CANCEL as
+    an opt-out (see the README): the customer is then unsubscribed too, and gets Twilio's
+    confirmation instead of this reply."""
+    key = conversation.state.pop("appointment", None)
+    if key is None:
+        return "You have no appointment to cancel."
+    cancel_text(message.from_number, key)
+    return "Your appointment is cancelled."
 
 
 @router.when(lambda message, conversation: "survey" in conversation.state)
@@ -74,9 +118,34 @@ def survey_answer(message: IncomingMessage, conversation: Conversation) -> Reply
     answers = conversation.state["survey"]
     if "heard" not in answers:
         answers["heard"] = message.body
+        conversation.expect(within=timedelta(days=1), otherwise="survey_closed")
         return "2/2: from 1 to 5, how likely are you to recommend us?"
     conversation.end()
     return f"Thanks! You heard of us through {answers['heard']!r} and gave us {message.body}."
+
+
+@router.timer
+def survey_nudge(timer: Timer, conversation: Conversation) -> Reply:
+    """An hour without an answer: one nudge; the survey then closes a day after it started."""
+    conversation.expect(within=timedelta(hours=23), otherwise="survey_closed")
+    return "Still there? Just reply to carry on with the survey; it closes tomorrow."
+
+
+@router.timer
+def survey_closed(timer: Timer, conversation: Conversation) -> Reply:
+    """No answer to the nudge either: the survey ends."""
+    conversation.end()
+    return "The survey has closed. Thanks all the same!"
+
+
+@router.timer
+def appointment_reminder(timer: Timer, conversation: Conversation) -> Reply:
+    """Written the day before, so it says what is true then: nothing for an appointment that
+    was booked again since."""
+    if conversation.state.get("appointment") != timer.key:
+        return None
+    appointment = (timer.due + timedelta(days=1)).astimezone(SHOP_TIME)
+    return f"Reminder: your appointment is tomorrow at {appointment:%H:%M}. Text CANCEL to cancel."
 
 
 @router.keyword(

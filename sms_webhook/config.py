@@ -218,6 +218,14 @@ def conversation_settings() -> ConversationSettings:
     )
 
 
+def conversations_kept() -> bool:
+    """Whether conversations are kept somewhere: a table or a file."""
+    return bool(
+        os.environ.get("CONVERSATION_TABLE", "").strip()
+        or os.environ.get("CONVERSATION_FILE", "").strip()
+    )
+
+
 _A_YEAR_OF_SECONDS = 8760 * 3600
 """The longest TTL, as the template's `ConversationTtlHours` allows: much longer and the expiry
 time would pass what a DynamoDB number holds."""

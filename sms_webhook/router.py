@@ -49,6 +49,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple, TypedDict, TypeVar, Unpack, cast, overload
 
+from sms_webhook.config import conversations_kept
 from sms_webhook.conversation import Conversation
 from sms_webhook.deadlines import reply_code
 from sms_webhook.message import IncomingMessage
@@ -289,7 +290,7 @@ class Router:
         """The reply of the first matching handler, or of the fallback (None without one); for
         a handler that runs later, how the webhook answers in the meantime."""
         routes = self._answering
-        if self._timers:  # a message in time voids a deadline, whichever handler answers it
+        if self._timers and conversations_kept():  # a message in time voids a deadline
             return self._in_conversation(message, routes)
         for index, route in enumerate(routes):
             if route.needs_conversation_to_test:

@@ -290,9 +290,9 @@ def test_the_functions_log_lines_go_to_stderr_and_stdout_has_only_the_replies(tm
     unusable = tmp_path / "a file" / "conversations.json"  # a conversation store that fails
     unusable.parent.write_text("")
 
-    finished = run_chat("--conversations", unusable, "--outbox", tmp_path / "o", lines=("SURVEY",))
+    finished = run_chat("--conversations", unusable, "--outbox", tmp_path / "o", lines=("HOURS",))
 
-    assert finished.stdout == "bot> Two quick questions. 1/2: how did you hear about us?\n"
+    assert finished.stdout == "bot> We're open 9am to 5pm, Monday to Friday.\n"
     assert '"message":"conversation store unavailable"' in finished.stderr
     assert '"ConversationStoreFailures"' in finished.stderr
 

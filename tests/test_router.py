@@ -1,13 +1,14 @@
 """Choosing a reply by keyword, pattern, pressed button or test, with a fallback."""
 
 import functools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from devtools.twilio_message import new_message_sid, whatsapp_fields
 from sms_webhook.form import FormFields
 from sms_webhook.message import Button, IncomingMessage
-from sms_webhook.router import Later, Router
+from sms_webhook.router import Later, Router, Timer
 from sms_webhook.twiml import Text, reply_texts
 from tests.support.twilio_requests import SMS, with_fields
 
@@ -366,3 +367,81 @@ def test_a_later_handler_that_takes_the_conversation_gets_it_in_the_worker(store
         (Text("noted"),),
         ["read", "write"],
     )
+
+
+# Timer handlers
+
+
+def a_timer(key: str = "r1") -> Timer:
+    return Timer("+14155550100", "+15005550006", key, datetime(2026, 12, 8, tzinfo=UTC))
+
+
+def test_a_timer_handler_is_found_by_its_functions_name():
+    router = Router()
+
+    @router.timer
+    def nudge(timer):
+        return f"nudge for {timer.key}"
+
+    assert router.timer_handlers() == {"nudge"}
+    assert router.timer_reply("nudge", a_timer(), None) == (Text("nudge for r1"),)
+
+
+def test_a_timer_handler_given_a_name_is_found_by_it():
+    router = Router()
+    router.timer(name="old_name")(lambda timer: "hi")
+
+    assert router.timer_handlers() == {"old_name"}
+
+
+def test_two_timer_handlers_under_one_name_are_refused():
+    router = Router()
+    router.timer(name="nudge")(lambda timer: "one")
+
+    with pytest.raises(ValueError, match="two timer handlers under one name: nudge"):
+        router.timer(name="nudge")(lambda timer: "two")
+
+
+def test_a_timer_handler_that_takes_the_conversation_gets_the_recipients(store_calls):
+    router = Router()
+
+    @router.timer
+    def remember(timer, conversation):
+        conversation.state["reminded"] = True
+        return "reminded"
+
+    assert (router.timer_reply("remember", a_timer(), None), store_calls) == (
+        (Text("reminded"),),
+        ["read", "write"],
+    )
+
+
+def test_a_router_with_timer_handlers_reads_the_conversation_for_every_message(store_calls):
+    router = Router()
+    router.keyword("HOURS")(lambda message: "9 to 5")
+    router.timer(lambda timer: "nudge")
+
+    assert (router.reply(message("hours")), store_calls) == ((Text("9 to 5"),), ["read"])
+
+
+def test_a_router_with_timer_handlers_reads_nothing_where_no_conversations_are_kept(
+    store_calls, monkeypatch
+):
+    monkeypatch.delenv("CONVERSATION_FILE")
+    router = Router()
+    router.keyword("HOURS")(lambda message: "9 to 5")
+    router.timer(lambda timer: "nudge")
+
+    assert (router.reply(message("hours")), store_calls) == ("9 to 5", [])
+
+
+def test_a_question_whose_deadline_names_no_timer_handler_is_an_error_at_once(store_calls):
+    router = Router()
+
+    @router.fallback
+    def ask(message, conversation):
+        conversation.expect(within=timedelta(hours=1), otherwise="nudg")
+        return "Well?"
+
+    with pytest.raises(ValueError, match=r"otherwise='nudg': no @router\.timer of that name"):
+        router.reply(message("hi"))

@@ -1,0 +1,174 @@
+"""Questions with a deadline (`Conversation.expect`): an answer in time voids the deadline, no
+answer runs the timer handler, and exactly one of the two happens, whichever comes first."""
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+
+from devtools.phone import Phone
+from sms_webhook import Conversation, IncomingMessage, Router, Timer, later
+from sms_webhook.conversation import Expectation
+
+ASKED = "Is it raining where you are?"
+NUDGE = "Still there?"
+
+
+class Asking:
+    """A router that asks on ASK and waits an hour for the answer, nudging without one; the
+    expectations each answer found pending, in order; gates a test can hold handlers at."""
+
+    def __init__(self) -> None:
+        self.router = Router()
+        self.seen: list[Expectation | None] = []
+        self.hold_answer = threading.Event()
+        self.hold_nudge = threading.Event()
+        self.answering = threading.Event()
+        self.nudging = threading.Event()
+        self.hold_answer.set()
+        self.hold_nudge.set()
+        self.router.keyword("ASK")(self.ask)
+        self.router.fallback(self.answer)
+        self.router.timer(name="nudge")(self.nudge)
+
+    def ask(self, message: IncomingMessage, conversation: Conversation) -> str:
+        conversation.expect(within=timedelta(hours=1), otherwise="nudge")
+        return ASKED
+
+    def answer(self, message: IncomingMessage, conversation: Conversation) -> str:
+        self.seen.append(conversation.expecting)
+        self.answering.set()
+        self.hold_answer.wait(30)
+        return "Noted."
+
+    def nudge(self, timer: Timer, conversation: Conversation) -> str:
+        self.nudging.set()
+        self.hold_nudge.wait(30)
+        return NUDGE
+
+
+@pytest.fixture
+def asking() -> Asking:
+    return Asking()
+
+
+@pytest.fixture
+def phone(asking) -> Phone:
+    return Phone(router=asking.router)
+
+
+def advance(phone: Phone, **elapsed: float) -> list[str]:
+    """Let time pass on the phone's clock, and fire the timers due: the bodies sent meanwhile."""
+    sent: list[str] = []
+    with phone.settings(), phone.local_run.listening(lambda outgoing: sent.append(outgoing.body)):
+        phone.local_run.clock.advance(**elapsed)
+        assert phone.router is not None
+        later.run_due_timers(phone.router)
+    return sent
+
+
+def sent_texts(phone: Phone) -> list[str]:
+    """Every text in the phone's outbox, from whichever thread."""
+    lines = phone.outbox_file.read_text().splitlines() if phone.outbox_file.exists() else []
+    return [json.loads(line)["body"] for line in lines]
+
+
+def test_without_an_answer_the_timer_handler_runs_when_the_deadline_comes(phone):
+    phone.send("ASK")
+
+    assert advance(phone, minutes=59) == []
+    assert advance(phone, minutes=1) == [NUDGE]
+
+
+def test_an_answer_in_time_voids_the_deadline(phone, published):
+    phone.send("ASK")
+    phone.send("yes")
+
+    assert advance(phone, hours=2) == []
+    assert "DeadlinesVoid" in [metric["name"] for metric in published()]
+
+
+def test_the_answer_in_time_sees_the_question_it_answers(phone, asking):
+    phone.send("ASK")
+    phone.send("yes")
+
+    [pending] = asking.seen
+    assert pending is not None
+    assert pending.otherwise == "nudge"
+
+
+def test_an_answer_after_the_deadline_went_off_finds_no_question_waiting(phone, asking):
+    phone.send("ASK")
+    advance(phone, hours=1)
+
+    assert phone.send("yes, sorry") == ["Noted."]
+    assert asking.seen == [None]
+
+
+def test_a_conversation_that_ended_gets_no_deadline(asking: Asking) -> None:
+    @asking.router.keyword("BYE")
+    def bye(message: IncomingMessage, conversation: Conversation) -> str:
+        conversation.end()
+        return "Bye."
+
+    phone = Phone(router=asking.router)
+    phone.send("ASK")
+    phone.send("BYE")
+
+    assert advance(phone, hours=2) == []
+
+
+def test_asking_again_replaces_the_first_deadline(phone):
+    phone.send("ASK")
+    advance(phone, minutes=30)
+    phone.send("ASK")
+
+    assert advance(phone, minutes=31) == []
+    assert advance(phone, minutes=30) == [NUDGE]
+
+
+def test_a_deadline_that_names_no_timer_handler_fails_the_message_at_once(asking: Asking) -> None:
+    @asking.router.keyword("TYPO")
+    def typo(message: IncomingMessage, conversation: Conversation) -> str:
+        conversation.expect(within=timedelta(hours=1), otherwise="nudg")
+        return ASKED
+
+    with pytest.raises(AssertionError, match="500"):
+        Phone(router=asking.router).send("TYPO")
+
+
+def test_an_answer_while_the_deadline_runs_wins_and_the_deadline_sends_nothing(
+    phone, asking, published
+):
+    phone.send("ASK")
+    phone.local_run.clock.advance(hours=1)
+    asking.hold_nudge.clear()
+    deadline = threading.Thread(target=advance, args=(phone,))
+    deadline.start()
+    assert asking.nudging.wait(30)
+
+    phone.send("yes")  # written while the deadline's handler still runs
+    asking.hold_nudge.set()
+    deadline.join(30)
+
+    assert NUDGE not in sent_texts(phone)
+    assert asking.seen[0] is not None
+    assert "DeadlinesVoid" in [metric["name"] for metric in published()]  # on its second run
+
+
+def test_a_deadline_that_goes_off_while_the_answer_runs_wins_and_the_answer_runs_again(
+    phone, asking
+):
+    phone.send("ASK")
+    phone.local_run.clock.advance(hours=1)
+    asking.hold_answer.clear()
+    answer = threading.Thread(target=phone.send, args=("yes",))
+    answer.start()
+    assert asking.answering.wait(30)
+
+    assert advance(phone) == [NUDGE]  # written while the answer's handler still runs
+    asking.hold_answer.set()
+    answer.join(30)
+
+    assert [expectation is None for expectation in asking.seen] == [False, True]
