@@ -97,6 +97,9 @@ class Answered(NamedTuple):
     """Whether the message and its reply belong to the conversation: the handler that answered
     took the conversation. A message whose routing only looked at it leaves it as it was, and
     costs no write."""
+    answered: bool = True
+    """False for a message whose handler runs later: the worker's run takes it into the
+    conversation, history and all (this turn only voided the question it answers)."""
 
 
 class ConflictError(Exception):
@@ -572,7 +575,7 @@ class Conversations:
             expecting = _expecting(visit, conversation)
             keep_until = _kept_for(visit, set_here, keep_until)
         expires_at = max(int(time.time()) + self.ttl_seconds, keep_until)
-        record = [*taken.items(), (visit.sid, answered.texts)]
+        record = [*taken.items(), *([(visit.sid, answered.texts)] if answered.answered else [])]
         change = self._changed(
             key,
             stored,
@@ -647,7 +650,11 @@ class Conversations:
             )
             return None
         replies = [_turn("out", text.body, tuple(text.media)) for text in answered.texts]
-        history = self._last([*conversation.history, *replies])
+        history = (
+            self._last([*conversation.history, *replies])
+            if answered.answered
+            else _turns(read.history)
+        )
         last_taken = taken[max(0, len(taken) - TAKEN_MESSAGES) :]
         try:
             return fitted(key, stored._replace(state=state), history, last_taken, expires_at)
@@ -786,9 +793,9 @@ def fitted(
     room = MAX_ITEM_BYTES - item_bytes(dynamodb_item(key, smallest, expires_at))
     if room < 0:
         raise TooLargeError(MAX_ITEM_BYTES - room)
-    room, reply_kept = _keep(room, [_utf8_bytes(entries[-1]) - _utf8_bytes(bare[-1])])
-    room, turns_kept = _keep(room, [_utf8_bytes(turn) + 1 for turn in reversed(turns)], first=-1)
     extras = [_utf8_bytes(entries[i]) - _utf8_bytes(bare[i]) for i in reversed(range(len(taken)))]
+    room, reply_kept = _keep(room, extras[:1])
+    room, turns_kept = _keep(room, [_utf8_bytes(turn) + 1 for turn in reversed(turns)], first=-1)
     _, earlier_kept = _keep(room, extras[1:] if reply_kept else [])
     with_reply = len(taken) - earlier_kept - reply_kept
     return stored._replace(

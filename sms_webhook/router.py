@@ -345,7 +345,7 @@ class Router:
                 if route.passes(message, talk):
                     if route.later:  # the worker reads the conversation again when it runs
                         deferred.append(route.later)
-                        return Answered((), kept=False)
+                        return Answered((), kept=False, answered=False)
                     texts = reply_texts(route.answer(message, talk))
                     self._check_expected(talk)
                     return Answered(texts, kept=route.needs_conversation_to_answer)

@@ -172,3 +172,17 @@ def test_a_deadline_that_goes_off_while_the_answer_runs_wins_and_the_answer_runs
     answer.join(30)
 
     assert [expectation is None for expectation in asking.seen] == [False, True]
+
+
+def test_an_answer_in_time_taken_by_a_handler_that_runs_later_voids_the_deadline_and_gets_its_reply(
+    asking: Asking,
+) -> None:
+    @asking.router.keyword("LATER", later=True)
+    def slowly(message: IncomingMessage, conversation: Conversation) -> str:
+        return f"{len(conversation.history)} message(s) so far"
+
+    phone = Phone(router=asking.router)
+    phone.send("ASK")
+
+    assert phone.send("LATER") == ["3 message(s) so far"]  # ASK, its question, LATER: once each
+    assert advance(phone, hours=2) == []
