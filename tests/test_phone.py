@@ -4,7 +4,6 @@ import gc
 import os
 import socket
 import threading
-from datetime import timedelta
 
 import pytest
 
@@ -12,6 +11,7 @@ from devtools.phone import Phone, SentText
 from sms_webhook import later, local_run
 from sms_webhook.router import Router
 from tests.conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
+from tests.support import timer_replies
 
 SHELL = {
     "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
@@ -170,36 +170,9 @@ def test_a_phones_outbox_is_removed_with_the_phone(later_router):
 
 @pytest.fixture
 def timed() -> Router:
-    """A router whose SURVEY asks a question that waits an hour for its answer, then nudges once
-    and waits a day more, then closes; whose REMIND reminds staff in 30 minutes and tomorrow."""
-    router = Router()
-
-    @router.keyword("SURVEY")
-    def survey(message, conversation):
-        conversation.expect(within=timedelta(hours=1), otherwise="nudge")
-        return "How did you hear about us?"
-
-    @router.keyword("REMIND")
-    def remind(message):
-        later.send_text(STAFF, "Call back tomorrow", key="tomorrow", at=timedelta(days=1))
-        later.send_text(STAFF, "Call back soon", key="soon", at=timedelta(minutes=30))
-        return "Noted"
-
-    @router.timer
-    def nudge(timer, conversation):
-        conversation.expect(within=timedelta(days=1), otherwise="close")
-        return "Still there?"
-
-    @router.timer
-    def close(timer, conversation):
-        conversation.end()
-        return "Closed: thanks anyway."
-
-    @router.fallback
-    def answer(message, conversation):
-        return "Thanks!"
-
-    return router
+    """The router of `tests/support/timer_replies.py`: a survey whose question waits an hour,
+    reminders to staff."""
+    return timer_replies.router
 
 
 def test_nothing_goes_off_before_its_time(timed):
@@ -238,8 +211,8 @@ def test_a_reminder_to_another_number_is_returned_and_in_the_outbox(timed):
     phone = Phone(router=timed)
     phone.send("REMIND")
 
-    assert phone.advance(minutes=30) == [SentText(STAFF, "Call back soon")]
-    assert phone.outbox == [SentText(STAFF, "Call back soon")]
+    assert phone.advance(minutes=30) == [SentText(timer_replies.STAFF, "Call back soon")]
+    assert phone.outbox == [SentText(timer_replies.STAFF, "Call back soon")]
 
 
 def test_timers_due_in_one_advance_go_off_the_earliest_first(timed):
@@ -255,9 +228,9 @@ def test_timers_lists_what_waits_the_soonest_first(timed):
     phone.send("SURVEY")
 
     assert [(timer.to, timer.handler or timer.body) for timer in phone.timers] == [
-        (STAFF, "Call back soon"),
+        (timer_replies.STAFF, "Call back soon"),
         (phone.address, "nudge"),
-        (STAFF, "Call back tomorrow"),
+        (timer_replies.STAFF, "Call back tomorrow"),
     ]
 
 
