@@ -18,12 +18,15 @@ _PART = re.compile(r"(\d+)([dhms])")
 
 def read(text: str) -> timedelta:
     """The span `text` writes, its parts in any order, spaces ignored; ValueError for anything
-    else (a bare number, an unknown unit, a fraction)."""
+    else (a bare number, an unknown unit, a fraction, more days than a timedelta holds)."""
     compact = "".join(text.lower().split())
     parts = _PART.findall(compact)
     if not compact or "".join(number + unit for number, unit in parts) != compact:
         raise ValueError(f"not a time like {EXAMPLES}: {text!r}")
-    return timedelta(seconds=sum(int(number) * UNITS[unit] for number, unit in parts))
+    try:
+        return timedelta(seconds=sum(int(number) * UNITS[unit] for number, unit in parts))
+    except OverflowError:  # beyond timedelta's 999,999,999 days
+        raise ValueError(f"too long a time: {text!r}") from None
 
 
 def written(seconds: float) -> str:

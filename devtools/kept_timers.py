@@ -27,9 +27,10 @@ from pathlib import Path
 from devtools.paths import LOCAL_OUTBOX
 from sms_webhook.jobs import Job, decode, encode
 from sms_webhook.local_clock import LocalClock
-from sms_webhook.local_files import open_private, private_folder
+from sms_webhook.local_files import LocalFileRefusedError, open_private, private_folder
 
 TIMERS_FILE_NAME = "timers.json"
+"""The file's name, beside the outbox's."""
 LONGEST_SLEEP = 60.0
 """Seconds the thread that fires timers sleeps at the most, whatever is due when."""
 
@@ -43,7 +44,8 @@ def timers_file() -> Path:
 
 def kept(path: Path) -> dict[str, Job]:
     """The timers the file holds, by name: none when there is no file; ValueError when it is
-    not one this code wrote (or a job in it is of a newer release)."""
+    not one this code wrote (or a job in it is of a newer release), `LocalFileRefusedError`
+    when it or its folder is not yours alone."""
     if not path.exists():  # nothing to read: no folder made for it either
         return {}
     with open(open_private(str(path), os.O_RDONLY), encoding="utf-8") as stored:
@@ -88,7 +90,7 @@ class KeptClock(LocalClock):
         """Held from reading the timers to writing them: the last write holds the last change."""
         try:
             timers = kept(path)
-        except ValueError as error:
+        except (OSError, ValueError, LocalFileRefusedError) as error:
             print(
                 f"{path} is unreadable ({error}): its timers are left out, and it is written "
                 "afresh at the next change",
@@ -102,7 +104,7 @@ class KeptClock(LocalClock):
     def set(self, name: str, job: Job) -> bool:
         if not super().set(name, job):
             return False
-        self._kept()
+        self._keep()
         if self.on_set:
             self.on_set(job)
         return True
@@ -110,13 +112,13 @@ class KeptClock(LocalClock):
     def stop(self, name: str) -> bool:
         if not super().stop(name):
             return False
-        self._kept()
+        self._keep()
         return True
 
     def take_due(self) -> list[Job]:
         due = super().take_due()
         if due:
-            self._kept()
+            self._keep()
         if self.on_due:
             for job in due:
                 self.on_due(job)
@@ -131,7 +133,7 @@ class KeptClock(LocalClock):
         waiting = self.waiting()
         return max(waiting[0].queued_at - self.now(), 0.0) if waiting else None
 
-    def _kept(self) -> None:
+    def _keep(self) -> None:
         with self._keeping:
             keep(self.path, self.by_name())
         self.changed.set()

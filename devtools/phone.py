@@ -199,7 +199,7 @@ class Phone:
         return self._sent(sent)
 
     @property
-    def timers(self) -> list["Waiting"]:
+    def timers(self) -> list[Waiting]:
         """The timers waiting on the phone's clock, the soonest first."""
         return [_waiting(job) for job in self.local_run.clock.waiting()]
 

@@ -125,7 +125,7 @@ def timers_kept() -> dict[str, Job]:
     timers is not worth a failed send."""
     try:
         return kept(timers_file())
-    except (OSError, ValueError, LocalFileRefusedError):
+    except (OSError, ValueError, LocalFileRefusedError):  # make run says why when it reads it
         return {}
 
 

@@ -33,6 +33,11 @@ def test_what_is_no_span_is_refused(text):
         read(text)
 
 
+def test_a_span_longer_than_a_timedelta_holds_is_refused():
+    with pytest.raises(ValueError, match="too long a time"):
+        read("1000000000d")
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0, "0s"), (42, "42s"), (90, "1m30s"), (5400, "1h30m"), (93600, "1d2h"), (86401, "1d1s")],

@@ -85,6 +85,14 @@ def test_an_unreadable_file_is_said_in_a_line_and_its_timers_left_out(path, caps
     assert capsys.readouterr().err.startswith(f"{path} is unreadable (")
 
 
+def test_a_file_in_a_folder_others_may_write_in_is_left_out_in_a_line(path, capsys):
+    KeptClock(path).set("reminder-a", reminder("a", 2e9))
+    path.parent.chmod(0o777)
+
+    assert KeptClock(path).waiting() == []
+    assert "may be written in by other users" in capsys.readouterr().err
+
+
 def test_each_timer_set_is_told_once(path):
     told: list[Job] = []
     clock = KeptClock(path, on_set=told.append)
