@@ -17,6 +17,11 @@ else (`send_text`) is printed with whom it is to. Both are kept in `.local/outbo
 replies still running (`--wait` seconds at most). In a terminal, a reply that arrives while you
 type is printed below the prompt, which then shows again; the function's metric lines are left
 out there, which would come between them.
+
+Time passes at `/wait 2h`: the chat has a clock of its own (the phone's), real time moved on by
+each `/wait`, on which the timers your handlers set wait (a question's deadline, a reminder).
+Those due by the end of the wait go off in order, each text printed as a reply is, and `/timers`
+lists those still waiting. They live as long as the chat: `make run` keeps its own in a file.
 """
 
 import argparse
@@ -29,6 +34,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from devtools import durations
+from devtools.console import timer_due
 from devtools.function_code import import_handler
 from devtools.later_jobs import LaterJobs
 from devtools.local_token import local_token
@@ -49,6 +56,8 @@ COMMANDS = {
     "/from +14155550002": "text as another sender",
     "/channel whatsapp": "text on another channel (sms, whatsapp, messenger, rcs)",
     "/reset": "forget the conversation with this sender",
+    "/wait 2h": "let time pass (90s, 10m, 2h, 1d, 1h30m): the timers due meanwhile go off",
+    "/timers": "list the timers waiting (deadlines, reminders) and when each goes off",
     "/help": "list these commands",
     "/quit": "end the chat (as Ctrl-D does)",
 }
@@ -99,12 +108,14 @@ class Chat:
 
     def sent(self, outgoing: Outgoing) -> None:
         """A text the bot put in the outbox, printed as it arrives: a later reply to whoever is
-        texting now as any reply, a text to anyone else with whom it is to."""
+        texting now as any reply, a text to anyone else with whom it is to; in a terminal, below
+        the prompt, unless it was sent at `/wait`, as a reply to it."""
         whom = pseudonym(outgoing.to, local_token())
         prefix = "bot>" if outgoing.to == self.phone.address else f"bot to {whom}>"
         text = printed([OutgoingMessage(outgoing.body, outgoing.media)]).splitlines()
         lines = [f"{prefix} {line}" for line in text]
-        if self.interactive:  # below the prompt and what may be typed at it, then a new prompt
+        if self.interactive and not self.later_jobs.running_at_once():
+            # from the background: below the prompt and what may be typed at it, then a prompt
             self.say("", *lines, PROMPT, end="")
         else:
             self.say(*lines)
@@ -129,9 +140,35 @@ class Chat:
         elif command == "reset":
             self.phone.forget()
             self.say(f"(the conversation with {self.phone.address} is forgotten)")
+        elif command == "wait":
+            self._wait(argument)
+        elif command == "timers":
+            self._list_timers()
         else:
             self.say(f"commands:\n{commands_help()}")
         return True
+
+    def _wait(self, argument: str) -> None:
+        """Let time pass on the chat's clock: the timers due go off, the earliest first, each
+        done before the next, and their texts print as they are sent."""
+        try:
+            span = durations.read(argument)
+        except ValueError:
+            self.say(f"(/wait takes a time: {durations.EXAMPLES})")
+            return
+        self.say(f"(waiting {durations.written(span.total_seconds())})")
+        with self.later_jobs.at_once():  # what is sent prints as a reply to /wait
+            sent = self.phone.advance(minutes=span.total_seconds() / 60)
+        if not sent:
+            self.say("(nothing was sent)")
+
+    def _list_timers(self) -> None:
+        clock = self.local_run.clock
+        waiting = [f"  {timer_due(job, clock.now())}" for job in clock.waiting()]
+        if waiting:
+            self.say("(timers waiting, the soonest first)", *waiting)
+        else:
+            self.say("(no timer waits)")
 
     def _text_as(self, number: str, channel: str) -> None:
         self.number, self.channel = number, channel

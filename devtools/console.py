@@ -1,5 +1,6 @@
-"""What `make run` prints for a person to read: the banner, a line for each request and for each
-text put in the local outbox, and the traceback of an error of reply code.
+"""What `make run` prints for a person to read: the banner, a line for each request, for each
+text put in the local outbox and for each timer set or gone off, and the traceback of an error of
+reply code.
 
 Everything a request or a text holds is printed escaped (`escaped`): it cannot move the cursor,
 retitle the window or fake a line in your terminal.
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
 
+from devtools.durations import about
 from devtools.function_code import is_project_code
 from devtools.local_port import DEFAULT_PORT, local_url, signed_url
 from devtools.local_token import development_token, local_token
@@ -22,6 +24,7 @@ from devtools.paths import PROJECT
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 from devtools.twiml_answer import NotTwimlError, twiml_messages
 from sms_webhook.form import parse_form
+from sms_webhook.jobs import Job, TextJob, TimerJob
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import pseudonym
 
@@ -68,6 +71,27 @@ def sent_line(outgoing: "Outgoing") -> str:
     show senders, and what. `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`"""
     who = pseudonym(outgoing.to, local_token())
     return escaped(f"sent to {who} ⇒ {_shown(outgoing.body, outgoing.media)}")
+
+
+def timer_named(job: Job) -> str:
+    """A timer as a person reads it: what goes off (its timer handler, or `reminder` for a text
+    given when it was set), and for whom, as request lines show senders.
+    `survey_nudge for +1…34#5f2c9a1e`"""
+    if isinstance(job, TimerJob):
+        what = job.handler
+    elif isinstance(job, TextJob):
+        what = "reminder"
+    else:
+        raise TypeError("a reply to a message waits for no timer")
+    return escaped(f"{what} for {pseudonym(job.to, local_token())}")
+
+
+def timer_due(job: Job, now: float) -> str:
+    """A timer and how long until it goes off, `now` on the clock it waits on.
+    `survey_nudge for +1…34#5f2c9a1e in 1h`, `... due now`"""
+    left = job.queued_at - now
+    when = f"in {about(left)}" if left >= 1 else "due now"
+    return f"{timer_named(job)} {when}"
 
 
 def _shown(text: str, media: tuple[str, ...]) -> str:

@@ -3,7 +3,8 @@
 Deployed, the worker runs a job once the webhook has answered Twilio. `make run` and `make chat`
 keep that order with `LaterJobs`, the `start` of their local run (`sms_webhook/local_run.py`): a
 job queued while a message is answered waits until the answer is out, then runs in a thread of
-its own. The test phone runs a job at once instead, so that a send returns its texts.
+its own. The test phone runs a job at once instead, so that a send returns its texts; so does
+`make chat` for the timers that go off while it lets time pass (`/wait`), in order.
 """
 
 import threading
@@ -14,7 +15,8 @@ from contextlib import contextmanager
 
 class LaterJobs:
     """A job queued while a message is answered (`until_answered`) starts once the answer is out,
-    each in a thread of its own; one queued by a running job (its `send_text`) starts at once."""
+    each in a thread of its own; one queued by a running job (its `send_text`) starts at once;
+    one queued in `at_once` runs there and then."""
 
     def __init__(self) -> None:
         self._held = threading.local()
@@ -24,7 +26,9 @@ class LaterJobs:
 
     def start(self, run: Callable[[], None]) -> None:
         held: list[Callable[[], None]] | None = getattr(self._held, "runs", None)
-        if held is None:
+        if self.running_at_once():
+            run()
+        elif held is None:
             self._start(run)
         else:
             held.append(run)
@@ -40,6 +44,20 @@ class LaterJobs:
             del self._held.runs
             for run in held:
                 self._start(run)
+
+    @contextmanager
+    def at_once(self) -> Iterator[None]:
+        """The jobs this thread queues meanwhile run in it as they are queued, each done before
+        the next: timers going off in order, and those they set in turn."""
+        self._held.at_once = True
+        try:
+            yield
+        finally:
+            del self._held.at_once
+
+    def running_at_once(self) -> bool:
+        """Whether this thread runs the jobs it queues as it queues them (`at_once`)."""
+        return bool(getattr(self._held, "at_once", False))
 
     def wait(self, seconds: float) -> int:
         """Wait, at most `seconds`, until every job has finished, those that running jobs start

@@ -25,6 +25,29 @@ sent first (`send_text`), to anyone:
             "Working on it: your report follows in a moment.",
             "Your report: 1 text(s) from you in this conversation so far.",
         ]
+
+The phone has a clock: a timer set meanwhile (a question's deadline, `conversation.expect`; a
+reminder, `send_text(..., at=)`) waits on it, `phone.timers` lists those waiting (`Waiting`:
+when, to whom, what), and `phone.advance(...)` lets time pass: what fell due goes off, the
+earliest first, and what it sent, to this phone or anyone, is returned. No test waits an hour:
+
+    router = Router()
+
+    @router.keyword("SURVEY")
+    def survey(message: IncomingMessage, conversation: Conversation) -> Reply:
+        conversation.expect(within=timedelta(hours=1), otherwise="nudge")
+        return "How did you hear about us?"
+
+    @router.timer
+    def nudge(timer: Timer) -> Reply:
+        return "Still there?"
+
+    def test_the_survey_nudges_after_an_hour_without_an_answer():
+        phone = Phone(router=router)
+        phone.send("SURVEY")
+        assert [timer.handler for timer in phone.timers] == ["nudge"]
+        assert phone.advance(minutes=59) == []
+        assert phone.advance(minutes=1) == [SentText(phone.address, "Still there?")]
 """
 
 import os
@@ -34,6 +57,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,8 +75,10 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
-from sms_webhook import Router
+from sms_webhook import Router, later
 from sms_webhook.conversation_store import FileStore, conversation_key
+from sms_webhook.jobs import Job, TextJob, TimerJob
+from sms_webhook.local_clock import LocalClock
 from sms_webhook.local_run import LocalRun, installed, using
 from sms_webhook.local_run import router as installed_router
 from sms_webhook.sending import Outgoing
@@ -77,6 +103,19 @@ class SentText(NamedTuple):
     to: str
     body: str
     media: tuple[str, ...] = ()
+
+
+class Waiting(NamedTuple):
+    """A timer set and not gone off yet (`phone.timers`)."""
+
+    due: datetime
+    """When it goes off, on the phone's clock."""
+    to: str
+    handler: str | None
+    """The timer handler that writes its text when it goes off (a question's deadline, a
+    reminder `send_text(..., handler=)`); None for a reminder set with its text."""
+    body: str = ""
+    """The text of a reminder set with one."""
 
 
 class Phone:
@@ -129,7 +168,7 @@ class Phone:
             answer = handler.lambda_handler(event, LambdaContext())
         if answer["statusCode"] != HTTPStatus.OK:
             raise AssertionError(f"the webhook answered {answer['statusCode']}: {answer['body']}")
-        self.outbox += [SentText(outgoing.to, outgoing.body, outgoing.media) for outgoing in sent]
+        self._sent(sent)
         later_reply = [
             OutgoingMessage(outgoing.body, outgoing.media)
             for outgoing in sent
@@ -137,6 +176,38 @@ class Phone:
         ]
         self.last = [*twiml_messages(answer["body"]), *later_reply]
         return [message.text for message in self.last]
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> list[SentText]:
+        """Let time pass on the phone's clock: the timers due by then go off, the earliest first,
+        and so do those they set that are due by then too (a nudge's own deadline); what they
+        sent, to this phone or to anyone, in order. Their handlers are those that answer the
+        phone: its router's, else replies.py's.
+
+        The clock stops at each timer's time on the way, so that a handler that sets another
+        timer sets it from the time it went off, as deployed, not from the end of the wait."""
+        clock = self.local_run.clock
+        until = clock.now() + timedelta(days=days, hours=hours, minutes=minutes).total_seconds()
+        sent: list[Outgoing] = []
+        with self.settings(), self.local_run.listening(_in_this_thread(sent.append)):
+            import replies  # once the environment it reads is set
+
+            router = self.local_run.router or replies.router
+            while (waiting := clock.waiting()) and waiting[0].queued_at <= until:
+                _move_on(clock, waiting[0].queued_at)
+                later.run_due_timers(router)
+            _move_on(clock, until)
+        return self._sent(sent)
+
+    @property
+    def timers(self) -> list[Waiting]:
+        """The timers waiting on the phone's clock, the soonest first."""
+        return [_waiting(job) for job in self.local_run.clock.waiting()]
+
+    def _sent(self, sent: list[Outgoing]) -> list[SentText]:
+        """The texts sent, as the phone lists them, added to its `outbox`."""
+        texts = [SentText(outgoing.to, outgoing.body, outgoing.media) for outgoing in sent]
+        self.outbox += texts
+        return texts
 
     def forget(self) -> None:
         """Forget this phone's conversation, as if it had never texted."""
@@ -200,6 +271,20 @@ def _set(values: dict[str, str | None]) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+def _waiting(job: Job) -> Waiting:
+    due = datetime.fromtimestamp(job.queued_at, UTC)
+    if isinstance(job, TimerJob):
+        return Waiting(due, job.to, job.handler)
+    if isinstance(job, TextJob):
+        return Waiting(due, job.to, None, job.body)
+    raise TypeError("a reply to a message waits on no clock")
+
+
+def _move_on(clock: LocalClock, moment: float) -> None:
+    """The clock moved on to `moment`, if it is not there already."""
+    clock.advance(minutes=max(moment - clock.now(), 0) / 60)
 
 
 def _in_this_thread(listener: Callable[[Outgoing], None]) -> Callable[[Outgoing], None]:

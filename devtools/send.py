@@ -7,17 +7,22 @@
 The request is the one Twilio makes for a new text: every field, a new MessageSid each time, and
 the signature, made with the token `make run` checks (`TWILIO_AUTH_TOKEN`, else env.json's public
 test token) for the URL the server rebuilds (https://127.0.0.1:PORT/sms, or
-`TWILIO_WEBHOOK_URL`). The answer's messages are printed as text, not XML.
+`TWILIO_WEBHOOK_URL`). The answer's messages are printed as text, not XML, then a line for each
+timer the answer set (`(timer set: survey_nudge for +1…34#5f2c9a1e in 1h)`), as `make run`
+keeps them in its file (devtools/kept_timers.py).
 """
 
 import argparse
 import http.client
 import mimetypes
 import sys
+import time
 from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from devtools.console import timer_due
+from devtools.kept_timers import kept, timers_file
 from devtools.local_port import DEFAULT_PORT, add_port_argument, signed_url
 from devtools.local_token import development_token, local_token
 from devtools.twilio_message import (
@@ -28,6 +33,8 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import NotTwimlError, OutgoingMessage, twiml_messages
+from sms_webhook.jobs import Job
+from sms_webhook.local_files import LocalFileRefusedError
 
 TIMEOUT_SECONDS = 15
 """As long as Twilio waits for an answer."""
@@ -113,6 +120,24 @@ def printed(messages: list[OutgoingMessage]) -> str:
     return "\n".join(lines)
 
 
+def timers_kept() -> dict[str, Job]:
+    """The timers `make run` keeps, by name; none when its file cannot be read: a line about
+    timers is not worth a failed send."""
+    try:
+        return kept(timers_file())
+    except (OSError, ValueError, LocalFileRefusedError):  # make run says why when it reads it
+        return {}
+
+
+def timers_set(before: dict[str, Job]) -> list[str]:
+    """A line for each timer kept now that was not `before` (those the answer set), the
+    soonest first."""
+    now = time.time()
+    new = [job for name, job in timers_kept().items() if name not in before]
+    new.sort(key=lambda job: job.queued_at)
+    return [f"(timer set: {timer_due(job, now)})" for job in new]
+
+
 def media_type(url: str, given: str | None) -> str:
     return given or mimetypes.guess_type(urlsplit(url).path)[0] or DEFAULT_MEDIA_TYPE
 
@@ -146,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         if urlsplit(arguments.media).scheme not in ("http", "https"):
             parser.error(f"MEDIA must be an http(s) URL, not {arguments.media!r}")
         media.append((arguments.media, media_type(arguments.media, arguments.media_type)))
+    before = timers_kept()
     try:
         messages = send(
             arguments.body, port=arguments.port, from_number=arguments.from_number, media=media
@@ -153,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     except SendError as error:
         print(error, file=sys.stderr)
         raise SystemExit(1) from None
-    print(printed(messages))
+    print("\n".join([printed(messages), *timers_set(before)]))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@ the local outbox, `.local/outbox.jsonl` (`OUTBOX_FILE`), never to Twilio or the 
 each text is printed when it is put there, `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`. A
 restart stops the later replies still running, and says so.
 
+Timers (a question's deadline, a reminder) go off on real time: each is printed when it is set
+(`timer set: survey_nudge for +1…34#5f2c9a1e in 1h`) and when it goes off (`timer went off:
+...`), before what it sends. They are kept in `.local/timers.json`, beside the outbox
+(devtools/kept_timers.py): those set before a restart go off after it, and one that fell due
+while `make run` was stopped goes off when it starts again.
+
 The server restarts when the function's code changes (devtools/supervise.py): this process keeps
 the listening socket, so requests wait through a restart, and runs the server in a child process
 (`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
@@ -34,8 +40,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devtools.console import banner, print_traceback, sent_line
+from devtools.console import banner, print_traceback, sent_line, timer_due, timer_named
 from devtools.function_code import import_handler
+from devtools.kept_timers import KeptClock, firing, timers_file
 from devtools.local_port import add_port_argument, cannot_listen, local_url
 from devtools.local_token import local_token
 from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT, own_local_folder_for
@@ -101,7 +108,8 @@ def serve(listening: socket.socket) -> None:
     # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
     # so it is called from another thread; the loop looks for it every 0.1 s.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    with local_run.using(local_run_here(server)):
+    clock = kept_clock()
+    with local_run.using(local_run_here(server, clock)), firing(clock, fire_due_timers):
         server.serve_forever(poll_interval=0.1)
         server.wait_for_answers()
     if running := server.later_jobs.wait(0):  # their threads end with this process
@@ -109,15 +117,38 @@ def serve(listening: socket.socket) -> None:
         print(f"{replies} still running, stopped with the server: nothing sent", flush=True)
 
 
-def local_run_here(server: WebhookServer) -> "LocalRun":
+def local_run_here(server: WebhookServer, clock: KeptClock) -> "LocalRun":
     """This process's local run (`sms_webhook/local_run.py`): jobs for later run here, each once
-    the answer to its message is out; each text put in the outbox is printed, and so is the
-    traceback of each error of reply code."""
+    the answer to its message is out, and timers wait on `clock`; each text put in the outbox is
+    printed, and so is the traceback of each error of reply code."""
     from sms_webhook.local_run import LocalRun
 
-    run = LocalRun(start=server.later_jobs.start, on_error=print_traceback)
+    run = LocalRun(start=server.later_jobs.start, on_error=print_traceback, clock=clock)
     run.listeners.append(lambda outgoing: print(sent_line(outgoing), flush=True))
     return run
+
+
+def kept_clock() -> KeptClock:
+    """The clock this process's timers wait on, holding those the server before it left (said in
+    a line): each timer set is printed, and each that goes off."""
+    clock = KeptClock(
+        timers_file(),
+        on_set=lambda job: print(f"timer set: {timer_due(job, clock.now())}", flush=True),
+        on_due=lambda job: print(f"timer went off: {timer_named(job)}", flush=True),
+    )
+    if waiting := clock.waiting():
+        soonest = timer_due(waiting[0], clock.now())
+        print(f"timers kept from before: {len(waiting)}, the soonest {soonest}", flush=True)
+    return clock
+
+
+def fire_due_timers() -> None:
+    """The timers due go off: their jobs run as later replies do, with the handlers that answer
+    messages (replies.py's, or a test's own)."""
+    from replies import router  # imported already, with the function
+    from sms_webhook import later, local_run
+
+    later.run_due_timers(local_run.router() or router)
 
 
 def _exit_when_the_supervisor_is_gone() -> None:

@@ -62,6 +62,12 @@ class LocalClock:
         with self._lock:
             return sorted(self._waiting.values(), key=lambda job: job.queued_at)
 
+    def by_name(self) -> dict[str, Job]:
+        """The jobs of the timers waiting, by name: what `make run` keeps in a file across its
+        restarts (`devtools/kept_timers.py`)."""
+        with self._lock:
+            return dict(self._waiting)
+
     def take_due(self) -> list[Job]:
         """The jobs of the timers due now, the earliest first, which no longer wait."""
         with self._lock:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from sms_webhook.sending import Outgoing
 from sms_webhook.telemetry import pseudonym
 from tests.support.later_replies import STAFF
 from tests.support.local_project import WAIT_SECONDS, copy_of_project
+from tests.support.twilio_requests import SENDER
 
 
 def run_chat(
@@ -44,30 +46,37 @@ def in_the_tests_folder(tmp_path: Path) -> tuple[str | Path, ...]:
     return ("--conversations", tmp_path / "c.json", "--outbox", tmp_path / "outbox.jsonl")
 
 
+def piped(tmp_path: Path, lines: tuple[str, ...], project: Path = PROJECT) -> list[str]:
+    """Pipe lines into a chat in `project` that keeps its conversations in the test's folder: its
+    stdout, once it has ended well and printed nothing else but metrics (a later reply sent
+    counts as one)."""
+    finished = run_chat(*in_the_tests_folder(tmp_path), lines=lines, project=project)
+    assert finished.returncode == 0
+    assert [line for line in finished.stderr.splitlines() if '{"_aws":' not in line] == []
+    return finished.stdout.splitlines()
+
+
 @pytest.fixture
 def chat(tmp_path):
-    """Pipe lines into a chat that keeps its conversations in the test's folder: its stdout, once
-    it has ended well and printed nothing else but metrics (a later reply sent counts as one)."""
+    """`piped` into a chat with the project's own replies."""
+    return lambda *lines: piped(tmp_path, lines)
 
-    def run(*lines: str) -> list[str]:
-        finished = run_chat(*in_the_tests_folder(tmp_path), lines=lines)
-        assert finished.returncode == 0
-        assert [line for line in finished.stderr.splitlines() if '{"_aws":' not in line] == []
-        return finished.stdout.splitlines()
 
-    return run
+def project_replying_with(tmp_path: Path, replies: str) -> Path:
+    """A copy of the project whose replies.py is `tests/support/<replies>`."""
+    project = tmp_path / "project"
+    project.mkdir()
+    copy_of_project(project)
+    shutil.copy(Path(__file__).parent / "support" / replies, project / "replies.py")
+    return project
 
 
 @pytest.fixture
 def later_project(tmp_path, monkeypatch) -> Path:
     """A copy of the project whose replies.py is `tests/support/later_replies.py`, its gate the file
     `gate` in the test's folder."""
-    project = tmp_path / "project"
-    project.mkdir()
-    copy_of_project(project)
-    shutil.copy(Path(__file__).parent / "support" / "later_replies.py", project / "replies.py")
     monkeypatch.setenv("GATE", str(tmp_path / "gate"))
-    return project
+    return project_replying_with(tmp_path, "later_replies.py")
 
 
 @pytest.fixture
@@ -177,14 +186,14 @@ def test_a_text_sent_first_prints_with_whom_it_is_to(later_chat):
     ]
 
 
-@pytest.fixture
-def terminal(later_project, tmp_path):
-    """A chat on `later_project` in a terminal (a pseudo-terminal), waiting for texts: the
-    terminal's side, to type on and read. The test ends the chat (`ended`), which must end well."""
+@contextlib.contextmanager
+def chat_in_a_terminal(project: Path, tmp_path: Path) -> Iterator[int]:
+    """A chat on `project` in a terminal (a pseudo-terminal), waiting for texts: the terminal's
+    side, to type on and read. The test ends the chat (`ended`), which must end well."""
     terminal, chat_side = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "devtools.chat", *in_the_tests_folder(tmp_path), "--wait", "10"],
-        cwd=later_project,
+        cwd=project,
         stdin=chat_side,
         stdout=chat_side,
         stderr=chat_side,
@@ -197,6 +206,13 @@ def terminal(later_project, tmp_path):
     finally:
         process.kill()
         os.close(terminal)
+
+
+@pytest.fixture
+def terminal(later_project, tmp_path):
+    """`chat_in_a_terminal` on `later_project`."""
+    with chat_in_a_terminal(later_project, tmp_path) as terminal:
+        yield terminal
 
 
 def ended(terminal: int) -> str:
@@ -249,6 +265,92 @@ def test_in_a_terminal_a_later_reply_and_its_new_prompt_are_one_write(tmp_path):
     assert terminal.writes == [f"\nbot to {pseudonym(STAFF, local_token())}> Ada asks\nyou> "]
 
 
+# Time passing: /wait and /timers
+
+
+@pytest.fixture
+def timer_chat(tmp_path):
+    """`piped` into a chat whose replies.py is `tests/support/timer_replies.py`: SURVEY's question
+    waits an hour for its answer, REMIND reminds staff in 30 minutes and tomorrow."""
+    project = project_replying_with(tmp_path, "timer_replies.py")
+    return lambda *lines: piped(tmp_path, lines, project)
+
+
+def test_wait_lets_an_unanswered_questions_deadline_go_off_and_prints_its_text(timer_chat):
+    assert timer_chat("SURVEY", "/wait 1h") == [
+        "bot> How did you hear about us?",
+        "(waiting 1h)",
+        "bot> Still there?",
+    ]
+
+
+def test_wait_short_of_every_timer_says_nothing_was_sent(timer_chat):
+    assert timer_chat("SURVEY", "/wait 59m")[1:] == ["(waiting 59m)", "(nothing was sent)"]
+
+
+def test_waits_add_up(timer_chat):
+    assert timer_chat("SURVEY", "/wait 30m", "/wait 1800s")[-1] == "bot> Still there?"
+
+
+def test_wait_takes_a_time_in_parts(timer_chat):
+    assert timer_chat("SURVEY", "/wait 1h30m")[1:] == ["(waiting 1h30m)", "bot> Still there?"]
+
+
+def test_wait_with_what_is_no_time_says_what_it_takes_and_lets_no_time_pass(timer_chat):
+    replies = timer_chat("SURVEY", "/wait 2 hours", "/wait", "/wait 1h")
+
+    assert replies[1:3] == [
+        "(/wait takes a time: 90s, 10m, 2h, 1d, or parts together: 1h30m)",
+        "(/wait takes a time: 90s, 10m, 2h, 1d, or parts together: 1h30m)",
+    ]
+    assert replies[3:] == ["(waiting 1h)", "bot> Still there?"]
+
+
+def test_a_reminder_to_another_number_prints_with_whom_it_is_to(timer_chat):
+    replies = timer_chat("REMIND", "/wait 30m")
+
+    assert replies[-1] == f"bot to {pseudonym(STAFF, local_token())}> Call back soon"
+
+
+def test_timers_due_in_one_wait_print_the_earliest_first(timer_chat):
+    replies = timer_chat("REMIND", "SURVEY", "/wait 1d")
+
+    assert [reply.split("> ")[1] for reply in replies[3:]] == [
+        "Call back soon",
+        "Still there?",
+        "Call back tomorrow",
+    ]
+
+
+def test_timers_lists_each_timer_waiting_and_when_it_goes_off_the_soonest_first(timer_chat):
+    staff, sender = pseudonym(STAFF, local_token()), pseudonym(SENDER, local_token())
+
+    assert timer_chat("REMIND", "SURVEY", "/wait 10m", "/timers")[-4:] == [
+        "(timers waiting, the soonest first)",
+        f"  reminder for {staff} in 20m",
+        f"  nudge for {sender} in 50m",
+        f"  reminder for {staff} in 23h50m",
+    ]
+
+
+def test_timers_says_so_when_none_waits(timer_chat):
+    assert timer_chat("/timers") == ["(no timer waits)"]
+
+
+def test_in_a_terminal_a_text_sent_at_wait_prints_as_a_reply_then_one_prompt(tmp_path):
+    project = project_replying_with(tmp_path, "timer_replies.py")
+    with chat_in_a_terminal(project, tmp_path) as terminal:
+        os.write(terminal, b"SURVEY\n")
+        read_until(terminal, "bot> How did you hear about us?\r\nyou> ")
+
+        os.write(terminal, b"/wait 1h\n")
+
+        assert read_until(terminal, "you> ") == (
+            "/wait 1h\r\n(waiting 1h)\r\nbot> Still there?\r\nyou> "
+        )
+        ended(terminal)
+
+
 def test_quit_ends_the_chat_before_the_next_line(chat):
     assert chat("/quit", "HOURS") == []
 
@@ -269,6 +371,8 @@ def test_help_lists_every_command_with_a_line_of_help(chat):
         "/from",
         "/channel",
         "/reset",
+        "/wait",
+        "/timers",
         "/help",
         "/quit",
     ]

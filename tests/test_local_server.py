@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,16 +16,19 @@ import pytest
 
 import handler
 from devtools.console import banner, escaped, print_traceback
+from devtools.kept_timers import KeptClock, firing
 from devtools.local_token import development_token, local_token
 from devtools.loopback import is_loopback
 from devtools.send import SendError, send
-from devtools.serve import local_run_here, use_local_outbox
+from devtools.send import main as send_main
+from devtools.serve import fire_due_timers, kept_clock, local_run_here, use_local_outbox
 from devtools.twilio_message import form_encode, twilio_signature
 from sms_webhook import local_run
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
 from tests.conftest import STAFF
-from tests.support.local_project import PROJECT, eventually
+from tests.support import timer_replies
+from tests.support.local_project import PROJECT, RunningServer, copy_of_project, eventually
 from tests.support.twilio_requests import SENDER, SMS, TOKEN, with_fields
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
@@ -324,7 +328,7 @@ def later_replies_served(local_server, monkeypatch, tmp_path):
     folder: the server."""
     monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
     use_local_outbox()  # the settings it changes are restored after each test (conftest.py)
-    with local_run.using(local_run_here(local_server)):
+    with local_run.using(local_run_here(local_server, kept_clock())):
         yield local_server
 
 
@@ -414,6 +418,139 @@ def test_a_restart_says_it_stopped_a_later_reply_still_running(make_run):
     make_run.edit("replies.py", "I'm busy questing right now!", "Back soon!")
 
     make_run.wait_for("^1 later reply still running, stopped with the server: nothing sent", mark)
+
+
+# Timers, on real time and kept across restarts
+
+
+@pytest.fixture
+def timers_served(later_replies_served, answer_with):
+    """`later_replies_served` answering with `tests/support/timer_replies.py`'s router, its
+    timers kept beside its outbox and fired as they fall due, as `make run` does: their clock.
+    The test moves it on rather than wait an hour."""
+    answer_with(timer_replies.router)
+    clock = local_run.current().clock
+    assert isinstance(clock, KeptClock)
+    with firing(clock, fire_due_timers):
+        yield clock
+
+
+def test_a_timer_set_is_printed_before_the_request_line(
+    later_replies_served, timers_served, capsys
+):
+    post_signed(later_replies_served, with_fields(SMS, Body="SURVEY"))
+
+    sender = pseudonym(SENDER, local_token())
+    assert lines_for_people(capsys.readouterr().out) == [
+        f"timer set: nudge for {sender} in 1h",
+        f'{sender} → "SURVEY" ⇒ "How did you hear about us?"',
+    ]
+
+
+def printed_as_timers_go_off(server, clock, sent, capsys, text: str, **moved: float) -> list[str]:
+    """What `make run` prints once `text` is answered and the clock moved on (`hours=1`): the
+    lines until a text has been sent."""
+    post_signed(server, with_fields(SMS, Body=text))
+    capsys.readouterr()
+
+    clock.advance(**moved)
+
+    assert eventually(lambda: sent)
+    return lines_for_people(capsys.readouterr().out)
+
+
+def test_a_timer_due_goes_off_a_line_saying_so_then_its_text_printed(
+    later_replies_served, timers_served, sent, capsys
+):
+    printed = printed_as_timers_go_off(
+        later_replies_served, timers_served, sent, capsys, "SURVEY", hours=1
+    )
+
+    sender = pseudonym(SENDER, local_token())
+    assert printed == [
+        f"timer went off: nudge for {sender}",
+        f"timer set: close for {sender} in 1d",
+        f'sent to {sender} ⇒ "Still there?"',
+    ]
+
+
+def test_a_reminder_to_another_number_goes_off_to_its_pseudonym(
+    later_replies_served, timers_served, sent, capsys
+):
+    printed = printed_as_timers_go_off(
+        later_replies_served, timers_served, sent, capsys, "REMIND", minutes=30
+    )
+
+    staff = pseudonym(timer_replies.STAFF, local_token())
+    assert printed == [
+        f"timer went off: reminder for {staff}",
+        f'sent to {staff} ⇒ "Call back soon"',
+    ]
+
+
+def test_the_timers_a_server_set_wait_for_the_server_after_it(later_replies_served, timers_served):
+    post_signed(later_replies_served, with_fields(SMS, Body="REMIND"))
+
+    assert kept_clock().by_name() == timers_served.by_name() != {}
+
+
+def test_make_send_shows_the_timers_its_text_set(later_replies_served, timers_served, capsys):
+    send_main(["--port", str(later_replies_served.server_port), "SURVEY"])
+
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-2:] == [
+        "How did you hear about us?",
+        f"(timer set: nudge for {pseudonym(SENDER, local_token())} in 1h)",
+    ]
+
+
+def test_make_send_shows_no_timer_for_a_text_that_set_none(
+    later_replies_served, timers_served, capsys
+):
+    post_signed(later_replies_served, with_fields(SMS, Body="SURVEY"))
+    capsys.readouterr()
+
+    send_main(["--port", str(later_replies_served.server_port), "a friend"])
+
+    assert capsys.readouterr().out.splitlines()[-1] == "Thanks!"
+
+
+@pytest.fixture
+def timers_run(tmp_path):
+    """`make run` on a copy of the project whose replies.py is `tests/support/timer_replies.py`."""
+    project = copy_of_project(tmp_path)
+    shutil.copy(PROJECT / "tests" / "support" / "timer_replies.py", project / "replies.py")
+    server = RunningServer(project)
+    yield server
+    server.close()
+
+
+@pytest.mark.slow
+def test_make_run_keeps_its_timers_across_a_restart(timers_run):
+    send("SURVEY", port=timers_run.port)
+    timers_run.wait_for("^timer set: nudge for ")
+    mark = timers_run.mark()
+
+    timers_run.edit("replies.py", "Still there?", "Still with us?")
+
+    timers_run.wait_for(r"^timers kept from before: 1, the soonest nudge for \S+ in 1h$", mark)
+
+
+@pytest.mark.slow
+def test_make_run_fires_a_timer_that_fell_due_while_it_restarted(timers_run):
+    send("REMIND", port=timers_run.port)
+    timers_run.wait_for("^timer set: reminder for .+ in 30m")
+    timers = timers_run.project / ".local" / "timers.json"
+    kept = json.loads(timers.read_text())
+    for job in kept.values():
+        job["queued_at"] -= 30 * 60  # half an hour went by
+    timers.write_text(json.dumps(kept))
+    mark = timers_run.mark()
+
+    timers_run.edit("replies.py", "Noted", "Noted!")
+
+    timers_run.wait_for("^timer went off: reminder for ", mark)
+    timers_run.wait_for('^sent to \\S+ ⇒ "Call back soon"', mark)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from devtools.phone import Phone, SentText
 from sms_webhook import later, local_run
 from sms_webhook.router import Router
 from tests.conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
+from tests.support import timer_replies
 
 SHELL = {
     "TWILIO_AUTH_TOKEN_PARAMETER": TOKEN_PARAMETER,
@@ -162,3 +163,106 @@ def test_a_phones_outbox_is_removed_with_the_phone(later_router):
     gc.collect()
 
     assert not outbox.exists()
+
+
+# Time: the phone's clock
+
+
+@pytest.fixture
+def timed() -> Router:
+    """The router of `tests/support/timer_replies.py`: a survey whose question waits an hour,
+    reminders to staff."""
+    return timer_replies.router
+
+
+def test_nothing_goes_off_before_its_time(timed):
+    phone = Phone(router=timed)
+    phone.send("SURVEY")
+
+    assert phone.advance(minutes=59) == []
+
+
+def test_a_question_unanswered_in_time_goes_off_and_its_text_is_returned(timed):
+    phone = Phone(router=timed)
+    phone.send("SURVEY")
+
+    assert phone.advance(hours=1) == [SentText(phone.address, "Still there?")]
+
+
+def test_a_question_answered_in_time_never_goes_off(timed):
+    phone = Phone(router=timed)
+    phone.send("SURVEY")
+    phone.send("a friend")
+
+    assert phone.advance(days=2) == []
+
+
+def test_a_timer_set_by_a_timer_that_is_due_too_goes_off_in_the_same_advance(timed):
+    phone = Phone(router=timed)
+    phone.send("SURVEY")
+
+    assert phone.advance(days=2) == [
+        SentText(phone.address, "Still there?"),
+        SentText(phone.address, "Closed: thanks anyway."),
+    ]
+
+
+def test_a_reminder_to_another_number_is_returned_and_in_the_outbox(timed):
+    phone = Phone(router=timed)
+    phone.send("REMIND")
+
+    assert phone.advance(minutes=30) == [SentText(timer_replies.STAFF, "Call back soon")]
+    assert phone.outbox == [SentText(timer_replies.STAFF, "Call back soon")]
+
+
+def test_timers_due_in_one_advance_go_off_the_earliest_first(timed):
+    phone = Phone(router=timed)
+    phone.send("REMIND")  # tomorrow's is set first
+
+    assert [text.body for text in phone.advance(days=1)] == ["Call back soon", "Call back tomorrow"]
+
+
+def test_timers_lists_what_waits_the_soonest_first(timed):
+    phone = Phone(router=timed)
+    phone.send("REMIND")
+    phone.send("SURVEY")
+
+    assert [(timer.to, timer.handler or timer.body) for timer in phone.timers] == [
+        (timer_replies.STAFF, "Call back soon"),
+        (phone.address, "nudge"),
+        (timer_replies.STAFF, "Call back tomorrow"),
+    ]
+
+
+def test_a_timer_that_went_off_no_longer_waits(timed):
+    phone = Phone(router=timed)
+    phone.send("REMIND")
+
+    phone.advance(hours=1)
+
+    assert [timer.body for timer in phone.timers] == ["Call back tomorrow"]
+
+
+def test_a_timer_is_due_when_the_clock_has_moved_on_that_long(timed):
+    phone = Phone(router=timed)
+    phone.send("SURVEY")
+    [deadline] = phone.timers
+
+    assert deadline.due.timestamp() - phone.local_run.clock.now() == pytest.approx(3600, abs=5)
+
+
+def test_advance_answers_with_the_router_a_test_installed(timed, answer_with):
+    answer_with(timed)
+    phone = Phone()
+    phone.send("SURVEY")
+
+    assert phone.advance(hours=1) == [SentText(phone.address, "Still there?")]
+
+
+def test_a_timer_going_off_reaches_no_aws_whatever_the_shell_names(timed, aws):
+    phone = Phone(router=timed)
+    phone.send("SURVEY")
+
+    phone.advance(days=2)
+
+    assert calls(aws) == 0
