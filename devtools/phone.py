@@ -78,7 +78,6 @@ from devtools.twiml_answer import OutgoingMessage, twiml_messages
 from sms_webhook import Router, later
 from sms_webhook.conversation_store import FileStore, conversation_key
 from sms_webhook.jobs import Job, TextJob, TimerJob
-from sms_webhook.local_clock import LocalClock
 from sms_webhook.local_run import LocalRun, installed, using
 from sms_webhook.local_run import router as installed_router
 from sms_webhook.sending import Outgoing
@@ -191,11 +190,7 @@ class Phone:
         with self.settings(), self.local_run.listening(_in_this_thread(sent.append)):
             import replies  # once the environment it reads is set
 
-            router = self.local_run.router or replies.router
-            while (waiting := clock.waiting()) and waiting[0].queued_at <= until:
-                _move_on(clock, waiting[0].queued_at)
-                later.run_due_timers(router)
-            _move_on(clock, until)
+            later.run_due_timers(self.local_run.router or replies.router, until)
         return self._sent(sent)
 
     @property
@@ -280,11 +275,6 @@ def _waiting(job: Job) -> Waiting:
     if isinstance(job, TextJob):
         return Waiting(due, job.to, None, job.body)
     raise TypeError("a reply to a message waits on no clock")
-
-
-def _move_on(clock: LocalClock, moment: float) -> None:
-    """The clock moved on to `moment`, if it is not there already."""
-    clock.advance(minutes=max(moment - clock.now(), 0) / 60)
 
 
 def _in_this_thread(listener: Callable[[Outgoing], None]) -> Callable[[Outgoing], None]:

@@ -180,16 +180,26 @@ def cancel_text(to: str, key: str) -> Cancelled:
     return "cancelled" if withdrawn else "unknown"
 
 
-def run_due_timers(router: Router) -> int:
-    """On this machine: the jobs of the timers due on the local clock, put on the local queue,
-    earliest first, with those they set that are due too (a nudge's own deadline, once the
-    clock was moved a day); how many. Deployed, the Scheduler does it."""
+def run_due_timers(router: Router, until: float | None = None) -> int:
+    """On this machine: the timers due on the local clock go off, the earliest first, their jobs
+    put on the local queue, as the Scheduler puts them on the queue deployed; how many. With
+    `until` (a time ahead: the phone's `advance`, `make chat`'s `/wait`), the clock moves on to it,
+    stopping at each timer's time on the way, so that a timer set by one that goes off counts
+    from when that one went off (a nudge's own deadline), and goes off too if due by `until`."""
     clock = local_clock.current()
     fired = 0
-    while clock and (due := clock.take_due()):
+    while clock is not None:
+        waiting = clock.waiting()
+        if until is not None and waiting and waiting[0].queued_at <= until:
+            clock.move_to(waiting[0].queued_at)
+        due = clock.take_due()
+        if not due:
+            break
         for job in due:
             enqueue(job, router)
             fired += 1
+    if clock is not None and until is not None:
+        clock.move_to(until)
     return fired
 
 
