@@ -17,6 +17,7 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook import timers
+from sms_webhook.config import ConfigurationError
 from sms_webhook.conversation import Conversation
 from sms_webhook.jobs import TextJob, TimerJob, decode
 from sms_webhook.later import InvalidTextError, cancel_text, send_text
@@ -244,6 +245,15 @@ def test_a_stack_deployed_from_an_older_template_refuses_a_reminder_at_once_and_
     assert "SCHEDULE_GROUP" in line["reason"]
     assert "deploy this release's template.yaml" in line["reason"]
     assert queued(later_queue) == []
+
+
+def test_a_stack_deployed_from_an_older_template_refuses_a_cancel_as_misconfigured(
+    later_queue, published
+):
+    with pytest.raises(ConfigurationError, match="SCHEDULE_GROUP"):
+        cancel_text(SENDER, REMINDER_KEY)
+
+    assert "TimersFailed" not in [m["name"] for m in published()]  # no outage
 
 
 # Going off: the worker gets what the schedule puts on the queue
