@@ -20,11 +20,15 @@ Measured in fresh processes (bench/drivers/), interleaved (A B C A B C ...), med
   on the first, making the SQS client; a moto server's queue on loopback), and the worker's cold
   start on one job: its texts into the local outbox, or through twilio's REST client to a fake of
   Twilio's Messages API on loopback, with and without each send recorded once in DynamoDB (moto);
+- timers: what setting a reminder costs (`send_text(..., at=...)`: one EventBridge Scheduler
+  CreateSchedule, to a moto server on loopback), each call timed: median and 95th percentile;
+  `--timers-only` measures it alone, into the results.json and docs/benchmark.md of the last run;
 - with --before DIR, the project's cold start A/B against another checkout of it (the same
   virtualenv, interleaved): what a change costs the cold start;
 - artifact sizes: the files each would deploy, unzipped and zipped.
 Ratios are project/floor and project/flask, because this machine is noisy. What is measured is
-in bench/webhook.py, later_replies.py, worker.py and journey.py; bench/report.py writes the tables.
+in bench/webhook.py, later_replies.py, worker.py, timers.py and journey.py; bench/report.py
+writes the tables.
 """
 
 import argparse
@@ -51,8 +55,10 @@ from bench.report import (  # noqa: E402
     machine,
     markdown,
     table,
+    timers_table,
     worker_table,
 )
+from bench.timers import TimerFigures, measure_timers  # noqa: E402
 from bench.webhook import (  # noqa: E402
     measure_caches,
     measure_contenders,
@@ -86,6 +92,7 @@ def measure(rounds: int, loops: int, before: Path | None = None) -> Report:
         **against_before,
         "later_replies": measure_later(rounds, loops),
         "worker": measure_worker(rounds),
+        "timers": measure_timers(rounds, loops),
         "caches": measure_caches(valid, forged, loops, env),
         "conversations": measure_conversations(loops, env),
     }
@@ -96,7 +103,7 @@ def smoke() -> None:
     check(measure(rounds=1, loops=1))
     print(
         "benchmark smoke: every contender answers 200 to signed events and 403 to forged ones; "
-        "later replies are queued, and the worker sends each once"
+        "later replies are queued, and the worker sends each once; each reminder set is a schedule"
     )
 
 
@@ -116,6 +123,24 @@ def check(report: Report) -> None:
     worker = report["worker"]
     if worker["failed"] or worker["twilio_requests_right"] != worker["twilio_requests_expected"]:
         raise SystemExit(f"the worker did not send each later reply right once: {worker}")
+    check_timers(report["timers"])
+
+
+def check_timers(timers: TimerFigures) -> None:
+    if timers["schedules"] != timers["calls"]:
+        raise SystemExit(f"{timers['calls']} reminders set, {timers['schedules']} schedules")
+
+
+def timers_only(rounds: int, loops: int, output: Path, markdown_file: Path) -> None:
+    """The timers measured again, the rest of the last run's figures kept as they are."""
+    WORK.mkdir(exist_ok=True)
+    prepare("project", CONTENDERS["project"], ["boto3"])
+    results: Results = json.loads(output.read_text())
+    results["timers"] = measure_timers(rounds, loops)
+    check_timers(results["timers"])
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    markdown_file.write_text(markdown(results))
+    print(f"{timers_table(results)}\nwritten to {output}, {markdown_file}")
 
 
 def main() -> None:
@@ -130,9 +155,17 @@ def main() -> None:
         type=Path,
         help="another checkout of the project (a copy of main): its cold start, A/B",
     )
+    parser.add_argument(
+        "--timers-only",
+        action="store_true",
+        help="measure the timers alone, into the results.json and markdown of the last run",
+    )
     args = parser.parse_args()
     if args.smoke:
         smoke()
+        return
+    if args.timers_only:
+        timers_only(args.rounds, args.loops, args.output, args.markdown)
         return
     report = measure(args.rounds, args.loops, args.before)
     check(report)

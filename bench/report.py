@@ -8,6 +8,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from bench.journey import JOURNEY_RUNS, JOURNEY_TESTS
 from bench.later_replies import LaterFigures
+from bench.timers import TimerFigures
 from bench.webhook import BeforeFigures, CacheFigures, ContenderFigures, Ratios, SsmFigures
 from bench.worker import WORKER_RUNS, WorkerFigures
 
@@ -36,6 +37,7 @@ class Report(TypedDict):
     """With `--before` only."""
     later_replies: LaterFigures
     worker: WorkerFigures
+    timers: TimerFigures
     caches: dict[str, CacheFigures]
     conversations: dict[str, float]
 
@@ -161,6 +163,21 @@ def worker_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def timers_table(report: Report) -> str:
+    timers = report["timers"]
+    return "\n".join(
+        [
+            "| a reminder set: `send_text(..., at=timedelta(hours=1))`, one CreateSchedule | ms |",
+            "|---|---:|",
+            f"| median of {timers['calls'] - timers['processes']} calls | "
+            f"{timers['median_ms']:.2f} |",
+            f"| 95th percentile | {timers['p95_ms']:.2f} |",
+            "| a process's first: boto3 imported, the Scheduler's client made, one call | "
+            f"{timers['first_ms']:.1f} |",
+        ]
+    )
+
+
 def before_table(report: Report) -> str:
     now, before = report["contenders"]["project"], report["before"]
     return "\n".join(
@@ -230,6 +247,12 @@ def markdown(report: Results) -> str:
         "REST client sends to a fake of Twilio's Messages API on loopback (plain HTTP), "
         "DynamoDB is a moto server on loopback:\n\n"
         f"{worker_table(report)}\n\n"
+        "## Timers\n\n"
+        "What setting a reminder costs the handler or script that sets it: one EventBridge "
+        "Scheduler call, to a moto server on loopback (the time moto takes included; the real "
+        f"Scheduler is further away), in {report['timers']['processes']} fresh processes, each "
+        "with a schedule group of its own, each reminder a new schedule:\n\n"
+        f"{timers_table(report)}\n\n"
         f"{before_section(report)}"
         "## The journey\n\n"
         "What a developer waits for, on the same machine:\n\n"

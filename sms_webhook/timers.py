@@ -147,8 +147,9 @@ def stop(name: str) -> bool:
     """Withdraw the timer `name`; False when none of that name waits (it went off, or never was)."""
     if not later_queue():
         return _local_clock(name).stop(name)
+    group = timer_settings().group  # a stack without it is misconfigured, not unreachable
     try:
-        aws.client("scheduler").delete_schedule(Name=name, GroupName=timer_settings().group)
+        aws.client("scheduler").delete_schedule(Name=name, GroupName=group)
     except Exception as error:
         if error_code(error) == "ResourceNotFoundException":
             return False

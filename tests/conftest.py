@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,7 @@ def environment(monkeypatch, tmp_path):
         "TWILIO_ACCOUNT_SID",
         "TWILIO_API_KEY_PARAMETER",
         "STATUS_CALLBACK_URL",
+        *config.TIMER_VARIABLES,
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -472,6 +474,44 @@ def later_queue(idempotency_table, monkeypatch):
     return url
 
 
+SCHEDULE_GROUP = "twilio-sms-webhook-timers"
+"""The stack's schedule group, where its timers wait."""
+SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/twilio-sms-webhook-SchedulerRole"
+"""The role the Scheduler puts due jobs on the queue with."""
+DEAD_LETTER_QUEUE = "LaterRepliesDeadLetterQueue"
+"""Where the later-replies queue moves a job that keeps failing."""
+JOB_ATTEMPTS = 5
+"""The receives of a job before SQS moves it to the dead-letter queue: template.yaml's
+`maxReceiveCount` (tests/test_template.py holds it to it)."""
+
+
+@pytest.fixture
+def scheduler(later_queue, monkeypatch):
+    """A deployed stack's timers: EventBridge Scheduler (moto) with the stack's schedule group, the
+    later-replies queue redriven to its dead-letter queue as template.yaml has them, and the timer
+    settings in the environment: the Scheduler client. moto records schedules and never fires
+    them: a test delivers what one would (tests/test_timers.py)."""
+    sqs = boto3.client("sqs")
+    dead_letters = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE)["QueueUrl"]
+    queue_arn, dead_letter_arn = (
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        for url in (later_queue, dead_letters)
+    )
+    redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": JOB_ATTEMPTS}
+    sqs.set_queue_attributes(
+        QueueUrl=later_queue, Attributes={"RedrivePolicy": json.dumps(redrive)}
+    )
+    client = boto3.client("scheduler")
+    client.create_schedule_group(Name=SCHEDULE_GROUP)
+    monkeypatch.setenv("SCHEDULE_GROUP", SCHEDULE_GROUP)
+    monkeypatch.setenv("SCHEDULER_ROLE_ARN", SCHEDULER_ROLE_ARN)
+    monkeypatch.setenv("LATER_QUEUE_ARN", queue_arn)
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_ARN", dead_letter_arn)
+    return client
+
+
 @pytest.fixture
 def twilio_api(monkeypatch) -> TwilioMessages:
     """Twilio's Messages API as the worker's REST client reaches it: a recording stand-in."""
@@ -511,6 +551,27 @@ def texting_staff(answer_with) -> Router:
     def call_an_agent(message):
         send_text(STAFF, f"A customer asks: {message.body}", key=message.sid)
         return "An agent will text you back shortly."
+
+    answer_with(router)
+    return router
+
+
+REMINDER_KEY = "table"
+"""The key `reminding`'s handler sets its reminder under."""
+
+
+@pytest.fixture
+def reminding(answer_with) -> Router:
+    """Replace the reply code with a handler that sets a reminder for each message's sender, an
+    hour ahead, under `REMINDER_KEY` (`send_text(..., at=)`), and says so."""
+    router = Router()
+
+    @router.fallback
+    def book(message):
+        send_text(
+            message.from_number, "Your table is ready", key=REMINDER_KEY, at=timedelta(hours=1)
+        )
+        return "We will text you when your table is ready."
 
     answer_with(router)
     return router

@@ -7,12 +7,13 @@ or the table, a loopback proxy to a moto server that answers some calls late, ne
 error; botocore's Stubber for throttling and denial.
 """
 
+import contextlib
 import http.server
 import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import boto3
@@ -25,10 +26,11 @@ from moto.server import ThreadedMotoServer
 import handler
 from devtools.invoke import free_port
 from devtools.lambda_context import LambdaContext
-from sms_webhook import aws, config
+from sms_webhook import aws, config, deadlines
 from tests.conftest import (
     CONVERSATION_TABLE,
     IDEMPOTENCY_TABLE,
+    SCHEDULE_GROUP,
     SHARED_KEYS_PATH,
     TOKEN_PARAMETER,
     create_table,
@@ -235,6 +237,26 @@ class Failure:
     status: int
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A loopback server's request handler: no line per request in the tests' output."""
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def serve(handler: type[QuietHandler]) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """`handler` answering on a loopback port, from a thread of its own until `stop`: the server
+    and its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def stop(server: http.server.ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
 class DynamoDBProxy:
     """A loopback HTTP proxy to DynamoDB (a moto server) that fails the calls a test picks:
     `fault(call)` says how, or None to pass the call on as it is."""
@@ -244,7 +266,7 @@ class DynamoDBProxy:
     ) -> None:
         proxy = self
 
-        class Forward(http.server.BaseHTTPRequestHandler):
+        class Forward(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 operation = self.headers["X-Amz-Target"].rpartition(".")[2]
@@ -283,20 +305,14 @@ class DynamoDBProxy:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the function gave up waiting, as the test made it
 
-            def log_message(self, *_: object) -> None:
-                pass
-
         self.calls = 0
         self.lock = threading.Lock()
         self.closing = threading.Event()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server, self.url = serve(Forward)
 
     def close(self) -> None:
         self.closing.set()
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 @pytest.fixture
@@ -539,3 +555,89 @@ def test_a_failing_conversation_store_is_logged_with_the_operation_and_counted(
 
     assert store_failures(logs) == [failing_conversation_store]
     assert counted("ConversationStoreFailures", published()) == [1]
+
+
+# The Scheduler failing as a handler sets a reminder: no promise the stack cannot keep
+
+
+@contextlib.contextmanager
+def refusing(code: str, status: int) -> Iterator[str]:
+    """A loopback endpoint of a REST-JSON AWS service (the Scheduler) that answers every call
+    with one error, its code where AWS puts it (`x-amzn-ErrorType`): its URL."""
+
+    class Refuse(QuietHandler):
+        def refuse(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            content = json.dumps({"Message": f"{code} (a test's)"}).encode()
+            self.send_response(status)
+            self.send_header("x-amzn-ErrorType", code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_POST = do_DELETE = refuse
+
+    server, url = serve(Refuse)
+    try:
+        yield url
+    finally:
+        stop(server)
+
+
+@pytest.fixture
+def scheduler_hanging(silent, scheduler, monkeypatch) -> str:
+    """The Scheduler accepts connections and never answers: the reason logged."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SCHEDULER", silent.url)
+    return "ReadTimeoutError"
+
+
+def scheduler_refusing(code: str, status: int, monkeypatch) -> Iterator[str]:
+    with refusing(code, status) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SCHEDULER", url)
+        yield code
+
+
+@pytest.fixture
+def scheduler_throttling(scheduler, monkeypatch) -> Iterator[str]:
+    """The Scheduler answers every call: too many, slow down."""
+    yield from scheduler_refusing("ThrottlingException", 429, monkeypatch)
+
+
+@pytest.fixture
+def scheduler_denying(scheduler, monkeypatch) -> Iterator[str]:
+    """The function's role may not create schedules (a policy changed by hand)."""
+    yield from scheduler_refusing("AccessDeniedException", 403, monkeypatch)
+
+
+@pytest.fixture(params=["scheduler_hanging", "scheduler_throttling", "scheduler_denying"])
+def failing_scheduler(request, reminding) -> str:
+    """The Scheduler failing as each fixture of `params` has it, and reply code that sets a
+    reminder: the reason the failure is logged with."""
+    reason: str = request.getfixturevalue(request.param)
+    return reason
+
+
+@pytest.mark.slow
+def test_a_reminder_the_scheduler_cannot_set_is_a_503_within_twilios_wait(failing_scheduler):
+    response, seconds = timed(signed(rest_request(), REST_URL))
+
+    assert (response["statusCode"], response["body"]) == (
+        503,
+        "Service Unavailable: try again later",
+    )
+    assert seconds < deadlines.TWILIO_WAIT - deadlines.LATE_MARGIN
+
+
+@pytest.mark.slow
+def test_a_reminder_the_scheduler_cannot_set_is_logged_with_why_and_counted_and_not_queued(
+    failing_scheduler, scheduler, later_queue, logs, published
+):
+    timed(signed(rest_request(), REST_URL))
+
+    [line] = [r for r in logs.records if r["message"] == "timer not set"]
+    assert (line["level"], line["reason"]) == ("ERROR", failing_scheduler)
+    assert "Traceback" not in logs.text
+    assert counted("TimersFailed", published()) == [1]
+    assert scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"] == []
+    assert "Messages" not in boto3.client("sqs").receive_message(QueueUrl=later_queue)
