@@ -24,7 +24,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
@@ -596,6 +596,11 @@ class Conversations:
             return Run(answered.texts, conflicted=True, seconds=seconds)
         except Exception as error:  # any failure of the store: the reply still goes out
             _store_failed("write", error)
+        else:  # a question this visit voided needs no deadline: one withdrawn costs no run
+            waiting = "" if conversation.ended else (change or stored).expecting
+            voided = _expectation_id(stored.expecting)
+            if voided is not None and voided not in (visit.waits_for, _expectation_id(waiting)):
+                _withdraw(voided)
         return Run(answered.texts, conflicted=False, seconds=seconds)
 
     def _run(
@@ -744,6 +749,13 @@ def _expecting(visit: Visit, conversation: Conversation) -> str:
     otherwise, due = conversation.expected
     expectation = timers.expectation_id(visit.key, visit.sid, otherwise)
     return _json([expectation, otherwise, due.timestamp()])
+
+
+def _withdraw(expectation: str) -> None:
+    """Withdraw the deadline of a question no longer waiting; one that cannot be (logged where it
+    failed) goes off into a conversation that no longer waits for it, and is void."""
+    with suppress(timers.NotScheduledError):  # logged and counted where it failed
+        timers.stop(timers.deadline_name(expectation))
 
 
 def _expectation_id(expecting: str) -> str | None:
