@@ -4,7 +4,8 @@ a store it can do without (deduplication, conversations) costs no reply.
 Real faults where possible: an SSM endpoint on a closed loopback port (then a moto server on that
 port), a loopback socket that accepts connections and never answers, moto without the parameter
 or the table, a loopback proxy to a moto server that answers some calls late, never, or with an
-error; botocore's Stubber for throttling and denial.
+error; botocore's Stubber for SSM's throttling and denial, a loopback endpoint answering the
+Scheduler's.
 """
 
 import contextlib
