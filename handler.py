@@ -32,6 +32,7 @@ from sms_webhook.form import (
     UndecodableError,
     request_fields,
 )
+from sms_webhook.jobs import NotScheduledError
 from sms_webhook.later import QueueUnavailableError, answer_now
 from sms_webhook.message import IncomingMessage, MalformedMessageError
 from sms_webhook.origin import replying_to
@@ -41,7 +42,6 @@ from sms_webhook.router import Router
 from sms_webhook.signature import Rejected, replay_key, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
-from sms_webhook.timers import NotScheduledError
 from sms_webhook.twiml import message_count, messaging_response
 from sms_webhook.urls import STATUS_ROUTE, status_callback_url
 

@@ -108,39 +108,6 @@ def later_queue_url() -> str | None:
     return os.environ.get("LATER_QUEUE_URL", "").strip() or None
 
 
-class TimerSettings(NamedTuple):
-    """Where a deployed stack's timers wait (EventBridge Scheduler), and where they go when due."""
-
-    group: str
-    """The stack's schedule group (`SCHEDULE_GROUP`)."""
-    role_arn: str
-    """The role the Scheduler sends with (`SCHEDULER_ROLE_ARN`)."""
-    queue_arn: str
-    """The later-replies queue a due timer's job goes to (`LATER_QUEUE_ARN`)."""
-    dead_letter_arn: str
-    """Where a job the Scheduler could not deliver goes (`DEAD_LETTER_QUEUE_ARN`)."""
-
-
-TIMER_VARIABLES = (
-    "SCHEDULE_GROUP",
-    "SCHEDULER_ROLE_ARN",
-    "LATER_QUEUE_ARN",
-    "DEAD_LETTER_QUEUE_ARN",
-)
-
-
-def timer_settings() -> TimerSettings:
-    """The stack's timer settings; `ConfigurationError` when one is missing (a stack deployed
-    from a template older than this code)."""
-    values = {name: os.environ.get(name, "").strip() for name in TIMER_VARIABLES}
-    if not all(values.values()):
-        missing = ", ".join(name for name, value in values.items() if not value)
-        raise ConfigurationError(
-            f"reminders and deadlines need {missing}: deploy this release's template.yaml"
-        )
-    return TimerSettings(*values.values())
-
-
 def later_queue() -> str | None:
     """The queue of later replies, checked: `ConfigurationError` when the worker would send
     nothing (no deduplication table), said when a job is queued rather than when it runs."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
-from sms_webhook.timers import NotScheduledError, due_at
+from sms_webhook.jobs import NotScheduledError
 
 
 class Turn(NamedTuple):
@@ -86,4 +86,6 @@ class Conversation:
             raise NotScheduledError("no conversation to wait in: its store is unavailable")
         if not isinstance(within, timedelta):
             raise TypeError("within is a timedelta: timedelta(hours=1)")
+        from sms_webhook.timers import due_at  # loaded by the handlers that set timers only
+
         self.expected = Expectation(otherwise, datetime.fromtimestamp(due_at(within), UTC))

@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
-from sms_webhook import aws, deadlines, timers
+from sms_webhook import aws, deadlines, origin
 from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Expectation, Turn
-from sms_webhook.jobs import Job, TimerJob
+from sms_webhook.jobs import Job, NotScheduledError, TimerJob
 from sms_webhook.local_files import open_private
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import Text
@@ -570,7 +570,7 @@ class Conversations:
                 expecting=_expectation(expecting),
             )
             run = partial(_answer_and_wait, visit, answer)
-            with timers.noted() as set_here:
+            with origin.noting_timers() as set_here:
                 answered, seconds = self._run(store, key, stored, run, conversation)
             expecting = _expecting(visit, conversation)
             keep_until = _kept_for(visit, set_here, keep_until)
@@ -711,7 +711,7 @@ def _answer_and_wait(
     before the conversation is saved, so that no conversation waits for a deadline never set."""
     answered = answer(conversation)
     if conversation.expected and not conversation.ended:
-        from sms_webhook import origin  # only for a conversation that waits
+        from sms_webhook import timers  # only for a conversation that waits
 
         answering = origin.current() or origin.Origin("", "", None)
         otherwise, due = conversation.expected
@@ -746,15 +746,18 @@ def _expecting(visit: Visit, conversation: Conversation) -> str:
     """What the conversation waits for once this visit is over, as it is stored."""
     if conversation.expected is None or conversation.ended:
         return ""
+    from sms_webhook.timers import expectation_id
+
     otherwise, due = conversation.expected
-    expectation = timers.expectation_id(visit.key, visit.sid, otherwise)
-    return _json([expectation, otherwise, due.timestamp()])
+    return _json([expectation_id(visit.key, visit.sid, otherwise), otherwise, due.timestamp()])
 
 
 def _withdraw(expectation: str) -> None:
     """Withdraw the deadline of a question no longer waiting; one that cannot be (logged where it
     failed) goes off into a conversation that no longer waits for it, and is void."""
-    with suppress(timers.NotScheduledError):  # logged and counted where it failed
+    from sms_webhook import timers
+
+    with suppress(NotScheduledError):  # logged and counted where it failed
         timers.stop(timers.deadline_name(expectation))
 
 

@@ -22,6 +22,13 @@ VERSION = 1
 release that wrote it."""
 
 
+class NotScheduledError(Exception):
+    """A job that waits for its time (a timer: `sms_webhook/timers.py`) could not be set or
+    withdrawn (the Scheduler unreachable, throttled, denied): the caller must know, since nothing
+    will happen at that time. Here, beside the jobs, so that the webhook knows it without loading
+    the timers' code."""
+
+
 class UnreadableJobError(ValueError):
     """What the queue carried is no job this code can run; the text says why, and holds nothing
     a message said."""

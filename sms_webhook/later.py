@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
-from sms_webhook import aws, deadlines, local_clock, local_run, origin, timers
+from sms_webhook import aws, deadlines, local_run, origin
 from sms_webhook.config import (
     later_queue,
     send_from,
@@ -140,6 +140,8 @@ def send_text(
     if at is None:
         enqueue(TextJob(to, body, tuple(urls), key, account_sid, sender, callback))
         return
+    from sms_webhook import timers  # loaded by the handlers that set timers only
+
     due = int(timers.due_at(at))
     job: Job = (
         TextJob(to, body, tuple(urls), key, account_sid, sender, callback, queued_at=due)
@@ -168,6 +170,8 @@ def cancel_text(to: str, key: str) -> Cancelled:
     the worker is stopped there). A key, once sent or cancelled, is spent: a new reminder needs a
     new key. `NotScheduledError` when the Scheduler could not be reached: nothing was withdrawn.
     """
+    from sms_webhook import local_clock, timers
+
     name = timers.reminder_name(to, key)
     withdrawn = timers.stop(name)
     if later_queue():
@@ -186,6 +190,8 @@ def run_due_timers(router: Router, until: float | None = None) -> int:
     `until` (a time ahead: the phone's `advance`, `make chat`'s `/wait`), the clock moves on to it,
     stopping at each timer's time on the way, so that a timer set by one that goes off counts
     from when that one went off (a nudge's own deadline), and goes off too if due by `until`."""
+    from sms_webhook import local_clock  # a local run only
+
     clock = local_clock.current()
     fired = 0
     while clock is not None:

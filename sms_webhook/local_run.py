@@ -21,13 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sms_webhook import local_clock
 from sms_webhook.config import ConfigurationError, outbox_file
 from sms_webhook.jobs import Job
-from sms_webhook.local_clock import LocalClock
 from sms_webhook.router import Router
 
-if TYPE_CHECKING:  # the webhook imports this module; only a local run sends
+if TYPE_CHECKING:  # the webhook imports this module; only a local run sends, or keeps time
+    from sms_webhook.local_clock import LocalClock
     from sms_webhook.sending import Outgoing
 
 NO_OUTBOX = "later replies need LATER_QUEUE_URL (deployed) or OUTBOX_FILE (a local run)"
@@ -56,8 +55,10 @@ class LocalRun:
         router: Router | None = None,
         start: Start = at_once,
         on_error: Callable[[Exception], None] | None = None,
-        clock: LocalClock | None = None,
+        clock: "LocalClock | None" = None,
     ) -> None:
+        from sms_webhook.local_clock import LocalClock
+
         self.outbox = str(outbox) if outbox else None
         self.clock = clock or LocalClock()
         self.router = router
@@ -114,6 +115,8 @@ _lock = threading.Lock()
 def using(run: LocalRun) -> Iterator[LocalRun]:
     """`run` takes the jobs, timers and texts of every thread meanwhile: one local run per
     process, as one queue deployed."""
+    from sms_webhook import local_clock
+
     with _lock:
         _installed.append(run)
     try:

@@ -1,7 +1,8 @@
 """Who a text sent first goes out as: while a handler answers a message, the texts it sends
 (`send_text`) go out like its reply, from the account and the number that message was sent to,
 with delivery reports where its reply's go. A script calling `send_text` has to be told instead
-(the stack's `SendFrom` and `TwilioAccountSid`).
+(the stack's `SendFrom` and `TwilioAccountSid`). And which timers a handler set while it answered:
+a conversation keeps itself until those that will visit it have gone off.
 """
 
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import NamedTuple
 
+from sms_webhook.jobs import Job
 from sms_webhook.message import IncomingMessage
 
 
@@ -60,3 +62,24 @@ def on_channel_of(to: str, number: str) -> str:
         return number
     channel, colon, _ = to.rpartition(":")
     return f"{channel}{colon}{number.rpartition(':')[2]}"
+
+
+_timers_set: ContextVar[list[Job] | None] = ContextVar("timers_set", default=None)
+
+
+@contextmanager
+def noting_timers() -> Iterator[list[Job]]:
+    """The jobs of the timers set meanwhile in this context (`sms_webhook/timers.py`)."""
+    jobs: list[Job] = []
+    token = _timers_set.set(jobs)
+    try:
+        yield jobs
+    finally:
+        _timers_set.reset(token)
+
+
+def note_timer(job: Job) -> None:
+    """A timer was set: told to whoever notes them now."""
+    noting = _timers_set.get()
+    if noting is not None:
+        noting.append(job)

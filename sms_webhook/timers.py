@@ -14,14 +14,13 @@ reached, `NotScheduledError`, and the webhook answers 503 rather than promise wh
 """
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+import os
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from sms_webhook import aws, local_clock
-from sms_webhook.config import later_queue, timer_settings
-from sms_webhook.jobs import Job, encode
+from sms_webhook import aws, local_clock, origin
+from sms_webhook.config import ConfigurationError, later_queue
+from sms_webhook.jobs import Job, NotScheduledError, encode
 from sms_webhook.telemetry import count, logger
 
 SOONEST = timedelta(minutes=1)
@@ -36,13 +35,41 @@ DELIVERY_RETRIES = {"MaximumEventAgeInSeconds": 24 * 60 * 60, "MaximumRetryAttem
 the job goes to the dead-letter queue."""
 
 
+class TimerSettings(NamedTuple):
+    """Where a deployed stack's timers wait (EventBridge Scheduler), and where they go when due."""
+
+    group: str
+    """The stack's schedule group (`SCHEDULE_GROUP`)."""
+    role_arn: str
+    """The role the Scheduler sends with (`SCHEDULER_ROLE_ARN`)."""
+    queue_arn: str
+    """The later-replies queue a due timer's job goes to (`LATER_QUEUE_ARN`)."""
+    dead_letter_arn: str
+    """Where a job the Scheduler could not deliver goes (`DEAD_LETTER_QUEUE_ARN`)."""
+
+
+TIMER_VARIABLES = (
+    "SCHEDULE_GROUP",
+    "SCHEDULER_ROLE_ARN",
+    "LATER_QUEUE_ARN",
+    "DEAD_LETTER_QUEUE_ARN",
+)
+
+
+def timer_settings() -> TimerSettings:
+    """The stack's timer settings; `ConfigurationError` when one is missing (a stack deployed
+    from a template older than this code)."""
+    values = {name: os.environ.get(name, "").strip() for name in TIMER_VARIABLES}
+    if not all(values.values()):
+        missing = ", ".join(name for name, value in values.items() if not value)
+        raise ConfigurationError(
+            f"reminders and deadlines need {missing}: deploy this release's template.yaml"
+        )
+    return TimerSettings(*values.values())
+
+
 class InvalidTimeError(ValueError):
     """A timer's time is no time it can go off at: naive, past, too soon or too far ahead."""
-
-
-class NotScheduledError(Exception):
-    """The timer could not be set or withdrawn (the Scheduler unreachable, throttled, denied):
-    the caller must know, since nothing will happen at that time."""
 
 
 def due_at(at: datetime | timedelta) -> float:
@@ -95,26 +122,10 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256(text).hexdigest()[:48]
 
 
-_set_here: ContextVar[list[Job] | None] = ContextVar("timers_set_here", default=None)
-
-
-@contextmanager
-def noted() -> Iterator[list[Job]]:
-    """The jobs of the timers set meanwhile by this thread: a conversation keeps itself until
-    the timers that will visit it have gone off (`sms_webhook/conversation_store.py`)."""
-    jobs: list[Job] = []
-    token = _set_here.set(jobs)
-    try:
-        yield jobs
-    finally:
-        _set_here.reset(token)
-
-
 def start(name: str, job: Job) -> bool:
     """Set the timer `name` to put `job` on the queue at `job.queued_at`; False when that timer
     is set already (asked for twice: the first one stands)."""
-    if (noting := _set_here.get()) is not None:
-        noting.append(job)
+    origin.note_timer(job)
     if not later_queue():
         return _local_clock(name).set(name, job)
     settings = timer_settings()

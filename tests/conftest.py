@@ -26,7 +26,16 @@ from devtools.fake_twilio import TwilioMessages
 from devtools.lambda_context import LambdaContext
 from devtools.local_token import development_token
 from devtools.webhook_server import WebhookServer
-from sms_webhook import aws, config, conversation_store, deadlines, idempotency, local_run, sending
+from sms_webhook import (
+    aws,
+    config,
+    conversation_store,
+    deadlines,
+    idempotency,
+    local_run,
+    sending,
+    timers,
+)
 from sms_webhook.conversation_store import Conversations, FileStore, Stored
 from sms_webhook.later import send_text
 from sms_webhook.local_run import LocalRun
@@ -162,7 +171,7 @@ def environment(monkeypatch, tmp_path):
         "TWILIO_ACCOUNT_SID",
         "TWILIO_API_KEY_PARAMETER",
         "STATUS_CALLBACK_URL",
-        *config.TIMER_VARIABLES,
+        *timers.TIMER_VARIABLES,
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
