@@ -284,6 +284,14 @@ def test_wait_lets_an_unanswered_questions_deadline_go_off_and_prints_its_text(t
     ]
 
 
+def test_the_shipped_survey_nudges_after_an_hour_of_waiting(tmp_path):
+    assert piped(tmp_path, ("SURVEY", "/wait 1h")) == [
+        "bot> Two quick questions. 1/2: how did you hear about us?",
+        "(waiting 1h)",
+        "bot> Still there? Just reply to carry on with the survey; it closes tomorrow.",
+    ]
+
+
 def test_wait_short_of_every_timer_says_nothing_was_sent(timer_chat):
     assert timer_chat("SURVEY", "/wait 59m")[1:] == ["(waiting 59m)", "(nothing was sent)"]
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sms_webhook.conversation import Conversation, Turn
-from sms_webhook.timers import InvalidTimeError, NotScheduledError
+from sms_webhook.jobs import NotScheduledError
+from sms_webhook.timers import InvalidTimeError
 
 
 def test_a_new_conversation_is_empty_and_available():

@@ -1,9 +1,11 @@
 """The reply code that ships, texted as a user would test theirs: with `devtools.phone.Phone`."""
 
+from datetime import datetime, time, timedelta
+
 import pytest
 
-from devtools.phone import Phone
-from replies import DEFAULT_REPLY_MESSAGE
+from devtools.phone import Phone, SentText
+from replies import DEFAULT_REPLY_MESSAGE, SHOP_TIME
 
 
 @pytest.fixture
@@ -72,3 +74,74 @@ def test_the_report_example_follows_its_acknowledgement_with_the_count_of_texts(
         "Working on it: your report follows in a moment.",
         "Your report: 2 text(s) from you in this conversation so far.",
     ]
+
+
+# Time: the survey's deadlines, the appointment's reminder
+
+NUDGE = "Still there? Just reply to carry on with the survey; it closes tomorrow."
+CLOSED = "The survey has closed. Thanks all the same!"
+
+
+def bodies(texts: list[SentText]) -> list[str]:
+    return [text.body for text in texts]
+
+
+def test_the_survey_nudges_once_after_an_hour_without_an_answer(phone):
+    phone.send("SURVEY")
+
+    assert bodies(phone.advance(minutes=59)) == []
+    assert bodies(phone.advance(minutes=1)) == [NUDGE]
+
+
+def test_the_survey_closes_a_day_after_it_started_without_an_answer(phone):
+    phone.send("SURVEY")
+
+    assert bodies(phone.advance(days=1)) == [NUDGE, CLOSED]
+    assert phone.send("a friend") == [DEFAULT_REPLY_MESSAGE]
+
+
+def test_an_answer_after_the_nudge_carries_the_survey_on(phone):
+    phone.send("SURVEY")
+    phone.advance(hours=1)
+
+    assert phone.send("a friend")[0].startswith("2/2")
+    assert bodies(phone.advance(hours=23)) == []
+
+
+def test_a_survey_answered_in_time_gets_no_nudge(phone):
+    phone.send("SURVEY")
+    phone.send("a friend")
+
+    assert bodies(phone.advance(hours=2)) == []
+
+
+def the_appointment() -> datetime:
+    """Two days ahead at 15:00, the shop's time, as BOOK books it."""
+    return datetime.combine(datetime.now(SHOP_TIME).date() + timedelta(days=2), time(15), SHOP_TIME)
+
+
+def test_booking_sets_a_reminder_for_the_day_before(phone):
+    phone.send("BOOK")
+
+    [reminder] = phone.timers
+    assert (reminder.handler, reminder.to) == ("appointment_reminder", phone.address)
+    assert reminder.due == the_appointment() - timedelta(days=1)
+
+
+def test_the_reminder_is_written_when_it_goes(phone):
+    phone.send("BOOK")
+
+    assert bodies(phone.advance(days=2)) == [
+        "Reminder: your appointment is tomorrow at 15:00. Text CANCEL to cancel."
+    ]
+
+
+def test_cancel_withdraws_the_reminder(phone):
+    phone.send("BOOK")
+
+    assert phone.send("CANCEL") == ["Your appointment is cancelled."]
+    assert (phone.timers, bodies(phone.advance(days=3))) == ([], [])
+
+
+def test_cancel_without_an_appointment_says_so(phone):
+    assert phone.send("CANCEL") == ["You have no appointment to cancel."]
