@@ -551,13 +551,14 @@ class Conversations:
         """The handler's run on the conversation as stored, and its write; for a message the
         conversation took already, its first reply, and no run; for a void deadline, nothing."""
         key, taken = visit.key, _taken(stored.taken)
-        expecting = stored.expecting
-        keep_until = stored.keep_until if stored.keep_until > time.time() else 0
+        lapsed = stored.keep_until <= time.time()  # as none: it needs no write of its own
+        read = stored._replace(keep_until=0) if lapsed else stored
+        change = None
         if visit.sid in taken:
             logger.info("message already taken by its conversation: its first reply again")
             conversation = Conversation(state=json.loads(stored.state))
             answered, seconds = Answered(taken[visit.sid] or (), kept=False), 0.0
-        elif visit.waits_for is not None and _expectation_id(expecting) != visit.waits_for:
+        elif visit.waits_for is not None and _expectation_id(stored.expecting) != visit.waits_for:
             logger.info("deadline void: an answer came, or the conversation moved on or ended")
             count("DeadlinesVoid")
             conversation = Conversation(state=json.loads(stored.state))
@@ -567,41 +568,60 @@ class Conversations:
             conversation = Conversation(
                 state=json.loads(stored.state),
                 history=self._last([*_turns(stored.history), *incoming]),
-                expecting=_expectation(expecting),
+                expecting=_expectation(stored.expecting),
             )
             run = partial(_answer_and_wait, visit, answer)
             with origin.noting_timers() as set_here:
-                answered, seconds = self._run(store, key, stored, run, conversation)
-            expecting = _expecting(visit, conversation)
-            keep_until = _kept_for(visit, set_here, keep_until)
-        expires_at = max(int(time.time()) + self.ttl_seconds, keep_until)
-        record = [*taken.items(), *([(visit.sid, answered.texts)] if answered.answered else [])]
-        change = self._changed(
-            key,
-            stored,
-            stored._replace(expecting=expecting, keep_until=keep_until),
-            conversation,
-            answered,
-            taken=record,
-            expires_at=expires_at,
-        )
+                answered, seconds = self._run(store, key, read, run, conversation)
+            after = read._replace(
+                expecting=_expecting(visit, conversation, stored.expecting),
+                keep_until=_kept_for(visit, set_here, read.keep_until),
+            )
+            record = [*taken.items(), *([(visit.sid, answered.texts)] if answered.answered else [])]
+            change = self._changed(
+                key,
+                read,
+                after,
+                conversation,
+                answered,
+                taken=record,
+                expires_at=self._expiry(after.keep_until),
+            )
+        conflicted = self._save(store, visit, read, conversation.ended, change)
+        return Run(answered.texts, conflicted=conflicted, seconds=seconds)
+
+    def _save(
+        self, store: Store, visit: Visit, read: Stored, ended: bool, change: Stored | None
+    ) -> bool:
+        """The visit's change written, or the conversation forgotten, or its turn given back;
+        whether another message changed it first (`ConflictError`). A store's failure is
+        logged, and the reply still goes out, but for a deadline's visit: unsaved, it could
+        cross an answer (`StoreFailedError`). A question the visit voided has its deadline
+        withdrawn: it then costs no run."""
         try:
-            if conversation.ended:
-                store.forget(key, stored)
+            if ended:
+                store.forget(visit.key, read)
             elif change is not None:
-                store.write(key, change, expires_at)
-            elif stored.lease:  # nothing to save: the turn goes back as it came
-                _give_back(store, key, stored, expires_at)
+                store.write(visit.key, change, self._expiry(change.keep_until))
+            elif read.lease:  # nothing to save: the turn goes back as it came
+                _give_back(store, visit.key, read, self._expiry(read.keep_until))
         except ConflictError:
-            return Run(answered.texts, conflicted=True, seconds=seconds)
-        except Exception as error:  # any failure of the store: the reply still goes out
+            return True
+        except Exception as error:  # any failure of the store
             _store_failed("write", error)
-        else:  # a question this visit voided needs no deadline: one withdrawn costs no run
-            waiting = "" if conversation.ended else (change or stored).expecting
-            voided = _expectation_id(stored.expecting)
-            if voided is not None and voided not in (visit.waits_for, _expectation_id(waiting)):
-                _withdraw(voided)
-        return Run(answered.texts, conflicted=False, seconds=seconds)
+            if visit.waits_for is not None:
+                raise StoreFailedError from None
+            return False
+        waiting = "" if ended else (change or read).expecting
+        voided = _expectation_id(read.expecting)
+        if voided is not None and voided not in (visit.waits_for, _expectation_id(waiting)):
+            _withdraw(voided)
+        return False
+
+    def _expiry(self, keep_until: int) -> int:
+        """When a conversation written now is forgotten: its TTL from now, or later for a timer
+        that will visit it."""
+        return max(int(time.time()) + self.ttl_seconds, keep_until)
 
     def _run(
         self,
@@ -621,7 +641,7 @@ class Conversations:
         except BaseException:
             if stored.lease:
                 try:
-                    _give_back(store, key, stored, int(time.time()) + self.ttl_seconds)
+                    _give_back(store, key, stored, self._expiry(stored.keep_until))
                 except Exception as error:  # the lease then lapses by itself
                     _store_failed("write", error)
             raise
@@ -742,10 +762,14 @@ def _kept_for(visit: Visit, set_here: list[Job], keep_until: int) -> int:
     return max([keep_until, *visiting])
 
 
-def _expecting(visit: Visit, conversation: Conversation) -> str:
-    """What the conversation waits for once this visit is over, as it is stored."""
-    if conversation.expected is None or conversation.ended:
+def _expecting(visit: Visit, conversation: Conversation, was: str) -> str:
+    """What the conversation waits for once this visit is over, as it is stored: the question
+    this visit asked; else none, since a message or the deadline came; but a reminder's visit
+    leaves a question waiting as it was."""
+    if conversation.ended:
         return ""
+    if conversation.expected is None:
+        return was if visit.incoming is None and visit.waits_for is None else ""
     from sms_webhook.timers import expectation_id
 
     otherwise, due = conversation.expected

@@ -3,13 +3,25 @@ answer runs the timer handler, and exactly one of the two happens, whichever com
 
 import json
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from devtools.phone import Phone
-from sms_webhook import Conversation, IncomingMessage, Router, Timer
-from sms_webhook.conversation import Expectation
+from devtools.twilio_message import SENDER, TWILIO_NUMBER
+from sms_webhook import Conversation, IncomingMessage, Router, Text, Timer, send_text
+from sms_webhook.conversation import Expectation, Turn
+from sms_webhook.conversation_store import (
+    Answered,
+    Conversations,
+    FileStore,
+    Stored,
+    StoreFailedError,
+    Visit,
+    conversation_key,
+)
 
 ASKED = "Is it raining where you are?"
 NUDGE = "Still there?"
@@ -194,3 +206,66 @@ def test_asking_again_withdraws_the_first_deadline(phone: Phone) -> None:
     phone.send("ASK")
 
     assert len(phone.timers) == 1
+
+
+def test_a_reminders_visit_leaves_a_question_waiting(asking: Asking) -> None:
+    @asking.router.keyword("REMIND")
+    def remind(message: IncomingMessage) -> str:
+        send_text(message.from_number, key="r1", at=timedelta(minutes=30), handler="reminder")
+        return "Noted."
+
+    @asking.router.timer
+    def reminder(timer: Timer, conversation: Conversation) -> str:
+        return "A reminder."
+
+    phone = Phone(router=asking.router)
+    phone.send("REMIND")
+    phone.send("ASK")
+
+    assert advance(phone, hours=1) == ["A reminder.", NUDGE]
+
+
+def test_a_deadline_whose_change_cannot_be_saved_sends_nothing_and_is_tried_again(
+    tmp_path: Path,
+) -> None:
+    store = FailingWrites(tmp_path / "conversations.json")
+    key = conversation_key(TWILIO_NUMBER, SENDER)
+    store.write(key, Stored("{}", "[]", 0, expecting='["q1", "nudge", 0]'), in_a_day())
+    store.failing = True
+    visit = Visit(key, "timer deadline q1", SENDER, TWILIO_NUMBER, waits_for="q1")
+
+    with pytest.raises(StoreFailedError):
+        Conversations(store, 3600, 10).visit(visit, lambda talk: Answered((Text(NUDGE),), True))
+    assert store.read(key).expecting == '["q1", "nudge", 0]'
+
+
+def test_a_message_retried_after_its_conversations_timer_came_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    store = FileStore(tmp_path / "conversations.json")
+    key = conversation_key(TWILIO_NUMBER, SENDER)
+    history = '[{"direction":"in","text":"hi","media":[],"at":1.0}]'
+    lapsed = int(time.time()) - 60
+    read = Stored("{}", history, 0, taken='[["SM1",[["Hello",[]]]]]', keep_until=lapsed)
+    store.write(key, read, in_a_day())
+    visit = Visit(key, "SM1", SENDER, TWILIO_NUMBER, incoming=Turn("in", "hi"))
+
+    texts = Conversations(store, 3600, 10).visit(visit, lambda talk: pytest.fail("run again"))
+
+    assert texts == (Text("Hello"),)
+    assert store.read(key) == read._replace(version=1)
+
+
+class FailingWrites(FileStore):
+    """A file store whose writes fail once `failing` is set: an outage, no conflict."""
+
+    failing = False
+
+    def write(self, key: str, stored: Stored, expires_at: int) -> None:
+        if self.failing:
+            raise OSError("the store is down")
+        super().write(key, stored, expires_at)
+
+
+def in_a_day() -> int:
+    return int(time.time()) + 86400
