@@ -55,6 +55,7 @@ from sms_webhook import (
     Router,
     Timer,
     cancel_text,
+    now,
     send_text,
 )
 
@@ -91,7 +92,7 @@ def start_survey(message: IncomingMessage, conversation: Conversation) -> Reply:
 def book(message: IncomingMessage, conversation: Conversation) -> Reply:
     """Example: an appointment two days ahead at 15:00, and its reminder the day before,
     written when it goes (`appointment_reminder`)."""
-    day = datetime.now(SHOP_TIME).date() + timedelta(days=2)
+    day = now().astimezone(SHOP_TIME).date() + timedelta(days=2)
     appointment = datetime.combine(day, time(15), SHOP_TIME)
     key = f"appointment {appointment:%Y-%m-%d %H:%M}"  # a key is spent once sent or cancelled
     the_day_before = appointment - timedelta(days=1)

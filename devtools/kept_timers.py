@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -151,7 +152,10 @@ def firing(clock: KeptClock, fire: Callable[[], object]) -> Iterator[None]:
             clock.changed.clear()  # a change from now on wakes the wait below
             if stopping.is_set():
                 return
-            fire()
+            try:
+                fire()
+            except Exception:  # printed; the timers after it still go off
+                traceback.print_exc()
             soonest = clock.seconds_to_next()
             clock.changed.wait(LONGEST_SLEEP if soonest is None else min(soonest, LONGEST_SLEEP))
 

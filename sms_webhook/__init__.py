@@ -6,7 +6,7 @@ the project, and need only what this package exports:
 """
 
 from sms_webhook.conversation import Conversation
-from sms_webhook.later import cancel_text, send_text
+from sms_webhook.later import cancel_text, now, send_text
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router, Timer
 from sms_webhook.twiml import Reply, Text
@@ -19,5 +19,6 @@ __all__ = [
     "Text",
     "Timer",
     "cancel_text",
+    "now",
     "send_text",
 ]

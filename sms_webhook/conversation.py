@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
+from sms_webhook.config import ConfigurationError, conversations_kept
 from sms_webhook.jobs import NotScheduledError
+from sms_webhook.telemetry import count, logger
 
 
 class Turn(NamedTuple):
@@ -80,9 +82,17 @@ class Conversation:
                 return "1/2: how did you hear about us?"
 
         The deadline is set once the handler returns, with the conversation; `NotScheduledError`
-        when the conversation cannot be kept (its store unreachable): no promise is made then.
+        when the conversation could not be read (its store unreachable: logged, counted), and
+        `ConfigurationError` where no conversations are kept: no promise is made then.
         """
         if not self.available:
+            if not conversations_kept():
+                raise ConfigurationError(
+                    "questions with a deadline need conversations: CONVERSATION_TABLE "
+                    "(Conversations=Enabled) or CONVERSATION_FILE"
+                )
+            logger.error("question not asked: the conversation could not be read")
+            count("TimersFailed")
             raise NotScheduledError("no conversation to wait in: its store is unavailable")
         if not isinstance(within, timedelta):
             raise TypeError("within is a timedelta: timedelta(hours=1)")

@@ -16,12 +16,13 @@ goes to the local outbox, never to Twilio (`sms_webhook/local_run.py`).
 """
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Literal
 
 from sms_webhook import aws, deadlines, local_run, origin
 from sms_webhook.config import (
+    ConfigurationError,
     later_queue,
     send_from,
     status_callback_setting,
@@ -143,12 +144,13 @@ def send_text(
     from sms_webhook import timers  # loaded by the handlers that set timers only
 
     due = int(timers.due_at(at))
+    origin.sent_as(to, account_sid, sender)  # said now, not when it goes: a year later maybe
     job: Job = (
         TextJob(to, body, tuple(urls), key, account_sid, sender, callback, queued_at=due)
         if handler is None
         else TimerJob(
             to,
-            origin.on_channel_of(to, answering.number or send_from() or ""),
+            _conversation_number(to, answering),
             handler,
             key,
             account_sid,
@@ -160,10 +162,31 @@ def send_text(
     timers.start(timers.reminder_name(to, key), job)
 
 
-Cancelled = Literal["cancelled", "sent", "unknown"]
+def _conversation_number(to: str, answering: origin.Origin) -> str:
+    """The Twilio number of the conversation a reminder's handler gets: the number the message
+    answered was sent to, else the stack's `SendFrom`, on the recipient's channel."""
+    number = answering.number or send_from() or ""
+    if number.startswith("MG"):
+        raise ConfigurationError(
+            "a reminder written by a handler, set from a script, needs SendFrom to be a number: "
+            "it names the recipient's conversation"
+        )
+    return origin.on_channel_of(to, number)
 
 
-def cancel_text(to: str, key: str) -> Cancelled:
+def now() -> datetime:
+    """The time, aware (UTC): deployed, the time; on this machine, the local run's clock, which
+    the phone's `advance` and `make chat`'s `/wait` move on. Compute a reminder's time from it,
+    and it stays ahead of that clock."""
+    from sms_webhook import local_clock  # the clock of a local run, when one is in use
+
+    return datetime.fromtimestamp(local_clock.now(), UTC)
+
+
+CancelResult = Literal["cancelled", "sent", "unknown"]
+
+
+def cancel_text(to: str, key: str) -> CancelResult:
     """Withdraw the reminder `send_text(to, ..., key=key, at=...)` set: "cancelled" when it had
     not gone (and now never will), "sent" when it has gone already, "unknown" when no reminder
     waited under that key for `to` (never set, or cancelled before; one already on its way to
@@ -177,8 +200,11 @@ def cancel_text(to: str, key: str) -> Cancelled:
     if later_queue():
         from sms_webhook import worker  # its records: what was sent under which key
 
-        if not worker.spend(to, key):
-            return "sent"
+        try:
+            if not worker.spend(to, key):
+                return "sent"
+        except Exception as error:  # the records out of reach: whether it goes is unknown
+            raise timers.failed("reminder not cancelled", error) from None
     elif not withdrawn and (clock := local_clock.current()) and clock.went_off(name):
         return "sent"
     return "cancelled" if withdrawn else "unknown"

@@ -37,11 +37,13 @@ class LocalClock:
 
     def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> None:
         """Move the clock on: what falls due meanwhile is then `take_due`'s."""
-        self.offset += (days * 24 + hours) * 3600 + minutes * 60
+        with self._lock:
+            self.offset += (days * 24 + hours) * 3600 + minutes * 60
 
     def move_to(self, moment: float) -> None:
         """Move the clock on to `moment` (seconds since the epoch), if it is not there already."""
-        self.offset += max(moment - self.now(), 0.0)
+        with self._lock:
+            self.offset += max(moment - self.now(), 0.0)
 
     def set(self, name: str, job: Job) -> bool:
         """Hold `job` until it is due; False when a timer of that name waits already (the first

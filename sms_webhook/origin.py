@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import NamedTuple
 
+from sms_webhook.config import ConfigurationError, send_from, sending_account_sid
 from sms_webhook.jobs import Job
 from sms_webhook.message import IncomingMessage
 
@@ -53,6 +54,20 @@ def current() -> Origin | None:
 def reply_sender(message: IncomingMessage) -> str:
     """Who answers a message: the Messaging Service it came through, else the number texted."""
     return message.fields.get("MessagingServiceSid") or message.to_number
+
+
+def sent_as(to: str, account_sid: str, sender: str) -> tuple[str, str]:
+    """The account and the sender of a text sent first: the stack's (`TwilioAccountSid`,
+    `SendFrom`), else those of the message answered when it was sent (`account_sid`, `sender`);
+    a sender's channel (`whatsapp:`) follows the recipient's. `ConfigurationError` from a script
+    of a stack without them."""
+    account_sid = sending_account_sid() or account_sid
+    sender = send_from() or sender
+    if not (account_sid and sender):
+        raise ConfigurationError(
+            "a text sent from a script needs the stack's TwilioAccountSid and SendFrom"
+        )
+    return account_sid, on_channel_of(to, sender)
 
 
 def on_channel_of(to: str, number: str) -> str:

@@ -89,15 +89,16 @@ def due_at(at: datetime | timedelta) -> float:
         raise InvalidTimeError(f"at must be a datetime or a timedelta, not {type(at).__name__}")
     if ahead + slack < SOONEST.total_seconds():
         raise InvalidTimeError(
-            f"at is {_seconds(ahead)} from now: a timer goes off a minute to a year ahead "
+            f"at is {_span(ahead)} from now: a timer goes off a minute to a year ahead "
             "(to send now, leave at out)"
         )
     if ahead > LATEST.total_seconds():
-        raise InvalidTimeError(f"at is {_seconds(ahead)} from now: a year ahead at the latest")
+        raise InvalidTimeError(f"at is {_span(ahead)} from now: a year ahead at the latest")
     return now + ahead
 
 
-def _seconds(seconds: float) -> str:
+def _span(seconds: float) -> str:
+    """A span of time as a person reads it in an error: seconds, or days when long."""
     return f"{seconds:,.0f} s" if abs(seconds) < 3 * 86400 else f"{seconds / 86400:,.0f} days"
 
 
@@ -149,7 +150,7 @@ def start(name: str, job: Job) -> bool:
     except Exception as error:  # unreachable, throttled, denied: nothing will go off
         if error_code(error) == "ConflictException":
             return False
-        raise _not_scheduled("timer not set", error) from None
+        raise failed("timer not set", error) from None
     count("TimersSet")
     return True
 
@@ -157,18 +158,21 @@ def start(name: str, job: Job) -> bool:
 def stop(name: str) -> bool:
     """Withdraw the timer `name`; False when none of that name waits (it went off, or never was)."""
     if not later_queue():
-        return _local_clock(name).stop(name)
+        clock = local_clock.current()
+        return bool(clock and clock.stop(name))
     group = timer_settings().group  # a stack without it is misconfigured, not unreachable
     try:
         aws.client("scheduler").delete_schedule(Name=name, GroupName=group)
     except Exception as error:
         if error_code(error) == "ResourceNotFoundException":
             return False
-        raise _not_scheduled("timer not withdrawn", error) from None
+        raise failed("timer not withdrawn", error) from None
     return True
 
 
-def _not_scheduled(line: str, error: Exception) -> NotScheduledError:
+def failed(line: str, error: Exception) -> NotScheduledError:
+    """A timer not set or not withdrawn, logged and counted: the error to raise, which says why
+    in a word (the service's error code, or the error's type), never what a message said."""
     reason = error_code(error) or type(error).__name__
     logger.error(line, extra={"reason": reason})
     count("TimersFailed")
@@ -187,6 +191,7 @@ _NOBODY = local_clock.LocalClock()
 
 
 def _local_clock(name: str) -> local_clock.LocalClock:
+    """The local clock a timer set now waits on."""
     clock = local_clock.current()
     if clock is None:
         logger.warning(

@@ -28,6 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from sms_webhook import aws, deadlines, local_run
@@ -36,14 +37,12 @@ from sms_webhook.config import (
     auth_tokens,
     idempotency_table,
     later_queue_url,
-    send_from,
-    sending_account_sid,
 )
 from sms_webhook.form import FormFields
 from sms_webhook.idempotency import RunOnce, runner, stored
 from sms_webhook.jobs import Job, ReplyJob, TextJob, TimerJob, UnreadableJobError, decode
 from sms_webhook.message import IncomingMessage
-from sms_webhook.origin import Origin, answering, on_channel_of, reply_sender, replying_to
+from sms_webhook.origin import Origin, answering, reply_sender, replying_to, sent_as
 from sms_webhook.router import Router, Timer
 from sms_webhook.sending import (
     UNANSWERED,
@@ -240,15 +239,16 @@ def _timer_plan(job: TimerJob, router: Router | None) -> _Plan:
         )
         count("TimersUnhandled")
         return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), tuple)
-    routes = router
-    due = datetime.fromtimestamp(job.queued_at, UTC)
-    timer = Timer(job.to, job.number, job.key, due)
-
-    def texts() -> Iterable[Text]:
-        with answering(Origin(account_sid, sender, job.status_callback, job.number)):
-            return routes.timer_reply(job.handler, timer, job.expectation)
-
+    timer = Timer(job.to, job.number, job.key, datetime.fromtimestamp(job.queued_at, UTC))
+    setter = Origin(account_sid, sender, job.status_callback, job.number)
+    texts = partial(_timer_texts, router, job, timer, setter)
     return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), texts)
+
+
+def _timer_texts(router: Router, job: TimerJob, timer: Timer, origin: Origin) -> Iterable[Text]:
+    """What the timer's handler answers, run as the number that set the timer."""
+    with answering(origin):
+        return router.timer_reply(job.handler, timer, job.expectation)
 
 
 CANCELLED = "cancelled"
@@ -261,8 +261,15 @@ def spend(to: str, key: str) -> bool:
     table = idempotency_table()
     if not table:
         raise ConfigurationError("cancelling a reminder needs the deduplication table")
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
+
     pinned, _ = _keys(to, key)
-    return records(table)(pinned, lambda: CANCELLED, None) == CANCELLED
+    try:
+        return records(table)(pinned, lambda: CANCELLED, None) == CANCELLED
+    except IdempotencyAlreadyInProgressError:  # a worker pins it now: it is being sent
+        return False
 
 
 def _record(texts: Iterable[Text], to: str) -> str:
@@ -358,15 +365,8 @@ def _count_failure(error: TwilioError) -> None:
 
 
 def _sending_account(job: TextJob | TimerJob) -> tuple[str, str]:
-    """The account and the sender of a text sent first: the stack's, else those of the message
-    answered when it was sent; a sender's channel (`whatsapp:`) follows the recipient's."""
-    account_sid = sending_account_sid() or job.account_sid
-    sender = send_from() or job.sender
-    if not (account_sid and sender):
-        raise ConfigurationError(
-            "a text sent from a script needs the stack's TwilioAccountSid and SendFrom"
-        )
-    return account_sid, on_channel_of(job.to, sender)
+    """The account and the sender of a text sent first or a timer's."""
+    return sent_as(job.to, job.account_sid, job.sender)
 
 
 def _once(key: str, make: Callable[[], str], invocation: Any = None) -> str:

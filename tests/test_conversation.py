@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sms_webhook.config import ConfigurationError
 from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.jobs import NotScheduledError
 from sms_webhook.timers import InvalidTimeError
@@ -57,3 +58,10 @@ def test_a_deadline_out_of_a_minute_to_a_year_is_an_error(within):
 def test_a_deadline_given_as_a_number_is_an_error_that_says_what_to_give():
     with pytest.raises(TypeError, match="within is a timedelta"):
         Conversation().expect(within=3600, otherwise="nudge")  # type: ignore[arg-type]
+
+
+def test_asking_where_no_conversations_are_kept_is_a_configuration_error(monkeypatch):
+    monkeypatch.delenv("CONVERSATION_FILE")
+
+    with pytest.raises(ConfigurationError, match="questions with a deadline need conversations"):
+        Conversation(available=False).expect(within=timedelta(hours=1), otherwise="nudge")

@@ -16,6 +16,7 @@ def test_the_package_exports_what_a_reply_needs():
         "Text",
         "Timer",
         "cancel_text",
+        "now",
         "send_text",
     ]
     assert all(hasattr(sms_webhook, name) for name in sms_webhook.__all__)

@@ -145,3 +145,12 @@ def test_cancel_withdraws_the_reminder(phone):
 
 def test_cancel_without_an_appointment_says_so(phone):
     assert phone.send("CANCEL") == ["You have no appointment to cancel."]
+
+
+def test_booking_after_time_has_passed_on_the_phone_counts_from_the_phones_clock(phone):
+    phone.advance(days=3)
+
+    assert phone.send("BOOK")[0].startswith("Booked for")
+    assert bodies(phone.advance(days=2)) == [
+        "Reminder: your appointment is tomorrow at 15:00. Text CANCEL to cancel."
+    ]

@@ -16,10 +16,10 @@ import pytest
 import handler
 from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
-from sms_webhook import timers
+from sms_webhook import timers, worker
 from sms_webhook.config import ConfigurationError
 from sms_webhook.conversation import Conversation
-from sms_webhook.jobs import TextJob, TimerJob, decode
+from sms_webhook.jobs import NotScheduledError, TextJob, TimerJob, decode
 from sms_webhook.later import InvalidTextError, cancel_text, send_text
 from sms_webhook.router import Router, Timer
 from sms_webhook.telemetry import pseudonym
@@ -27,6 +27,7 @@ from sms_webhook.timers import InvalidTimeError
 from tests.conftest import (
     CONVERSATION_TABLE,
     DEAD_LETTER_QUEUE,
+    IDEMPOTENCY_TABLE,
     JOB_ATTEMPTS,
     REMINDER_KEY,
     SCHEDULE_GROUP,
@@ -154,9 +155,11 @@ def test_a_reminder_set_twice_is_one_schedule(scheduler, invoke, reminding, publ
     assert [m["name"] for m in published() if m["name"].startswith("Timers")] == ["TimersSet"]
 
 
-def test_a_reminder_set_through_a_moto_server_on_loopback_is_a_schedule(aws_on_loopback, request):
-    """The same calls over real sockets, as the function makes them: moto's server has the
-    Scheduler too."""
+def test_a_reminder_set_through_a_moto_server_on_loopback_is_a_schedule(
+    aws_on_loopback, sending_account, request
+):
+    """The same calls over real sockets, as a script makes them (with the stack's SendFrom):
+    moto's server has the Scheduler too."""
     scheduler = request.getfixturevalue("scheduler")  # made there, AWS_ENDPOINT_URL set first
 
     send_text(SENDER, "Your table is ready", key=REMINDER_KEY, at=AN_HOUR)
@@ -208,7 +211,53 @@ def test_a_reminder_cancelled_after_it_went_off_and_before_the_worker_ran_sends_
     assert "reminder not sent: it was cancelled" in logs.messages()
 
 
+def test_cancelling_a_reminder_while_the_worker_pins_it_says_sent(scheduler, invoke, reminding):
+    book_a_table(invoke)
+    fire(scheduler)
+    answers: list[str] = []
+
+    def pin_while_cancelled() -> str:
+        answers.append(cancel_text(SENDER, REMINDER_KEY))
+        return "[]"
+
+    worker.records(IDEMPOTENCY_TABLE)(f"pinned {SENDER} {REMINDER_KEY}", pin_while_cancelled, None)
+
+    assert answers == ["sent"]
+
+
+def test_cancelling_when_the_records_are_out_of_reach_is_an_error_that_says_so(
+    scheduler, invoke, reminding, monkeypatch, logs
+):
+    book_a_table(invoke)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "NoSuchTable")
+
+    with pytest.raises(NotScheduledError, match="IdempotencyPersistenceLayerError"):
+        cancel_text(SENDER, REMINDER_KEY)
+    assert "reminder not cancelled" in logs.messages()
+
+
 # Bad input: a clear error in the caller, nothing scheduled
+
+
+def test_a_reminder_from_a_script_of_a_stack_without_send_from_is_refused_at_once(
+    scheduler, later_queue
+):
+    with pytest.raises(ConfigurationError, match="TwilioAccountSid and SendFrom"):
+        send_text(SENDER, "Your table is ready", key=REMINDER_KEY, at=AN_HOUR)
+
+    assert (schedules(scheduler), queued(later_queue)) == ([], [])
+
+
+def test_a_handlers_reminder_from_a_script_sent_by_a_messaging_service_is_refused_at_once(
+    scheduler, monkeypatch
+):
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("SEND_FROM", "MG" + "0" * 32)
+
+    with pytest.raises(ConfigurationError, match="SendFrom to be a number"):
+        send_text(SENDER, key=REMINDER_KEY, at=AN_HOUR, handler="remind")
+
+    assert schedules(scheduler) == []
 
 
 @pytest.mark.parametrize(
