@@ -56,8 +56,9 @@ class Conversation:
     available: bool = True
     ended: bool = False
     expecting: Expectation | None = None
-    """The question that was waiting for an answer when this turn began: this message came in
-    time, and its deadline is void (the handler may `expect` again)."""
+    """The question that was waiting for an answer when this turn began. For a message, it came
+    in time: the deadline is void once the handler returns (unless it `expect`s again); for a
+    timer handler, it is the question whose deadline this is, or one still waiting."""
     expected: Expectation | None = None
     """The question this turn waits for an answer to (`expect`)."""
 
