@@ -9,6 +9,7 @@ import boto3
 
 from bench.contenders import WORK, environment, run_project_driver
 from bench.moto_server import AWS_CREDENTIALS, client_options, create_idempotency_table, moto_server
+from devtools.twilio_message import ACCOUNT_SID, TWILIO_NUMBER
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/bench-SchedulerRole"
 """The role the schedules name (moto checks none)."""
@@ -63,6 +64,9 @@ def measure_timers(rounds: int, loops: int) -> TimerFigures:
                 LATER_QUEUE_ARN=queue_arn,
                 DEAD_LETTER_QUEUE_ARN=dead_letter_arn,
                 AWS_ENDPOINT_URL_SCHEDULER=endpoint,
+                # A script's reminder goes out as the stack's SendFrom, checked when it is set.
+                SEND_FROM=TWILIO_NUMBER,
+                TWILIO_ACCOUNT_SID=ACCOUNT_SID,
                 **AWS_CREDENTIALS,
             )
             run_project_driver("timers.py", [str(loops), result_file], env)
