@@ -94,7 +94,7 @@ def book(message: IncomingMessage, conversation: Conversation) -> Reply:
     written when it goes (`appointment_reminder`)."""
     day = now().astimezone(SHOP_TIME).date() + timedelta(days=2)
     appointment = datetime.combine(day, time(15), SHOP_TIME)
-    key = f"appointment {appointment:%Y-%m-%d %H:%M}"  # a key is spent once sent or cancelled
+    key = f"appointment {appointment:%Y-%m-%d %H:%M} {message.sid}"  # spent once sent or cancelled
     the_day_before = appointment - timedelta(days=1)
     send_text(message.from_number, at=the_day_before, handler="appointment_reminder", key=key)
     conversation.state["appointment"] = key

@@ -88,9 +88,9 @@ def due_at(at: datetime | timedelta) -> float:
     else:
         raise InvalidTimeError(f"at must be a datetime or a timedelta, not {type(at).__name__}")
     if ahead + slack < SOONEST.total_seconds():
+        when = f"{_span(ahead)} from now" if ahead >= 0 else f"{_span(-ahead)} in the past"
         raise InvalidTimeError(
-            f"at is {_span(ahead)} from now: a timer goes off a minute to a year ahead "
-            "(to send now, leave at out)"
+            f"at is {when}: a timer goes off a minute to a year ahead (to send now, leave at out)"
         )
     if ahead > LATEST.total_seconds():
         raise InvalidTimeError(f"at is {_span(ahead)} from now: a year ahead at the latest")

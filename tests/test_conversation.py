@@ -65,3 +65,8 @@ def test_asking_where_no_conversations_are_kept_is_a_configuration_error(monkeyp
 
     with pytest.raises(ConfigurationError, match="questions with a deadline need conversations"):
         Conversation(available=False).expect(within=timedelta(hours=1), otherwise="nudge")
+
+
+def test_a_deadline_in_the_past_says_how_long_ago():
+    with pytest.raises(InvalidTimeError, match=r"at is 3,600 s in the past"):
+        Conversation().expect(within=timedelta(hours=-1), otherwise="nudge")

@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 import handler
+import replies
 from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook import timers, worker
@@ -427,3 +428,22 @@ def test_a_reminder_a_year_ahead_is_sent_when_it_goes_off(
     answer = work(job)
 
     assert (failed(answer), len(twilio_api.forms)) == (0, 1)
+
+
+def test_the_shipped_booking_cancelled_then_booked_again_reminds_as_deployed(
+    scheduler, invoke, answer_with, idempotency_table, monkeypatch, twilio_api
+):
+    create_table(idempotency_table, CONVERSATION_TABLE)
+    monkeypatch.setenv("CONVERSATION_TABLE", CONVERSATION_TABLE)
+    answer_with(replies.router)
+    for number, body in enumerate(["BOOK", "CANCEL", "BOOK"], start=1):
+        sid = f"SM{number:032d}"
+        fields = with_fields(SMS, MessageSid=sid, SmsSid=sid, Body=body)
+        invoke(signed(rest_request(fields=fields), REST_URL, fields))
+
+    answer = work(fire(scheduler))  # the second booking's: a key of its own, not spent
+
+    assert failed(answer) == 0
+    assert [form["Body"] for form in twilio_api.forms] == [
+        "Reminder: your appointment is tomorrow at 15:00. Text CANCEL to cancel."
+    ]
