@@ -17,19 +17,25 @@ from devtools.durations import about, read, written
         ("2h", 7200),
         ("1d", 86400),
         ("1h30m", 5400),
-        ("30m1h", 5400),
         (" 1h 30m ", 5400),
         ("2H", 7200),
-        ("0m", 0),
     ],
 )
 def test_a_span_is_whole_numbers_of_days_hours_minutes_and_seconds(text, seconds):
     assert read(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["", "2", "2x", "1.5h", "h", "-1h", "1h-", "2 hours", "1w"])
+@pytest.mark.parametrize(
+    "text", ["", "2", "2x", "1.5h", "h", "-1h", "1h-", "2 hours", "1w", "30m1h", "1m1m"]
+)
 def test_what_is_no_span_is_refused(text):
     with pytest.raises(ValueError, match="90s, 10m, 2h, 1d"):
+        read(text)
+
+
+@pytest.mark.parametrize("text", ["0s", "0m", "0d0h"])
+def test_a_span_of_no_time_is_refused(text):
+    with pytest.raises(ValueError, match="no time to let pass"):
         read(text)
 
 
@@ -46,7 +52,7 @@ def test_a_span_is_written_largest_unit_first_leaving_out_those_it_has_none_of(s
     assert written(seconds) == text
 
 
-@given(st.integers(min_value=0, max_value=400 * 86400))
+@given(st.integers(min_value=1, max_value=400 * 86400))
 def test_what_is_written_reads_back(seconds):
     assert read(written(seconds)) == timedelta(seconds=seconds)
 
