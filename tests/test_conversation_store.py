@@ -33,6 +33,8 @@ from sms_webhook.conversation_store import (
     LockTimeoutError,
     Stored,
     TooLargeError,
+    Visit,
+    conversation_key,
     dynamodb_item,
     fitted,
     item_bytes,
@@ -871,3 +873,53 @@ def test_only_a_request_whose_signature_holds_touches_the_store(invoke, store_ca
     assert store_calls == []
     assert invoke(signed(rest_request(), REST_URL))["statusCode"] == 200
     assert store_calls == ["read", "write"]
+
+
+@pytest.mark.parametrize("first", ["deadline", "answer"])
+def test_an_answer_and_its_deadline_at_once_make_exactly_one_happen(store, atomic_moto, first):
+    """Both read the question waiting before either writes: the one that writes first wins, and
+    the other, run again on what it left, finds no question (a deadline: void, nothing sent)."""
+    talks = conversations(store)
+    answer = message("yes")
+    key = conversation_key(answer.to_number, answer.from_number)
+    store.write(key, NOTHING._replace(expecting='["q1","nudge",0]'), int(time.time()) + DAY)
+    both_read = threading.Barrier(2)
+    first_wrote = threading.Event()
+    runs: dict[str, list[bool]] = {"deadline": [], "answer": []}
+
+    def run(side: str, talk: Conversation) -> Answered:
+        runs[side].append(talk.expecting is not None)
+        if len(runs[side]) == 1:  # each side's first run: both have read the question
+            both_read.wait(timeout=60)
+            if side != first:
+                first_wrote.wait(timeout=60)
+        return Answered((Text(side),), kept=True)
+
+    def write_first(side: str, texts: tuple[Text, ...]) -> tuple[Text, ...]:
+        if side == first:
+            first_wrote.set()
+        return texts
+
+    deadline = Visit(key, "timer deadline q1", answer.from_number, answer.to_number, waits_for="q1")
+    sent: dict[str, tuple[Text, ...]] = {}
+
+    def deadline_goes_off() -> None:
+        texts = talks.visit(deadline, lambda talk: run("deadline", talk))
+        sent["deadline"] = write_first("deadline", texts)
+
+    def answer_arrives() -> None:
+        sent["answer"] = write_first("answer", talks.turn(answer, lambda talk: run("answer", talk)))
+
+    threads = [threading.Thread(target=deadline_goes_off), threading.Thread(target=answer_arrives)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    nudged = sent["deadline"] == (Text("deadline"),)
+    answered_in_time = runs["answer"][-1]
+    assert nudged != answered_in_time
+    if first == "deadline":  # the answer ran again, on the conversation the deadline left
+        assert runs["answer"] == [True, False]
+    else:  # the deadline, run again, found no question: void, nothing sent
+        assert (runs["deadline"], sent["deadline"]) == ([True], ())
