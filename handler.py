@@ -42,7 +42,7 @@ from sms_webhook.router import Router
 from sms_webhook.signature import Rejected, replay_key, signing_secret
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
-from sms_webhook.twiml import message_count, messaging_response
+from sms_webhook.twiml import message_count, messaging_response, sent_segments
 from sms_webhook.urls import STATUS_ROUTE, status_callback_url
 
 
@@ -74,8 +74,10 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
         logger.info("incoming message", extra={**details, **emf({"MessagesReceived": 1})})
         raise
     replies = message_count(twiml)
-    metrics = emf({"MessagesReceived": 1, "RepliesSent": replies})
-    logger.info("incoming message", extra={**details, "replies": replies, **metrics})
+    segments, encoding = sent_segments(twiml, message.from_number)
+    metrics = emf({"MessagesReceived": 1, "RepliesSent": replies, "SegmentsSent": segments})
+    sent = {"replies": replies, "segments": segments, "encoding": encoding}
+    logger.info("incoming message", extra={**details, **sent, **metrics})
     return _twiml(twiml)
 
 

@@ -11,9 +11,11 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
+from xml.etree.ElementTree import Element, fromstring
 
 from twilio.twiml.messaging_response import Message, MessagingResponse
 
+from sms_webhook.segments import Segments, billed_segments, total
 from sms_webhook.telemetry import logger
 
 
@@ -130,6 +132,32 @@ def _message(text: Text, delivery_report: dict[str, str]) -> Message:
 def message_count(document: str) -> int:
     """How many messages a TwiML answer this module built will send."""
     return document.count("<Message")
+
+
+@lru_cache(maxsize=256)
+def sent_segments(document: str, to: str) -> Segments:
+    """The SMS segments the messages of a TwiML answer are billed as, sent to `to`, summed
+    (`sms_webhook/segments.py`): counted on the texts as Twilio reads them in the document.
+    Counted once per answer and recipient: a conversation's auto-replies cost 0.3 µs each."""
+    return total(billed_segments(text.body, text.media, to) for text in _sent_texts(document))
+
+
+@lru_cache(maxsize=256)
+def _sent_texts(document: str) -> tuple[Text, ...]:
+    """Read once per distinct answer (an auto-reply is the same document for every sender)."""
+    return tuple(texts_in(fromstring(document)))  # noqa: S314 - a document this module built
+
+
+def texts_in(response: Element) -> list[Text]:
+    """The messages of a TwiML `<Response>`, as Twilio reads them: a message's text is written
+    inside `<Message>` or in its `<Body>`, its media in its `<Media>`."""
+    return [
+        Text(
+            (message.text or "") + "".join(body.text or "" for body in message.iter("Body")),
+            tuple(media.text or "" for media in message.iter("Media")),
+        )
+        for message in response.iter("Message")
+    ]
 
 
 def split_message(text: str) -> list[str]:

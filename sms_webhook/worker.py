@@ -44,6 +44,7 @@ from sms_webhook.jobs import Job, ReplyJob, TextJob, TimerJob, UnreadableJobErro
 from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import Origin, answering, reply_sender, replying_to, sent_as
 from sms_webhook.router import Router, Timer
+from sms_webhook.segments import billed_segments
 from sms_webhook.sending import (
     UNANSWERED,
     Outgoing,
@@ -53,7 +54,7 @@ from sms_webhook.sending import (
     UnansweredError,
     to_twilio,
 )
-from sms_webhook.telemetry import count, logger, pseudonym, raised_at
+from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
 from sms_webhook.twiml import (
     MAX_MESSAGE_LENGTH,
     MAX_MESSAGES,
@@ -355,7 +356,10 @@ def _attempt(outgoing: Outgoing, deliver: Deliver) -> str:
             extra={"error_code": error.code, "to": _recipient(outgoing.to)},
         )
         return "unknown"
-    logger.info("text sent", extra={"to": _recipient(outgoing.to), "message_sid": sid})
+    segments, encoding = billed_segments(outgoing.body, outgoing.media, outgoing.to)
+    sent = {"message_sid": sid, "segments": segments, "encoding": encoding}
+    metrics = emf({"SegmentsSent": segments})
+    logger.info("text sent", extra={"to": _recipient(outgoing.to), **sent, **metrics})
     count("LaterRepliesSent")
     return sid
 
