@@ -92,6 +92,15 @@ def test_every_character_of_the_basic_and_extension_tables_is_gsm_7():
     assert segments(BASIC) == (1, GSM_7)
 
 
+def test_an_ascii_character_is_gsm_7_when_the_tables_hold_it():
+    """ASCII texts are checked another, faster way: it agrees with the tables."""
+    ascii_characters = list(map(chr, range(128)))
+    in_tables = [character in BASIC + EXTENSION for character in ascii_characters]
+
+    assert [encoding(character) == GSM_7 for character in ascii_characters] == in_tables
+    assert [encoding("\u00e9" + c) == GSM_7 for c in ascii_characters] == in_tables
+
+
 @pytest.mark.parametrize(
     "character",
     ["`", "\t", "\x1b", "ç", "á", "Ş", "ł", "\u00a0", "“", "—", "…", "€\u0301", "😀", "日"],
