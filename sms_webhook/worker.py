@@ -54,6 +54,7 @@ from sms_webhook.sending import (
     UnansweredError,
     to_twilio,
 )
+from sms_webhook.smart_encoding import smart_encoded, smart_encodes_for
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
 from sms_webhook.twiml import (
     MAX_MESSAGE_LENGTH,
@@ -277,7 +278,10 @@ def _record(texts: Iterable[Text], to: str) -> str:
     """The messages that send these texts, as the worker pins them: JSON, which a retry and a
     later call with the same key send instead of texts of their own. No message when they are
     more than Twilio can send or a record can hold: a final error, logged and counted."""
-    sendable = [Text(_sendable(text.body), tuple(map(_sendable, text.media))) for text in texts]
+    smart, sendable = smart_encodes_for(to), []
+    for text in texts:
+        body = smart_encoded(text.body) if smart else text.body
+        sendable.append(Text(_sendable(body), tuple(map(_sendable, text.media))))
     length = sum(characters(text.body) for text in sendable)
     if length > MAX_TEXT_LENGTH:  # more messages than allowed, however it is cut: not cut
         pieces, needed = [], -(-length // MAX_MESSAGE_LENGTH)
