@@ -12,8 +12,8 @@ need one segment more than its length divided by 153 or 67 says.
 Sources: twilio.com/docs/glossary/what-sms-character-limit, and Twilio's segment calculator
 (github.com/TwilioDevEd/message-segment-calculator), whose examples tests/test_segments.py
 checks. The calculator keeps a whole grapheme (a flag, a family emoji) in one segment; this
-module, as the GSM standards, keeps only the pairs above together: at a segment's end, such a
-grapheme may count one segment less here than in the calculator.
+module keeps only the pairs above together: at a segment's end, such a grapheme may count one
+segment less here than in the calculator.
 
 Only SMS is billed per segment: an MMS and a message on WhatsApp or another channel are priced
 per message, whatever their length (`billed_segments`).
@@ -107,7 +107,7 @@ def _pair_parted(units: bytes, cut: int) -> bool:
 def _count(length: int, alone: int, joined: int, parted: Callable[[int], bool]) -> int:
     """Segments of a text of `length` units: cut every `joined` units, a unit earlier where the
     cut would part a pair (`parted(cut)`), as a carrier cuts it. Only the cuts are looked at: a
-    text of 1,600 characters takes 24 steps at most."""
+    message of 1,600 UTF-16 units takes 24 steps at most."""
     if length <= alone:
         return 1
     count, start = 0, 0

@@ -70,10 +70,15 @@ _REPLACED_BY = {
 }
 """Each replacement, and the characters it replaces."""
 
-_SMALL_CAPITALS = "\u1d00\u0299\u1d04\u1d05\u1d07\ua730\u0262\u029c\u026a\u1d0a\u1d0b\u029f\u1d0d"
-_SMALL_CAPITALS += "\u0274\u1d0f\u1d18\u0280\ua731\u1d1b\u1d1c\u1d20\u1d21\u028f\u1d22"
+_SMALL_CAPITALS = (
+    "\u1d00\u0299\u1d04\u1d05\u1d07\ua730\u0262\u029c\u026a\u1d0a\u1d0b\u029f\u1d0d"
+    "\u0274\u1d0f\u1d18\u0280\ua731\u1d1b\u1d1c\u1d20\u1d21\u028f\u1d22"
+)
+"""The small capitals Twilio replaces, from A to Z (no Q or X), each by its capital."""
 _FULLWIDTH_A = 0xFF21
+"""The fullwidth A; B to Z follow it."""
 _FULLWIDTH_0 = 0xFF10
+"""The fullwidth 0; 1 to 9 follow it."""
 
 LOOK_ALIKES: dict[int, str] = {
     **{ord(character): by for by, characters in _REPLACED_BY.items() for character in characters},
@@ -84,8 +89,8 @@ LOOK_ALIKES: dict[int, str] = {
     **{_FULLWIDTH_A + offset: chr(ord("A") + offset) for offset in range(26)},
     **{_FULLWIDTH_0 + digit: str(digit) for digit in range(10)},
 }
-"""What `str.translate` replaces: the table above, the small capitals (U+1D00 and others: no Q or
-X), and the fullwidth capitals and digits (U+FF21 to U+FF3A, U+FF10 to U+FF19)."""
+"""What `str.translate` replaces: the table above, the small capitals, and the fullwidth capitals
+and digits (U+FF21 to U+FF3A, U+FF10 to U+FF19)."""
 
 
 def smart_encoded(text: str) -> str:
