@@ -40,9 +40,10 @@ from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.router import Router
 from sms_webhook.signature import Rejected, replay_key, signing_secret
+from sms_webhook.smart_encoding import smart_encodes_for
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
-from sms_webhook.twiml import message_count, messaging_response
+from sms_webhook.twiml import message_count, messaging_response, sent_segments
 from sms_webhook.urls import STATUS_ROUTE, status_callback_url
 
 
@@ -74,8 +75,10 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
         logger.info("incoming message", extra={**details, **emf({"MessagesReceived": 1})})
         raise
     replies = message_count(twiml)
-    metrics = emf({"MessagesReceived": 1, "RepliesSent": replies})
-    logger.info("incoming message", extra={**details, "replies": replies, **metrics})
+    segments, encoding = sent_segments(twiml, message.from_number)
+    metrics = emf({"MessagesReceived": 1, "RepliesSent": replies, "SegmentsSent": segments})
+    sent = {"replies": replies, "segments": segments, "encoding": encoding}
+    logger.info("incoming message", extra={**details, **sent, **metrics})
     return _twiml(twiml)
 
 
@@ -85,7 +88,8 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
     routes = _router()
     with replying_to(message, callback):  # for the texts the handler sends first
         answer = answer_now(routes.reply(message), fields, callback, routes)
-    return messaging_response(answer, callback)
+    smart_encoding = smart_encodes_for(message.from_number)
+    return messaging_response(answer, callback, smart_encoding=smart_encoding)
 
 
 def delivery_report(request: HttpRequest, context: Any) -> Answer:

@@ -8,7 +8,9 @@ Each line you type is a text from the sender; a line starting with `/` is one of
 It runs the webhook in this process (no server, no AWS), through `devtools.phone.Phone`: the
 signature check and your handlers run as deployed, and conversations are kept in
 `.local/conversations.json`, as `make run` keeps them. Stdout carries only the conversation: the
-function's log lines go to stderr, so that piped replies can be read as they are.
+function's log lines go to stderr, so that piped replies can be read as they are. A text that
+costs more than one plain SMS segment is followed by what it costs, as `make send` prints it
+(`bot>   [2 SMS segments, UCS-2]`).
 
 A handler that runs later runs in the background once its acknowledgement is printed, and its
 reply is printed when it arrives, while you type the next text; a text sent first to someone
@@ -112,7 +114,7 @@ class Chat:
         the prompt, unless it was sent at `/wait`, as a reply to it."""
         whom = pseudonym(outgoing.to, local_token())
         prefix = "bot>" if outgoing.to == self.phone.address else f"bot to {whom}>"
-        text = printed([OutgoingMessage(outgoing.body, outgoing.media)]).splitlines()
+        text = printed([OutgoingMessage(outgoing.body, outgoing.media)], outgoing.to).splitlines()
         lines = [f"{prefix} {line}" for line in text]
         if self.interactive and not self.later_jobs.running_at_once():
             # from the background: below the prompt and what may be typed at it, then a prompt
@@ -183,7 +185,8 @@ class Chat:
             except AssertionError as error:  # the webhook did not answer 200: say what it said
                 self.say(f"bot! {error}")
                 return
-            self.say(*(f"bot> {line}" for line in printed(self.phone.last).splitlines()))
+            answer = printed(self.phone.last, self.phone.address)
+            self.say(*(f"bot> {line}" for line in answer.splitlines()))
 
 
 def chat(

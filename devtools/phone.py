@@ -15,6 +15,15 @@ and your handlers run as deployed. Nothing reaches AWS, whatever your shell expo
 as in `make run`. The phone's conversation lasts as long as the phone (a file of its own, in a
 temporary folder removed with the phone), so state carries from one send to the next.
 
+`phone.segments` says what each message of the last answer is billed as by SMS, its segments and
+their encoding, so that a test can keep a reply to one segment (a Japanese reply of 100
+characters is `(2, "UCS-2")`; an MMS or a WhatsApp message, priced per message, `(0, None)`):
+
+    def test_the_hours_fit_in_one_segment():
+        phone = Phone()
+        phone.send("HOURS")
+        assert phone.segments == [(1, "GSM-7")]
+
 A handler that runs later runs within the send, and what it sends goes to the phone's outbox (a
 file in that folder too), never to Twilio or a queue: a send returns the acknowledgement, then
 the later reply, and `phone.outbox` holds every text the bot sent, to this phone or, for a text
@@ -80,6 +89,7 @@ from sms_webhook.conversation_store import FileStore, conversation_key
 from sms_webhook.jobs import Job, TextJob, TimerJob
 from sms_webhook.local_run import LocalRun, installed, using
 from sms_webhook.local_run import router as installed_router
+from sms_webhook.segments import Segments, billed_segments
 from sms_webhook.sending import Outgoing
 
 HOST = "phone.test"
@@ -192,6 +202,13 @@ class Phone:
 
             later.run_due_timers(self.local_run.router or replies.router, until)
         return self._sent(sent)
+
+    @property
+    def segments(self) -> list[Segments]:
+        """What each message of `last` is billed as: its SMS segments and their encoding,
+        `(2, "UCS-2")` for 100 Japanese characters; `(0, None)` for an MMS or a message on
+        WhatsApp or another channel, which Twilio prices per message (sms_webhook/segments.py)."""
+        return [billed_segments(sent.text, sent.media, self.address) for sent in self.last]
 
     @property
     def timers(self) -> list[Waiting]:

@@ -7,8 +7,9 @@
 The request is the one Twilio makes for a new text: every field, a new MessageSid each time, and
 the signature, made with the token `make run` checks (`TWILIO_AUTH_TOKEN`, else env.json's public
 test token) for the URL the server rebuilds (https://127.0.0.1:PORT/sms, or
-`TWILIO_WEBHOOK_URL`). The answer's messages are printed as text, not XML, then a line for each
-timer the answer set (`(timer set: survey_nudge for +1…34#5f2c9a1e in 1h)`), as `make run`
+`TWILIO_WEBHOOK_URL`). The answer's messages are printed as text, not XML, each that costs more
+than one plain SMS segment followed by what it costs (`[2 SMS segments, UCS-2]`), then a line for
+each timer the answer set (`(timer set: survey_nudge for +1…34#5f2c9a1e in 1h)`), as `make run`
 keeps them in its file (devtools/kept_timers.py).
 """
 
@@ -35,6 +36,7 @@ from devtools.twilio_message import (
 from devtools.twiml_answer import NotTwimlError, OutgoingMessage, twiml_messages
 from sms_webhook.jobs import Job
 from sms_webhook.local_files import LocalFileRefusedError
+from sms_webhook.segments import UCS_2, billed_segments
 
 TIMEOUT_SECONDS = 15
 """As long as Twilio waits for an answer."""
@@ -107,9 +109,10 @@ def _hint(status: int, token: str) -> str:
     return ""
 
 
-def printed(messages: list[OutgoingMessage]) -> str:
-    """The replies as a person reads them: each message's text (a message's further lines
-    indented), then its media URLs; or a line saying there is no reply."""
+def printed(messages: list[OutgoingMessage], to: str) -> str:
+    """The replies to `to` as a person reads them: each message's text (a message's further
+    lines indented), its media URLs, and its cost when it is more than one segment or UCS-2; or
+    a line saying there is no reply."""
     if not messages:
         return "(no reply: the webhook answered an empty <Response/>)"
     lines = []
@@ -117,7 +120,18 @@ def printed(messages: list[OutgoingMessage]) -> str:
         first, *rest = message.text.split("\n")
         lines += [first, *(f"  {line}" for line in rest)]
         lines += [f"  [media] {url}" for url in message.media]
+        lines += _cost(message, to)
     return "\n".join(lines)
+
+
+def _cost(message: OutgoingMessage, to: str) -> list[str]:
+    """`  [2 SMS segments, UCS-2]` for a message billed as more than one GSM-7 segment: what a
+    developer would not see on a phone. Nothing for one GSM-7 segment, an MMS or a WhatsApp
+    message (priced per message)."""
+    count, encoding = billed_segments(message.text, message.media, to)
+    if count > 1 or encoding == UCS_2:
+        return [f"  [{count} SMS segment{'s' if count > 1 else ''}, {encoding}]"]
+    return []
 
 
 def timers_kept() -> dict[str, Job]:
@@ -179,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     except SendError as error:
         print(error, file=sys.stderr)
         raise SystemExit(1) from None
-    print("\n".join([printed(messages), *timers_set(before)]))
+    print("\n".join([printed(messages, arguments.from_number), *timers_set(before)]))
 
 
 if __name__ == "__main__":

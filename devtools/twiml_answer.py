@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
+from sms_webhook.twiml import texts_in
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -17,20 +19,11 @@ class NotTwimlError(ValueError):
 
 
 def twiml_messages(document: str | bytes) -> list[OutgoingMessage]:
-    """The messages of a TwiML answer, in order; none for an empty `<Response/>` (no reply).
-
-    A message's text is written inside `<Message>` or in its `<Body>`; media in its `<Media>`.
-    """
+    """The messages of a TwiML answer, in order; none for an empty `<Response/>` (no reply)."""
     try:
         response = ElementTree.fromstring(document)  # noqa: S314 - our own server's answer
     except ElementTree.ParseError as error:
         raise NotTwimlError(f"the answer is not XML ({error})") from error
     if response.tag != "Response":
         raise NotTwimlError(f"the answer is <{response.tag}>, not a TwiML <Response>")
-    return [
-        OutgoingMessage(
-            text=(message.text or "") + "".join(body.text or "" for body in message.iter("Body")),
-            media=tuple(media.text or "" for media in message.iter("Media")),
-        )
-        for message in response.iter("Message")
-    ]
+    return [OutgoingMessage(text.body, tuple(text.media)) for text in texts_in(response)]

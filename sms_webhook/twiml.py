@@ -11,9 +11,12 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
+from xml.etree.ElementTree import Element, fromstring
 
 from twilio.twiml.messaging_response import Message, MessagingResponse
 
+from sms_webhook.segments import Segments, billed_segments, total
+from sms_webhook.smart_encoding import smart_encoded
 from sms_webhook.telemetry import logger
 
 
@@ -49,14 +52,18 @@ MAX_TWIML_SIZE = 64_000
 """Bytes of TwiML Twilio accepts (64 kB)."""
 
 
-def messaging_response(reply: Reply, status_callback: str | None = None) -> str:
+def messaging_response(
+    reply: Reply, status_callback: str | None = None, *, smart_encoding: bool = False
+) -> str:
     """TwiML for the reply; `<Response />` when there is nothing to send.
 
     Empty texts are left out: Twilio rejects a `<Message>` with neither body nor media. With
     `status_callback`, each message asks Twilio to report its delivery there (its `action`,
-    which twilio's classes document as replacing the deprecated `statusCallback`).
+    which twilio's classes document as replacing the deprecated `statusCallback`). With
+    `smart_encoding`, texts have their look-alike characters replaced where that keeps them GSM-7
+    (`sms_webhook/smart_encoding.py`).
     """
-    return _document(reply_texts(reply), status_callback)
+    return _document(reply_texts(reply), status_callback, smart_encoding)
 
 
 def reply_texts(reply: Reply) -> tuple[Text, ...]:
@@ -93,10 +100,13 @@ def _messages(text: Text) -> list[Text]:
 
 
 @lru_cache(maxsize=256)
-def _document(texts: tuple[Text, ...], status_callback: str | None) -> str:
+def _document(texts: tuple[Text, ...], status_callback: str | None, smart_encoding: bool) -> str:
     """Built once per distinct reply: an auto-reply is the same document every time. So each
     warning below is logged once per container and distinct reply, not once per message."""
-    readable = [Text(_xml_text(text.body), tuple(map(_xml_text, text.media))) for text in texts]
+    readable = []
+    for text in texts:
+        body = smart_encoded(text.body) if smart_encoding else text.body
+        readable.append(Text(_xml_text(body), tuple(map(_xml_text, text.media))))
     pieces = messages_of(readable)
     response = MessagingResponse()
     size = len(str(response).encode())
@@ -130,6 +140,32 @@ def _message(text: Text, delivery_report: dict[str, str]) -> Message:
 def message_count(document: str) -> int:
     """How many messages a TwiML answer this module built will send."""
     return document.count("<Message")
+
+
+@lru_cache(maxsize=256)
+def sent_segments(document: str, to: str) -> Segments:
+    """The SMS segments the messages of a TwiML answer are billed as, sent to `to`, summed
+    (`sms_webhook/segments.py`): counted on the texts as Twilio reads them in the document.
+    Counted once per answer and recipient: a conversation's auto-replies cost 0.3 µs each."""
+    return total(billed_segments(text.body, text.media, to) for text in _sent_texts(document))
+
+
+@lru_cache(maxsize=256)
+def _sent_texts(document: str) -> tuple[Text, ...]:
+    """Read once per distinct answer (an auto-reply is the same document for every sender)."""
+    return tuple(texts_in(fromstring(document)))  # noqa: S314 - a document this module built
+
+
+def texts_in(response: Element) -> list[Text]:
+    """The messages of a TwiML `<Response>`, as Twilio reads them: a message's text is written
+    inside `<Message>` or in its `<Body>`, its media in its `<Media>`."""
+    return [
+        Text(
+            (message.text or "") + "".join(body.text or "" for body in message.iter("Body")),
+            tuple(media.text or "" for media in message.iter("Media")),
+        )
+        for message in response.iter("Message")
+    ]
 
 
 def split_message(text: str) -> list[str]:

@@ -44,6 +44,7 @@ from sms_webhook.jobs import Job, ReplyJob, TextJob, TimerJob, UnreadableJobErro
 from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import Origin, answering, reply_sender, replying_to, sent_as
 from sms_webhook.router import Router, Timer
+from sms_webhook.segments import billed_segments
 from sms_webhook.sending import (
     UNANSWERED,
     Outgoing,
@@ -53,7 +54,8 @@ from sms_webhook.sending import (
     UnansweredError,
     to_twilio,
 )
-from sms_webhook.telemetry import count, logger, pseudonym, raised_at
+from sms_webhook.smart_encoding import smart_encoded, smart_encodes_for
+from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
 from sms_webhook.twiml import (
     MAX_MESSAGE_LENGTH,
     MAX_MESSAGES,
@@ -276,7 +278,10 @@ def _record(texts: Iterable[Text], to: str) -> str:
     """The messages that send these texts, as the worker pins them: JSON, which a retry and a
     later call with the same key send instead of texts of their own. No message when they are
     more than Twilio can send or a record can hold: a final error, logged and counted."""
-    sendable = [Text(_sendable(text.body), tuple(map(_sendable, text.media))) for text in texts]
+    smart, sendable = smart_encodes_for(to), []
+    for text in texts:
+        body = smart_encoded(text.body) if smart else text.body
+        sendable.append(Text(_sendable(body), tuple(map(_sendable, text.media))))
     length = sum(characters(text.body) for text in sendable)
     if length > MAX_TEXT_LENGTH:  # more messages than allowed, however it is cut: not cut
         pieces, needed = [], -(-length // MAX_MESSAGE_LENGTH)
@@ -355,7 +360,10 @@ def _attempt(outgoing: Outgoing, deliver: Deliver) -> str:
             extra={"error_code": error.code, "to": _recipient(outgoing.to)},
         )
         return "unknown"
-    logger.info("text sent", extra={"to": _recipient(outgoing.to), "message_sid": sid})
+    segments, encoding = billed_segments(outgoing.body, outgoing.media, outgoing.to)
+    sent = {"message_sid": sid, "segments": segments, "encoding": encoding}
+    metrics = emf({"SegmentsSent": segments})
+    logger.info("text sent", extra={"to": _recipient(outgoing.to), **sent, **metrics})
     count("LaterRepliesSent")
     return sid
 

@@ -171,6 +171,7 @@ def environment(monkeypatch, tmp_path):
         "TWILIO_ACCOUNT_SID",
         "TWILIO_API_KEY_PARAMETER",
         "STATUS_CALLBACK_URL",
+        "SMART_ENCODING",
         *timers.TIMER_VARIABLES,
     ):
         monkeypatch.delenv(name, raising=False)

@@ -107,6 +107,22 @@ def test_a_piped_text_prints_the_replies_and_ends(chat):
     assert chat("HOURS") == ["bot> We're open 9am to 5pm, Monday to Friday."]
 
 
+def test_a_reply_of_more_than_one_plain_segment_says_what_it_costs(chat, monkeypatch):
+    monkeypatch.setenv("REPLY_MESSAGE", "こんにちは" * 20)
+
+    assert chat("hi") == ["bot> " + "こんにちは" * 20, "bot>   [2 SMS segments, UCS-2]"]
+
+
+def test_a_text_sent_first_says_what_it_costs_too(tmp_path):
+    output = io.StringIO()
+    session = Chat(output, tmp_path / "c.json", tmp_path / "outbox.jsonl")
+
+    session.sent(Outgoing("AC" + "0" * 32, STAFF, "+15005550006", "x" * 161, (), None))
+
+    whom = f"bot to {pseudonym(STAFF, local_token())}>"
+    assert output.getvalue() == f"{whom} {'x' * 161}\n{whom}   [2 SMS segments, GSM-7]\n"
+
+
 def test_the_conversation_carries_from_one_line_to_the_next(chat):
     replies = chat("SURVEY", "a friend", "5")
 

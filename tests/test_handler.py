@@ -7,6 +7,7 @@ import pytest
 import handler
 from devtools.twilio_message import form_encode
 from sms_webhook.telemetry import pseudonym
+from sms_webhook.twiml import Text
 from tests.support.twilio_requests import (
     FUNCTION_URL_HOST,
     HTTP_API_HOST,
@@ -375,11 +376,53 @@ def test_the_token_never_appears_in_logs_or_answers(invoke, logs):
 # Metrics
 
 
-def test_an_answered_message_is_counted_with_the_replies_it_sends(invoke, published):
+def test_an_answered_message_is_counted_with_the_replies_and_segments_it_sends(invoke, published):
     invoke(signed(rest_request(), REST_URL))
 
     metrics = [(m["name"], m["value"]) for m in published()]
-    assert metrics == [("MessagesReceived", 1.0), ("RepliesSent", 1.0)]
+    assert metrics == [("MessagesReceived", 1.0), ("RepliesSent", 1.0), ("SegmentsSent", 1.0)]
+
+
+def test_the_answers_segments_and_encoding_are_on_its_line_and_counted(
+    invoke, logs, published, answer_with
+):
+    answer_with(lambda message: ["こんにちは" * 20, "See you"])
+
+    invoke(signed(rest_request(), REST_URL))
+
+    [record] = logs.records
+    assert (record["replies"], record["segments"], record["encoding"]) == (2, 3, "UCS-2")
+    assert ("SegmentsSent", 3.0) in [(m["name"], m["value"]) for m in published()]
+
+
+def test_a_text_split_into_messages_counts_the_segments_of_each(invoke, logs, answer_with):
+    answer_with(lambda message: "word " * 400)
+
+    invoke(signed(rest_request(), REST_URL))
+
+    record = logs.records[-1]
+    assert (record["replies"], record["segments"], record["encoding"]) == (2, 11 + 3, "GSM-7")
+
+
+@pytest.mark.parametrize(
+    ("fields", "reply"),
+    [
+        (SMS, Text("Your ticket", media=["https://example.com/ticket.png"])),
+        (WHATSAPP, "a" * 500),
+        (SMS, None),
+    ],
+    ids=["mms", "whatsapp", "no reply"],
+)
+def test_an_mms_a_whatsapp_message_or_no_reply_counts_no_segment(
+    invoke, logs, published, answer_with, fields, reply
+):
+    answer_with(lambda message: reply)
+
+    invoke(signed(rest_request("POST", fields), REST_URL, fields))
+
+    record = logs.records[-1]
+    assert (record["segments"], "encoding" in record) == (0, False)
+    assert ("SegmentsSent", 0.0) in [(m["name"], m["value"]) for m in published()]
 
 
 def test_metrics_carry_the_namespace_and_the_service(invoke, published):

@@ -10,6 +10,7 @@ import pytest
 from devtools.phone import Phone, SentText
 from sms_webhook import later, local_run
 from sms_webhook.router import Router
+from sms_webhook.twiml import Text
 from tests.conftest import IDEMPOTENCY_TABLE, SHARED_KEYS_PATH, STAFF, TOKEN_PARAMETER
 from tests.support import timer_replies
 
@@ -93,6 +94,38 @@ def test_a_conversations_file_given_to_the_phone_is_left_where_it_is(tmp_path):
 
 
 # Later replies and texts sent first
+
+
+def test_segments_say_what_each_message_of_the_last_answer_is_billed_as(answer_with):
+    answer_with(
+        lambda message: [
+            "こんにちは" * 20,
+            "See you",
+            Text("Ticket", media=["https://example.com/t.png"]),
+        ]
+    )
+    phone = Phone()
+
+    phone.send("hi")
+
+    assert phone.segments == [(2, "UCS-2"), (1, "GSM-7"), (0, None)]
+
+
+def test_on_whatsapp_no_message_is_billed_per_segment(answer_with):
+    answer_with(lambda message: "こんにちは" * 20)
+    phone = Phone(channel="whatsapp")
+
+    phone.send("hi")
+
+    assert phone.segments == [(0, None)]
+
+
+def test_the_shipped_hours_fit_in_one_segment():
+    phone = Phone()
+
+    phone.send("HOURS")
+
+    assert phone.segments == [(1, "GSM-7")]
 
 
 def test_a_later_handlers_send_returns_the_acknowledgement_then_the_later_reply(later_router):

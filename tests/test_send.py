@@ -138,7 +138,39 @@ def test_an_error_in_reply_code_points_to_make_run_s_output(local_server, answer
 def test_a_message_s_further_lines_are_indented_and_its_media_listed():
     messages = [OutgoingMessage("one\ntwo", (PICTURE,)), OutgoingMessage("three")]
 
-    assert printed(messages) == f"one\n  two\n  [media] {PICTURE}\nthree"
+    assert printed(messages, SENDER) == f"one\n  two\n  [media] {PICTURE}\nthree"
+
+
+def test_a_reply_of_more_than_one_plain_segment_says_what_it_costs(
+    local_server, capsys, answer_with
+):
+    answer_with(lambda message: ["こんにちは" * 20, "Thanks “Ada”", "x" * 161, "See you"])
+
+    status, out, _ = run_main(capsys, "hi", "--port", str(local_server.server_port))
+
+    assert (status, out.splitlines()[1:]) == (
+        0,
+        [
+            "  [2 SMS segments, UCS-2]",
+            "Thanks “Ada”",
+            "  [1 SMS segment, UCS-2]",
+            "x" * 161,
+            "  [2 SMS segments, GSM-7]",
+            "See you",
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "to"),
+    [
+        (OutgoingMessage("こんにちは" * 20, (PICTURE,)), SENDER),
+        (OutgoingMessage("こんにちは" * 20), "whatsapp:+14155551234"),
+    ],
+    ids=["mms", "whatsapp"],
+)
+def test_an_mms_or_a_whatsapp_message_is_priced_per_message_and_says_nothing(message, to):
+    assert "SMS segment" not in printed([message], to)
 
 
 def test_make_send_passes_the_body_through_the_shell_untouched(local_server, received):

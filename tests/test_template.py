@@ -207,6 +207,17 @@ def test_status_callbacks_are_on_by_default_and_can_be_turned_off():
     assert variable == {"Fn::If": ["StatusCallbacksEnabled", "on", "off"]}
 
 
+def test_smart_encoding_is_off_by_default_and_set_for_both_functions_when_on():
+    variable = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["SMART_ENCODING"]
+
+    assert PARAMETERS["SmartEncoding"]["Default"] == "Disabled"
+    assert PARAMETERS["SmartEncoding"]["AllowedValues"] == ["Enabled", "Disabled"]
+    assert TEMPLATE["Conditions"]["SmartEncodingEnabled"] == {
+        "Fn::Equals": [{"Ref": "SmartEncoding"}, "Enabled"]
+    }
+    assert variable == {"Fn::If": ["SmartEncodingEnabled", "on", "off"]}
+
+
 ALARMS = {
     name: resource
     for name, resource in TEMPLATE["Resources"].items()

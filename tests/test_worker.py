@@ -15,6 +15,7 @@ from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from sms_webhook import sending, worker
 from sms_webhook.conversation import Conversation
+from sms_webhook.jobs import TextJob, encode
 from sms_webhook.later import send_text
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
@@ -562,6 +563,35 @@ def test_each_text_sent_is_counted(router, twilio_api, published):
     work(reply_job(router))
 
     assert [m["value"] for m in published() if m["name"] == "LaterRepliesSent"] == [1, 1]
+
+
+def test_each_text_sent_is_logged_with_its_segments_and_encoding_and_they_are_counted(
+    router, twilio_api, logs, published
+):
+    work(reply_job(router))
+
+    sent = [(r["segments"], r["encoding"]) for r in logs.records if r["message"] == "text sent"]
+    assert sent == [(1, "GSM-7"), (1, "GSM-7")]
+    assert [m["value"] for m in published() if m["name"] == "SegmentsSent"] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("to", "media", "body", "expected"),
+    [
+        ("+14155550100", (), "こんにちは" * 20, (2, "UCS-2")),
+        ("+14155550100", ("https://example.com/ticket.png",), "a" * 500, (0, None)),
+        ("whatsapp:+14155550100", (), "a" * 500, (0, None)),
+    ],
+    ids=["japanese", "mms", "whatsapp"],
+)
+def test_a_text_sent_first_counts_its_sms_segments_only(
+    sending_account, twilio_api, logs, published, to, media, body, expected
+):
+    work(encode(TextJob(to, body, media, "agent-1", "", "", STATUS_URL)))
+
+    [record] = [r for r in logs.records if r["message"] == "text sent"]
+    assert (record["segments"], record.get("encoding")) == expected
+    assert [m["value"] for m in published() if m["name"] == "SegmentsSent"] == [expected[0]]
 
 
 def test_the_recipient_is_logged_as_a_pseudonym(router, twilio_api, logs):
