@@ -31,6 +31,7 @@ from sms_webhook.conversation_store import (
     DynamoDBStore,
     FileStore,
     LockTimeoutError,
+    Store,
     Stored,
     TooLargeError,
     Visit,
@@ -875,10 +876,12 @@ def test_only_a_request_whose_signature_holds_touches_the_store(invoke, store_ca
     assert store_calls == ["read", "write"]
 
 
-@pytest.mark.parametrize("first", ["deadline", "answer"])
-def test_an_answer_and_its_deadline_at_once_make_exactly_one_happen(store, atomic_moto, first):
-    """Both read the question waiting before either writes: the one that writes first wins, and
-    the other, run again on what it left, finds no question (a deadline: void, nothing sent)."""
+def answer_and_deadline_at_once(
+    store: Store, first: str
+) -> tuple[dict[str, tuple[Text, ...]], dict[str, list[bool]]]:
+    """An answer and its question's deadline, both having read the question waiting before
+    either writes, `first` writing first: what each sent, and whether each of their runs saw the
+    question."""
     talks = conversations(store)
     answer = message("yes")
     key = conversation_key(answer.to_number, answer.from_number)
@@ -886,6 +889,7 @@ def test_an_answer_and_its_deadline_at_once_make_exactly_one_happen(store, atomi
     both_read = threading.Barrier(2)
     first_wrote = threading.Event()
     runs: dict[str, list[bool]] = {"deadline": [], "answer": []}
+    sent: dict[str, tuple[Text, ...]] = {}
 
     def run(side: str, talk: Conversation) -> Answered:
         runs[side].append(talk.expecting is not None)
@@ -895,31 +899,36 @@ def test_an_answer_and_its_deadline_at_once_make_exactly_one_happen(store, atomi
                 first_wrote.wait(timeout=60)
         return Answered((Text(side),), kept=True)
 
-    def write_first(side: str, texts: tuple[Text, ...]) -> tuple[Text, ...]:
-        if side == first:
-            first_wrote.set()
-        return texts
-
-    deadline = Visit(key, "timer deadline q1", answer.from_number, answer.to_number, waits_for="q1")
-    sent: dict[str, tuple[Text, ...]] = {}
-
     def deadline_goes_off() -> None:
-        texts = talks.visit(deadline, lambda talk: run("deadline", talk))
-        sent["deadline"] = write_first("deadline", texts)
+        deadline = Visit(key, "timer q1", answer.from_number, answer.to_number, waits_for="q1")
+        sent["deadline"] = talks.visit(deadline, lambda talk: run("deadline", talk))
+        if first == "deadline":
+            first_wrote.set()
 
     def answer_arrives() -> None:
-        sent["answer"] = write_first("answer", talks.turn(answer, lambda talk: run("answer", talk)))
+        sent["answer"] = talks.turn(answer, lambda talk: run("answer", talk))
+        if first == "answer":
+            first_wrote.set()
 
     threads = [threading.Thread(target=deadline_goes_off), threading.Thread(target=answer_arrives)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return sent, runs
 
-    nudged = sent["deadline"] == (Text("deadline"),)
-    answered_in_time = runs["answer"][-1]
-    assert nudged != answered_in_time
-    if first == "deadline":  # the answer ran again, on the conversation the deadline left
-        assert runs["answer"] == [True, False]
-    else:  # the deadline, run again, found no question: void, nothing sent
-        assert (runs["deadline"], sent["deadline"]) == ([True], ())
+
+def test_a_deadline_that_writes_before_its_answer_is_sent_and_the_answer_finds_no_question(
+    store, atomic_moto
+):
+    sent, runs = answer_and_deadline_at_once(store, first="deadline")
+
+    assert sent["deadline"] == (Text("deadline"),)
+    assert runs["answer"] == [True, False]  # run again, on the conversation the deadline left
+
+
+def test_an_answer_that_writes_before_its_deadline_voids_it_and_nothing_is_sent(store, atomic_moto):
+    sent, runs = answer_and_deadline_at_once(store, first="answer")
+
+    assert runs["answer"] == [True]
+    assert (runs["deadline"], sent["deadline"]) == ([True], ())  # run again: void
