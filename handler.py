@@ -39,8 +39,8 @@ from sms_webhook.origin import replying_to
 from sms_webhook.proxy_event import HttpRequest, read_request
 from sms_webhook.rejections import RejectionLog
 from sms_webhook.router import Router
+from sms_webhook.segments import smart_encodes_for
 from sms_webhook.signature import Rejected, replay_key, signing_secret
-from sms_webhook.smart_encoding import smart_encodes_for
 from sms_webhook.snapstart import is_snapshot_init, prime
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
 from sms_webhook.twiml import message_count, messaging_response, sent_segments
@@ -88,8 +88,8 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
     routes = _router()
     with replying_to(message, callback):  # for the texts the handler sends first
         answer = answer_now(routes.reply(message), fields, callback, routes)
-    smart_encoding = smart_encodes_for(message.from_number)
-    return messaging_response(answer, callback, smart_encoding=smart_encoding)
+    smart = smart_encodes_for(message.from_number)
+    return messaging_response(answer, callback, smart_encoding=smart)
 
 
 def delivery_report(request: HttpRequest, context: Any) -> Answer:

@@ -125,9 +125,9 @@ def printed(messages: list[OutgoingMessage], to: str) -> str:
 
 
 def _cost(message: OutgoingMessage, to: str) -> list[str]:
-    """`  [2 SMS segments, UCS-2]` for a message billed as more than one GSM-7 segment: what a
-    developer would not see on a phone. Nothing for one GSM-7 segment, an MMS or a WhatsApp
-    message (priced per message)."""
+    """`  [2 SMS segments, UCS-2]` for a message billed as more than one segment, or in UCS-2:
+    what a developer would not see on a phone. Nothing for one GSM-7 segment, an MMS or a
+    WhatsApp message (priced per message)."""
     count, encoding = billed_segments(message.text, message.media, to)
     if count > 1 or encoding == UCS_2:
         return [f"  [{count} SMS segment{'s' if count > 1 else ''}, {encoding}]"]

@@ -225,7 +225,7 @@ def status_callbacks_enabled() -> bool:
     return os.environ.get("TWILIO_STATUS_CALLBACKS", "on").strip().lower() != "off"
 
 
-def smart_encoding() -> bool:
+def smart_encoding_enabled() -> bool:
     """Whether texts to phone numbers have look-alike characters replaced so that they stay GSM-7
     (`SMART_ENCODING`: `on`; off by default; sms_webhook/smart_encoding.py)."""
     return os.environ.get("SMART_ENCODING", "").strip().lower() == "on"

@@ -22,6 +22,8 @@ per message, whatever their length (`billed_segments`).
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
+from sms_webhook.config import smart_encoding_enabled
+
 GSM_7 = "GSM-7"
 UCS_2 = "UCS-2"
 
@@ -126,6 +128,12 @@ def billed_segments(body: str, media: Sequence[str], to: str) -> Segments:
     if media or not on_sms(to):
         return NOT_SMS
     return segments(body)
+
+
+def smart_encodes_for(to: str) -> bool:
+    """Whether texts to `to` have their look-alikes replaced (`sms_webhook/smart_encoding.py`):
+    the setting is on, and `to` is a phone number."""
+    return on_sms(to) and smart_encoding_enabled()
 
 
 def on_sms(to: str) -> bool:

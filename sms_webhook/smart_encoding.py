@@ -2,10 +2,11 @@
 
 One curly quote, long dash or non-breaking space, pasted from a word processor, sends a whole text
 in UCS-2: 70 characters a segment instead of 160, two or three times the price. Twilio's Messaging
-Services can replace such characters ("Smart Encoding"), but a reply from a number outside a
-Messaging Service gets no such help. With `SMART_ENCODING=on` (the `SmartEncoding` parameter), the
-webhook's replies and the worker's texts to phone numbers are smart-encoded before Twilio sees
-them; WhatsApp and the other channels carry any character at no extra cost, and are left alone.
+Services can replace such characters ("Smart Encoding"), and so can a message sent with its REST
+API, but a TwiML reply cannot ask for it. With `SMART_ENCODING=on` (the `SmartEncoding` parameter),
+the webhook's replies and the worker's texts to phone numbers are smart-encoded here, before Twilio
+sees them, so that what is counted (`sms_webhook/segments.py`) is what is sent; WhatsApp and the
+other channels carry any character at no extra cost, and are left alone.
 
 The characters and what replaces them are Twilio's list (twilio.com/docs/messaging/services/
 smart-encoding-char-list), as its segment calculator holds it (github.com/TwilioDevEd/
@@ -19,8 +20,7 @@ As Twilio does, a text is changed only when that makes it GSM-7: one that stays 
 emoji, Japanese) keeps its curly quotes, which cost nothing more there.
 """
 
-from sms_webhook.config import smart_encoding
-from sms_webhook.segments import GSM_7, encoding, on_sms
+from sms_webhook.segments import GSM_7, encoding
 
 _REPLACED_BY = {
     # double quotes: curly, angle, low, primes, ornaments, fullwidth
@@ -99,8 +99,3 @@ def smart_encoded(text: str) -> str:
         return text
     replaced = text.translate(LOOK_ALIKES)
     return replaced if encoding(replaced) == GSM_7 else text
-
-
-def smart_encodes_for(to: str) -> bool:
-    """Whether texts to `to` are smart-encoded: the setting is on, and `to` is a phone number."""
-    return on_sms(to) and smart_encoding()

@@ -15,8 +15,7 @@ from xml.etree.ElementTree import Element, fromstring
 
 from twilio.twiml.messaging_response import Message, MessagingResponse
 
-from sms_webhook.segments import Segments, billed_segments, total
-from sms_webhook.smart_encoding import smart_encoded
+from sms_webhook.segments import NOT_SMS, Segments, on_sms, segments, total
 from sms_webhook.telemetry import logger
 
 
@@ -103,10 +102,13 @@ def _messages(text: Text) -> list[Text]:
 def _document(texts: tuple[Text, ...], status_callback: str | None, smart_encoding: bool) -> str:
     """Built once per distinct reply: an auto-reply is the same document every time. So each
     warning below is logged once per container and distinct reply, not once per message."""
+    from sms_webhook.smart_encoding import smart_encoded  # its table: loaded when it is on
+
     readable = []
     for text in texts:
-        body = smart_encoded(text.body) if smart_encoding else text.body
-        readable.append(Text(_xml_text(body), tuple(map(_xml_text, text.media))))
+        body = _xml_text(text.body)  # as Twilio gets it, before its encoding is decided
+        body = smart_encoded(body) if smart_encoding else body
+        readable.append(Text(body, tuple(map(_xml_text, text.media))))
     pieces = messages_of(readable)
     response = MessagingResponse()
     size = len(str(response).encode())
@@ -142,12 +144,17 @@ def message_count(document: str) -> int:
     return document.count("<Message")
 
 
-@lru_cache(maxsize=256)
 def sent_segments(document: str, to: str) -> Segments:
     """The SMS segments the messages of a TwiML answer are billed as, sent to `to`, summed
-    (`sms_webhook/segments.py`): counted on the texts as Twilio reads them in the document.
-    Counted once per answer and recipient: a conversation's auto-replies cost 0.3 µs each."""
-    return total(billed_segments(text.body, text.media, to) for text in _sent_texts(document))
+    (`sms_webhook/segments.py`): counted on the texts as Twilio reads them in the document."""
+    return _sms_segments(document) if on_sms(to) else NOT_SMS
+
+
+@lru_cache(maxsize=256)
+def _sms_segments(document: str) -> Segments:
+    """Counted once per distinct answer, whoever it goes to (an auto-reply is the same document
+    for every sender); a new one is read from its XML, 13 to 25 µs."""
+    return total(NOT_SMS if text.media else segments(text.body) for text in _sent_texts(document))
 
 
 @lru_cache(maxsize=256)

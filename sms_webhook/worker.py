@@ -44,7 +44,7 @@ from sms_webhook.jobs import Job, ReplyJob, TextJob, TimerJob, UnreadableJobErro
 from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import Origin, answering, reply_sender, replying_to, sent_as
 from sms_webhook.router import Router, Timer
-from sms_webhook.segments import billed_segments
+from sms_webhook.segments import billed_segments, smart_encodes_for
 from sms_webhook.sending import (
     UNANSWERED,
     Outgoing,
@@ -54,7 +54,7 @@ from sms_webhook.sending import (
     UnansweredError,
     to_twilio,
 )
-from sms_webhook.smart_encoding import smart_encoded, smart_encodes_for
+from sms_webhook.smart_encoding import smart_encoded
 from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
 from sms_webhook.twiml import (
     MAX_MESSAGE_LENGTH,
@@ -280,8 +280,9 @@ def _record(texts: Iterable[Text], to: str) -> str:
     more than Twilio can send or a record can hold: a final error, logged and counted."""
     smart, sendable = smart_encodes_for(to), []
     for text in texts:
-        body = smart_encoded(text.body) if smart else text.body
-        sendable.append(Text(_sendable(body), tuple(map(_sendable, text.media))))
+        body = _sendable(text.body)  # as Twilio gets it, before its encoding is decided
+        body = smart_encoded(body) if smart else body
+        sendable.append(Text(body, tuple(map(_sendable, text.media))))
     length = sum(characters(text.body) for text in sendable)
     if length > MAX_TEXT_LENGTH:  # more messages than allowed, however it is cut: not cut
         pieces, needed = [], -(-length // MAX_MESSAGE_LENGTH)
@@ -362,9 +363,8 @@ def _attempt(outgoing: Outgoing, deliver: Deliver) -> str:
         return "unknown"
     segments, encoding = billed_segments(outgoing.body, outgoing.media, outgoing.to)
     sent = {"message_sid": sid, "segments": segments, "encoding": encoding}
-    metrics = emf({"SegmentsSent": segments})
+    metrics = emf({"LaterRepliesSent": 1, "SegmentsSent": segments})
     logger.info("text sent", extra={"to": _recipient(outgoing.to), **sent, **metrics})
-    count("LaterRepliesSent")
     return sid
 
 

@@ -16,7 +16,7 @@ from sms_webhook.config import (
     auth_tokens,
     conversation_settings,
     shared_key,
-    smart_encoding,
+    smart_encoding_enabled,
     webhook_url_override,
 )
 from tests.conftest import SHARED_KEYS_PATH, TOKEN_PARAMETER, put_secret
@@ -142,10 +142,10 @@ def test_configured_webhook_url_is_read_from_the_environment(monkeypatch):
 
 @pytest.mark.parametrize(("value", "on"), [("on", True), (" ON ", True), ("off", False)])
 def test_smart_encoding_is_on_only_when_set_on(monkeypatch, value, on):
-    assert smart_encoding() is False
+    assert smart_encoding_enabled() is False
     monkeypatch.setenv("SMART_ENCODING", value)
 
-    assert smart_encoding() is on
+    assert smart_encoding_enabled() is on
 
 
 def test_empty_webhook_url_means_none_is_configured(monkeypatch):

@@ -4,8 +4,9 @@ GSM-7, in the webhook's replies and the worker's texts to phone numbers, and now
 import pytest
 
 from devtools.twiml_answer import twiml_messages
-from sms_webhook.segments import GSM_7, UCS_2, encoding, segments
-from sms_webhook.smart_encoding import LOOK_ALIKES, smart_encoded, smart_encodes_for
+from sms_webhook.segments import GSM_7, UCS_2, encoding, segments, smart_encodes_for
+from sms_webhook.smart_encoding import LOOK_ALIKES, smart_encoded
+from sms_webhook.twiml import messaging_response
 from tests.support.twilio_requests import (
     REST_URL,
     SENDER,
@@ -135,3 +136,9 @@ def test_the_workers_text_is_as_written_when_off(twilio_api):
     work(text_job(to="+14155550100", body=WORD_PROCESSED))
 
     assert [form["Body"] for form in twilio_api.forms] == [WORD_PROCESSED]
+
+
+def test_a_reply_is_smart_encoded_as_twilio_gets_it_after_what_xml_cannot_carry_is_dropped():
+    document = messaging_response("It\u2019s here\x0b", smart_encoding=True)
+
+    assert "<Message>It's here</Message>" in document
