@@ -193,6 +193,22 @@ def conversations_kept() -> bool:
     )
 
 
+def senders_table() -> str | None:
+    """The DynamoDB table of what is known per sender, consent first (`SENDERS_TABLE`,
+    deployed); None in a local run."""
+    return os.environ.get("SENDERS_TABLE", "").strip() or None
+
+
+def senders_file() -> str | None:
+    """Where a local run keeps what is known per sender (`SENDERS_FILE`; by default
+    `senders.json` beside `CONVERSATION_FILE`); None when there is no file for it either."""
+    named = os.environ.get("SENDERS_FILE", "").strip()
+    conversations = os.environ.get("CONVERSATION_FILE", "").strip()
+    if named or not conversations:
+        return named or None
+    return os.path.join(os.path.dirname(conversations), "senders.json")
+
+
 _A_YEAR_OF_SECONDS = 8760 * 3600
 """The longest TTL, as the template's `ConversationTtlHours` allows: much longer and the expiry
 time would pass what a DynamoDB number holds."""

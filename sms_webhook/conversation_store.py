@@ -33,7 +33,7 @@ from sms_webhook import aws, deadlines, origin
 from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Expectation, Turn
 from sms_webhook.jobs import Job, NotScheduledError, TimerJob
-from sms_webhook.local_files import open_private
+from sms_webhook.local_files import open_private, read_json, replace_with_json
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import Text
 
@@ -369,12 +369,7 @@ class FileStore:
 
     def _entries(self) -> dict[str, Any]:
         try:
-            descriptor = open_private(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return {}
-        try:
-            with open(descriptor, encoding="utf-8") as stored:
-                entries: dict[str, Any] = json.load(stored)
+            entries: dict[str, Any] = read_json(self.path) or {}
         except ValueError:
             logger.error(
                 "conversation file unreadable: delete it to start afresh",
@@ -384,19 +379,7 @@ class FileStore:
         return entries
 
     def _save(self, entries: dict[str, Any]) -> None:
-        """The whole file replaced at once: a crash never leaves half of it. The new one is made
-        by `mkstemp` (0600, never through a link), and replacing a link replaces the link."""
-        import tempfile  # local runs only: the deployed function never pays for it
-
-        directory = os.path.dirname(self.path) or "."
-        descriptor, partial = tempfile.mkstemp(dir=directory, prefix=".conversations-")
-        try:
-            with open(descriptor, "w", encoding="utf-8") as written:
-                json.dump(entries, written, ensure_ascii=False)
-            os.replace(partial, self.path)
-        except BaseException:
-            os.unlink(partial)
-            raise
+        replace_with_json(self.path, entries)
 
 
 def _from_entry(entry: dict[str, Any]) -> Stored:

@@ -9,9 +9,10 @@ refused, and the refusal logged with what to do. Deployed, the function keeps no
 """
 
 import errno
+import json
 import os
 import stat
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sms_webhook.telemetry import logger
 
@@ -61,6 +62,35 @@ def open_private(path: str, flags: int) -> int:
         os.close(descriptor)
         raise
     return descriptor
+
+
+def read_json(path: str) -> Any:
+    """What the file holds as JSON, read as `open_private` opens it; None when there is no file.
+    `ValueError` when it is no JSON."""
+    try:
+        descriptor = open_private(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    with open(descriptor, encoding="utf-8") as stored:
+        return json.load(stored)
+
+
+def replace_with_json(path: str, value: Any) -> None:
+    """The whole file replaced at once by `value` as JSON: a crash never leaves half of it. The
+    new one is made by `mkstemp` (0600, never through a link) beside it, and replacing a link
+    replaces the link."""
+    import tempfile  # local runs only: the deployed function never pays for it
+
+    directory = os.path.dirname(path) or "."
+    prefix = f".{os.path.splitext(os.path.basename(path))[0]}-"
+    descriptor, partial = tempfile.mkstemp(dir=directory, prefix=prefix)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as written:
+            json.dump(value, written, ensure_ascii=False)
+        os.replace(partial, path)
+    except BaseException:
+        os.unlink(partial)
+        raise
 
 
 def _refuse(path: str, why: str) -> NoReturn:

@@ -34,7 +34,6 @@ from typing import Any, NamedTuple
 from sms_webhook import aws, deadlines, local_run
 from sms_webhook.config import (
     ConfigurationError,
-    auth_tokens,
     idempotency_table,
     later_queue_url,
 )
@@ -45,6 +44,7 @@ from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import Origin, answering, reply_sender, replying_to, sent_as
 from sms_webhook.router import Router, Timer
 from sms_webhook.segments import billed_segments, smart_encodes_for
+from sms_webhook.senders import recipient
 from sms_webhook.sending import (
     UNANSWERED,
     Outgoing,
@@ -55,7 +55,7 @@ from sms_webhook.sending import (
     to_twilio,
 )
 from sms_webhook.smart_encoding import smart_encoded
-from sms_webhook.telemetry import count, emf, logger, pseudonym, raised_at
+from sms_webhook.telemetry import count, emf, logger, raised_at
 from sms_webhook.twiml import (
     MAX_MESSAGE_LENGTH,
     MAX_MESSAGES,
@@ -174,7 +174,7 @@ def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any =
         plan = _timer_plan(job, router)
     recorded = _once(plan.pinned, lambda: _record(plan.texts(), plan.to), invocation)
     if recorded == CANCELLED:
-        logger.info("reminder not sent: it was cancelled", extra={"to": _recipient(plan.to)})
+        logger.info("reminder not sent: it was cancelled", extra={"to": recipient(plan.to)})
         return
     # Split again: a record of an earlier release holds whole texts; pieces stay as they are.
     pieces = messages_of(Text(body, tuple(media)) for body, media in json.loads(recorded))
@@ -237,7 +237,7 @@ def _timer_plan(job: TimerJob, router: Router | None) -> _Plan:
     if router is None or job.handler not in router.timer_handlers():
         logger.error(
             "timer went off, but no timer handler has its name: renamed or removed?",
-            extra={"handler": job.handler, "to": _recipient(job.to)},
+            extra={"handler": job.handler, "to": recipient(job.to)},
         )
         count("TimersUnhandled")
         return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), tuple)
@@ -292,13 +292,13 @@ def _record(texts: Iterable[Text], to: str) -> str:
     if needed > MAX_MESSAGES:
         return _too_large(
             f"text not sent: longer than {MAX_MESSAGES} messages of 1,600 characters",
-            {"messages": needed, "to": _recipient(to)},
+            {"messages": needed, "to": recipient(to)},
         )
     record = json.dumps([[piece.body, list(piece.media)] for piece in pieces], ensure_ascii=False)
     size = len(stored(record).encode())
     if size > MAX_RECORD_SIZE:
         return _too_large(
-            "text not sent: too large to record", {"record_bytes": size, "to": _recipient(to)}
+            "text not sent: too large to record", {"record_bytes": size, "to": recipient(to)}
         )
     return record
 
@@ -338,13 +338,13 @@ def _send_once(key: str, outgoing: Outgoing, deliver: Deliver) -> None:
         _count_failure(refused)
         logger.error(
             "text not sent: Twilio refused it",
-            extra={"error_code": refused.code, "to": _recipient(outgoing.to)},
+            extra={"error_code": refused.code, "to": recipient(outgoing.to)},
         )
     except RetryableError as error:
         _count_failure(error)
         logger.warning(
             "text not sent yet: the job is retried",
-            extra={"error_code": error.code, "to": _recipient(outgoing.to)},
+            extra={"error_code": error.code, "to": recipient(outgoing.to)},
         )
         raise
 
@@ -358,13 +358,13 @@ def _attempt(outgoing: Outgoing, deliver: Deliver) -> str:
         _count_failure(error)
         logger.error(
             f"text may not have been sent: {UNANSWERED[error.code]}",
-            extra={"error_code": error.code, "to": _recipient(outgoing.to)},
+            extra={"error_code": error.code, "to": recipient(outgoing.to)},
         )
         return "unknown"
     segments, encoding = billed_segments(outgoing.body, outgoing.media, outgoing.to)
     sent = {"message_sid": sid, "segments": segments, "encoding": encoding}
     metrics = emf({"LaterRepliesSent": 1, "SegmentsSent": segments})
-    logger.info("text sent", extra={"to": _recipient(outgoing.to), **sent, **metrics})
+    logger.info("text sent", extra={"to": recipient(outgoing.to), **sent, **metrics})
     return sid
 
 
@@ -419,12 +419,3 @@ def failed(error: Exception) -> None:
         details["reason"] = str(error)
     logger.error("later reply failed", extra=details)
     local_run.failed(error)
-
-
-def _recipient(address: str) -> str:
-    """The recipient as logs show senders: a pseudonym, never the number."""
-    try:
-        secret = auth_tokens()[0]
-    except Exception:  # a pseudonym keyed on nothing secret could be reversed: none
-        return "unknown"
-    return pseudonym(address, secret)

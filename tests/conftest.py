@@ -70,6 +70,8 @@ IDEMPOTENCY_TABLE = "IdempotencyTable"
 """The deduplication table's name."""
 CONVERSATION_TABLE = "ConversationTable"
 """The conversation table's name."""
+SENDERS_TABLE = "SendersTable"
+"""The senders' table's name."""
 
 
 def file_states(roots: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
@@ -158,6 +160,8 @@ def environment(monkeypatch, tmp_path):
         "IDEMPOTENCY_TABLE",
         "CONVERSATION_TABLE",
         "CONVERSATION_TTL_HOURS",
+        "SENDERS_TABLE",
+        "SENDERS_FILE",
         "CONVERSATION_HISTORY",
         "POWERTOOLS_PARAMETERS_MAX_AGE",
         "AWS_REGION",
@@ -287,6 +291,15 @@ def idempotency_table(aws_account, monkeypatch):
     monkeypatch.setenv("IDEMPOTENCY_TABLE", IDEMPOTENCY_TABLE)
     client = boto3.client("dynamodb")
     create_idempotency_table(client)
+    return client
+
+
+@pytest.fixture
+def senders_table(aws_account, monkeypatch):
+    """The senders' table (moto), named in the environment: the DynamoDB client."""
+    monkeypatch.setenv("SENDERS_TABLE", SENDERS_TABLE)
+    client = boto3.client("dynamodb")
+    create_table(client, SENDERS_TABLE)
     return client
 
 

@@ -125,6 +125,32 @@ def test_conversations_are_kept_in_an_on_demand_table_that_forgets_idle_ones():
     assert variables["CONVERSATION_TTL_HOURS"] == {"Ref": "ConversationTtlHours"}
 
 
+CONSENT_GRANTS = {
+    ("dynamodb:GetItem", "SendersTable.Arn", None),
+    ("dynamodb:UpdateItem", "SendersTable.Arn", None),
+}
+"""What consent needs of the senders' table: a read before a text is sent, a write for a STOP."""
+
+
+def test_senders_are_kept_in_an_encrypted_on_demand_table_that_forgets_only_what_expires():
+    table = RESOURCES["SendersTable"]
+
+    assert "Condition" not in table
+    assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+
+
+def test_both_functions_know_the_senders_table_and_may_only_read_and_update_its_items():
+    for function in (FUNCTION, WORKER):
+        assert function["Environment"]["Variables"]["SENDERS_TABLE"] == {"Ref": "SendersTable"}
+        senders = {grant for grant in grants(function) if grant[1] == "SendersTable.Arn"}
+        assert senders == CONSENT_GRANTS
+
+
 def test_function_may_read_write_and_delete_conversations_only_when_enabled():
     condition, policy, otherwise = FUNCTION["Policies"][2]["Fn::If"]
     [statement] = policy["Statement"]
@@ -347,6 +373,7 @@ def test_the_worker_may_read_the_token_the_api_key_when_set_the_tables_and_its_q
             for a in conversations
         },
         *{(f"sqs:{action}", "LaterRepliesQueue.Arn", None) for action in queue},
+        *CONSENT_GRANTS,
     }
 
 
@@ -373,7 +400,7 @@ def test_both_functions_know_the_queue_and_may_have_a_local_outbox_declared_empt
 def test_the_worker_has_the_webhooks_tables_and_settings_and_what_sending_needs():
     webhook = FUNCTION["Environment"]["Variables"]
     shared = ["TWILIO_AUTH_TOKEN_PARAMETER", "TWILIO_AUTH_TOKEN", "REPLY_MESSAGE"]
-    shared += ["IDEMPOTENCY_TABLE", "CONVERSATION_TABLE", "CONVERSATION_TTL_HOURS"]
+    shared += ["IDEMPOTENCY_TABLE", "CONVERSATION_TABLE", "CONVERSATION_TTL_HOURS", "SENDERS_TABLE"]
     shared += ["CONVERSATION_FILE", "LATER_QUEUE_URL", "OUTBOX_FILE", *TIMERS_VARIABLES]
 
     assert WORKER["Environment"]["Variables"] == {
