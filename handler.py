@@ -24,6 +24,7 @@ from sms_webhook.config import (
     SecretUnavailableError,
     status_callbacks_enabled,
 )
+from sms_webhook.consent import consent_answer, reply_blocked
 from sms_webhook.deduplication import AlreadyInProgressError, answer_once
 from sms_webhook.form import (
     EmptyFormError,
@@ -84,10 +85,16 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
 
 def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
     """The TwiML answer; for a handler that runs later, its acknowledgement, and for a reply
-    made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`)."""
+    made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`).
+    An opt-out or opt-in is answered by Twilio, not by the handlers (`consent`)."""
     routes = _router()
+    consent = consent_answer(message, routes)
+    if consent is not None:  # an opt-out or opt-in: Twilio answers it
+        return messaging_response(consent or None)
     with replying_to(message, callback):  # for the texts the handler sends first
         answer = answer_now(routes.reply(message), fields, callback, routes)
+    if reply_blocked(message):
+        answer = None
     smart = smart_encodes_for(message.from_number)
     return messaging_response(answer, callback, smart_encoding=smart)
 

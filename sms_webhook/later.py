@@ -55,6 +55,10 @@ class TooLargeToQueueError(InvalidTextError):
     smaller, the queue is not down."""
 
 
+class OptedOutError(InvalidTextError):
+    """The recipient opted out of texts from this number (STOP): Twilio would refuse it."""
+
+
 MAX_KEY_LENGTH = 200
 
 
@@ -115,8 +119,9 @@ def send_text(
     else, called while a message is answered, from the number that message was sent to.
     Deliveries are reported on `/status` (from a script, to `STATUS_CALLBACK_URL` when it is
     set). A long body goes as several messages. `InvalidTextError` for what cannot be sent,
-    before anything is queued; `QueueUnavailableError` when the job could not be queued: nothing
-    will be sent.
+    before anything is queued (`OptedOutError`, one of them, for a recipient who opted out of
+    texts from that number, one GetItem: `sms_webhook/senders.py`); `QueueUnavailableError`
+    when the job could not be queued: nothing will be sent.
     """
     urls = [media] if isinstance(media, str) else list(media)
     if not _is_address(to):
@@ -138,6 +143,7 @@ def send_text(
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
     answering = origin.current() or origin.Origin("", "", status_callback_setting())
     account_sid, sender, callback = answering[:3]
+    _check_consent(to, answering.number or send_from() or "")
     if at is None:
         enqueue(TextJob(to, body, tuple(urls), key, account_sid, sender, callback))
         return
@@ -160,6 +166,27 @@ def send_text(
         )
     )
     timers.start(timers.reminder_name(to, key), job)
+
+
+def _check_consent(to: str, number: str) -> None:
+    """`OptedOutError` (logged, counted) when `to` opted out of `number`'s texts: one GetItem.
+
+    The senders' table out of reach, the text goes on: Twilio keeps its own list and refuses
+    whoever opted out (21610, recorded then), while a refusal here would stop every text, to
+    all who consented, for as long as the table is out of reach. A Messaging Service's sid
+    names no number: Twilio alone decides then."""
+    from sms_webhook import senders
+
+    if not number or number.startswith("MG"):
+        return
+    try:
+        refused = senders.opted_out(origin.on_channel_of(to, number), to)
+    except senders.SendersUnavailableError:  # logged and counted where it failed
+        return
+    if refused:
+        logger.warning("text refused: the recipient opted out", extra={"to": senders.recipient(to)})
+        count("TextsRefusedOptedOut")
+        raise OptedOutError("the recipient opted out of texts from this number (STOP)")
 
 
 def _conversation_number(to: str, answering: origin.Origin) -> str:

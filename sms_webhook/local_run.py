@@ -76,12 +76,18 @@ class LocalRun:
 
     def deliver(self, outgoing: "Outgoing") -> str:
         """A JSON line appended to the outbox, a file of yours alone in a folder of your own (see
-        `local_files`: it holds numbers and texts); the text's sid."""
+        `local_files`: it holds numbers and texts); the text's sid. A text to whoever opted out
+        of the sender's texts is refused as Twilio refuses it (21610), and the worker says so."""
+        from sms_webhook import senders
         from sms_webhook.local_files import open_private  # a local run only
 
         outbox = self.outbox or outbox_file()
         if not outbox:  # nothing local may reach Twilio
             raise ConfigurationError(NO_OUTBOX)
+        if senders.kept_locally() and senders.opted_out(outgoing.sender, outgoing.to):
+            from sms_webhook.sending import UNSUBSCRIBED, RefusedError
+
+            raise RefusedError(UNSUBSCRIBED)  # as Twilio refuses it
         sid = f"SM{time.time_ns():032x}"[:34]
         line = {**outgoing._asdict(), "sid": sid, "at": round(time.time(), 3)}
         descriptor = open_private(outbox, os.O_WRONLY | os.O_APPEND | os.O_CREAT)

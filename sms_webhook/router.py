@@ -47,6 +47,7 @@ time voids the deadline of the question it answers, whichever handler answers it
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple, TypedDict, TypeVar, Unpack, cast, overload
 
 from sms_webhook.config import conversations_kept
@@ -166,6 +167,12 @@ def _every_message(message: IncomingMessage) -> bool:
     return True
 
 
+def _dropping_reply(handler: Callable[..., Reply], *arguments: Any) -> Reply:
+    """The handler run, its reply dropped: nothing of it goes, nor into the history."""
+    handler(*arguments)
+    return None
+
+
 class Router:
     """Handlers in the order they were registered, each with its test, and a fallback: the first
     handler whose test the message passes answers it.
@@ -183,6 +190,8 @@ class Router:
         """The routes whose handlers run later, by the name the worker finds them by."""
         self._timers: dict[str, _Route] = {}
         """The timer handlers, by name."""
+        self._consent: dict[bool, _Route] = {}
+        """The handlers of an opt-out (True) and of an opt-in (False)."""
 
     def when(self, test: Test, **options: Unpack[Options]) -> Callable[[H], H]:
         """Register a handler for the messages that pass `test` (which may take the
@@ -256,6 +265,29 @@ class Router:
             return handler
 
         return register if handler is None else register(handler)
+
+    def opt_out(self, handler: H) -> H:
+        """Register the handler of a sender's opt-out (STOP...: `sms_webhook/consent.py`), which
+        takes the message and maybe the conversation: a goodbye in its state, a CRM call. Its
+        reply is dropped: Twilio answers an opt-out."""
+        self._consent[True] = _Route.of(_every_message, handler, {})
+        return handler
+
+    def opt_in(self, handler: H) -> H:
+        """Register the handler of a sender's opt-in (START...), as `opt_out`'s."""
+        self._consent[False] = _Route.of(_every_message, handler, {})
+        return handler
+
+    def consent_changed(self, message: IncomingMessage, *, opted_out: bool) -> None:
+        """Run the handler of the sender's opt-out (or opt-in), if one is registered."""
+        route = self._consent.get(opted_out)
+        if route is None:
+            return
+        if route.needs_conversation_to_answer:
+            silent = route._replace(handler=partial(_dropping_reply, route.handler))
+            self._in_conversation(message, [silent])
+        else:
+            route.answer(message)
 
     def timer_handlers(self) -> frozenset[str]:
         """The names of the timer handlers."""

@@ -19,6 +19,7 @@ raised: each caller decides what it means for its message.
 """
 
 import time
+from contextlib import suppress
 from typing import Any, Protocol
 
 from sms_webhook import aws
@@ -75,6 +76,16 @@ def record_consent(
         raise _failed("write", error) from None
 
 
+def opted_out_at_twilio(sender: str, to: str) -> None:
+    """Twilio refused a text to `to` as unsubscribed (21610): remembered, so that the next one is
+    refused before it is queued. A Messaging Service's sid names no number to key it on: then
+    Twilio's own refusal stands alone. A store out of reach is logged and counted."""
+    if sender.startswith("MG"):
+        return
+    with suppress(SendersUnavailableError):  # said where it failed
+        record_consent(sender, to, opted_out=True)
+
+
 def recipient(address: str) -> str:
     """Whom a text goes to as logs show senders: a pseudonym keyed on the auth token, never the
     number."""
@@ -87,7 +98,7 @@ def recipient(address: str) -> str:
 
 def kept_locally() -> bool:
     """Whether the records are in a local run's file: then Twilio's own answers to STOP and
-    START, and its refusal to text an opted-out number, are played here (`local_consent`)."""
+    START, and its refusal to text an opted-out number, are played here (`consent`)."""
     return senders_table() is None and senders_file() is not None
 
 

@@ -14,7 +14,10 @@ from typing import Any, NamedTuple
 
 from sms_webhook.config import api_key, auth_tokens
 
-REFUSALS = frozenset({"21211", "21610", "21612", "21614", "21617", "63016"})
+UNSUBSCRIBED = "21610"
+"""Twilio's refusal of a recipient who opted out of the sender's texts (STOP)."""
+
+REFUSALS = frozenset({"21211", UNSUBSCRIBED, "21612", "21614", "21617", "63016"})
 """Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a landline, a
 WhatsApp session closed...): another attempt would be refused again. A region not enabled
 (21408) is not one of them: whoever runs the account can enable it, then replay the job."""

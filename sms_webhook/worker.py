@@ -44,9 +44,10 @@ from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import Origin, answering, reply_sender, replying_to, sent_as
 from sms_webhook.router import Router, Timer
 from sms_webhook.segments import billed_segments, smart_encodes_for
-from sms_webhook.senders import recipient
+from sms_webhook.senders import opted_out_at_twilio, recipient
 from sms_webhook.sending import (
     UNANSWERED,
+    UNSUBSCRIBED,
     Outgoing,
     RefusedError,
     RetryableError,
@@ -340,6 +341,8 @@ def _send_once(key: str, outgoing: Outgoing, deliver: Deliver) -> None:
             "text not sent: Twilio refused it",
             extra={"error_code": refused.code, "to": recipient(outgoing.to)},
         )
+        if refused.code == UNSUBSCRIBED:
+            opted_out_at_twilio(outgoing.sender, outgoing.to)
     except RetryableError as error:
         _count_failure(error)
         logger.warning(

@@ -6,6 +6,7 @@ import pytest
 
 from devtools.phone import Phone, SentText
 from replies import DEFAULT_REPLY_MESSAGE, SHOP_TIME
+from sms_webhook.consent import OPTED_OUT_CONFIRMATION
 
 
 @pytest.fixture
@@ -139,12 +140,18 @@ def test_the_reminder_is_written_when_it_goes(phone):
 def test_cancel_withdraws_the_reminder(phone):
     phone.send("BOOK")
 
-    assert phone.send("CANCEL") == ["Your appointment is cancelled."]
+    assert phone.send("cancel my appointment") == ["Your appointment is cancelled."]
     assert (phone.timers, bodies(phone.advance(days=3))) == ([], [])
 
 
 def test_cancel_without_an_appointment_says_so(phone):
-    assert phone.send("CANCEL") == ["You have no appointment to cancel."]
+    assert phone.send("cancel my appointment") == ["You have no appointment to cancel."]
+
+
+def test_cancel_alone_is_twilios_opt_out_as_the_handler_says(phone):
+    """A whole message CANCEL is one of Twilio's opt-out words: Twilio answers it, not the
+    handler (sms_webhook/consent.py)."""
+    assert phone.send("CANCEL") == [OPTED_OUT_CONFIRMATION]
 
 
 def test_booking_after_time_has_passed_on_the_phone_counts_from_the_phones_clock(phone):
