@@ -98,19 +98,27 @@ def book(message: IncomingMessage, conversation: Conversation) -> Reply:
     the_day_before = appointment - timedelta(days=1)
     send_text(message.from_number, at=the_day_before, handler="appointment_reminder", key=key)
     conversation.state["appointment"] = key
-    return f"Booked for {appointment:%a %d %b at %H:%M}. Text CANCEL to cancel."
+    return f"Booked for {appointment:%a %d %b at %H:%M}. Text CANCEL BOOKING to cancel."
 
 
 @router.keyword("CANCEL")
 def cancel_appointment(message: IncomingMessage, conversation: Conversation) -> Reply:
-    """Example: the appointment's reminder withdrawn. On a long code Twilio also takes CANCEL as
-    an opt-out (see the README): the customer is then unsubscribed too, and gets Twilio's
-    confirmation instead of this reply."""
+    """Example: the appointment's reminder withdrawn (CANCEL BOOKING). CANCEL alone is one of
+    Twilio's opt-out words: Twilio answers it, and `opted_out` below runs instead."""
     key = conversation.state.pop("appointment", None)
     if key is None:
         return "You have no appointment to cancel."
     cancel_text(message.from_number, key)
     return "Your appointment is cancelled."
+
+
+@router.opt_out
+def opted_out(message: IncomingMessage, conversation: Conversation) -> None:
+    """Example: a customer who opted out (STOP, CANCEL...) gets no reminder: it is withdrawn.
+    Twilio answers the opt-out itself; a reply here would be dropped."""
+    key = conversation.state.pop("appointment", None)
+    if key is not None:
+        cancel_text(message.from_number, key)
 
 
 @router.when(lambda message, conversation: "survey" in conversation.state)
@@ -146,7 +154,9 @@ def appointment_reminder(timer: Timer, conversation: Conversation) -> Reply:
     if conversation.state.get("appointment") != timer.key:
         return None
     appointment = (timer.due + timedelta(days=1)).astimezone(SHOP_TIME)
-    return f"Reminder: your appointment is tomorrow at {appointment:%H:%M}. Text CANCEL to cancel."
+    return (
+        f"Reminder: your appointment is tomorrow at {appointment:%H:%M}. CANCEL BOOKING cancels it."
+    )
 
 
 @router.keyword(

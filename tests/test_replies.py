@@ -133,7 +133,7 @@ def test_the_reminder_is_written_when_it_goes(phone):
     phone.send("BOOK")
 
     assert bodies(phone.advance(days=2)) == [
-        "Reminder: your appointment is tomorrow at 15:00. Text CANCEL to cancel."
+        "Reminder: your appointment is tomorrow at 15:00. CANCEL BOOKING cancels it."
     ]
 
 
@@ -159,5 +159,12 @@ def test_booking_after_time_has_passed_on_the_phone_counts_from_the_phones_clock
 
     assert phone.send("BOOK")[0].startswith("Booked for")
     assert bodies(phone.advance(days=2)) == [
-        "Reminder: your appointment is tomorrow at 15:00. Text CANCEL to cancel."
+        "Reminder: your appointment is tomorrow at 15:00. CANCEL BOOKING cancels it."
     ]
+
+
+def test_opting_out_withdraws_the_appointments_reminder(phone):
+    phone.send("BOOK")
+    phone.send("STOP")
+
+    assert phone.timers == []

@@ -436,7 +436,7 @@ def test_the_shipped_booking_cancelled_then_booked_again_reminds_as_deployed(
     create_table(idempotency_table, CONVERSATION_TABLE)
     monkeypatch.setenv("CONVERSATION_TABLE", CONVERSATION_TABLE)
     answer_with(replies.router)
-    for number, body in enumerate(["BOOK", "CANCEL", "BOOK"], start=1):
+    for number, body in enumerate(["BOOK", "CANCEL BOOKING", "BOOK"], start=1):
         sid = f"SM{number:032d}"
         fields = with_fields(SMS, MessageSid=sid, SmsSid=sid, Body=body)
         invoke(signed(rest_request(fields=fields), REST_URL, fields))
@@ -445,5 +445,5 @@ def test_the_shipped_booking_cancelled_then_booked_again_reminds_as_deployed(
 
     assert failed(answer) == 0
     assert [form["Body"] for form in twilio_api.forms] == [
-        "Reminder: your appointment is tomorrow at 15:00. Text CANCEL to cancel."
+        "Reminder: your appointment is tomorrow at 15:00. CANCEL BOOKING cancels it."
     ]
