@@ -88,10 +88,10 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
     made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`).
     An opt-out or opt-in is answered by Twilio, not by the handlers (`consent`)."""
     routes = _router()
-    consent = consent_answer(message, routes)
-    if consent is not None:  # an opt-out or opt-in: Twilio answers it
-        return messaging_response(consent or None)
-    with replying_to(message, callback):  # for the texts the handler sends first
+    with replying_to(message, callback):  # for the texts the handlers send first
+        consent = consent_answer(message, routes)
+        if consent is not None:  # an opt-out or opt-in: Twilio answers it
+            return messaging_response(consent or None)
         answer = answer_now(routes.reply(message), fields, callback, routes)
     if reply_blocked(message):
         answer = None

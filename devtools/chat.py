@@ -57,7 +57,7 @@ COMMANDS = {
     "/media URL [TYPE]": "attach a picture or file to the next text",
     "/from +14155550002": "text as another sender",
     "/channel whatsapp": "text on another channel (sms, whatsapp, messenger, rcs)",
-    "/reset": "forget the conversation with this sender",
+    "/reset": "forget the conversation with this sender, and a STOP it sent",
     "/wait 2h": "let time pass (90s, 10m, 2h, 1d, 1h30m): the timers due meanwhile go off",
     "/timers": "list the timers waiting (deadlines, reminders) and when each goes off",
     "/help": "list these commands",

@@ -84,7 +84,7 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
-from sms_webhook import Router, later
+from sms_webhook import Router, later, senders
 from sms_webhook.conversation_store import FileStore, conversation_key
 from sms_webhook.jobs import Job, TextJob, TimerJob
 from sms_webhook.local_run import LocalRun, installed, using
@@ -223,10 +223,12 @@ class Phone:
         return texts
 
     def forget(self) -> None:
-        """Forget this phone's conversation, as if it had never texted."""
+        """Forget this phone's conversation, and a STOP it sent, as if it had never texted."""
         store = FileStore(self.conversations)
         key = conversation_key(self.twilio_address, self.address)
         store.forget(key, store.read(key))
+        with self.settings():
+            senders.record_consent(self.twilio_address, self.address, opted_out=False)
 
     def event_for(
         self, text: str, token: str, *, media: Sequence[tuple[str, str]] = (), **fields: str
@@ -262,6 +264,7 @@ class Phone:
         values = {
             "TWILIO_AUTH_TOKEN": token,
             "CONVERSATION_FILE": str(self.conversations),
+            "SENDERS_FILE": str(self.conversations.with_name("senders.json")),
             "OUTBOX_FILE": str(self.outbox_file),
             "SEND_FROM": self.twilio_address,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,

@@ -90,7 +90,7 @@ def consent_answer(message: IncomingMessage, router: "Router") -> str | None:
         recorded = False
     if change.only_if_opted_out and not recorded:
         return None
-    logger.info("consent changed", extra={"opted_out": change.opted_out})
+    logger.info("consent changed", extra={"opted_out": change.opted_out, "recorded": recorded})
     router.consent_changed(message, opted_out=change.opted_out)
     if not kept_locally():
         return ""

@@ -143,14 +143,15 @@ def send_text(
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
     answering = origin.current() or origin.Origin("", "", status_callback_setting())
     account_sid, sender, callback = answering[:3]
-    _check_consent(to, answering.number or send_from() or "")
     if at is None:
+        _check_consent(to, _sending_number(answering))
         enqueue(TextJob(to, body, tuple(urls), key, account_sid, sender, callback))
         return
     from sms_webhook import timers  # loaded by the handlers that set timers only
 
     due = int(timers.due_at(at))
     origin.sent_as(to, account_sid, sender)  # said now, not when it goes: a year later maybe
+    _check_consent(to, _sending_number(answering))
     job: Job = (
         TextJob(to, body, tuple(urls), key, account_sid, sender, callback, queued_at=due)
         if handler is None
@@ -166,6 +167,13 @@ def send_text(
         )
     )
     timers.start(timers.reminder_name(to, key), job)
+
+
+def _sending_number(answering: origin.Origin) -> str:
+    """The number a text goes out from, whose consent counts: the stack's `SendFrom`, else the
+    number the message answered was sent to (for a Messaging Service, that number's)."""
+    sender = send_from() or answering.number
+    return answering.number if sender.startswith("MG") else sender
 
 
 def _check_consent(to: str, number: str) -> None:

@@ -84,7 +84,7 @@ class LocalRun:
         outbox = self.outbox or outbox_file()
         if not outbox:  # nothing local may reach Twilio
             raise ConfigurationError(NO_OUTBOX)
-        if senders.kept_locally() and senders.opted_out(outgoing.sender, outgoing.to):
+        if senders.kept_locally() and _opted_out(outgoing):
             from sms_webhook.sending import UNSUBSCRIBED, RefusedError
 
             raise RefusedError(UNSUBSCRIBED)  # as Twilio refuses it
@@ -109,6 +109,17 @@ class LocalRun:
             yield
         finally:
             self.listeners.remove(listener)
+
+
+def _opted_out(outgoing: "Outgoing") -> bool:
+    """Whether the recipient opted out of the sender's texts; a senders file that cannot be read
+    counts as no (logged where it failed), as the table deployed does."""
+    from sms_webhook import senders
+
+    try:
+        return senders.opted_out(outgoing.sender, outgoing.to)
+    except senders.SendersUnavailableError:
+        return False
 
 
 _installed: list[LocalRun] = []

@@ -188,7 +188,8 @@ def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any =
             tuple(piece.media),
             job.status_callback,
         )
-        _send_once(f"{plan.sent} {index}", outgoing, deliver)
+        if not _send_once(f"{plan.sent} {index}", outgoing, deliver):
+            return  # the recipient opted out: the rest would be refused as well
 
 
 def _reply_plan(job: ReplyJob, router: Router | None) -> _Plan:
@@ -332,7 +333,8 @@ def run_locally(job: Job, router: Router | None, deliver: Deliver) -> None:
         failed(error)
 
 
-def _send_once(key: str, outgoing: Outgoing, deliver: Deliver) -> None:
+def _send_once(key: str, outgoing: Outgoing, deliver: Deliver) -> bool:
+    """Send it once; False when Twilio refused it because the recipient opted out."""
     try:
         _once(key, lambda: _attempt(outgoing, deliver))
     except RefusedError as refused:  # done: retrying would not help
@@ -343,6 +345,7 @@ def _send_once(key: str, outgoing: Outgoing, deliver: Deliver) -> None:
         )
         if refused.code == UNSUBSCRIBED:
             opted_out_at_twilio(outgoing.sender, outgoing.to)
+            return False
     except RetryableError as error:
         _count_failure(error)
         logger.warning(
@@ -350,6 +353,7 @@ def _send_once(key: str, outgoing: Outgoing, deliver: Deliver) -> None:
             extra={"error_code": error.code, "to": recipient(outgoing.to)},
         )
         raise
+    return True
 
 
 def _attempt(outgoing: Outgoing, deliver: Deliver) -> str:

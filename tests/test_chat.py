@@ -400,7 +400,10 @@ def test_help_lists_every_command_with_a_line_of_help(chat):
         "/help",
         "/quit",
     ]
-    assert "  /reset              forget the conversation with this sender" in listed
+    assert (
+        "  /reset              forget the conversation with this sender, and a STOP it sent"
+        in listed
+    )
 
 
 def test_an_unknown_command_lists_the_commands(chat):

@@ -1,5 +1,6 @@
 """Which messages opt their sender out, or back in, matched as Twilio matches its keywords."""
 
+import json
 from datetime import timedelta
 from xml.sax.saxutils import escape
 
@@ -201,3 +202,29 @@ def test_twilios_21610_in_the_worker_records_the_opt_out(
 
 def message_from() -> IncomingMessage:
     return IncomingMessage.from_fields(FormFields.from_pairs(SMS))
+
+
+def test_a_text_from_the_stacks_send_from_counts_that_numbers_opt_outs(monkeypatch, senders_table):
+    monkeypatch.setenv("SEND_FROM", "+15005550001")
+    record_consent("+15005550001", SENDER, opted_out=True)
+
+    with replying_to(message_from(), None), pytest.raises(InvalidTextError, match="opted out"):
+        send_text(SENDER, "Your table is ready", key="k")
+
+
+def test_a_text_the_opt_out_handler_sends_goes_as_the_message_answered(
+    invoke, answer_with, senders_table, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+    router = Router()
+
+    @router.opt_out
+    def tell_the_staff(message):
+        send_text("+14155550100", "A customer opted out.", key=message.sid)
+
+    answer_with(router)
+
+    invoke(sms_event("STOP"))
+
+    [line] = (tmp_path / "outbox.jsonl").read_text().splitlines()
+    assert json.loads(line)["sender"] == TWILIO_NUMBER

@@ -299,3 +299,12 @@ def test_a_timer_going_off_reaches_no_aws_whatever_the_shell_names(timed, aws):
     phone.advance(days=2)
 
     assert calls(aws) == 0
+
+
+def test_forgetting_a_phone_forgets_a_stop_it_sent():
+    phone = Phone()
+    phone.send("STOP")
+
+    phone.forget()
+
+    assert phone.send("HOURS") == ["We're open 9am to 5pm, Monday to Friday."]
