@@ -185,6 +185,9 @@ class Chat:
             except AssertionError as error:  # the webhook did not answer 200: say what it said
                 self.say(f"bot! {error}")
                 return
+            if not self.phone.last and self.phone.opted_out:
+                self.say("bot> (no reply: you opted out (STOP); replies are blocked until START)")
+                return
             answer = printed(self.phone.last, self.phone.address)
             self.say(*(f"bot> {line}" for line in answer.splitlines()))
 

@@ -222,6 +222,13 @@ class Phone:
         self.outbox += texts
         return texts
 
+    @property
+    def opted_out(self) -> bool:
+        """Whether this phone opted out of your number's texts (STOP, not yet START): replies to
+        it are blocked, as Twilio blocks them."""
+        with self.settings():
+            return senders.opted_out(self.twilio_address, self.address)
+
     def forget(self) -> None:
         """Forget this phone's conversation, and a STOP it sent, as if it had never texted."""
         store = FileStore(self.conversations)

@@ -461,3 +461,11 @@ def test_a_syntax_error_in_replies_is_one_line_saying_where_and_the_chat_ends(tm
     assert finished.returncode == 1
     assert finished.stderr == f"replies.py:{line}: SyntaxError: invalid syntax\n"
     assert finished.stdout == ""
+
+
+def test_a_reply_to_a_sender_who_sent_stop_is_said_to_be_blocked(tmp_path):
+    finished = run_chat(*in_the_tests_folder(tmp_path), lines=("STOP", "HOURS"))
+
+    assert finished.stdout.splitlines()[-1] == (
+        "bot> (no reply: you opted out (STOP); replies are blocked until START)"
+    )

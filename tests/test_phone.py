@@ -308,3 +308,12 @@ def test_forgetting_a_phone_forgets_a_stop_it_sent():
     phone.forget()
 
     assert phone.send("HOURS") == ["We're open 9am to 5pm, Monday to Friday."]
+
+
+def test_a_phone_that_sent_stop_is_opted_out_until_start():
+    phone = Phone()
+    phone.send("STOP")
+    opted_out = phone.opted_out
+    phone.send("START")
+
+    assert (opted_out, phone.opted_out) == (True, False)
