@@ -199,6 +199,13 @@ def senders_table() -> str | None:
     return os.environ.get("SENDERS_TABLE", "").strip() or None
 
 
+def senders_kept_locally() -> bool:
+    """Whether what is known per sender is in a local run's file: then Twilio's own answers to
+    STOP and START, and its refusal to text an opted-out number, are played here (`consent`).
+    Here, not in `senders`, so that a deployed message asks without loading that module."""
+    return senders_table() is None and senders_file() is not None
+
+
 def senders_file() -> str | None:
     """Where a local run keeps what is known per sender (`SENDERS_FILE`; by default
     `senders.json` beside `CONVERSATION_FILE`); None when there is no file for it either."""

@@ -14,6 +14,7 @@ only when Twilio names it so in `OptOutType`.
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from sms_webhook.config import senders_kept_locally
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import logger
 
@@ -74,11 +75,11 @@ def consent_answer(message: IncomingMessage, router: "Router") -> str | None:
     A store out of reach loses the record, not the message: Twilio keeps its own list and
     refuses texts to whoever opted out (21610, which the worker records then). An opt-in keyword
     whose record cannot be read is an ordinary message."""
-    from sms_webhook.senders import SendersUnavailableError, kept_locally, record_consent
-
     change = consent_change(message)
     if change is None:
         return None
+    from sms_webhook.senders import SendersUnavailableError, record_consent  # an opt-out or in
+
     try:
         recorded = record_consent(
             message.to_number,
@@ -92,7 +93,7 @@ def consent_answer(message: IncomingMessage, router: "Router") -> str | None:
         return None
     logger.info("consent changed", extra={"opted_out": change.opted_out, "recorded": recorded})
     router.consent_changed(message, opted_out=change.opted_out)
-    if not kept_locally():
+    if not senders_kept_locally():
         return ""
     return OPTED_OUT_CONFIRMATION if change.opted_out else OPTED_IN_CONFIRMATION
 
@@ -100,10 +101,12 @@ def consent_answer(message: IncomingMessage, router: "Router") -> str | None:
 def reply_blocked(message: IncomingMessage) -> bool:
     """In a local run, whether the sender opted out, so that the reply is dropped as Twilio drops
     it (said in the log, for the developer); deployed, Twilio does it, and nothing is read."""
-    from sms_webhook.senders import SendersUnavailableError, kept_locally, opted_out
+    if not senders_kept_locally():  # deployed: nothing to read, nothing loaded
+        return False
+    from sms_webhook.senders import SendersUnavailableError, opted_out
 
     try:
-        if not kept_locally() or not opted_out(message.to_number, message.from_number):
+        if not opted_out(message.to_number, message.from_number):
             return False
     except SendersUnavailableError:  # the file is unreadable: said where it failed
         return False

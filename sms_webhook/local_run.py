@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sms_webhook.config import ConfigurationError, outbox_file
+from sms_webhook.config import ConfigurationError, outbox_file, senders_kept_locally
 from sms_webhook.jobs import Job
 from sms_webhook.router import Router
 
@@ -78,13 +78,12 @@ class LocalRun:
         """A JSON line appended to the outbox, a file of yours alone in a folder of your own (see
         `local_files`: it holds numbers and texts); the text's sid. A text to whoever opted out
         of the sender's texts is refused as Twilio refuses it (21610), and the worker says so."""
-        from sms_webhook import senders
         from sms_webhook.local_files import open_private  # a local run only
 
         outbox = self.outbox or outbox_file()
         if not outbox:  # nothing local may reach Twilio
             raise ConfigurationError(NO_OUTBOX)
-        if senders.kept_locally() and _opted_out(outgoing):
+        if senders_kept_locally() and _opted_out(outgoing):
             from sms_webhook.sending import UNSUBSCRIBED, RefusedError
 
             raise RefusedError(UNSUBSCRIBED)  # as Twilio refuses it

@@ -96,12 +96,6 @@ def recipient(address: str) -> str:
     return pseudonym(address, secret)
 
 
-def kept_locally() -> bool:
-    """Whether the records are in a local run's file: then Twilio's own answers to STOP and
-    START, and its refusal to text an opted-out number, are played here (`consent`)."""
-    return senders_table() is None and senders_file() is not None
-
-
 def _store() -> Store | None:
     table = senders_table()
     if table:
