@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from replies import router
-from sms_webhook import deadlines, delivery_status, local_run
+from sms_webhook import deadlines, delivery_status, local_run, whatsapp_window
 from sms_webhook.config import (
     ConfigurationError,
     SecretUnavailableError,
@@ -86,10 +86,12 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
 def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
     """The TwiML answer; for a handler that runs later, its acknowledgement, and for a reply
     made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`).
-    An opt-out or opt-in is answered by Twilio, not by the handlers (`consent`)."""
+    An opt-out or opt-in is answered by Twilio, not by the handlers (`consent`). A WhatsApp
+    message opens its sender's 24-hour window (`whatsapp_window`)."""
     routes = _router()
     with replying_to(message, callback):  # for the texts the handlers send first
         consent = consent_answer(message, routes)
+        whatsapp_window.note_message(message)  # after an opt-in, which it then counts
         if consent is not None:  # an opt-out or opt-in: Twilio answers it
             return messaging_response(consent or None)
         answer = answer_now(routes.reply(message), fields, callback, routes)

@@ -230,12 +230,13 @@ class Phone:
             return senders.opted_out(self.twilio_address, self.address)
 
     def forget(self) -> None:
-        """Forget this phone's conversation, and a STOP it sent, as if it had never texted."""
+        """Forget this phone's conversation, a STOP it sent and its WhatsApp window, as if it
+        had never texted."""
         store = FileStore(self.conversations)
         key = conversation_key(self.twilio_address, self.address)
         store.forget(key, store.read(key))
         with self.settings():
-            senders.record_consent(self.twilio_address, self.address, opted_out=False)
+            senders.forget_locally(self.twilio_address, self.address)
 
     def event_for(
         self, text: str, token: str, *, media: Sequence[tuple[str, str]] = (), **fields: str

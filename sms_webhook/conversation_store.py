@@ -23,8 +23,8 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
 from datetime import UTC, datetime
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
@@ -33,7 +33,7 @@ from sms_webhook import aws, deadlines, origin
 from sms_webhook.config import ConversationSettings, conversation_settings
 from sms_webhook.conversation import Conversation, Expectation, Turn
 from sms_webhook.jobs import Job, NotScheduledError, TimerJob
-from sms_webhook.local_files import open_private, read_json, replace_with_json
+from sms_webhook.local_files import locked, read_json, replace_with_json
 from sms_webhook.telemetry import count, logger
 from sms_webhook.twiml import Text
 
@@ -267,17 +267,6 @@ def _from_item(item: Item) -> Stored:
     )
 
 
-LOCK_WAIT = 2.0
-"""Seconds a change waits for the local file's lock before it gives up (`LockTimeoutError`):
-the message is then answered without its conversation, as when a table cannot be reached."""
-LOCK_RETRY = 0.01
-"""Seconds between two tries of the lock."""
-
-
-class LockTimeoutError(Exception):
-    """Another process held the local file's lock for `LOCK_WAIT` seconds."""
-
-
 class FileStore:
     """Conversations in a JSON file, for local runs: no service needed, a restart keeps them,
     and several processes (`make run`, `make chat`) may share it: each change holds a lock on a
@@ -335,37 +324,8 @@ class FileStore:
         elif current["version"] != stored.version or _leased(current):
             raise ConflictError
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """The lock on the file beside the conversations (all in a folder of your own, see
-        `local_files`), waited for `LOCK_WAIT` seconds at most: a change holds it for
-        milliseconds, so a longer wait means a process stuck while holding it."""
-        lock = open_private(f"{self.path}.lock", os.O_RDWR | os.O_CREAT)
-        try:
-            deadline = deadlines.monotonic() + LOCK_WAIT
-            while not self._lock_now(lock):
-                if deadlines.monotonic() >= deadline:
-                    logger.error(
-                        "conversation file locked by another process: a make run, make chat or "
-                        "test stuck? Stopping it releases the lock",
-                        extra={"file": f"{self.path}.lock", "waited_seconds": LOCK_WAIT},
-                    )
-                    raise LockTimeoutError(f"{self.path}.lock held for {LOCK_WAIT} s")
-                deadlines.sleep(LOCK_RETRY)
-            yield
-        finally:
-            os.close(lock)  # which releases the lock
-
-    @staticmethod
-    def _lock_now(descriptor: int) -> bool:
-        """Whether the lock was free, and is now this process's."""
-        import fcntl  # local runs only, as tempfile
-
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
+    def _locked(self) -> AbstractContextManager[None]:
+        return locked(self.path, "conversation file")
 
     def _entries(self) -> dict[str, Any]:
         try:

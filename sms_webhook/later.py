@@ -55,8 +55,18 @@ class TooLargeToQueueError(InvalidTextError):
     smaller, the queue is not down."""
 
 
-class OptedOutError(InvalidTextError):
-    """The recipient opted out of texts from this number (STOP): Twilio would refuse it."""
+class RecipientRefusedError(InvalidTextError):
+    """The recipient may not be sent this text (`sms_webhook/recipient_rules.py`): Twilio would
+    refuse it."""
+
+
+class OptedOutError(RecipientRefusedError):
+    """The recipient opted out of texts from this number (STOP)."""
+
+
+class OutsideWhatsAppWindowError(RecipientRefusedError):
+    """A WhatsApp user who has not written in the 24 hours before the text would go: only a
+    template may go to them then (`sms_webhook/whatsapp_window.py`)."""
 
 
 MAX_KEY_LENGTH = 200
@@ -119,8 +129,9 @@ def send_text(
     else, called while a message is answered, from the number that message was sent to.
     Deliveries are reported on `/status` (from a script, to `STATUS_CALLBACK_URL` when it is
     set). A long body goes as several messages. `InvalidTextError` for what cannot be sent,
-    before anything is queued (`OptedOutError`, one of them, for a recipient who opted out of
-    texts from that number, one GetItem: `sms_webhook/senders.py`); `QueueUnavailableError`
+    before anything is queued: `OptedOutError` for a recipient who opted out of texts from that
+    number, `OutsideWhatsAppWindowError` for a WhatsApp user who will not have written in the 24
+    hours before it goes (one GetItem: `sms_webhook/recipient_rules.py`); `QueueUnavailableError`
     when the job could not be queued: nothing will be sent.
     """
     urls = [media] if isinstance(media, str) else list(media)
@@ -144,14 +155,14 @@ def send_text(
     answering = origin.current() or origin.Origin("", "", status_callback_setting())
     account_sid, sender, callback = answering[:3]
     if at is None:
-        _check_consent(to, _sending_number(answering))
+        _check_recipient(to, _sending_number(answering), now().timestamp())
         enqueue(TextJob(to, body, tuple(urls), key, account_sid, sender, callback))
         return
     from sms_webhook import timers  # loaded by the handlers that set timers only
 
     due = int(timers.due_at(at))
     origin.sent_as(to, account_sid, sender)  # said now, not when it goes: a year later maybe
-    _check_consent(to, _sending_number(answering))
+    _check_recipient(to, _sending_number(answering), due if handler is None else None)
     job: Job = (
         TextJob(to, body, tuple(urls), key, account_sid, sender, callback, queued_at=due)
         if handler is None
@@ -176,25 +187,20 @@ def _sending_number(answering: origin.Origin) -> str:
     return answering.number if sender.startswith("MG") else sender
 
 
-def _check_consent(to: str, number: str) -> None:
-    """`OptedOutError` (logged, counted) when `to` opted out of `number`'s texts: one GetItem.
+def _check_recipient(to: str, number: str, at: float | None) -> None:
+    """`RecipientRefusedError` when `to` opted out of `number`'s texts, or is a WhatsApp user
+    whose window is shut at `at`: one GetItem (`sms_webhook/recipient_rules.py`)."""
+    from sms_webhook.recipient_rules import refusal
 
-    The senders' table out of reach, the text goes on: Twilio keeps its own list and refuses
-    whoever opted out (21610, recorded then), while a refusal here would stop every text, to
-    all who consented, for as long as the table is out of reach. A Messaging Service's sid
-    names no number: Twilio alone decides then."""
-    from sms_webhook import senders
-
-    if not number or number.startswith("MG"):
-        return
-    try:
-        refused = senders.opted_out(origin.on_channel_of(to, number), to)
-    except senders.SendersUnavailableError:  # logged and counted where it failed
-        return
-    if refused:
-        logger.warning("text refused: the recipient opted out", extra={"to": senders.recipient(to)})
-        count("TextsRefusedOptedOut")
+    refused = refusal(to, number, at)
+    if refused == "opted out":
         raise OptedOutError("the recipient opted out of texts from this number (STOP)")
+    if refused == "outside the window":
+        raise OutsideWhatsAppWindowError(
+            "on WhatsApp, a text of your own words goes only within 24 hours of the person's "
+            "last message, and they wrote none in the 24 hours before this one would go: send "
+            "an approved template instead: send_text(to, template='HX…', variables={...}, key=...)"
+        )
 
 
 def _conversation_number(to: str, answering: origin.Origin) -> str:

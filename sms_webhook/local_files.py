@@ -1,4 +1,4 @@
-"""The files a local run keeps (conversations and their lock, the outbox): yours alone.
+"""The files a local run keeps (conversations, senders, their locks, the outbox): yours alone.
 
 They hold numbers and texts, and what the handler reads back. So each is in a folder that belongs
 to you and that no one else may write in (a missing one is made, readable by you alone: 0700), is
@@ -12,9 +12,22 @@ import errno
 import json
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from sms_webhook import deadlines
 from sms_webhook.telemetry import logger
+
+LOCK_WAIT = 2.0
+"""Seconds a change waits for a local file's lock before it gives up (`LockTimeoutError`): the
+message is then answered without what the file holds, as when a table cannot be reached."""
+LOCK_RETRY = 0.01
+"""Seconds between two tries of the lock."""
+
+
+class LockTimeoutError(Exception):
+    """Another process held the local file's lock for `LOCK_WAIT` seconds."""
 
 
 class LocalFileRefusedError(Exception):
@@ -91,6 +104,40 @@ def replace_with_json(path: str, value: Any) -> None:
     except BaseException:
         os.unlink(partial)
         raise
+
+
+@contextmanager
+def locked(path: str, what: str) -> Iterator[None]:
+    """The lock on `path`'s changes, a file beside it (`<path>.lock`), held meanwhile: several
+    processes (`make run`, `make chat`, a test) and `make run`'s threads may change one file.
+    Waited for `LOCK_WAIT` seconds at most: a change holds it for milliseconds, so a longer wait
+    means a process stuck while holding it; `what` names the file in that error."""
+    lock = open_private(f"{path}.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        deadline = deadlines.monotonic() + LOCK_WAIT
+        while not _lock_now(lock):
+            if deadlines.monotonic() >= deadline:
+                logger.error(
+                    f"{what} locked by another process: a make run, make chat or test stuck? "
+                    "Stopping it releases the lock",
+                    extra={"file": f"{path}.lock", "waited_seconds": LOCK_WAIT},
+                )
+                raise LockTimeoutError(f"{path}.lock held for {LOCK_WAIT} s")
+            deadlines.sleep(LOCK_RETRY)
+        yield
+    finally:
+        os.close(lock)  # which releases the lock
+
+
+def _lock_now(descriptor: int) -> bool:
+    """Whether the lock was free, and is now this process's."""
+    import fcntl  # local runs only, as tempfile
+
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _refuse(path: str, why: str) -> NoReturn:

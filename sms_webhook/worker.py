@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-from sms_webhook import aws, deadlines, local_run
+from sms_webhook import aws, deadlines, local_clock, local_run
 from sms_webhook.config import (
     ConfigurationError,
     idempotency_table,
@@ -65,6 +65,7 @@ from sms_webhook.twiml import (
     characters,
     messages_of,
 )
+from sms_webhook.whatsapp_window import is_whatsapp
 
 TOO_LARGE = "too_large"
 """A text more than Twilio can send (`MAX_MESSAGES`) or a record can hold (`MAX_RECORD_SIZE`):
@@ -152,6 +153,9 @@ class _Plan(NamedTuple):
     account_sid: str
     to: str
     sender: str
+    number: str
+    """Your number whose recipients' records count (`recipient_rules`): the sender's, unless
+    that is a Messaging Service."""
     pinned: str
     """The key of the record that pins its messages."""
     sent: str
@@ -179,6 +183,8 @@ def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any =
         return
     # Split again: a record of an earlier release holds whole texts; pieces stay as they are.
     pieces = messages_of(Text(body, tuple(media)) for body, media in json.loads(recorded))
+    if pieces and _refused(job, plan):
+        return
     for index, piece in enumerate(pieces):
         outgoing = Outgoing(
             plan.account_sid,
@@ -192,13 +198,30 @@ def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any =
             return  # the recipient opted out: the rest would be refused as well
 
 
+def _refused(job: Job, plan: _Plan) -> bool:
+    """Whether the recipient may not get these texts now (logged and counted where decided):
+    a text sent first or a timer's, to whoever opted out since it was set; on WhatsApp, words of
+    your own once the window has shut. A reply to an SMS reads nothing: its sender just wrote."""
+    if isinstance(job, ReplyJob) and not is_whatsapp(plan.to):
+        return False
+    from sms_webhook.recipient_rules import refusal  # one GetItem on the senders' table
+
+    return refusal(plan.to, plan.number, local_clock.now()) is not None
+
+
 def _reply_plan(job: ReplyJob, router: Router | None) -> _Plan:
     """A reply goes to the sender, from the number texted (or the Messaging Service)."""
     message = IncomingMessage.from_fields(FormFields.from_pairs(job.fields))
     sid, texts = message.sid, _reply_texts(job, message, router)
     sender = reply_sender(message)
     return _Plan(
-        message.account_sid, message.from_number, sender, f"reply {sid}", f"sent {sid}", texts
+        message.account_sid,
+        message.from_number,
+        sender,
+        message.to_number,
+        f"reply {sid}",
+        f"sent {sid}",
+        texts,
     )
 
 
@@ -223,7 +246,7 @@ def _reply_texts(
 def _text_plan(job: TextJob) -> _Plan:
     account_sid, sender = _sending_account(job)
     texts = [Text(job.body, job.media)]
-    return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), lambda: texts)
+    return _Plan(account_sid, job.to, sender, sender, *_keys(job.to, job.key), lambda: texts)
 
 
 def _keys(to: str, key: str) -> tuple[str, str]:
@@ -242,11 +265,11 @@ def _timer_plan(job: TimerJob, router: Router | None) -> _Plan:
             extra={"handler": job.handler, "to": recipient(job.to)},
         )
         count("TimersUnhandled")
-        return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), tuple)
+        return _Plan(account_sid, job.to, sender, job.number, *_keys(job.to, job.key), tuple)
     timer = Timer(job.to, job.number, job.key, datetime.fromtimestamp(job.queued_at, UTC))
     setter = Origin(account_sid, sender, job.status_callback, job.number)
     texts = partial(_timer_texts, router, job, timer, setter)
-    return _Plan(account_sid, job.to, sender, *_keys(job.to, job.key), texts)
+    return _Plan(account_sid, job.to, sender, job.number, *_keys(job.to, job.key), texts)
 
 
 def _timer_texts(router: Router, job: TimerJob, timer: Timer, origin: Origin) -> Iterable[Text]:

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ from sms_webhook import (
     deadlines,
     idempotency,
     local_run,
+    senders,
     sending,
     timers,
 )
@@ -533,6 +535,17 @@ def scheduler(later_queue, monkeypatch):
     monkeypatch.setenv("LATER_QUEUE_ARN", queue_arn)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_ARN", dead_letter_arn)
     return client
+
+
+@pytest.fixture
+def wrote_on_whatsapp():
+    """`wrote(person)`: the person wrote to the Twilio number on WhatsApp just now, which opens
+    their 24-hour window (as the webhook notes it), in whichever senders' store is configured."""
+
+    def wrote(person: str, at: float | None = None) -> None:
+        senders.record_whatsapp_message(f"whatsapp:{TWILIO_NUMBER}", person, at or time.time())
+
+    return wrote
 
 
 @pytest.fixture

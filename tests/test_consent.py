@@ -20,13 +20,11 @@ from sms_webhook.origin import replying_to
 from sms_webhook.router import Router
 from sms_webhook.senders import opted_out, record_consent
 from tests.support.twilio_requests import (
-    REST_URL,
     SENDER,
     SMS,
     TWILIO_NUMBER,
     WHATSAPP,
-    rest_request,
-    signed,
+    signed_message,
     with_fields,
 )
 from tests.support.worker_jobs import text_job, work
@@ -94,8 +92,7 @@ def test_a_whatsapp_message_twilio_names_an_opt_out_opts_out():
 
 
 def sms_event(body: str, **fields: str):
-    sent = with_fields(SMS, Body=body, **fields)
-    return signed(rest_request(fields=sent), REST_URL, sent)
+    return signed_message(SMS, Body=body, **fields)
 
 
 def test_deployed_a_stop_is_recorded_and_answered_with_nothing(invoke, received, senders_table):
@@ -228,3 +225,15 @@ def test_a_text_the_opt_out_handler_sends_goes_as_the_message_answered(
 
     [line] = (tmp_path / "outbox.jsonl").read_text().splitlines()
     assert json.loads(line)["sender"] == TWILIO_NUMBER
+
+
+def test_a_text_queued_before_an_opt_out_is_refused_by_the_worker_twilio_never_asked(
+    idempotency_table, twilio_api, answer_with, sending_account, published
+):
+    answer_with(Router())
+    record_consent(TWILIO_NUMBER, SENDER, opted_out=True)
+
+    assert work(text_job(to=SENDER)) == {"batchItemFailures": []}
+
+    assert twilio_api.forms == []
+    assert "TextsRefusedOptedOut" in [metric["name"] for metric in published()]

@@ -20,8 +20,6 @@ from samcli.yamlhelper import yaml_parse
 from sms_webhook import aws, conversation_store, deadlines
 from sms_webhook.conversation import Conversation, Turn
 from sms_webhook.conversation_store import (
-    LOCK_RETRY,
-    LOCK_WAIT,
     MAX_ITEM_BYTES,
     NOTHING,
     TAKEN_MESSAGES,
@@ -30,7 +28,6 @@ from sms_webhook.conversation_store import (
     Conversations,
     DynamoDBStore,
     FileStore,
-    LockTimeoutError,
     Store,
     Stored,
     TooLargeError,
@@ -40,6 +37,7 @@ from sms_webhook.conversation_store import (
     fitted,
     item_bytes,
 )
+from sms_webhook.local_files import LOCK_RETRY, LOCK_WAIT, LockTimeoutError
 from sms_webhook.message import IncomingMessage, Media
 from sms_webhook.router import Router
 from sms_webhook.twiml import Text

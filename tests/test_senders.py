@@ -55,7 +55,7 @@ def test_an_opted_out_item_never_expires_and_an_opted_in_one_does(senders_table)
     expires = int(
         senders_table.get_item(TableName=SENDERS_TABLE, Key=key)["Item"]["expires_at"]["N"]
     )
-    assert expires >= time.time() + senders.OPTED_IN_KEPT - 60
+    assert expires >= time.time() + senders.KEPT - 60
 
     record_consent(TWILIO_NUMBER, PERSON, opted_out=True)
 

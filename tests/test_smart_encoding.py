@@ -125,7 +125,9 @@ def test_the_workers_text_to_a_number_is_smart_encoded_when_on(twilio_api):
 
 
 @pytest.mark.usefixtures("idempotency_table", "sending_account", "smart_encoding")
-def test_the_workers_text_on_whatsapp_is_as_written_even_when_on(twilio_api):
+def test_the_workers_text_on_whatsapp_is_as_written_even_when_on(twilio_api, wrote_on_whatsapp):
+    wrote_on_whatsapp("whatsapp:+14155550100")
+
     work(text_job(to="whatsapp:+14155550100", body=WORD_PROCESSED))
 
     assert [form["Body"] for form in twilio_api.forms] == [WORD_PROCESSED]

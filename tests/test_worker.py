@@ -476,7 +476,11 @@ def test_a_text_a_handler_sends_first_goes_from_the_number_its_message_was_sent_
     assert f"/Accounts/{ACCOUNT_SID}/" in twilio_api.requests[0].url
 
 
-def test_a_text_to_a_whatsapp_address_goes_from_the_number_on_whatsapp(sending_account, twilio_api):
+def test_a_text_to_a_whatsapp_address_goes_from_the_number_on_whatsapp(
+    sending_account, twilio_api, wrote_on_whatsapp
+):
+    wrote_on_whatsapp("whatsapp:+14155550100")
+
     work(text_job(to="whatsapp:+14155550100"))
 
     assert twilio_api.forms[0]["From"] == f"whatsapp:{TWILIO_NUMBER}"
@@ -586,8 +590,10 @@ def test_each_text_sent_is_logged_with_its_segments_and_encoding_and_they_are_co
     ids=["japanese", "mms", "whatsapp"],
 )
 def test_a_text_sent_first_counts_its_sms_segments_only(
-    sending_account, twilio_api, logs, published, to, media, body, expected
+    sending_account, twilio_api, logs, published, wrote_on_whatsapp, to, media, body, expected
 ):
+    wrote_on_whatsapp(to)
+
     work(encode(TextJob(to, body, media, "agent-1", "", "", STATUS_URL)))
 
     [record] = [r for r in logs.records if r["message"] == "text sent"]

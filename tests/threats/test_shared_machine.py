@@ -20,16 +20,15 @@ import pytest
 
 from devtools.invoke import in_own_tmp
 from devtools.paths import FUNCTION_ID, PROJECT, WORKER_ID
-from sms_webhook import conversation_store
+from sms_webhook import local_files
 from sms_webhook.conversation import Conversation
 from sms_webhook.conversation_store import (
     Answered,
     Conversations,
     FileStore,
-    LockTimeoutError,
     Stored,
 )
-from sms_webhook.local_files import LocalFileRefusedError
+from sms_webhook.local_files import LocalFileRefusedError, LockTimeoutError
 from sms_webhook.local_run import LocalRun
 from sms_webhook.message import IncomingMessage
 from sms_webhook.sending import Outgoing
@@ -212,7 +211,7 @@ def lock_held(tmp_path):
 
 
 def test_a_lock_held_by_another_process_is_waited_for_a_bounded_time(lock_held, monkeypatch, logs):
-    monkeypatch.setattr(conversation_store, "LOCK_WAIT", 0.2)
+    monkeypatch.setattr(local_files, "LOCK_WAIT", 0.2)
 
     with pytest.raises(LockTimeoutError):
         FileStore(lock_held).read(KEY)
@@ -223,7 +222,7 @@ def test_a_lock_held_by_another_process_is_waited_for_a_bounded_time(lock_held, 
 def test_a_message_is_answered_without_its_conversation_while_the_lock_is_held(
     lock_held, monkeypatch, logs
 ):
-    monkeypatch.setattr(conversation_store, "LOCK_WAIT", 0.2)
+    monkeypatch.setattr(local_files, "LOCK_WAIT", 0.2)
 
     assert conversation_seen(lock_held).available is False
     [failure] = [r for r in logs.records if r["message"] == "conversation store unavailable"]
