@@ -42,10 +42,9 @@ from devtools.function_code import import_handler
 from devtools.later_jobs import LaterJobs
 from devtools.local_token import local_token
 from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, own_local_folder_for
-from devtools.phone import Phone
+from devtools.phone import Phone, as_read
 from devtools.send import media_type, printed
 from devtools.twilio_message import SENDER
-from devtools.twiml_answer import OutgoingMessage
 from sms_webhook.local_run import LocalRun
 from sms_webhook.sending import Outgoing
 from sms_webhook.telemetry import logger, pseudonym
@@ -114,7 +113,7 @@ class Chat:
         the prompt, unless it was sent at `/wait`, as a reply to it."""
         whom = pseudonym(outgoing.to, local_token())
         prefix = "bot>" if outgoing.to == self.phone.address else f"bot to {whom}>"
-        text = printed([OutgoingMessage(outgoing.body, outgoing.media)], outgoing.to).splitlines()
+        text = printed([as_read(outgoing)], outgoing.to).splitlines()
         lines = [f"{prefix} {line}" for line in text]
         if self.interactive and not self.later_jobs.running_at_once():
             # from the background: below the prompt and what may be typed at it, then a prompt

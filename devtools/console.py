@@ -70,7 +70,18 @@ def sent_line(outgoing: "Outgoing") -> str:
     """The line a person reads for a text put in the local outbox: to whom, as request lines
     show senders, and what. `sent to +1…34#5f2c9a1e ⇒ "Your report: ..."`"""
     who = pseudonym(outgoing.to, local_token())
-    return escaped(f"sent to {who} ⇒ {_shown(outgoing.body, outgoing.media)}")
+    what = (
+        template_shown(outgoing.template, outgoing.variables)
+        if outgoing.template
+        else _shown(outgoing.body, outgoing.media)
+    )
+    return escaped(f"sent to {who} ⇒ {what}")
+
+
+def template_shown(template: str, variables: str) -> str:
+    """A text sent from a Content template, shown in place of a body, which Twilio writes:
+    `[template HX… {"1": "Ana"}]`."""
+    return f"[template {' '.join(filter(None, (template, variables)))}]"
 
 
 def timer_named(job: Job) -> str:

@@ -113,6 +113,10 @@ class SentText(NamedTuple):
     to: str
     body: str
     media: tuple[str, ...] = ()
+    template: str = ""
+    """A Content template's sid, sent in place of a body (`send_text(template=)`)."""
+    variables: str = ""
+    """Its variables' values, as Twilio would get them: a JSON object by name."""
 
 
 class Waiting(NamedTuple):
@@ -179,11 +183,7 @@ class Phone:
         if answer["statusCode"] != HTTPStatus.OK:
             raise AssertionError(f"the webhook answered {answer['statusCode']}: {answer['body']}")
         self._sent(sent)
-        later_reply = [
-            OutgoingMessage(outgoing.body, outgoing.media)
-            for outgoing in sent
-            if outgoing.to == self.address
-        ]
+        later_reply = [as_read(outgoing) for outgoing in sent if outgoing.to == self.address]
         self.last = [*twiml_messages(answer["body"]), *later_reply]
         return [message.text for message in self.last]
 
@@ -218,7 +218,12 @@ class Phone:
 
     def _sent(self, sent: list[Outgoing]) -> list[SentText]:
         """The texts sent, as the phone lists them, added to its `outbox`."""
-        texts = [SentText(outgoing.to, outgoing.body, outgoing.media) for outgoing in sent]
+        texts = [
+            SentText(
+                outgoing.to, outgoing.body, outgoing.media, outgoing.template, outgoing.variables
+            )
+            for outgoing in sent
+        ]
         self.outbox += texts
         return texts
 
@@ -295,6 +300,12 @@ def _set(values: dict[str, str | None]) -> None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+def as_read(outgoing: Outgoing) -> OutgoingMessage:
+    """A text the bot put in the outbox as its recipient reads it, or the template it is sent
+    from."""
+    return OutgoingMessage(outgoing.body, outgoing.media, outgoing.template, outgoing.variables)
 
 
 def _waiting(job: Job) -> Waiting:

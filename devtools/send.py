@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from devtools.console import timer_due
+from devtools.console import template_shown, timer_due
 from devtools.kept_timers import kept, timers_file
 from devtools.local_port import DEFAULT_PORT, add_port_argument, signed_url
 from devtools.local_token import development_token, local_token
@@ -111,12 +111,15 @@ def _hint(status: int, token: str) -> str:
 
 def printed(messages: list[OutgoingMessage], to: str) -> str:
     """The replies to `to` as a person reads them: each message's text (a message's further
-    lines indented), its media URLs, and its cost when it is more than one segment or UCS-2; or
-    a line saying there is no reply."""
+    lines indented), its media URLs, and its cost when it is more than one segment or UCS-2, or
+    the template it is sent from; or a line saying there is no reply."""
     if not messages:
         return "(no reply: the webhook answered an empty <Response/>)"
     lines = []
     for message in messages:
+        if message.template:  # its text is Twilio's: what it is made from, and no cost known
+            lines.append(template_shown(message.template, message.variables))
+            continue
         first, *rest = message.text.split("\n")
         lines += [first, *(f"  {line}" for line in rest)]
         lines += [f"  [media] {url}" for url in message.media]

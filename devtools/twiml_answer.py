@@ -12,6 +12,11 @@ class OutgoingMessage:
 
     text: str
     media: tuple[str, ...] = ()
+    template: str = ""
+    """A Content template's sid, sent in place of a text (`send_text(template=)`): never in a
+    TwiML answer, only in the outbox."""
+    variables: str = ""
+    """Its variables' values, as Twilio takes them: a JSON object by name."""
 
 
 class NotTwimlError(ValueError):

@@ -61,6 +61,11 @@ class TextJob:
     sender: str
     status_callback: str | None
     queued_at: int = field(default_factory=lambda: int(time.time()))
+    template: str = ""
+    """A Content template's sid (`HX…`), sent instead of a body."""
+    variables: str = ""
+    """The values of the template's variables, as Twilio takes them (`ContentVariables`): a JSON
+    object of their values by name."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ def encode(job: Job) -> str:
     content = asdict(job)
     if isinstance(job, ReplyJob) and not job.texts:  # a handler's to run: nothing made yet
         del content["texts"]
+    if isinstance(job, TextJob) and not job.template:  # a text as the release before wrote it
+        del content["template"], content["variables"]
     return json.dumps({"version": VERSION, "job": kind, **content})
 
 
@@ -126,6 +133,8 @@ def _read(content: dict[str, Any]) -> Job:
             sender=str(content.get("sender") or ""),
             status_callback=_optional(content.get("status_callback")),
             queued_at=queued_at,
+            template=str(content.get("template") or ""),
+            variables=str(content.get("variables") or ""),
         )
     if kind == "timer":
         return TimerJob(

@@ -15,7 +15,9 @@ once it has failed a few times, in the dead-letter queue, never silently lost. W
 goes to the local outbox, never to Twilio (`sms_webhook/local_run.py`).
 """
 
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Literal
@@ -71,6 +73,13 @@ class OutsideWhatsAppWindowError(RecipientRefusedError):
 
 MAX_KEY_LENGTH = 200
 
+TEMPLATE_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+"""A Content template's sid, as Twilio's Content API names it (`send_text(template=)`)."""
+MAX_TEMPLATE_VARIABLES_LENGTH = 1024
+"""Characters of a template's variables as Twilio gets them (`ContentVariables`, JSON): WhatsApp
+refuses a template whose text, its variables filled in, is longer (error 63021). The template's
+text is Twilio's, never known here: variables longer than that alone are sure to be refused."""
+
 
 def answer_now(
     answer: Reply | Later, fields: FormFields, status_callback: str | None, router: Router
@@ -110,6 +119,8 @@ def send_text(
     key: str,
     at: datetime | timedelta | None = None,
     handler: str | None = None,
+    template: str = "",
+    variables: Mapping[str, str] | None = None,
 ) -> None:
     """Send a text (and media URLs, for an MMS) to `to` from your Twilio number, through the
     queue: sent once per `key` and `to`, however often this is called with them (a retried
@@ -121,6 +132,11 @@ def send_text(
     `handler=` (the name of a `@router.timer` handler) instead of a body, its text is written
     when the time comes, by that handler, with the recipient's conversation. `cancel_text`
     withdraws a reminder that has not gone.
+
+    `template`: a Content template's sid (`HX…`) sent instead of a body, with the values of its
+    `variables` by name (`{"1": "Ana"}`): on WhatsApp, the only text that goes more than 24 hours
+    after the person's last message (Twilio's error 63016), and since April 2025 only by its
+    sid. It goes on SMS too. Its text is Twilio's: no SMS segments are counted for it here.
 
     `to` is an E.164 number (`+14155551234`) or a channel address (`whatsapp:+1415…`); `body` what
     fits in 10 messages of 1,600 characters as it is cut at spaces (16,000 at most, an emoji
@@ -139,8 +155,12 @@ def send_text(
         raise InvalidTextError("to must be a number like +14155551234 or a channel address")
     if handler is not None and (body or urls or at is None):
         raise InvalidTextError("handler= writes a reminder's text when due: give at=, no body")
-    if not body and not urls and handler is None:
-        raise InvalidTextError("a text needs a body or media")
+    if variables is not None and not template:
+        raise InvalidTextError("variables= go with a template=: give its sid")
+    if template and (body or urls or handler is not None):
+        raise InvalidTextError("a template= is the whole text: give no body, media or handler=")
+    if not body and not urls and handler is None and not template:
+        raise InvalidTextError("a text needs a body or media, or a template")
     if not fits_in_messages(body):
         raise InvalidTextError(
             f"body must fit in {MAX_MESSAGES} messages of 1,600 characters, cut at spaces "
@@ -152,19 +172,22 @@ def send_text(
         raise InvalidTextError(f"media must be at most {MAX_MEDIA} http(s) URLs")
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidTextError(f"key must be 1 to {MAX_KEY_LENGTH} characters")
+    filled = _template_variables(template, variables or {}) if template else ""
     answering = origin.current() or origin.Origin("", "", status_callback_setting())
     account_sid, sender, callback = answering[:3]
+    text = partial(TextJob, to, body, tuple(urls), key, account_sid, sender, callback)
     if at is None:
-        _check_recipient(to, _sending_number(answering), now().timestamp())
-        enqueue(TextJob(to, body, tuple(urls), key, account_sid, sender, callback))
+        _check_recipient(to, _sending_number(answering), None if template else now().timestamp())
+        enqueue(text(template=template, variables=filled))
         return
     from sms_webhook import timers  # loaded by the handlers that set timers only
 
     due = int(timers.due_at(at))
     origin.sent_as(to, account_sid, sender)  # said now, not when it goes: a year later maybe
-    _check_recipient(to, _sending_number(answering), due if handler is None else None)
+    free_text = handler is None and not template  # held to WhatsApp's window when it goes
+    _check_recipient(to, _sending_number(answering), due if free_text else None)
     job: Job = (
-        TextJob(to, body, tuple(urls), key, account_sid, sender, callback, queued_at=due)
+        text(queued_at=due, template=template, variables=filled)
         if handler is None
         else TimerJob(
             to,
@@ -178,6 +201,25 @@ def send_text(
         )
     )
     timers.start(timers.reminder_name(to, key), job)
+
+
+def _template_variables(template: str, variables: object) -> str:
+    """The variables as Twilio takes them (`ContentVariables`, a JSON object of their values by
+    name), once the template's sid and they are found sendable: names and values non-empty
+    strings (WhatsApp refuses an empty value), within `MAX_TEMPLATE_VARIABLES_LENGTH`."""
+    if not isinstance(template, str) or not TEMPLATE_SID.fullmatch(template):
+        raise InvalidTextError('template must be a Content template\'s sid: "HX" and 32 hex digits')
+    if not isinstance(variables, Mapping) or not all(
+        isinstance(value, str) and value for pair in variables.items() for value in pair
+    ):
+        raise InvalidTextError('variables must map names to values, non-empty strings: {"1": "A"}')
+    written = json.dumps(dict(variables), ensure_ascii=False)
+    if len(written) > MAX_TEMPLATE_VARIABLES_LENGTH:
+        raise InvalidTextError(
+            f"variables must be at most {MAX_TEMPLATE_VARIABLES_LENGTH:,} characters as JSON "
+            f"(Twilio's error 63021), not {len(written):,}"
+        )
+    return written if variables else ""
 
 
 def _sending_number(answering: origin.Origin) -> str:

@@ -17,7 +17,7 @@ from sms_webhook.config import api_key, auth_tokens
 UNSUBSCRIBED = "21610"
 """Twilio's refusal of a recipient who opted out of the sender's texts (STOP)."""
 
-REFUSALS = frozenset({"21211", UNSUBSCRIBED, "21612", "21614", "21617", "63016"})
+REFUSALS = frozenset({"21211", UNSUBSCRIBED, "21612", "21614", "21617", "63016", "63021"})
 """Twilio's refusals of one recipient or text (an invalid or unsubscribed number, a landline, a
 WhatsApp session closed...): another attempt would be refused again. A region not enabled
 (21408) is not one of them: whoever runs the account can enable it, then replay the job."""
@@ -41,6 +41,10 @@ class Outgoing(NamedTuple):
     body: str
     media: tuple[str, ...]
     status_callback: str | None
+    template: str = ""
+    """A Content template's sid (`HX…`) sent instead of a body (`send_text(template=)`)."""
+    variables: str = ""
+    """The values of the template's variables, as Twilio takes them: a JSON object by name."""
 
 
 class TwilioError(Exception):
@@ -94,6 +98,10 @@ def to_twilio(outgoing: Outgoing) -> str:
     extra: dict[str, object] = {"media_url": list(outgoing.media)} if outgoing.media else {}
     if outgoing.body:  # a message of media alone has no body
         extra["body"] = outgoing.body
+    if outgoing.template:
+        extra["content_sid"] = outgoing.template
+    if outgoing.variables:
+        extra["content_variables"] = outgoing.variables
     try:
         sent = client.messages.create(
             to=outgoing.to,

@@ -43,7 +43,7 @@ from sms_webhook.jobs import Job, ReplyJob, TextJob, TimerJob, UnreadableJobErro
 from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import Origin, answering, reply_sender, replying_to, sent_as
 from sms_webhook.router import Router, Timer
-from sms_webhook.segments import billed_segments, smart_encodes_for
+from sms_webhook.segments import NOT_SMS, billed_segments, smart_encodes_for
 from sms_webhook.senders import opted_out_at_twilio, recipient
 from sms_webhook.sending import (
     UNANSWERED,
@@ -161,6 +161,9 @@ class _Plan(NamedTuple):
     sent: str
     """The prefix of each message's key."""
     texts: Callable[[], Iterable[Text]]
+    template: str = ""
+    """A Content template's sid, sent instead of texts, with its `variables`."""
+    variables: str = ""
 
 
 def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any = None) -> None:
@@ -177,36 +180,36 @@ def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any =
         plan = _text_plan(job)
     else:
         plan = _timer_plan(job, router)
-    recorded = _once(plan.pinned, lambda: _record(plan.texts(), plan.to), invocation)
+    record = (
+        partial(_template_record, plan.template, plan.variables)
+        if plan.template
+        else lambda: _record(plan.texts(), plan.to)
+    )
+    recorded = _once(plan.pinned, record, invocation)
     if recorded == CANCELLED:
         logger.info("reminder not sent: it was cancelled", extra={"to": recipient(plan.to)})
         return
-    # Split again: a record of an earlier release holds whole texts; pieces stay as they are.
-    pieces = messages_of(Text(body, tuple(media)) for body, media in json.loads(recorded))
-    if pieces and _refused(job, plan):
+    message = partial(
+        Outgoing, plan.account_sid, plan.to, plan.sender, status_callback=job.status_callback
+    )
+    pinned = list(_pinned(recorded, message))
+    if pinned and _refused(job, plan, free_text=any(not each.template for each in pinned)):
         return
-    for index, piece in enumerate(pieces):
-        outgoing = Outgoing(
-            plan.account_sid,
-            plan.to,
-            plan.sender,
-            piece.body,
-            tuple(piece.media),
-            job.status_callback,
-        )
+    for index, outgoing in enumerate(pinned):
         if not _send_once(f"{plan.sent} {index}", outgoing, deliver):
             return  # the recipient opted out: the rest would be refused as well
 
 
-def _refused(job: Job, plan: _Plan) -> bool:
-    """Whether the recipient may not get these texts now (logged and counted where decided):
+def _refused(job: Job, plan: _Plan, *, free_text: bool) -> bool:
+    """Whether the recipient may not get these messages now (logged and counted where decided):
     a text sent first or a timer's, to whoever opted out since it was set; on WhatsApp, words of
-    your own once the window has shut. A reply to an SMS reads nothing: its sender just wrote."""
+    your own (`free_text`: not a template) once the window has shut. A reply to an SMS reads
+    nothing: its sender just wrote."""
     if isinstance(job, ReplyJob) and not is_whatsapp(plan.to):
         return False
     from sms_webhook.recipient_rules import refusal  # one GetItem on the senders' table
 
-    return refusal(plan.to, plan.number, local_clock.now()) is not None
+    return refusal(plan.to, plan.number, local_clock.now() if free_text else None) is not None
 
 
 def _reply_plan(job: ReplyJob, router: Router | None) -> _Plan:
@@ -246,7 +249,10 @@ def _reply_texts(
 def _text_plan(job: TextJob) -> _Plan:
     account_sid, sender = _sending_account(job)
     texts = [Text(job.body, job.media)]
-    return _Plan(account_sid, job.to, sender, sender, *_keys(job.to, job.key), lambda: texts)
+    keys = _keys(job.to, job.key)
+    return _Plan(
+        account_sid, job.to, sender, sender, *keys, lambda: texts, job.template, job.variables
+    )
 
 
 def _keys(to: str, key: str) -> tuple[str, str]:
@@ -328,6 +334,24 @@ def _record(texts: Iterable[Text], to: str) -> str:
     return record
 
 
+def _template_record(template: str, variables: str) -> str:
+    """A template's message as the worker pins it, beside texts' `[body, media]`: `["", [],
+    template, variables]`. Its text is Twilio's: nothing here to cut, or to find too large."""
+    return json.dumps([["", [], template, variables]], ensure_ascii=False)
+
+
+def _pinned(recorded: str, message: Callable[..., Outgoing]) -> Iterable[Outgoing]:
+    """The messages a record pins, made by `message` from what each holds. A text is split
+    again: a record of an earlier release holds whole texts; pieces stay as they are."""
+    for body, media, *template in json.loads(recorded):
+        if template:
+            sid, variables = template
+            yield message("", (), template=sid, variables=variables)
+            continue
+        for piece in messages_of([Text(body, tuple(media))]):
+            yield message(piece.body, tuple(piece.media))
+
+
 def _too_large(line: str, details: dict[str, object]) -> str:
     """A final error, logged and counted: its record holds no message, so no retry tries again."""
     count("LaterRepliesFailed", ErrorCode=TOO_LARGE)
@@ -391,7 +415,11 @@ def _attempt(outgoing: Outgoing, deliver: Deliver) -> str:
             extra={"error_code": error.code, "to": recipient(outgoing.to)},
         )
         return "unknown"
-    segments, encoding = billed_segments(outgoing.body, outgoing.media, outgoing.to)
+    segments, encoding = (  # a template's text is Twilio's: its segments are not known here
+        NOT_SMS
+        if outgoing.template
+        else billed_segments(outgoing.body, outgoing.media, outgoing.to)
+    )
     sent = {"message_sid": sid, "segments": segments, "encoding": encoding}
     metrics = emf({"LaterRepliesSent": 1, "SegmentsSent": segments})
     logger.info("text sent", extra={"to": recipient(outgoing.to), **sent, **metrics})

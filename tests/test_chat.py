@@ -123,6 +123,19 @@ def test_a_text_sent_first_says_what_it_costs_too(tmp_path):
     assert output.getvalue() == f"{whom} {'x' * 161}\n{whom}   [2 SMS segments, GSM-7]\n"
 
 
+def test_a_text_from_a_template_prints_its_template_and_variables_in_place_of_a_body(tmp_path):
+    output = io.StringIO()
+    session = Chat(output, tmp_path / "c.json", tmp_path / "outbox.jsonl")
+    template = "HX0123456789abcdef0123456789abcdef"
+
+    session.sent(
+        Outgoing("AC" + "0" * 32, STAFF, "+15005550006", "", (), None, template, '{"1": "Ana"}')
+    )
+
+    whom = f"bot to {pseudonym(STAFF, local_token())}>"
+    assert output.getvalue() == f'{whom} [template {template} {{"1": "Ana"}}]\n'
+
+
 def test_the_conversation_carries_from_one_line_to_the_next(chat):
     replies = chat("SURVEY", "a friend", "5")
 

@@ -27,6 +27,50 @@ def test_a_text_job_reads_back_as_it_was_written():
     assert decode(encode(job)) == job
 
 
+def test_a_template_job_reads_back_with_its_template_and_variables():
+    job = TextJob(
+        "whatsapp:+14155550100",
+        "",
+        (),
+        "k1",
+        "AC1",
+        "+1500",
+        None,
+        queued_at=1_700_000_000,
+        template="HX" + "0" * 32,
+        variables='{"1": "Ana", "2": "3pm"}',
+    )
+
+    assert decode(encode(job)) == job
+
+
+def test_a_text_job_without_a_template_is_written_as_the_release_before_wrote_it():
+    job = TextJob("+14155550100", "hi", (), "k1", "", "", None)
+
+    assert {"template", "variables"}.isdisjoint(json.loads(encode(job)))
+
+
+def test_a_text_job_queued_by_the_release_before_templates_reads_as_a_text():
+    body = json.dumps(
+        {
+            "version": 1,
+            "job": "text",
+            "to": "+14155550100",
+            "body": "hi",
+            "media": [],
+            "key": "k1",
+            "account_sid": "",
+            "sender": "",
+            "status_callback": None,
+            "queued_at": 1_700_000_000,
+        }
+    )
+
+    assert decode(body) == TextJob(
+        "+14155550100", "hi", (), "k1", "", "", None, queued_at=1_700_000_000
+    )
+
+
 def test_a_job_says_the_version_of_its_format():
     job = TextJob("+14155550100", "hi", (), "k1", "", "", None)
 

@@ -3,6 +3,7 @@ by the webhook or by `send_text`, or, without a queue, run on this machine into 
 
 import json
 import time
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -77,6 +78,65 @@ def test_a_text_sent_first_is_queued_with_its_key(later_queue, monkeypatch):
         "sender": "",
         "status_callback": STATUS_URL,
     }
+
+
+TEMPLATE = "HX0123456789abcdef0123456789abcdef"
+
+
+def test_a_text_from_a_template_is_queued_with_its_sid_and_variables(later_queue):
+    send_text("whatsapp:+14155550100", template=TEMPLATE, variables={"1": "Ana"}, key="t-1")
+
+    [job] = queued(later_queue)
+    assert (job["body"], job["template"], job["variables"]) == ("", TEMPLATE, '{"1": "Ana"}')
+
+
+def test_a_template_without_variables_is_queued_with_none(later_queue):
+    send_text("+14155550100", template=TEMPLATE, variables={}, key="t-1")
+
+    assert queued(later_queue)[0]["variables"] == ""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"template": "HX0123"}, '"HX" and 32 hex digits'),
+        ({"template": "MG0123456789abcdef0123456789abcdef"}, '"HX" and 32 hex digits'),
+        ({"template": TEMPLATE, "body": "hi"}, "no body, media or handler="),
+        ({"template": TEMPLATE, "media": ["https://x.test/a.png"]}, "no body, media or handler="),
+        ({"template": TEMPLATE, "handler": "nudge", "at": timedelta(hours=1)}, "or handler="),
+        ({"body": "hi", "variables": {"1": "Ana"}}, "go with a template="),
+        ({"template": TEMPLATE, "variables": {"1": ""}}, "non-empty strings"),
+        ({"template": TEMPLATE, "variables": {"": "Ana"}}, "non-empty strings"),
+        ({"template": TEMPLATE, "variables": {"1": 3}}, "non-empty strings"),
+        ({"template": TEMPLATE, "variables": [("1", "Ana")]}, "map names to values"),
+        ({"template": TEMPLATE, "variables": {"1": "y" * 1016}}, "1,024 characters .* not 1,025"),
+    ],
+    ids=[
+        "short sid",
+        "not a template's sid",
+        "and a body",
+        "and media",
+        "and a handler",
+        "variables alone",
+        "empty value",
+        "empty name",
+        "not a string",
+        "not a mapping",
+        "variables over 1,024",
+    ],
+)
+def test_a_template_twilio_would_refuse_is_an_error_and_nothing_is_queued(
+    later_queue, arguments, says
+):
+    with pytest.raises(InvalidTextError, match=says):
+        send_text("whatsapp:+14155550100", key="t-1", **arguments)
+    assert queued(later_queue) == []
+
+
+def test_variables_of_1024_characters_as_json_are_queued(later_queue):
+    send_text("+14155550100", template=TEMPLATE, variables={"1": "y" * 1015}, key="t-1")
+
+    assert len(queued(later_queue)[0]["variables"]) == 1024
 
 
 @pytest.mark.parametrize("to", ["+1", "4155550100", "+1415555010O", "whatsapp:4155550100", ""])

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import handler
-from devtools.console import banner, escaped, print_traceback
+from devtools.console import banner, escaped, print_traceback, sent_line
 from devtools.kept_timers import KeptClock, firing
 from devtools.local_token import development_token, local_token
 from devtools.loopback import is_loopback
@@ -25,11 +25,19 @@ from devtools.serve import fire_due_timers, kept_clock, local_run_here, use_loca
 from devtools.twilio_message import form_encode, twilio_signature
 from sms_webhook import local_run
 from sms_webhook.router import Router
+from sms_webhook.sending import Outgoing
 from sms_webhook.telemetry import pseudonym
 from tests.conftest import STAFF
 from tests.support import timer_replies
 from tests.support.local_project import PROJECT, RunningServer, copy_of_project, eventually
-from tests.support.twilio_requests import SENDER, SMS, TOKEN, with_fields
+from tests.support.twilio_requests import (
+    ACCOUNT_SID,
+    SENDER,
+    SMS,
+    TOKEN,
+    TWILIO_NUMBER,
+    with_fields,
+)
 
 TUNNEL_HOST = "abcd-1234.ngrok-free.app"
 
@@ -351,6 +359,15 @@ def test_a_later_reply_is_printed_after_the_request_line(
         f'{sender} → "How are you doing?" ⇒ "Working on it"',
         f'sent to {sender} ⇒ "done"',
     ]
+
+
+def test_make_runs_line_for_a_text_from_a_template_shows_the_template_and_variables():
+    template = "HX0123456789abcdef0123456789abcdef"
+    outgoing = Outgoing(ACCOUNT_SID, STAFF, TWILIO_NUMBER, "", (), None, template, '{"1": "Ana"}')
+
+    assert sent_line(outgoing) == (
+        f'sent to {pseudonym(STAFF, local_token())} ⇒ [template {template} {{"1": "Ana"}}]'
+    )
 
 
 def test_a_later_handler_starts_once_the_answer_is_out(

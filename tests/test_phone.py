@@ -1,6 +1,7 @@
 """`devtools.phone.Phone`, the phone users test their replies with, on this machine alone."""
 
 import gc
+import json
 import os
 import socket
 import threading
@@ -151,6 +152,27 @@ def test_a_text_sent_first_to_another_number_is_in_the_outbox_not_in_the_replies
 
     assert phone.send("AGENT") == ["An agent will text you back shortly."]
     assert phone.outbox == [SentText(STAFF, "A customer asks: AGENT")]
+
+
+def test_a_text_from_a_template_is_in_the_outbox_with_its_template_and_variables(answer_with):
+    template = "HX0123456789abcdef0123456789abcdef"
+    router = Router()
+
+    @router.fallback
+    def confirm(message):
+        later.send_text(STAFF, template=template, variables={"1": "Ana"}, key=message.sid)
+
+    answer_with(router)
+    phone = Phone()
+    phone.send("book")
+
+    assert phone.outbox == [SentText(STAFF, "", (), template, '{"1": "Ana"}')]
+    [line] = phone.outbox_file.read_text().splitlines()
+    assert {name: json.loads(line)[name] for name in ("body", "template", "variables")} == {
+        "body": "",
+        "template": template,
+        "variables": '{"1": "Ana"}',
+    }
 
 
 def test_the_outbox_holds_the_later_replies_too(later_router):

@@ -141,6 +141,18 @@ def test_a_message_s_further_lines_are_indented_and_its_media_listed():
     assert printed(messages, SENDER) == f"one\n  two\n  [media] {PICTURE}\nthree"
 
 
+def test_a_text_from_a_template_prints_the_template_and_variables_in_place_of_a_text():
+    template = "HX0123456789abcdef0123456789abcdef"
+    messages = [
+        OutgoingMessage("", (), template, '{"1": "Ana"}'),
+        OutgoingMessage("", (), template),
+    ]
+
+    assert (
+        printed(messages, SENDER) == f'[template {template} {{"1": "Ana"}}]\n[template {template}]'
+    )
+
+
 def test_a_reply_of_more_than_one_plain_segment_says_what_it_costs(
     local_server, capsys, answer_with
 ):

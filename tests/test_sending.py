@@ -16,6 +16,7 @@ from tests.support.recording_twilio import ACCOUNT_SID
 from tests.support.twilio_requests import TOKEN, TWILIO_NUMBER
 
 STAFF = "+14155550100"
+TEMPLATE = "HX0123456789abcdef0123456789abcdef"
 TEXT = Outgoing(ACCOUNT_SID, STAFF, TWILIO_NUMBER, "hello", (), "https://x.test/status")
 
 
@@ -26,8 +27,26 @@ def test_a_text_is_sent_as_its_account_and_its_sid_returned(twilio_api):
     assert sid.startswith("SM")
     assert request.auth == (ACCOUNT_SID, TOKEN)
     assert twilio_api.forms == [
-        {"To": STAFF, "From": TWILIO_NUMBER, "Body": "hello", "StatusCallback": TEXT[-1]}
+        {
+            "To": STAFF,
+            "From": TWILIO_NUMBER,
+            "Body": "hello",
+            "StatusCallback": TEXT.status_callback,
+        }
     ]
+
+
+def test_a_template_is_sent_by_its_sid_with_its_variables_as_json_and_no_body(twilio_api):
+    template = TEXT._replace(body="", template=TEMPLATE, variables='{"1": "Ana", "2": "3時"}')
+
+    to_twilio(template)
+
+    [form] = twilio_api.forms
+    assert (form["ContentSid"], form["ContentVariables"], "Body" in form) == (
+        TEMPLATE,
+        '{"1": "Ana", "2": "3時"}',
+        False,
+    )
 
 
 def test_a_messaging_service_sends_in_place_of_a_number(twilio_api):
@@ -41,7 +60,7 @@ def test_a_messaging_service_sends_in_place_of_a_number(twilio_api):
     )
 
 
-@pytest.mark.parametrize("code", ["21211", "21610", "21612", "21614", "21617", "63016"])
+@pytest.mark.parametrize("code", ["21211", "21610", "21612", "21614", "21617", "63016", "63021"])
 def test_a_refusal_of_the_recipient_is_final(twilio_api, code):
     twilio_api.outcomes = [(400, int(code))]
 

@@ -156,6 +156,25 @@ def test_a_reminder_set_twice_is_one_schedule(scheduler, invoke, reminding, publ
     assert [m["name"] for m in published() if m["name"].startswith("Timers")] == ["TimersSet"]
 
 
+def test_a_reminder_from_a_template_goes_when_due_by_its_sid_with_its_variables(
+    scheduler, later_queue, sending_account, twilio_api
+):
+    template = "HX0123456789abcdef0123456789abcdef"
+    to = f"whatsapp:{SENDER}"
+    send_text(to, template=template, variables={"1": "Ana"}, key=REMINDER_KEY, at=AN_HOUR)
+
+    job = fire(scheduler)
+    assert decode(job).queued_at > time.time()  # a reminder: when it is due
+    work(job)
+
+    [form] = twilio_api.forms
+    assert (form["To"], form["ContentSid"], form["ContentVariables"]) == (
+        to,
+        template,
+        '{"1": "Ana"}',
+    )
+
+
 def test_a_reminder_set_through_a_moto_server_on_loopback_is_a_schedule(
     aws_on_loopback, sending_account, request
 ):

@@ -11,13 +11,21 @@ import pytest
 from devtools.phone import Phone
 from sms_webhook import senders
 from sms_webhook.form import FormFields
+from sms_webhook.jobs import TextJob, encode
 from sms_webhook.later import OutsideWhatsAppWindowError, send_text
 from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import replying_to
 from sms_webhook.router import Router
 from sms_webhook.whatsapp_window import WINDOW, is_open
 from tests.conftest import SENDERS_TABLE
-from tests.support.twilio_requests import SMS, TWILIO_NUMBER, WHATSAPP, signed_message, with_fields
+from tests.support.twilio_requests import (
+    SMS,
+    TEMPLATE_SID,
+    TWILIO_NUMBER,
+    WHATSAPP,
+    signed_message,
+    with_fields,
+)
 from tests.support.worker_jobs import text_job, work
 
 PERSON = "whatsapp:+14155550100"
@@ -241,3 +249,20 @@ def test_locally_messages_noted_at_once_are_all_kept(monkeypatch, tmp_path):
 
     kept = [senders.read(f"whatsapp:{TWILIO_NUMBER}", person) for person in people]
     assert all(record and record.last_message_at for record in kept)
+
+
+def test_a_template_goes_outside_the_window(outbox):
+    with answering_a_whatsapp_message():
+        send_text(PERSON, template=TEMPLATE_SID, variables={"1": "Ana"}, key="k")
+
+    assert TEMPLATE_SID in outbox()
+
+
+def test_the_worker_sends_a_template_whose_window_has_shut(
+    idempotency_table, sending_account, twilio_api, wrote_on_whatsapp
+):
+    wrote_on_whatsapp(PERSON, time.time() - 25 * HOUR)
+
+    work(encode(TextJob(PERSON, "", (), "k", "", "", None, template=TEMPLATE_SID)))
+
+    assert [form["ContentSid"] for form in twilio_api.forms] == [TEMPLATE_SID]

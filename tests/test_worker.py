@@ -486,6 +486,57 @@ def test_a_text_to_a_whatsapp_address_goes_from_the_number_on_whatsapp(
     assert twilio_api.forms[0]["From"] == f"whatsapp:{TWILIO_NUMBER}"
 
 
+TEMPLATE = "HX0123456789abcdef0123456789abcdef"
+
+
+def template_job(to: str = "whatsapp:+14155550100") -> str:
+    """A reminder from a Content template, as `send_text(to, template=, variables=)` queues it."""
+    variables = '{"1": "Ana", "2": "3pm"}'
+    return encode(
+        TextJob(to, "", (), "r-1", "", "", STATUS_URL, template=TEMPLATE, variables=variables)
+    )
+
+
+def test_a_template_reaches_twilio_by_its_sid_with_its_variables_and_no_body(
+    sending_account, twilio_api
+):
+    work(template_job())
+
+    assert twilio_api.forms == [
+        {
+            "To": "whatsapp:+14155550100",
+            "From": f"whatsapp:{TWILIO_NUMBER}",
+            "ContentSid": TEMPLATE,
+            "ContentVariables": '{"1": "Ana", "2": "3pm"}',
+            "StatusCallback": STATUS_URL,
+        }
+    ]
+
+
+def test_a_template_twilio_could_not_take_is_sent_the_same_by_the_retry_and_once(
+    sending_account, idempotency_table, twilio_api, later_queue
+):
+    twilio_api.outcomes = [(503, 20503)]
+    assert failed(work(template_job())) == 1
+
+    work(template_job(), receive_count=2)
+    work(template_job(), receive_count=3)  # delivered once more: sent already
+
+    tried, sent = twilio_api.forms
+    assert tried == sent
+    assert (sent["ContentSid"], sent["ContentVariables"]) == (TEMPLATE, '{"1": "Ana", "2": "3pm"}')
+
+
+def test_a_template_counts_no_segments_its_text_being_twilios(
+    sending_account, twilio_api, logs, published
+):
+    work(template_job(to="+14155550100"))
+
+    [record] = [r for r in logs.records if r["message"] == "text sent"]
+    assert (record["segments"], record.get("encoding")) == (0, None)
+    assert [m["value"] for m in published() if m["name"] == "SegmentsSent"] == [0]
+
+
 def test_a_later_reply_cut_at_its_spaces_into_more_than_10_messages_is_not_sent(
     twilio_api, logs, published, answering_later
 ):

@@ -61,6 +61,9 @@ WHATSAPP = whatsapp_fields("Hi there", sid=MESSAGE_SID)
 """An incoming WhatsApp message's fields, in the order Twilio sends them."""
 
 
+TEMPLATE_SID = "HX0123456789abcdef0123456789abcdef"
+"""A Content template's sid, as Twilio's console shows one."""
+
 STATUS_URL = f"https://{REST_HOST}/Prod/status"
 
 DELIVERED = [
