@@ -73,7 +73,7 @@ def suppresses(message: IncomingMessage) -> bool:
         return False
     try:
         now = local_clock.now()
-        key, names = _names(message, now)
+        key, names = _names(message.to_number, message.from_number, message.body, now)
         expires_at = int(now // HOUR) * HOUR + KEPT
         counts = _counts(names, store.add(key, names, message.sid[-SID_TAIL:], expires_at))
     except Exception as error:  # unreachable, throttled, no permission, an unreadable file
@@ -103,16 +103,25 @@ def broken_rule(counts: Counts, settings: LoopGuardSettings) -> str | None:
     return None
 
 
-def locally_broken_rule(message: IncomingMessage) -> str | None:
-    """In a local run, the rule the counts of `message`, already kept, break: why its reply was
-    suppressed (the phone and `make chat` say it). None when nothing is counted."""
+RULES = {
+    IDENTICAL_TEXTS: "more than {identical_texts} identical texts this clock hour",
+    TEXTS_PER_MINUTE: "more than {texts_per_minute} texts this clock minute",
+}
+"""What each rule means, to be filled in with the settings (`LoopGuardSettings`)."""
+
+
+def locally_broken_rule(number: str, person: str, body: str) -> str | None:
+    """In a local run, what the counts of `person`'s text `body` to your `number`, already kept,
+    break, said with the settings: why its reply was suppressed (the phone and `make chat` tell
+    it). None when they break nothing, or nothing is counted."""
     settings = loop_guard_settings()
     path = loops_file()
     if settings is None or path is None or senders_table():
         return None
-    key, names = _names(message, local_clock.now())
+    key, names = _names(number, person, body, local_clock.now())
     kept = FileStore(path).entries().get(key, {})
-    return broken_rule(_counts(names, [len(kept.get(name, ())) for name in names]), settings)
+    rule = broken_rule(_counts(names, [len(kept.get(name, ())) for name in names]), settings)
+    return RULES[rule].format(**settings._asdict()) if rule else None
 
 
 def forget(number: str, person: str) -> None:
@@ -122,12 +131,12 @@ def forget(number: str, person: str) -> None:
         FileStore(path).forget(_sender(number, person))
 
 
-def _names(message: IncomingMessage, now: float) -> tuple[str, list[str]]:
-    """The item of the message's sender and clock hour, and the names of its counts: its text's
-    (none for a message without text), then its minute's."""
+def _names(number: str, person: str, body: str, now: float) -> tuple[str, list[str]]:
+    """The item of `person`'s texts to your `number` in the clock hour, and the names of the
+    counts of `body`: its text's (none for a message without text), then its minute's."""
     hour, minute = int(now // HOUR), int(now // 60) % 60
-    key = f"{_sender(message.to_number, message.from_number)} hour {hour}"
-    text = message.body.strip()
+    key = f"{_sender(number, person)} hour {hour}"
+    text = body.strip()
     texts = [f"t{hashlib.sha256(text.encode()).hexdigest()[:TEXT_HASH]}"] if text else []
     return key, [*texts, f"m{minute}"]
 

@@ -10,11 +10,9 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.twilio_message import message_fields, new_message_sid
 from sms_webhook import aws, local_run, loop_guard
-from sms_webhook.form import FormFields
-from sms_webhook.loop_guard import HOUR, IDENTICAL_TEXTS, TEXTS_PER_MINUTE
-from sms_webhook.message import IncomingMessage
+from sms_webhook.loop_guard import HOUR, IDENTICAL_TEXTS
 from tests.conftest import SENDERS_TABLE, create_table
-from tests.support.twilio_requests import REST_URL, rest_request, signed
+from tests.support.twilio_requests import REST_URL, SENDER, TWILIO_NUMBER, rest_request, signed
 
 LOOP = "Thank you for your message. We will get back to you soon."
 """What an auto-responder texts, again and again."""
@@ -35,7 +33,7 @@ def answered(response) -> bool:
 def hour_start(received):
     """The local clock moved to one second into the next clock hour: a test's texts all fall
     within one minute of one hour, however busy the machine. The clock."""
-    run = local_run.installed()  # the one `received` answers with
+    run = local_run.installed()  # the one `received` installed, which a test may give its router
     assert run is not None
     clock = run.clock
     clock.move_to((clock.now() // HOUR + 1) * HOUR + 1)
@@ -204,9 +202,21 @@ def test_locally_the_rule_a_suppressed_reply_broke_is_told(invoke):
     for number in range(7):
         invoke(text_event(f"question {number}"))
 
-    assert loop_guard.locally_broken_rule(_message(message_fields(LOOP))) == IDENTICAL_TEXTS
-    assert loop_guard.locally_broken_rule(_message(message_fields("new"))) == TEXTS_PER_MINUTE
+    told = [loop_guard.locally_broken_rule(TWILIO_NUMBER, SENDER, text) for text in (LOOP, "new")]
+    assert told == [
+        "more than 3 identical texts this clock hour",
+        "more than 10 texts this clock minute",
+    ]
 
 
-def _message(fields) -> IncomingMessage:
-    return IncomingMessage.from_fields(FormFields.from_pairs(fields))
+def test_a_handler_that_runs_later_is_not_queued_for_a_suppressed_reply(
+    invoke, answering_later, hour_start, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+    ran = []
+    answering_later(lambda message: ran.append(message.sid) or "done")
+
+    for _ in range(4):
+        invoke(text_event(LOOP))
+
+    assert len(ran) == 3
