@@ -214,7 +214,12 @@ def test_a_handler_that_runs_later_is_not_queued_for_a_suppressed_reply(
 ):
     monkeypatch.setenv("OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
     ran = []
-    answering_later(lambda message: ran.append(message.sid) or "done")
+
+    def reply(message):
+        ran.append(message.sid)
+        return "done"
+
+    answering_later(reply)
 
     for _ in range(4):
         invoke(text_event(LOOP))
