@@ -24,6 +24,10 @@ characters is `(2, "UCS-2")`; an MMS or a WhatsApp message, priced per message, 
         phone.send("HOURS")
         assert phone.segments == [(1, "GSM-7")]
 
+The loop guard is on, as deployed: the 4th identical text within a clock hour (or the 11th text
+within a clock minute) gets no reply, and `phone.suppressed` says why (`phone.advance(hours=1)`
+or `phone.forget()` lets the phone be answered again).
+
 A handler that runs later runs within the send, and what it sends goes to the phone's outbox (a
 file in that folder too), never to Twilio or a queue: a send returns the acknowledgement, then
 the later reply, and `phone.outbox` holds every text the bot sent, to this phone or, for a text
