@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from replies import router
-from sms_webhook import deadlines, delivery_status, local_run, whatsapp_window
+from sms_webhook import deadlines, delivery_status, local_run, loop_guard, whatsapp_window
 from sms_webhook.config import (
     ConfigurationError,
     SecretUnavailableError,
@@ -87,14 +87,18 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
     """The TwiML answer; for a handler that runs later, its acknowledgement, and for a reply
     made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`).
     An opt-out or opt-in is answered by Twilio, not by the handlers (`consent`). A WhatsApp
-    message opens its sender's 24-hour window (`whatsapp_window`)."""
+    message opens its sender's 24-hour window (`whatsapp_window`). A message of a loop is not
+    answered, though its handler runs (one that runs later is not queued: `loop_guard`)."""
     routes = _router()
     with replying_to(message, callback):  # for the texts the handlers send first
         consent = consent_answer(message, routes)
         whatsapp_window.note_message(message)  # after an opt-in, which it then counts
         if consent is not None:  # an opt-out or opt-in: Twilio answers it
             return messaging_response(consent or None)
-        answer = answer_now(routes.reply(message), fields, callback, routes)
+        reply = routes.reply(message)
+        if loop_guard.suppresses(message):  # a loop: no reply, and what goes later not queued
+            reply = None
+        answer = answer_now(reply, fields, callback, routes)
     if reply_blocked(message):
         answer = None
     smart = smart_encodes_for(message.from_number)

@@ -56,7 +56,7 @@ COMMANDS = {
     "/media URL [TYPE]": "attach a picture or file to the next text",
     "/from +14155550002": "text as another sender",
     "/channel whatsapp": "text on another channel (sms, whatsapp, messenger, rcs)",
-    "/reset": "forget the conversation with this sender, and a STOP it sent",
+    "/reset": "forget the conversation with this sender, a STOP it sent, and its texts counted",
     "/wait 2h": "let time pass (90s, 10m, 2h, 1d, 1h30m): the timers due meanwhile go off",
     "/timers": "list the timers waiting (deadlines, reminders) and when each goes off",
     "/help": "list these commands",
@@ -186,6 +186,12 @@ class Chat:
                 return
             if not self.phone.last and self.phone.opted_out:
                 self.say("bot> (no reply: you opted out (STOP); replies are blocked until START)")
+                return
+            if self.phone.suppressed:
+                self.say(
+                    f"bot> (no reply: the loop guard suppressed it, {self.phone.suppressed}; "
+                    "/wait or /reset)"
+                )
                 return
             answer = printed(self.phone.last, self.phone.address)
             self.say(*(f"bot> {line}" for line in answer.splitlines()))

@@ -24,6 +24,10 @@ characters is `(2, "UCS-2")`; an MMS or a WhatsApp message, priced per message, 
         phone.send("HOURS")
         assert phone.segments == [(1, "GSM-7")]
 
+The loop guard is on, as deployed: the 4th identical text within a clock hour (or the 11th text
+within a clock minute) gets no reply, and `phone.suppressed` says why (`phone.advance(hours=1)`
+or `phone.forget()` lets the phone be answered again).
+
 A handler that runs later runs within the send, and what it sends goes to the phone's outbox (a
 file in that folder too), never to Twilio or a queue: a send returns the acknowledgement, then
 the later reply, and `phone.outbox` holds every text the bot sent, to this phone or, for a text
@@ -84,7 +88,7 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
-from sms_webhook import Router, later, senders
+from sms_webhook import Router, later, loop_guard, senders
 from sms_webhook.conversation_store import FileStore, conversation_key
 from sms_webhook.jobs import Job, TextJob, TimerJob
 from sms_webhook.local_run import LocalRun, installed, using
@@ -167,6 +171,9 @@ class Phone:
         """The messages of the last answer, with their media, then those of the later reply."""
         self.outbox: list[SentText] = []
         """Every text the bot sent during this phone's sends, to this phone or anyone else."""
+        self.suppressed: str | None = None
+        """Why the loop guard left the last text unanswered (`more than 3 identical texts this
+        clock hour`), or None: it did not."""
 
     def send(self, text: str, *, media: Sequence[tuple[str, str]] = (), **fields: str) -> list[str]:
         """The texts the bot answers `text` with (none for no reply), then a later reply.
@@ -185,6 +192,12 @@ class Phone:
         self._sent(sent)
         later_reply = [as_read(outgoing) for outgoing in sent if outgoing.to == self.address]
         self.last = [*twiml_messages(answer["body"]), *later_reply]
+        self.suppressed = None
+        if not self.last:
+            with self.settings():
+                self.suppressed = loop_guard.locally_broken_rule(
+                    self.twilio_address, self.address, text
+                )
         return [message.text for message in self.last]
 
     def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> list[SentText]:
@@ -235,13 +248,14 @@ class Phone:
             return senders.opted_out(self.twilio_address, self.address)
 
     def forget(self) -> None:
-        """Forget this phone's conversation, a STOP it sent and its WhatsApp window, as if it
-        had never texted."""
+        """Forget this phone's conversation, a STOP it sent, its WhatsApp window, and what the
+        loop guard counted of its texts, as if it had never texted."""
         store = FileStore(self.conversations)
         key = conversation_key(self.twilio_address, self.address)
         store.forget(key, store.read(key))
         with self.settings():
             senders.forget_locally(self.twilio_address, self.address)
+            loop_guard.forget(self.twilio_address, self.address)
 
     def event_for(
         self, text: str, token: str, *, media: Sequence[tuple[str, str]] = (), **fields: str
@@ -278,6 +292,7 @@ class Phone:
             "TWILIO_AUTH_TOKEN": token,
             "CONVERSATION_FILE": str(self.conversations),
             "SENDERS_FILE": str(self.conversations.with_name("senders.json")),
+            "LOOPS_FILE": str(self.conversations.with_name("loops.json")),
             "OUTBOX_FILE": str(self.outbox_file),
             "SEND_FROM": self.twilio_address,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,

@@ -216,6 +216,47 @@ def senders_file() -> str | None:
     return os.path.join(os.path.dirname(conversations), "senders.json")
 
 
+class LoopGuardSettings(NamedTuple):
+    identical_texts: int
+    """`LOOP_IDENTICAL_TEXTS` (default 3): identical texts from one sender in a clock hour that
+    are answered; the next ones are not."""
+    texts_per_minute: int
+    """`LOOP_TEXTS_PER_MINUTE` (default 10): messages from one sender in a clock minute that are
+    answered; the next ones are not."""
+
+
+def loop_guard_settings() -> LoopGuardSettings | None:
+    """The loop guard's limits (`sms_webhook/loop_guard.py`); None when `LOOP_GUARD` is `off`
+    (it is `on` by default)."""
+    switch = os.environ.get("LOOP_GUARD", "").strip().lower() or "on"
+    if switch not in ("on", "off"):
+        raise ConfigurationError(f"LOOP_GUARD must be on or off, not {switch!r}")
+    if switch == "off":
+        return None
+    return LoopGuardSettings(
+        identical_texts=_setting(
+            "LOOP_IDENTICAL_TEXTS", "3", int, lambda texts: texts >= 1, "a whole number, 1 or more"
+        ),
+        texts_per_minute=_setting(
+            "LOOP_TEXTS_PER_MINUTE",
+            "10",
+            int,
+            lambda texts: texts >= 1,
+            "a whole number, 1 or more",
+        ),
+    )
+
+
+def loops_file() -> str | None:
+    """Where a local run counts each sender's recent messages for the loop guard (`LOOPS_FILE`;
+    by default `loops.json` beside the senders' file); None when there is no file for it."""
+    named = os.environ.get("LOOPS_FILE", "").strip()
+    senders = senders_file()
+    if named or not senders:
+        return named or None
+    return os.path.join(os.path.dirname(senders), "loops.json")
+
+
 _A_YEAR_OF_SECONDS = 8760 * 3600
 """The longest TTL, as the template's `ConversationTtlHours` allows: much longer and the expiry
 time would pass what a DynamoDB number holds."""

@@ -178,6 +178,10 @@ def environment(monkeypatch, tmp_path):
         "TWILIO_API_KEY_PARAMETER",
         "STATUS_CALLBACK_URL",
         "SMART_ENCODING",
+        "LOOP_GUARD",
+        "LOOP_IDENTICAL_TEXTS",
+        "LOOP_TEXTS_PER_MINUTE",
+        "LOOPS_FILE",
         *timers.TIMER_VARIABLES,
     ):
         monkeypatch.delenv(name, raising=False)

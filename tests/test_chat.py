@@ -414,8 +414,8 @@ def test_help_lists_every_command_with_a_line_of_help(chat):
         "/quit",
     ]
     assert (
-        "  /reset              forget the conversation with this sender, and a STOP it sent"
-        in listed
+        "  /reset              forget the conversation with this sender, a STOP it sent, and its "
+        "texts counted" in listed
     )
 
 
@@ -481,4 +481,20 @@ def test_a_reply_to_a_sender_who_sent_stop_is_said_to_be_blocked(tmp_path):
 
     assert finished.stdout.splitlines()[-1] == (
         "bot> (no reply: you opted out (STOP); replies are blocked until START)"
+    )
+
+
+def test_a_reply_the_loop_guard_suppressed_is_said_with_the_rule(tmp_path):
+    output = io.StringIO()
+    session = Chat(output, tmp_path / "c.json", tmp_path / "outbox.jsonl")
+    clock = session.local_run.clock
+    clock.move_to((clock.now() // 3600 + 1) * 3600 + 1)  # four texts within one clock hour
+
+    with session.phone.settings(), session.local_run.listening(session.sent):
+        for _ in range(4):
+            session.take("HOURS")
+
+    assert output.getvalue().splitlines()[-1] == (
+        "bot> (no reply: the loop guard suppressed it, more than 3 identical texts this clock "
+        "hour; /wait or /reset)"
     )

@@ -339,3 +339,41 @@ def test_a_phone_that_sent_stop_is_opted_out_until_start():
     phone.send("START")
 
     assert (opted_out, phone.opted_out) == (True, False)
+
+
+def a_phone_at_the_start_of_an_hour() -> Phone:
+    """A phone whose clock is one second into the next clock hour: its texts of a test fall
+    within one hour and one minute."""
+    phone = Phone()
+    clock = phone.local_run.clock
+    clock.move_to((clock.now() // 3600 + 1) * 3600 + 1)
+    return phone
+
+
+def test_the_fourth_identical_text_in_an_hour_is_left_unanswered_and_said_why():
+    phone = a_phone_at_the_start_of_an_hour()
+    answers = [phone.send("HOURS") for _ in range(4)]
+
+    assert [bool(answer) for answer in answers] == [True, True, True, False]
+    assert phone.suppressed == "more than 3 identical texts this clock hour"
+
+
+def test_an_hour_later_the_same_text_is_answered_again():
+    phone = a_phone_at_the_start_of_an_hour()
+    for _ in range(4):
+        phone.send("HOURS")
+
+    phone.advance(hours=1)
+
+    assert phone.send("HOURS") == ["We're open 9am to 5pm, Monday to Friday."]
+    assert phone.suppressed is None
+
+
+def test_forgetting_a_phone_forgets_the_texts_the_loop_guard_counted():
+    phone = a_phone_at_the_start_of_an_hour()
+    for _ in range(4):
+        phone.send("HOURS")
+
+    phone.forget()
+
+    assert phone.send("HOURS") == ["We're open 9am to 5pm, Monday to Friday."]

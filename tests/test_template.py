@@ -244,6 +244,23 @@ def test_smart_encoding_is_off_by_default_and_set_for_both_functions_when_on():
     assert variable == {"Fn::If": ["SmartEncodingEnabled", "on", "off"]}
 
 
+def test_the_loop_guard_is_on_by_default_its_limits_parameters_of_the_webhook():
+    variables = FUNCTION["Environment"]["Variables"]
+
+    assert PARAMETERS["LoopGuard"]["Default"] == "Enabled"
+    assert PARAMETERS["LoopGuard"]["AllowedValues"] == ["Enabled", "Disabled"]
+    assert TEMPLATE["Conditions"]["LoopGuardEnabled"] == {
+        "Fn::Equals": [{"Ref": "LoopGuard"}, "Enabled"]
+    }
+    assert variables["LOOP_GUARD"] == {"Fn::If": ["LoopGuardEnabled", "on", "off"]}
+    for parameter, variable, default in [
+        ("LoopIdenticalTexts", "LOOP_IDENTICAL_TEXTS", 3),
+        ("LoopTextsPerMinute", "LOOP_TEXTS_PER_MINUTE", 10),
+    ]:
+        assert (PARAMETERS[parameter]["Default"], PARAMETERS[parameter]["MinValue"]) == (default, 1)
+        assert variables[variable] == {"Ref": parameter}
+
+
 ALARMS = {
     name: resource
     for name, resource in TEMPLATE["Resources"].items()

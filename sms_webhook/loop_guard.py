@@ -1,0 +1,231 @@
+"""The loop guard: no reply to a sender who looks like a machine caught in a loop with this bot.
+
+Two auto-responders answering each other loop until Twilio's own backstop (error 14107: 30
+replies in 30 s between two numbers), and every turn is billed. So a message is not answered when
+its sender sent this number, within the clock hour, more than `LOOP_IDENTICAL_TEXTS` (3) texts
+identical to it (the body trimmed), or, within the clock minute, more than
+`LOOP_TEXTS_PER_MINUTE` (10) texts. A message with media is neither counted nor suppressed: a
+WhatsApp album comes as one message per picture, up to 30 at once, from a person.
+
+The windows are the clock's hour and minute, not sliding ones: DynamoDB's UpdateItem cannot
+branch, and a window in the key makes the guard one call. The handlers still run (the
+conversation and the logs get the message), and the texts they send to others go; the reply
+alone is dropped, logged (`reply suppressed: loop guard`) and counted (`RepliesSuppressed`, by
+rule). A handler that runs later is not queued: its reply would be dropped, and it would cost a
+job and the handler's work per turn of the loop.
+
+Deployed, the counts are one item per our number, sender and clock hour in the senders' table
+(`SENDERS_TABLE`), forgotten two hours on (`expires_at`): one UpdateItem per message adds the
+message's sid to the set of this text and to the set of this minute, and reads both sets' sizes
+back. A set, so that a message Twilio delivers twice counts once. In a local run, the same counts
+are in a JSON file of yours (`config.loops_file`), on the local clock (`local_clock.now`), so that
+`phone.advance(hours=1)` opens the window again. `LOOP_GUARD=off`: no call at all.
+
+A store that fails (unreachable, throttled, an unreadable file) stops no reply: the message is
+answered as usual, and the failure logged and counted (`LoopGuardFailures`).
+"""
+
+import hashlib
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, Protocol
+
+from sms_webhook import aws
+from sms_webhook.config import LoopGuardSettings, loop_guard_settings, loops_file, senders_table
+from sms_webhook.message import IncomingMessage
+from sms_webhook.telemetry import count, logger
+
+HOUR = 60 * 60
+"""The window of identical texts: the clock hour."""
+KEPT = 2 * HOUR
+"""An hour's counts are forgotten this long after it began: an hour after it ended."""
+SID_TAIL = 8
+"""Characters of a MessageSid kept in the counts (its random hex tail): enough to tell one sender's
+messages of an hour apart, and a set grows by 8 bytes a message rather than 34."""
+TEXT_HASH = 8
+"""Hexadecimal characters of a text's hash naming its count: the text itself is never kept."""
+
+IDENTICAL_TEXTS = "identical_texts"
+TEXTS_PER_MINUTE = "texts_per_minute"
+
+
+class Counts(NamedTuple):
+    """What a sender sent this number, this message included."""
+
+    same_text: int
+    """Messages with this text in the clock hour (0 for a message without text)."""
+    this_minute: int
+    """Messages in the clock minute."""
+
+
+class Store(Protocol):
+    """Where the counts are kept: each name a set of sid tails, in the item `key`."""
+
+    def add(self, key: str, names: list[str], tail: str, expires_at: int) -> list[int]: ...
+
+
+def suppresses(message: IncomingMessage) -> bool:
+    """Whether the message's reply is not sent: its sender broke a rule (logged and counted).
+    Its counts are kept first: one UpdateItem deployed; none when the guard is off, or for a
+    message with media."""
+    settings = loop_guard_settings()
+    store = _store() if settings and not message.media else None
+    if settings is None or store is None:  # off, nowhere to count, or a picture: no call
+        return False
+    from sms_webhook import local_clock  # a message that is counted only
+
+    try:
+        now = local_clock.now()
+        key, names = _names(message.to_number, message.from_number, message.body, now)
+        expires_at = int(now // HOUR) * HOUR + KEPT
+        counts = _counts(names, store.add(key, names, message.sid[-SID_TAIL:], expires_at))
+    except Exception as error:  # unreachable, throttled, no permission, an unreadable file
+        reason = {"reason": type(error).__name__}
+        logger.error("loop guard unavailable: the message is answered", extra=reason)
+        count("LoopGuardFailures")
+        return False
+    rule = broken_rule(counts, settings)
+    if rule is None:
+        return False
+    from sms_webhook.senders import recipient  # a suppressed reply only
+
+    logger.warning(
+        "reply suppressed: loop guard",
+        extra={"rule": rule, "from": recipient(message.from_number), **counts._asdict()},
+    )
+    count("RepliesSuppressed", rule=rule)
+    return True
+
+
+def broken_rule(counts: Counts, settings: LoopGuardSettings) -> str | None:
+    """The rule the counts break (`IDENTICAL_TEXTS` first), or None."""
+    if counts.same_text > settings.identical_texts:
+        return IDENTICAL_TEXTS
+    if counts.this_minute > settings.texts_per_minute:
+        return TEXTS_PER_MINUTE
+    return None
+
+
+RULES = {
+    IDENTICAL_TEXTS: "more than {identical_texts} identical texts this clock hour",
+    TEXTS_PER_MINUTE: "more than {texts_per_minute} texts this clock minute",
+}
+"""What each rule means, to be filled in with the settings (`LoopGuardSettings`)."""
+
+
+def locally_broken_rule(number: str, person: str, body: str) -> str | None:
+    """In a local run, what the counts of `person`'s text `body` to your `number`, already kept,
+    break, said with the settings: why its reply was suppressed (the phone and `make chat` tell
+    it). None when they break nothing, or nothing is counted."""
+    settings = loop_guard_settings()
+    path = loops_file()
+    if settings is None or path is None or senders_table():
+        return None
+    from sms_webhook import local_clock
+
+    key, names = _names(number, person, body, local_clock.now())
+    kept = FileStore(path).entries().get(key, {})
+    rule = broken_rule(_counts(names, [len(kept.get(name, ())) for name in names]), settings)
+    return RULES[rule].format(**settings._asdict()) if rule else None
+
+
+def forget(number: str, person: str) -> None:
+    """In a local run, forget what `person` sent your `number` (`make chat`'s /reset)."""
+    path = loops_file()
+    if path:
+        FileStore(path).forget(_sender(number, person))
+
+
+def _names(number: str, person: str, body: str, now: float) -> tuple[str, list[str]]:
+    """The item of `person`'s texts to your `number` in the clock hour, and the names of the
+    counts of `body`: its text's (none for a message without text), then its minute's."""
+    hour, minute = int(now // HOUR), int(now // 60) % 60
+    key = f"{_sender(number, person)} hour {hour}"
+    text = body.strip()
+    texts = [f"t{hashlib.sha256(text.encode()).hexdigest()[:TEXT_HASH]}"] if text else []
+    return key, [*texts, f"m{minute}"]
+
+
+def _sender(number: str, person: str) -> str:
+    """The start of the sender's items: their record's key in the senders' table
+    (`senders.sender_key`), written here so that a message loads nothing more to count."""
+    return f"{number} {person}"
+
+
+def _counts(names: list[str], sizes: list[int]) -> Counts:
+    """The counts of `_names`'s names from their sets' sizes."""
+    return Counts(same_text=sizes[0] if len(names) > 1 else 0, this_minute=sizes[-1])
+
+
+def _store() -> Store | None:
+    """The senders' table deployed, a local run's file, or nowhere to count."""
+    if table := senders_table():
+        return DynamoDBStore(table)
+    return FileStore(path) if (path := loops_file()) else None
+
+
+class DynamoDBStore:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def add(self, key: str, names: list[str], tail: str, expires_at: int) -> list[int]:
+        """One UpdateItem: the tail added to each set, and the sets' sizes read back."""
+        placeholders = {f"#c{index}": name for index, name in enumerate(names)}
+        answer = aws.client("dynamodb").update_item(
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            UpdateExpression="ADD "
+            + ", ".join(f"{placeholder} :sid" for placeholder in placeholders)
+            + " SET expires_at = :expires",
+            ExpressionAttributeNames=placeholders,
+            ExpressionAttributeValues={":sid": {"SS": [tail]}, ":expires": {"N": str(expires_at)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        kept = answer["Attributes"]
+        return [len(kept[name]["SS"]) for name in names]
+
+
+class FileStore:
+    """The counts in a JSON file, replaced whole at each message under the file's lock (`make
+    run` answers in threads, `make chat` may share the file); the hours gone are dropped."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def add(self, key: str, names: list[str], tail: str, expires_at: int) -> list[int]:
+        with self._locked():
+            entries = self._current()
+            entry = entries.setdefault(key, {})
+            for name in names:
+                entry[name] = sorted({*entry.get(name, ()), tail})
+            entry["expires_at"] = expires_at
+            self._write(entries)
+        return [len(entry[name]) for name in names]
+
+    def forget(self, sender: str) -> None:
+        with self._locked():
+            entries = self._current()
+            self._write(
+                {key: entry for key, entry in entries.items() if not key.startswith(f"{sender} ")}
+            )
+
+    def entries(self) -> dict[str, Any]:
+        from sms_webhook.local_files import read_json
+
+        entries: dict[str, Any] = read_json(self.path) or {}
+        return entries
+
+    def _locked(self) -> AbstractContextManager[None]:
+        from sms_webhook.local_files import locked
+
+        return locked(self.path, "loop guard's file")
+
+    def _current(self) -> dict[str, Any]:
+        from sms_webhook import local_clock
+
+        now = local_clock.now()
+        return {key: entry for key, entry in self.entries().items() if entry["expires_at"] > now}
+
+    def _write(self, entries: dict[str, Any]) -> None:
+        from sms_webhook.local_files import replace_with_json
+
+        replace_with_json(self.path, entries)
