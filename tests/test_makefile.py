@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from sms_webhook.message import Location
+from sms_webhook.message import Button, Location
 from tests.support.builds import PROJECT
 
 # What an outer make (`make test`) passes down; a user's shell has none of it.
@@ -30,6 +30,14 @@ def test_make_event_prints_a_post_event_and_nothing_else(invoke, received):
     assert event["httpMethod"] == "POST"
     assert invoke(event)["statusCode"] == 200
     assert received[0].body == "hi"
+
+
+def test_make_event_takes_the_body_and_the_button_as_typed(invoke, received):
+    typed = 'price $5 and $$10, `id` "quoted"; it\'s'
+    event = json.loads(make("event", f"BODY={typed}", "CHANNEL=whatsapp", f"BUTTON={typed}").stdout)
+
+    invoke(event)
+    assert received[0].button == Button(typed, typed)
 
 
 def test_make_event_get_1_prints_a_get_event():

@@ -173,8 +173,8 @@ def test_an_mms_or_a_whatsapp_message_is_priced_per_message_and_says_nothing(mes
     assert "SMS segment" not in printed([message], to)
 
 
-def test_make_send_passes_the_body_through_the_shell_untouched(local_server, received):
-    body = 'it\'s "quoted"; (really) & spaced'
+def test_make_send_passes_the_body_through_make_and_the_shell_untouched(local_server, received):
+    body = 'price $5 and $$10, $(HOME) `id` it\'s "quoted"; (really) & spaced'
 
     port = local_server.server_port
     result = subprocess.run(
