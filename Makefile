@@ -59,8 +59,8 @@ quote = '$(subst ','\'',$(1))'
 typed = $(call quote,$(value $(1)))
 typed_option = $(if $(value $(2)),$(1) $(call typed,$(2)))
 
-chat: $(VENV)/.runtime ## text your bot from the terminal, replies printed (or pipe texts in); no server, no AWS
-	@$(BIN)/python -m devtools.chat
+chat: $(VENV)/.runtime ## text your bot from the terminal, replies printed (or pipe texts in); no server, no AWS [WAIT=60]
+	@$(BIN)/python -m devtools.chat $(call typed_option,--wait,WAIT)
 
 send: $(VENV)/.runtime ## text the running webhook: make send BODY="price" [FROM=+1...] [MEDIA=<url>]
 	@$(BIN)/python -m devtools.send --port $(PORT) $(call typed_option,--from,FROM) \

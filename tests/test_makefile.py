@@ -6,9 +6,7 @@ import subprocess
 
 from sms_webhook.message import Button, Location
 from tests.support.builds import PROJECT
-
-# What an outer make (`make test`) passes down; a user's shell has none of it.
-OUTER_MAKE = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
+from tests.support.local_project import without_make
 
 
 def make(*arguments: str) -> subprocess.CompletedProcess:
@@ -16,7 +14,7 @@ def make(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["make", "-o", ".venv/.runtime", *arguments],  # noqa: S607 - make from PATH, as typed
         cwd=PROJECT,
-        env={name: value for name, value in os.environ.items() if name not in OUTER_MAKE},
+        env=without_make(os.environ),
         capture_output=True,
         text=True,
         timeout=120,
