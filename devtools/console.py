@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
 
+from devtools.commands import as_started
 from devtools.durations import about
 from devtools.function_code import is_project_code
-from devtools.local_port import DEFAULT_PORT, local_url, signed_url
+from devtools.local_port import DEFAULT_PORT, local_url, serve_command, signed_url
 from devtools.local_token import development_token, local_token
 from devtools.paths import PROJECT
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
@@ -146,8 +147,12 @@ def _yours(filename: str) -> bool:
 
 
 def send_command(port: int) -> str:
-    """The `make send` command for the server on `port`."""
-    return "make send BODY=hours" + (f" PORT={port}" if port != DEFAULT_PORT else "")
+    """The `make send` command for the server on `port` (without make, devtools.send's)."""
+    if port == DEFAULT_PORT:
+        return as_started("make send BODY=hours", "python -m devtools.send hours")
+    return as_started(
+        f"make send BODY=hours PORT={port}", f"python -m devtools.send hours --port {port}"
+    )
 
 
 def banner(port: int, token: str) -> str:
@@ -162,7 +167,8 @@ def banner(port: int, token: str) -> str:
             "made on this machine are answered; through a tunnel they are rejected (403)."
         )
         tunnel_steps = [
-            "Restart this with your token:  TWILIO_AUTH_TOKEN=<your auth token> make run",
+            "Restart this with your token:  TWILIO_AUTH_TOKEN=<your auth token> "
+            + serve_command(port),
         ]
         send_note = ""
     else:

@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from devtools.commands import as_started
 from devtools.console import timer_due
 from devtools.kept_timers import kept, timers_file
-from devtools.local_port import DEFAULT_PORT, add_port_argument, signed_url
+from devtools.local_port import add_port_argument, serve_command, signed_url
 from devtools.local_token import development_token, local_token
 from devtools.twilio_message import (
     SENDER,
@@ -72,12 +73,13 @@ def send(
         response = connection.getresponse()
         payload = response.read()
     except ConnectionRefusedError:
-        run = "make run" + (f" PORT={port}" if port != DEFAULT_PORT else "")
-        raise SendError(f"nothing listens on {address}: start it with {run}") from None
+        raise SendError(
+            f"nothing listens on {address}: start it with {serve_command(port)}"
+        ) from None
     except TimeoutError:
         raise SendError(
             f"{address} did not answer within {TIMEOUT_SECONDS} s (Twilio would give up too): "
-            "see make run's output"
+            f"see {_server()}'s output"
         ) from None
     except OSError as error:
         raise SendError(f"could not reach {address}: {error.strerror or error}") from None
@@ -100,13 +102,18 @@ def _hint(status: int, token: str) -> str:
             if token == development_token()
             else "your TWILIO_AUTH_TOKEN"
         )
+        sender = as_started("make send", "devtools.send")
         return (
-            f"\n(make send signed it with {signed_with}: give make send and make run the same "
+            f"\n({sender} signed it with {signed_with}: give {sender} and {_server()} the same "
             "TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_URL, or neither)"
         )
     if status == HTTPStatus.INTERNAL_SERVER_ERROR:
-        return "\n(the traceback, if reply code raised, is in make run's output)"
+        return f"\n(the traceback, if reply code raised, is in {_server()}'s output)"
     return ""
+
+
+def _server() -> str:
+    return as_started("make run", "devtools.serve")
 
 
 def printed(messages: list[OutgoingMessage], to: str) -> str:

@@ -10,7 +10,6 @@ import pytest
 from devtools import connect
 from devtools.connect import (
     NO_CREDENTIALS,
-    NO_REGION,
     ConnectError,
     aws_session,
     run,
@@ -115,7 +114,7 @@ def test_a_number_not_in_the_account_is_an_error(aws):
         connect_number(RecordingTwilio(sms_url=None))
 
 
-def test_a_stack_not_deployed_is_an_error_naming_the_region_and_make_deploy(aws):
+def test_a_stack_not_deployed_is_an_error_naming_the_region_and_make_deploy(aws, under_make):
     with pytest.raises(
         ConnectError,
         match="stack elsewhere is not deployed in this account in us-east-1: deploy it with make "
@@ -124,15 +123,26 @@ def test_a_stack_not_deployed_is_an_error_naming_the_region_and_make_deploy(aws)
         connect_number(RecordingTwilio(), "--stack-name", "elsewhere")
 
 
-def test_without_a_region_it_says_how_to_give_one(no_aws_configuration, monkeypatch):
+def test_without_a_region_it_says_how_to_give_one(no_aws_configuration, under_make, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
     with pytest.raises(ConnectError) as error:
         run([NUMBER], http_client=RecordingTwilio())
 
-    assert str(error.value) == NO_REGION
-    assert str(error.value).startswith("no AWS region: give one with REGION=us-east-1")
+    assert str(error.value).startswith("no AWS region: give one with REGION=us-east-1,")
+
+
+def test_without_make_or_a_region_it_says_to_give_region(
+    no_aws_configuration, by_hand, monkeypatch
+):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    with pytest.raises(ConnectError) as error:
+        run([NUMBER], http_client=RecordingTwilio())
+
+    assert str(error.value).startswith("no AWS region: give one with --region us-east-1,")
 
 
 def test_aws_region_wins_over_aws_default_region_as_in_the_aws_cli(monkeypatch):

@@ -120,11 +120,21 @@ def test_banner_gives_the_process_id_that_stops_it():
     assert f"Ctrl-C, or: kill {os.getpid()}" in banner(3000, TOKEN)
 
 
-def test_banner_gives_the_make_send_command_for_its_port():
+def test_banner_gives_the_make_send_command_for_its_port(under_make):
     assert "make send BODY=hours PORT=8080" in banner(8080, TOKEN)
 
 
-def test_banner_with_the_public_token_says_tunnels_are_rejected_until_the_token_is_set():
+def test_without_make_the_banner_speaks_of_no_make_target(by_hand):
+    printed = banner(8080, development_token())
+
+    assert "python -m devtools.send hours --port 8080" in printed
+    assert "TWILIO_AUTH_TOKEN=<your auth token> python -m devtools.serve --port 8080" in printed
+    assert "make " not in printed
+
+
+def test_banner_with_the_public_token_says_tunnels_are_rejected_until_the_token_is_set(
+    under_make,
+):
     printed = banner(3000, development_token())
 
     assert "through a tunnel they are rejected (403)" in printed
@@ -575,7 +585,7 @@ def test_make_run_runs_later_handlers_here_whatever_queue_the_shell_names(
 # The command line
 
 
-def test_a_port_in_use_is_one_line_naming_port():
+def test_a_port_in_use_is_one_line_naming_another_port(under_make):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
 
@@ -584,6 +594,15 @@ def test_a_port_in_use_is_one_line_naming_port():
     assert result.returncode == 1
     assert result.stderr == f"port {port} is in use: make run PORT={port + 1}\n"
     assert result.stdout == ""
+
+
+def test_without_make_a_port_in_use_names_the_option(by_hand):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+
+        result = serve("--port", str(port))
+
+    assert result.stderr == f"port {port} is in use: python -m devtools.serve --port {port + 1}\n"
 
 
 def test_help_is_printed_instead_of_starting_the_server():
