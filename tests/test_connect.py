@@ -1,6 +1,9 @@
 """`make connect`: the stack's WebhookUrl (CloudFormation in moto) set on the Twilio number."""
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from devtools.connect import (
     samconfig_defaults,
 )
 from tests.conftest import TOKEN_PARAMETER, put_secret
+from tests.support.local_project import PROJECT, without_make
 from tests.support.recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 
 STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
@@ -207,3 +211,18 @@ def test_the_stack_template_stand_in_matches_the_real_output_name():
     real_outputs = (Path(__file__).parent.parent / "template.yaml").read_text()
 
     assert all(name in real_outputs for name in json.loads(STACK_TEMPLATE.read_text())["Outputs"])
+
+
+def test_make_connect_prints_what_connect_says_not_its_own_command_line(no_aws_configuration):
+    make = [shutil.which("make"), "--no-print-directory", "-o", ".venv/.dev"]
+    result = subprocess.run(
+        [*make, f"BIN={Path(sys.executable).parent}", "connect", f"NUMBER={NUMBER}", "DRY_RUN=1"],
+        cwd=PROJECT,
+        env=without_make(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("make connect: no AWS credentials: run")
