@@ -35,6 +35,7 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import NotTwimlError, OutgoingMessage, twiml_messages
+from devtools.webhook_server import CANNOT_IMPORT
 from sms_webhook.jobs import Job
 from sms_webhook.local_files import LocalFileRefusedError
 from sms_webhook.segments import UCS_2, billed_segments
@@ -87,14 +88,14 @@ def send(
         connection.close()
     if response.status != HTTPStatus.OK:
         reason = payload.decode(errors="replace").strip() or response.reason
-        raise SendError(f"{response.status} {reason}{_hint(response.status, token)}")
+        raise SendError(f"{response.status} {reason}{_hint(response.status, reason, token)}")
     try:
         return twiml_messages(payload)
     except NotTwimlError as error:
         raise SendError(f"{address} answered 200, but {error}") from None
 
 
-def _hint(status: int, token: str) -> str:
+def _hint(status: int, reason: str, token: str) -> str:
     """What to check after a refusal, given the token the text was signed with."""
     if status == HTTPStatus.FORBIDDEN:
         signed_with = (
@@ -107,6 +108,8 @@ def _hint(status: int, token: str) -> str:
             f"\n({sender} signed it with {signed_with}: give {sender} and {_server()} the same "
             "TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_URL, or neither)"
         )
+    if reason.startswith(CANNOT_IMPORT):
+        return f"\n(save a fix: {_server()} restarts by itself)"
     if status == HTTPStatus.INTERNAL_SERVER_ERROR:
         return f"\n(the traceback, if reply code raised, is in {_server()}'s output)"
     return ""

@@ -100,21 +100,31 @@ def serve(listening: socket.socket) -> None:
     threading.Thread(target=_exit_when_the_supervisor_is_gone, daemon=True).start()
     if isinstance(sys.stdout, io.TextIOWrapper):  # a line of output is out as it is printed
         sys.stdout.reconfigure(line_buffering=True)
-    handler = import_handler()  # or one line on why not: the supervisor waits for a fix
+    try:
+        handler = import_handler()
+    except SystemExit as error:  # one line on why not; a request is told it, not left waiting
+        print(error, file=sys.stderr, flush=True)
+        print("the server answers 500 until you save a fix", flush=True)
+        serve_until_stopped(WebhookServer(listening, str(error)))
+        return
     from sms_webhook import local_run
 
     server = WebhookServer(listening, handler.lambda_handler)
-    # Stopped for a restart, the server answers the requests in hand first (requests not yet
-    # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
-    # so it is called from another thread; the loop looks for it every 0.1 s.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     clock = kept_clock()
     with local_run.using(local_run_here(server, clock)), firing(clock, fire_due_timers):
-        server.serve_forever(poll_interval=0.1)
-        server.wait_for_answers()
+        serve_until_stopped(server)
     if running := server.later_jobs.wait(0):  # their threads end with this process
         replies = "1 later reply" if running == 1 else f"{running} later replies"
         print(f"{replies} still running, stopped with the server: nothing sent", flush=True)
+
+
+def serve_until_stopped(server: WebhookServer) -> None:
+    """Serve until the supervisor stops this process (SIGTERM), then answer the requests in hand
+    (those not yet accepted wait in the socket's queue for the next server). `shutdown` waits for
+    the loop, so it is called from another thread; the loop looks for it every 0.1 s."""
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever(poll_interval=0.1)
+    server.wait_for_answers()
 
 
 def local_run_here(server: WebhookServer, clock: KeptClock) -> "LocalRun":

@@ -41,6 +41,21 @@ LOCAL_ONLY_REFUSAL: Answer = {
 }
 
 
+CANNOT_IMPORT = "Internal Server Error: the webhook's code cannot be imported"
+"""What a request made on this machine is answered while the function's code cannot be imported,
+before why (`replies.py:12: SyntaxError: invalid syntax`): `make send` says so at once. From
+elsewhere, a plain `Internal Server Error`, as deployed."""
+
+
+def cannot_import_answer(reason: str, local: bool) -> Answer:
+    return {
+        "statusCode": 500,
+        "headers": {"Content-Type": "text/plain"},
+        "body": f"{CANNOT_IMPORT}: {reason}" if local else "Internal Server Error",
+        "isBase64Encoded": False,
+    }
+
+
 CLIENT_TIMEOUT = 5
 """Seconds a client may send nothing while its request is read (or its answer written): then it
 is dropped, with a `Request timed out` line. A client that sends half a request and waits holds
@@ -73,6 +88,8 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         """The function's answer, or the refusal of a request from a tunnel (public token)."""
         if self.server.local_only and not is_local_request(self.headers):
             return LOCAL_ONLY_REFUSAL
+        if isinstance(self.server.function, str):
+            return cannot_import_answer(self.server.function, is_local_request(self.headers))
         forwarded_host = (self.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
         event = rest_event(
             self.command,
@@ -121,10 +138,11 @@ class WebhookServer(ThreadingHTTPServer):
     """A client still sending when the server stops is dropped with it (`wait_for_answers`)."""
 
     def __init__(
-        self, listen: int | socket.socket, function: Callable[[Event, LambdaContext], Answer]
+        self, listen: int | socket.socket, function: Callable[[Event, LambdaContext], Answer] | str
     ):
         """`listen` is the port to listen on, or a socket already listening on loopback (the one
-        `make run` keeps across restarts)."""
+        `make run` keeps across restarts). `function` is the function, or why its code cannot
+        be imported (`replies.py:12: SyntaxError: ...`): then every request is answered 500."""
         if isinstance(listen, socket.socket):
             super().__init__(listen.getsockname(), WebhookRequestHandler, bind_and_activate=False)
             self.socket.close()

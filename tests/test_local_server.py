@@ -23,6 +23,7 @@ from devtools.send import SendError, send
 from devtools.send import main as send_main
 from devtools.serve import fire_due_timers, kept_clock, local_run_here, use_local_outbox
 from devtools.twilio_message import form_encode, twilio_signature
+from devtools.webhook_server import WebhookServer
 from sms_webhook import local_run
 from sms_webhook.router import Router
 from sms_webhook.telemetry import pseudonym
@@ -86,6 +87,35 @@ def test_forwarded_host_is_the_public_host_when_a_tunnel_rewrites_host(local_ser
     }
 
     assert post(local_server, form_encode(SMS), headers).status == 200
+
+
+@pytest.fixture
+def unimportable_server():
+    """`make run`'s server while replies.py cannot be imported, your own token set."""
+    server = WebhookServer(0, "replies.py:3: SyntaxError: invalid syntax")
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_while_the_code_cannot_be_imported_a_local_request_is_told_where(unimportable_server):
+    response = post(unimportable_server, "Body=hi", {})
+
+    assert response.status == 500
+    assert response.read().decode() == (
+        "Internal Server Error: the webhook's code cannot be imported: "
+        "replies.py:3: SyntaxError: invalid syntax"
+    )
+
+
+def test_while_the_code_cannot_be_imported_a_request_through_a_tunnel_is_told_nothing(
+    unimportable_server,
+):
+    response = post(unimportable_server, "Body=hi", {"Host": TUNNEL_HOST})
+
+    assert (response.status, response.read()) == (500, b"Internal Server Error")
 
 
 def test_forged_request_through_a_tunnel_is_rejected_with_403(local_server):
