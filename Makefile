@@ -49,7 +49,7 @@ $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
 	@$(BIN)/pip install --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt >&2
 	@touch $@
 
-run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; restarts when the code changes
+run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; restarts when the code changes [LOG_JSON=1]
 	$(BIN)/python -m devtools.serve --port $(PORT)
 
 # A value from make's command line as one shell word, whatever quotes or spaces it holds.

@@ -21,7 +21,7 @@ from devtools.durations import about
 from devtools.function_code import is_project_code
 from devtools.local_port import DEFAULT_PORT, local_url, serve_command, signed_url
 from devtools.local_token import development_token, local_token
-from devtools.paths import PROJECT
+from devtools.paths import LOCAL_LOG, PROJECT
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 from devtools.twiml_answer import NotTwimlError, twiml_messages
 from sms_webhook.form import parse_form
@@ -155,6 +155,14 @@ def send_command(port: int) -> str:
     )
 
 
+def json_logs() -> str:
+    """Where the function's JSON log lines go (devtools/serve.py's `log_aside`)."""
+    if os.environ.get("LOG_JSON"):
+        return "The function's JSON log lines are printed here too (LOG_JSON is set)."
+    here = as_started("make run LOG_JSON=1", "LOG_JSON=1 python -m devtools.serve")
+    return f"Its JSON log lines go to .local/{LOCAL_LOG.name} ({here} prints them here)."
+
+
 def banner(port: int, token: str) -> str:
     fields = message_fields("Hello from curl")
     header = f"X-Twilio-Signature: {twilio_signature(signed_url(port), fields, token)}"
@@ -185,6 +193,7 @@ def banner(port: int, token: str) -> str:
 Twilio SMS webhook listening on {local_url(port)}
 {checked}
 It restarts by itself when replies.py, handler.py or sms_webhook/ change.
+{json_logs()}
 Stop it with Ctrl-C, or: kill {pid}
 
 Text it from another terminal{send_note}:

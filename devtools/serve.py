@@ -21,6 +21,9 @@ Timers (a question's deadline, a reminder) go off on real time: each is printed 
 (devtools/kept_timers.py): those set before a restart go off after it, and one that fell due
 while `make run` was stopped goes off when it starts again.
 
+The function's JSON log lines go to `.local/webhook.jsonl`, not among the lines printed for you,
+unless `LOG_JSON` is set (`make run LOG_JSON=1`); each request has its own Lambda request id.
+
 The server restarts when the function's code changes (devtools/supervise.py): this process keeps
 the listening socket, so requests wait through a restart, and runs the server in a child process
 (`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
@@ -31,6 +34,7 @@ the traceback of an exception raised by reply code: escaped, whatever the reques
 import argparse
 import functools
 import io
+import logging
 import os
 import signal
 import socket
@@ -45,7 +49,13 @@ from devtools.function_code import import_handler
 from devtools.kept_timers import KeptClock, firing, timers_file
 from devtools.local_port import add_port_argument, cannot_listen, local_url
 from devtools.local_token import local_token
-from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT, own_local_folder_for
+from devtools.paths import (
+    LOCAL_CONVERSATIONS,
+    LOCAL_LOG,
+    LOCAL_OUTBOX,
+    PROJECT,
+    own_local_folder_for,
+)
 from devtools.supervise import supervise
 from devtools.twilio_message import ACCOUNT_SID, TWILIO_NUMBER
 from devtools.webhook_server import WebhookServer
@@ -109,6 +119,7 @@ def serve(listening: socket.socket) -> None:
         return
     from sms_webhook import local_run
 
+    log_aside()
     server = WebhookServer(listening, handler.lambda_handler)
     clock = kept_clock()
     with local_run.using(local_run_here(server, clock)), firing(clock, fire_due_timers):
@@ -116,6 +127,20 @@ def serve(listening: socket.socket) -> None:
     if running := server.later_jobs.wait(0):  # their threads end with this process
         replies = "1 later reply" if running == 1 else f"{running} later replies"
         print(f"{replies} still running, stopped with the server: nothing sent", flush=True)
+
+
+def log_aside() -> None:
+    """The function's JSON log lines (some 750 characters each, one or more a message) go to
+    `.local/webhook.jsonl`, not among the lines printed for you, unless `LOG_JSON` is set
+    (`make run LOG_JSON=1`). A handler of your own that writes elsewhere is left as it is."""
+    from sms_webhook.telemetry import logger
+
+    log_handler = logger.registered_handler
+    if os.environ.get("LOG_JSON"):
+        return
+    if isinstance(log_handler, logging.StreamHandler) and log_handler.stream is sys.stdout:
+        own_local_folder_for(LOCAL_LOG)
+        log_handler.setStream(LOCAL_LOG.open("a", encoding="utf-8", buffering=1))
 
 
 def serve_until_stopped(server: WebhookServer) -> None:

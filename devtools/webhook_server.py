@@ -16,6 +16,7 @@ import base64
 import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,7 +100,7 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
             body=body,
             stamp=Stamp.now(),
         )
-        return self.server.function(event, LambdaContext())
+        return self.server.function(event, LambdaContext(request_id=str(uuid.uuid4())))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_request
 

@@ -350,8 +350,9 @@ def test_make_run_prints_the_traceback_of_reply_code_that_raises(make_run):
         send("hi", port=make_run.port)
 
     make_run.wait_for(r"ZeroDivisionError: division by zero", after=mark)
-    make_run.wait_for(r'"error":"ZeroDivisionError"', after=mark)
     assert 'replies.py", line' in make_run.output
+    log = make_run.project / ".local" / "webhook.jsonl"  # and the line deployed logs, in its file
+    assert eventually(lambda: '"error":"ZeroDivisionError"' in log.read_text())
 
 
 # Later replies, into the local outbox
@@ -669,3 +670,34 @@ def test_a_port_that_is_not_a_number_is_a_usage_error():
 )
 def test_loopback_hosts_are_localhost_127_0_0_0_8_and_ipv6_loopback(host, loopback):
     assert is_loopback(host) is loopback
+
+
+# The function's JSON log lines
+
+
+@pytest.mark.slow
+def test_the_json_log_lines_go_to_a_file_each_request_with_its_own_request_id(make_run):
+    send("HOURS", port=make_run.port)
+    mark = make_run.mark()
+    send("HOURS", port=make_run.port)
+    make_run.wait_for(r'→ "HOURS" ⇒ ', after=mark)
+
+    log = make_run.project / ".local" / "webhook.jsonl"
+    assert eventually(lambda: len(log.read_text().splitlines()) >= 2)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len({line["function_request_id"] for line in logged}) == len(logged)
+    assert not any(line.startswith('{"level"') for line in make_run.output.splitlines())
+    assert "Its JSON log lines go to .local/webhook.jsonl" in make_run.output
+
+
+@pytest.mark.slow
+def test_log_json_prints_the_json_log_lines_among_the_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOG_JSON", "1")
+    server = RunningServer(copy_of_project(tmp_path))
+    try:
+        send("HOURS", port=server.port)
+
+        server.wait_for(r'^\{"level":"INFO".*"function_request_id"')
+    finally:
+        server.close()
+    assert not (tmp_path / ".local" / "webhook.jsonl").exists()
