@@ -104,9 +104,15 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# sam build ends with hints ("Deploy: sam deploy --guided", ...) for commands this project runs
+# for you (make deploy, make invoke), and no option leaves them out: they are cut from its output,
+# the rest shown as it comes. bash, for pipefail: a failed build still fails.
+SAM_HINTS := /^Commands you can use next/,$$d
+.aws-sam/build/template.yaml: SHELL := /bin/bash
+.aws-sam/build/template.yaml: .SHELLFLAGS := -o pipefail -c
 .aws-sam/build/template.yaml: $(SOURCES) | $(VENV)/.dev
 	$(call step,sam build: the deployable artifact in .aws-sam/build)
-	@$(SAM_BUILD) >&2
+	@$(SAM_BUILD) 2>&1 | sed -e '$(SAM_HINTS)' >&2
 
 build: .aws-sam/build/template.yaml ## sam build: the deployable artifact, without Docker
 

@@ -2,6 +2,8 @@
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 
 from sms_webhook.message import Button, Location
@@ -61,3 +63,37 @@ def test_make_help_shows_the_port_the_webhook_would_listen_on():
 
     assert "http://127.0.0.1:8080/sms" in listing
     assert "$(" not in listing
+
+
+SAM_BUILD_OUTPUT = (
+    r"Build Succeeded\n\nCommands you can use next\n=========================\n"
+    r"[*] Deploy: sam deploy --guided\n"
+)
+"""How `sam build` ends, as printf's format: hints for commands the Makefile runs for you."""
+
+
+def build_with(sam_build: str) -> subprocess.CompletedProcess:
+    """The Makefile's `sam build` step (make build, make invoke) run with `sam_build` in its
+    place: nothing is built."""
+    target = ".aws-sam/build/template.yaml"
+    return subprocess.run(
+        [shutil.which("make"), "-B", "-o", ".venv/.dev", target, f"SAM_BUILD={sam_build}"],
+        cwd=PROJECT,
+        env=without_make(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_sam_builds_hints_are_left_out_and_the_rest_is_shown():
+    built = build_with(f"printf {shlex.quote(SAM_BUILD_OUTPUT)}")
+
+    assert built.returncode == 0
+    assert "Build Succeeded" in built.stderr
+    assert "sam deploy --guided" not in built.stderr + built.stdout
+
+
+def test_a_failed_sam_build_still_fails_the_step():
+    assert build_with("false").returncode != 0
