@@ -49,19 +49,23 @@ $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
 	@$(BIN)/pip install --target $(RUNTIME_DIR) -r requirements-lambda-runtime.txt >&2
 	@touch $@
 
-run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; restarts when the code changes
+run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; restarts when the code changes [LOG_JSON=1]
 	$(BIN)/python -m devtools.serve --port $(PORT)
 
 # A value from make's command line as one shell word, whatever quotes or spaces it holds.
 quote = '$(subst ','\'',$(1))'
+# The variable named $(1) as one shell word, as typed: its value unexpanded, since make would
+# expand a `$` in it (BODY='price $5' would arrive as "price "). And the option $(1) with it.
+typed = $(call quote,$(value $(1)))
+typed_option = $(if $(value $(2)),$(1) $(call typed,$(2)))
 
-chat: $(VENV)/.runtime ## text your bot from the terminal, replies printed (or pipe texts in); no server, no AWS
-	@$(BIN)/python -m devtools.chat
+chat: $(VENV)/.runtime ## text your bot from the terminal, replies printed (or pipe texts in); no server, no AWS [WAIT=60]
+	@$(BIN)/python -m devtools.chat $(call typed_option,--wait,WAIT)
 
 send: $(VENV)/.runtime ## text the running webhook: make send BODY="price" [FROM=+1...] [MEDIA=<url>]
-	@$(BIN)/python -m devtools.send --port $(PORT) $(if $(FROM),--from $(call quote,$(FROM))) \
-		$(if $(MEDIA),--media $(call quote,$(MEDIA))) \
-		$(if $(MEDIA_TYPE),--media-type $(call quote,$(MEDIA_TYPE))) -- $(call quote,$(BODY))
+	@$(BIN)/python -m devtools.send --port $(PORT) $(call typed_option,--from,FROM) \
+		$(call typed_option,--media,MEDIA) $(call typed_option,--media-type,MEDIA_TYPE) \
+		-- $(call typed,BODY)
 
 # The artifact for each architecture, built before the tests (which inspect and run them) so that
 # the tests themselves need no network; the two at once (a few seconds sooner after an edit).
@@ -100,9 +104,15 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# sam build ends with hints ("Deploy: sam deploy --guided", ...) for commands this project runs
+# for you (make deploy, make invoke), and no option leaves them out: they are cut from its output,
+# the rest shown as it comes. bash, for pipefail: a failed build still fails.
+SAM_HINTS := /^Commands you can use next/,$$d
+.aws-sam/build/template.yaml: SHELL := /bin/bash
+.aws-sam/build/template.yaml: .SHELLFLAGS := -o pipefail -c
 .aws-sam/build/template.yaml: $(SOURCES) | $(VENV)/.dev
 	$(call step,sam build: the deployable artifact in .aws-sam/build)
-	@$(SAM_BUILD) >&2
+	@$(SAM_BUILD) 2>&1 | sed -e '$(SAM_HINTS)' >&2
 
 build: .aws-sam/build/template.yaml ## sam build: the deployable artifact, without Docker
 
@@ -122,14 +132,14 @@ invoke: .aws-sam/build/template.yaml $(RUNTIME_DIR)/.installed ## run the built 
 	@$(BIN)/python -m devtools.invoke $(EVENT) --runtime-dir $(RUNTIME_DIR)
 
 connect: $(VENV)/.dev ## point Twilio number NUMBER=+1... at the deployed webhook [DRY_RUN=1 REGION=]
-	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15005550006 [DRY_RUN=1]"; exit 2; }
-	$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run) $(REGION_OPTION)
+	@test -n "$(NUMBER)" || { echo "usage: make connect NUMBER=+15551234567 [DRY_RUN=1]"; exit 2; }
+	@$(BIN)/python -m devtools.connect "$(NUMBER)" $(if $(DRY_RUN),--dry-run) $(REGION_OPTION)
 
 event: $(VENV)/.runtime ## print a signed event: make event BODY="hello" [GET=1] [CHANNEL=whatsapp] [NAME=hello: to events/hello.json]
-	@$(BIN)/python -m devtools.make_event --body "$(BODY)" $(if $(GET),--get) \
-		$(if $(CHANNEL),--channel $(call quote,$(CHANNEL))) \
-		$(if $(LOCATION),--location=$(call quote,$(LOCATION))) \
-		$(if $(BUTTON),--button $(call quote,$(BUTTON))) $(if $(NAME),--name "$(NAME)")
+	@$(BIN)/python -m devtools.make_event --body $(call typed,BODY) $(if $(GET),--get) \
+		$(call typed_option,--channel,CHANNEL) \
+		$(if $(value LOCATION),--location=$(call typed,LOCATION)) \
+		$(call typed_option,--button,BUTTON) $(call typed_option,--name,NAME)
 
 events: $(VENV)/.runtime ## rewrite the signed sample events in events/
 	$(BIN)/python -m devtools.make_event --samples

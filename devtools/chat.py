@@ -3,7 +3,10 @@
     make chat                        # type a text, press Enter; the replies print
     printf 'HOURS\\n' | make chat     # or pipe texts in: the replies print, then it ends
 
-Each line you type is a text from the sender; a line starting with `/` is one of `COMMANDS`.
+Each line you type is a text from the sender (an empty one sends nothing, unless a picture is
+attached); a line starting with `/` is one of `COMMANDS`. In a terminal, lines are edited as in
+a shell (Up recalls the texts of this chat and of earlier ones, kept in `.local/chat_history`);
+piped in, each line is printed after `you> `, as the terminal would show it, before its replies.
 
 It runs the webhook in this process (no server, no AWS), through `devtools.phone.Phone`: the
 signature check and your handlers run as deployed, and conversations are kept in
@@ -16,7 +19,9 @@ A handler that runs later runs in the background once its acknowledgement is pri
 reply is printed when it arrives, while you type the next text; a text sent first to someone
 else (`send_text`) is printed with whom it is to. Both are kept in `.local/outbox.jsonl`, as
 `make run` keeps them, and never reach Twilio. At the end of input the chat waits for the
-replies still running (`--wait` seconds at most). In a terminal, a reply that arrives while you
+replies still running (`--wait` seconds at most, `make chat WAIT=`). A text the webhook did
+not answer with 200 prints as `bot! the webhook answered 500: ...`, and the chat then ends with
+exit status 1. In a terminal, a reply that arrives while you
 type is printed below the prompt, which then shows again; the function's metric lines are left
 out there, which would come between them.
 
@@ -27,6 +32,7 @@ lists those still waiting. They live as long as the chat: `make run` keeps its o
 """
 
 import argparse
+import atexit
 import contextlib
 import logging
 import os
@@ -37,12 +43,13 @@ from pathlib import Path
 from typing import TextIO
 
 from devtools import durations
+from devtools.commands import as_started
 from devtools.console import timer_due
 from devtools.function_code import import_handler
 from devtools.later_jobs import LaterJobs
 from devtools.local_token import local_token
-from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, own_local_folder_for
-from devtools.phone import Phone, as_read
+from devtools.paths import LOCAL, LOCAL_CONVERSATIONS, LOCAL_OUTBOX, own_local_folder_for
+from devtools.phone import NotAnsweredError, Phone, as_read
 from devtools.send import media_type, printed
 from devtools.twilio_message import SENDER
 from sms_webhook.local_run import LocalRun
@@ -52,6 +59,10 @@ from sms_webhook.telemetry import logger, pseudonym
 PROMPT = "you> "
 WAIT_SECONDS = 60.0
 """How long, at the end of input, the chat waits for the later replies still running."""
+HISTORY = LOCAL / "chat_history"
+"""The lines typed in a terminal, recalled with Up in the next chat too (they hold your texts:
+`.local/` is yours alone)."""
+HISTORY_LINES = 1000
 COMMANDS = {
     "/media URL [TYPE]": "attach a picture or file to the next text",
     "/from +14155550002": "text as another sender",
@@ -62,6 +73,9 @@ COMMANDS = {
     "/help": "list these commands",
     "/quit": "end the chat (as Ctrl-D does)",
 }
+
+
+COMMAND_NAMES = frozenset(usage.split()[0] for usage in COMMANDS)
 
 
 def commands_help() -> str:
@@ -91,6 +105,8 @@ class Chat:
         self.number, self.channel = SENDER, "sms"
         self.media: list[tuple[str, str]] = []
         self.phone = self._phone()
+        self.refusals: list[int] = []
+        """The status of each answer that was not 200, in order."""
 
     def _phone(self) -> Phone:
         return Phone(
@@ -124,7 +140,8 @@ class Chat:
     def take(self, line: str) -> bool:
         """Act on one line; False once the chat is over."""
         if not line.startswith("/"):
-            self._send(line)
+            if line or self.media:  # an empty line sends nothing, as Enter alone on a phone
+                self._send(line)
             return True
         command, _, argument = line[1:].partition(" ")
         argument = argument.strip()
@@ -146,8 +163,14 @@ class Chat:
         elif command == "timers":
             self._list_timers()
         else:
-            self.say(f"commands:\n{commands_help()}")
+            self._help(command)
         return True
+
+    def _help(self, command: str) -> None:
+        """The commands, after a word on `command` if it is none of them (not /help, nor one
+        given without its argument)."""
+        unknown = "" if f"/{command}" in COMMAND_NAMES else f"unknown command /{command}; "
+        self.say(f"{unknown}commands:\n{commands_help()}")
 
     def _wait(self, argument: str) -> None:
         """Let time pass on the chat's clock: the timers due go off, the earliest first, each
@@ -181,7 +204,8 @@ class Chat:
         with self.later_jobs.until_answered():  # a later handler starts once its answer is printed
             try:
                 self.phone.send(text, media=media)
-            except AssertionError as error:  # the webhook did not answer 200: say what it said
+            except NotAnsweredError as error:  # say what the webhook said
+                self.refusals.append(error.status)
                 self.say(f"bot! {error}")
                 return
             if not self.phone.last and self.phone.opted_out:
@@ -212,15 +236,22 @@ def chat(
     # The phone's settings for the whole chat, not a send: a reply may finish after its send.
     with session.phone.settings(), session.local_run.listening(session.sent):
         for line in lines:
-            if not session.take(line.rstrip("\n")):
+            typed = line.rstrip("\n")
+            if not interactive:  # as the terminal would have shown it
+                session.say(f"{PROMPT}{typed}")
+            if not session.take(typed):
                 break
         running = session.later_jobs.wait(wait)
     if running:
         replies = "1 later reply is" if running == 1 else f"{running} later replies are"
+        longer = as_started("make chat WAIT=SECONDS", "python -m devtools.chat --wait SECONDS")
         raise SystemExit(
-            f"{replies} still running after {wait:g} s: the chat ends without it "
-            "(python -m devtools.chat --wait SECONDS waits longer)"
+            f"{replies} still running after {wait:g} s: the chat ends without it ({longer} "
+            "waits longer)"
         )
+    if session.refusals:
+        statuses = ", ".join(map(str, session.refusals))
+        raise SystemExit(f"the webhook did not answer 200 (it answered {statuses}): see bot! above")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -260,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
         interactive
     ):  # metric lines, meaningless here, would come between a later reply and the prompt
         os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    if interactive:
+        edit_lines(HISTORY)
     lines, conversation = _typed() if interactive else sys.stdin, sys.stdout
     with contextlib.redirect_stdout(sys.stderr):  # the metric lines the function prints, too
         chat(
@@ -280,13 +313,30 @@ def log_to_stderr(log_handler: logging.Handler) -> None:
         log_handler.setStream(sys.stderr)
 
 
+def edit_lines(history: Path) -> None:
+    """Lines typed are edited as in a shell (Left, Right, Ctrl-A...) and Up recalls earlier ones:
+    `input` does so once `readline` is imported. The lines are read from `history` and written
+    back to it at the end, so that the next chat recalls them too."""
+    import readline
+
+    own_local_folder_for(history)
+    with contextlib.suppress(OSError):  # none yet, the first time
+        readline.read_history_file(history)
+    readline.set_history_length(HISTORY_LINES)
+    atexit.register(readline.write_history_file, history)
+
+
 def _typed() -> Iterable[str]:
+    """The lines typed at the prompt. `input` edits them with readline only while `sys.stdout` is
+    the terminal's own, not the stderr that the function's prints go to meanwhile."""
     while True:
         try:
-            yield input(PROMPT)
+            with contextlib.redirect_stdout(sys.__stdout__):
+                line = input(PROMPT)
         except (EOFError, KeyboardInterrupt):
             print()
             return
+        yield line
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.rest import Client
 
+from devtools.commands import as_started
 from devtools.paths import PROJECT
 
 if TYPE_CHECKING:  # the types of boto3's CloudFormation client, which boto3-stubs has
@@ -36,10 +37,15 @@ NO_CREDENTIALS = (
     "no AWS credentials: run `aws configure` (or `aws sso login`), or set AWS_PROFILE, or "
     "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 )
-NO_REGION = (
-    "no AWS region: give one with REGION=us-east-1 (or --region), or set AWS_REGION, or run "
-    "`aws configure set region us-east-1`"
-)
+
+
+def no_region() -> str:
+    """What to do without a region: REGION= with make, which takes no --region."""
+    give = as_started("REGION=us-east-1", "--region us-east-1")
+    return (
+        f"no AWS region: give one with {give}, or set AWS_REGION, or run "
+        "`aws configure set region us-east-1`"
+    )
 
 
 class ConnectError(Exception):
@@ -102,7 +108,7 @@ def aws_session(region: str | None) -> boto3.session.Session:
     if credentials is None:
         raise ConnectError(NO_CREDENTIALS)
     if not session.region_name:
-        raise ConnectError(NO_REGION)
+        raise ConnectError(no_region())
     return session
 
 
@@ -129,9 +135,11 @@ def deployed_stack(cloudformation: "CloudFormationClient", stack_name: str) -> S
     stack = stack_description(cloudformation, stack_name)
     if stack is None:
         region = cloudformation.meta.region_name
+        deploy = as_started("make deploy", "python -m devtools.deploy")
+        other_region = as_started("REGION=", "--region")
         raise ConnectError(
             f"stack {stack_name} is not deployed in this account in {region}: deploy it with "
-            "make deploy (or give the region it is in with REGION=)"
+            f"{deploy} (or give the region it is in with {other_region})"
         )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     if "WebhookUrl" not in outputs:
@@ -248,7 +256,7 @@ def main() -> None:
     try:
         print(run())
     except ConnectError as error:
-        print(f"make connect: {error}", file=sys.stderr)
+        print(f"{as_started('make connect', 'devtools.connect')}: {error}", file=sys.stderr)
         raise SystemExit(1) from None
 
 

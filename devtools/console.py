@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
 
+from devtools.commands import as_started
 from devtools.durations import about
 from devtools.function_code import is_project_code
-from devtools.local_port import DEFAULT_PORT, local_url, signed_url
+from devtools.local_port import DEFAULT_PORT, local_url, serve_command, signed_url
 from devtools.local_token import development_token, local_token
-from devtools.paths import PROJECT
+from devtools.paths import LOCAL_LOG, PROJECT
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 from devtools.twiml_answer import NotTwimlError, twiml_messages
 from sms_webhook.form import parse_form
@@ -157,8 +158,20 @@ def _yours(filename: str) -> bool:
 
 
 def send_command(port: int) -> str:
-    """The `make send` command for the server on `port`."""
-    return "make send BODY=hours" + (f" PORT={port}" if port != DEFAULT_PORT else "")
+    """The `make send` command for the server on `port` (without make, devtools.send's)."""
+    if port == DEFAULT_PORT:
+        return as_started("make send BODY=hours", "python -m devtools.send hours")
+    return as_started(
+        f"make send BODY=hours PORT={port}", f"python -m devtools.send hours --port {port}"
+    )
+
+
+def json_logs() -> str:
+    """Where the function's JSON log lines go (devtools/serve.py's `log_aside`)."""
+    if os.environ.get("LOG_JSON"):
+        return "The function's JSON log lines are printed here too (LOG_JSON is set)."
+    here = as_started("make run LOG_JSON=1", "LOG_JSON=1 python -m devtools.serve")
+    return f"Its JSON log lines go to .local/{LOCAL_LOG.name} ({here} prints them here)."
 
 
 def banner(port: int, token: str) -> str:
@@ -173,7 +186,8 @@ def banner(port: int, token: str) -> str:
             "made on this machine are answered; through a tunnel they are rejected (403)."
         )
         tunnel_steps = [
-            "Restart this with your token:  TWILIO_AUTH_TOKEN=<your auth token> make run",
+            "Restart this with your token:  TWILIO_AUTH_TOKEN=<your auth token> "
+            + serve_command(port),
         ]
         send_note = ""
     else:
@@ -190,6 +204,7 @@ def banner(port: int, token: str) -> str:
 Twilio SMS webhook listening on {local_url(port)}
 {checked}
 It restarts by itself when replies.py, handler.py or sms_webhook/ change.
+{json_logs()}
 Stop it with Ctrl-C, or: kill {pid}
 
 Text it from another terminal{send_note}:

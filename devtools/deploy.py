@@ -33,6 +33,7 @@ from samcli.cli.types import CfnParameterOverridesType
 from samcli.yamlhelper import yaml_parse
 from twilio.http import HttpClient
 
+from devtools.commands import as_started
 from devtools.connect import (
     ConnectError,
     ParameterStore,
@@ -134,8 +135,8 @@ def auth_token() -> str:
         return token
     if not sys.stdin.isatty():
         raise DeployError(
-            "the Twilio auth token is not in SSM yet: set TWILIO_AUTH_TOKEN, or run make deploy "
-            "in a terminal to type it"
+            "the Twilio auth token is not in SSM yet: set TWILIO_AUTH_TOKEN, or run "
+            f"{as_started('make deploy', 'this')} in a terminal to type it"
         )
     try:
         token = getpass.getpass(
@@ -170,8 +171,11 @@ def sam_cli(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise DeployError(
-            f"the SAM CLI ({name}) is not found: make deploy uses .venv/bin/sam, which make build "
-            "installs"
+            f"the SAM CLI ({name}) is not found: "
+            + as_started(
+                "make deploy uses .venv/bin/sam, which make build installs",
+                "give its path with --sam, or pip install -r requirements-dev.txt",
+            )
         )
     return os.path.abspath(found)
 
@@ -246,7 +250,8 @@ def deploy(
     if number:
         print(point_number(session, stack, number, http_client=http_client))
     else:
-        print("Point your Twilio number at it: make connect NUMBER=+1...")
+        connect = as_started("make connect NUMBER=+1...", "python -m devtools.connect +1...")
+        print(f"Point your Twilio number at it: {connect}")
 
 
 def destroy(
@@ -276,7 +281,8 @@ def destroy(
             ) from None
         print(f"Deleted SSM parameter {name}.")
     else:
-        print(f"Kept SSM parameter {name} (make destroy in a terminal asks again).")
+        again = as_started("make destroy", "--destroy")
+        print(f"Kept SSM parameter {name} ({again} in a terminal asks again).")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -297,7 +303,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if args.destroy and (args.number or args.parameter_overrides):
         parser.error("--destroy takes neither --number nor --parameter-overrides")
     if args.number and not E164.fullmatch(args.number):
-        parser.error(f"--number {args.number}: give the number in E.164 form, like +15005550006")
+        parser.error(f"--number {args.number}: give the number in E.164 form, like +15551234567")
     try:
         args.overrides = parameter_overrides(args.parameter_overrides, "--parameter-overrides")
     except DeployError as error:
@@ -352,7 +358,9 @@ def run(
 
 
 def main() -> None:
-    command = "make destroy" if "--destroy" in sys.argv else "make deploy"
+    command = as_started(
+        "make destroy" if "--destroy" in sys.argv else "make deploy", "devtools.deploy"
+    )
     try:
         run()
     except (DeployError, ConnectError) as error:

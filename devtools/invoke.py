@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import samcli
 
@@ -40,6 +40,8 @@ from devtools.paths import (
     own_folder,
     own_local_folder_for,
 )
+from devtools.send import printed
+from devtools.twiml_answer import OutgoingMessage
 from sms_webhook.worker import is_sqs_batch
 
 INVOCATIONS_PATH = "/2015-03-31/functions/function/invocations"
@@ -232,12 +234,20 @@ def function_of(path: Path, event: bytes) -> str:
     return function_id
 
 
-def texts_in(outbox: Path | None) -> int:
-    """How many texts the outbox holds: one JSON line each."""
+def texts_in(outbox: Path | None) -> list[dict[str, Any]]:
+    """The texts the outbox holds: one JSON line each (`sms_webhook/local_run.py`)."""
     try:
-        return len(outbox.read_bytes().splitlines()) if outbox else 0
+        lines = outbox.read_bytes().splitlines() if outbox else []
     except FileNotFoundError:
-        return 0
+        return []
+    return [json.loads(line) for line in lines]
+
+
+def shown(text: dict[str, Any]) -> list[str]:
+    """A text from the outbox as `make send` prints a reply, under whom it is to."""
+    message = OutgoingMessage(text["body"], tuple(text["media"]))
+    lines = printed([message], text["to"]).splitlines()
+    return [f"  to {text['to']}:", *(f"    {line}" for line in lines)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -274,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
         tmp=own_folder(args.tmp),
     ) as emulator:
         for number in range(1, args.repeat + 1):
-            written = texts_in(emulator.outbox)
+            written = len(texts_in(emulator.outbox))
             started = time.perf_counter()
             try:
                 answer = emulator.invoke(event)
@@ -284,13 +294,10 @@ def main(argv: list[str] | None = None) -> None:
             print(answer.decode(), flush=True)
             kind = "cold" if number == 1 else "warm"
             print(f"invocation {number} ({kind}): {elapsed:.1f} ms", file=sys.stderr, flush=True)
-            sent = texts_in(emulator.outbox) - written
-            if sent:
-                print(
-                    f"{sent} text(s) written to {emulator.outbox}, not sent to Twilio",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if sent := texts_in(emulator.outbox)[written:]:
+                lines = [line for text in sent for line in shown(text)]
+                where = f"{len(sent)} text(s) written to {emulator.outbox}, not sent to Twilio:"
+                print(where, *lines, sep="\n", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,13 @@ class LambdaContext:
     )
     aws_request_id = "52fdfc07-2182-154f-163f-5f0f9a621d72"
 
-    def __init__(self, remaining_millis: int = 30_000) -> None:
+    def __init__(self, remaining_millis: int = 30_000, request_id: str | None = None) -> None:
         """`remaining_millis`: what is left of the invocation's time when it starts (the
-        webhook's timeout in the template is 30 s)."""
+        webhook's timeout in the template is 30 s). `request_id`: the invocation's own, as
+        Lambda gives each (`make run` does); by default always the same."""
         self.remaining_millis = remaining_millis
+        if request_id is not None:
+            self.aws_request_id = request_id
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_millis

@@ -5,6 +5,8 @@ import argparse
 import errno
 import os
 
+from devtools.commands import as_started
+
 DEFAULT_PORT = 3000
 MAX_PORT = 65535
 
@@ -29,9 +31,17 @@ def cannot_listen(port: int, error: OSError) -> str:
     """One line on why the port cannot be used, and what to run instead."""
     if error.errno == errno.EADDRINUSE:
         other = port + 1 if port < MAX_PORT else DEFAULT_PORT
-        return f"port {port} is in use: make run PORT={other}"
+        return f"port {port} is in use: {serve_command(other)}"
     reason = error.strerror or str(error)
-    return f"cannot listen on 127.0.0.1:{port} ({reason}): make run PORT={DEFAULT_PORT + 1}"
+    return f"cannot listen on 127.0.0.1:{port} ({reason}): {serve_command(DEFAULT_PORT + 1)}"
+
+
+def serve_command(port: int) -> str:
+    """The command that serves the webhook on `port`: `make run PORT=3001`, or without make
+    `python -m devtools.serve --port 3001`."""
+    if port == DEFAULT_PORT:
+        return as_started("make run", "python -m devtools.serve")
+    return as_started(f"make run PORT={port}", f"python -m devtools.serve --port {port}")
 
 
 def local_url(port: int) -> str:

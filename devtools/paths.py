@@ -16,6 +16,9 @@ LOCAL_CONVERSATIONS = LOCAL / "conversations.json"
 LOCAL_OUTBOX = LOCAL / "outbox.jsonl"
 """Where `make run` and `make chat` put what the bot sends later (`OUTBOX_FILE`): a JSON line per
 text, kept, never sent to Twilio."""
+LOCAL_LOG = LOCAL / "webhook.jsonl"
+"""Where `make run` writes the function's JSON log lines, unless `LOG_JSON` asks for them among
+the lines it prints for you."""
 LOCAL_TMP = LOCAL / "tmp"
 """What `make invoke` gives the function in place of /tmp (see `devtools.invoke.in_own_tmp`)."""
 

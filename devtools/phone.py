@@ -123,6 +123,15 @@ class SentText(NamedTuple):
     """Its variables' values, as Twilio would get them: a JSON object by name."""
 
 
+class NotAnsweredError(AssertionError):
+    """The webhook answered a text with another status than 200: the test that sent it fails,
+    and `make chat` says so and, at its end, exits with a status that says something failed."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"the webhook answered {status}: {body}")
+        self.status = status
+
+
 class Waiting(NamedTuple):
     """A timer set and not gone off yet (`phone.timers`)."""
 
@@ -188,7 +197,7 @@ class Phone:
             event = self.event_for(text, token, media=media, **fields)
             answer = handler.lambda_handler(event, LambdaContext())
         if answer["statusCode"] != HTTPStatus.OK:
-            raise AssertionError(f"the webhook answered {answer['statusCode']}: {answer['body']}")
+            raise NotAnsweredError(answer["statusCode"], answer["body"])
         self._sent(sent)
         later_reply = [as_read(outgoing) for outgoing in sent if outgoing.to == self.address]
         self.last = [*twiml_messages(answer["body"]), *later_reply]

@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from devtools.commands import as_started
 from devtools.console import template_shown, timer_due
 from devtools.kept_timers import kept, timers_file
-from devtools.local_port import DEFAULT_PORT, add_port_argument, signed_url
+from devtools.local_port import add_port_argument, serve_command, signed_url
 from devtools.local_token import development_token, local_token
 from devtools.twilio_message import (
     SENDER,
@@ -34,6 +35,7 @@ from devtools.twilio_message import (
     twilio_signature,
 )
 from devtools.twiml_answer import NotTwimlError, OutgoingMessage, twiml_messages
+from devtools.webhook_server import CANNOT_IMPORT
 from sms_webhook.jobs import Job
 from sms_webhook.local_files import LocalFileRefusedError
 from sms_webhook.segments import UCS_2, billed_segments
@@ -72,12 +74,13 @@ def send(
         response = connection.getresponse()
         payload = response.read()
     except ConnectionRefusedError:
-        run = "make run" + (f" PORT={port}" if port != DEFAULT_PORT else "")
-        raise SendError(f"nothing listens on {address}: start it with {run}") from None
+        raise SendError(
+            f"nothing listens on {address}: start it with {serve_command(port)}"
+        ) from None
     except TimeoutError:
         raise SendError(
             f"{address} did not answer within {TIMEOUT_SECONDS} s (Twilio would give up too): "
-            "see make run's output"
+            f"see {_server()}'s output"
         ) from None
     except OSError as error:
         raise SendError(f"could not reach {address}: {error.strerror or error}") from None
@@ -85,14 +88,14 @@ def send(
         connection.close()
     if response.status != HTTPStatus.OK:
         reason = payload.decode(errors="replace").strip() or response.reason
-        raise SendError(f"{response.status} {reason}{_hint(response.status, token)}")
+        raise SendError(f"{response.status} {reason}{_hint(response.status, reason, token)}")
     try:
         return twiml_messages(payload)
     except NotTwimlError as error:
         raise SendError(f"{address} answered 200, but {error}") from None
 
 
-def _hint(status: int, token: str) -> str:
+def _hint(status: int, reason: str, token: str) -> str:
     """What to check after a refusal, given the token the text was signed with."""
     if status == HTTPStatus.FORBIDDEN:
         signed_with = (
@@ -100,13 +103,20 @@ def _hint(status: int, token: str) -> str:
             if token == development_token()
             else "your TWILIO_AUTH_TOKEN"
         )
+        sender = as_started("make send", "devtools.send")
         return (
-            f"\n(make send signed it with {signed_with}: give make send and make run the same "
+            f"\n({sender} signed it with {signed_with}: give {sender} and {_server()} the same "
             "TWILIO_AUTH_TOKEN and TWILIO_WEBHOOK_URL, or neither)"
         )
+    if reason.startswith(CANNOT_IMPORT):
+        return f"\n(save a fix: {_server()} restarts by itself)"
     if status == HTTPStatus.INTERNAL_SERVER_ERROR:
-        return "\n(the traceback, if reply code raised, is in make run's output)"
+        return f"\n(the traceback, if reply code raised, is in {_server()}'s output)"
     return ""
+
+
+def _server() -> str:
+    return as_started("make run", "devtools.serve")
 
 
 def printed(messages: list[OutgoingMessage], to: str) -> str:

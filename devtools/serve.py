@@ -21,6 +21,9 @@ Timers (a question's deadline, a reminder) go off on real time: each is printed 
 (devtools/kept_timers.py): those set before a restart go off after it, and one that fell due
 while `make run` was stopped goes off when it starts again.
 
+The function's JSON log lines go to `.local/webhook.jsonl`, not among the lines printed for you,
+unless `LOG_JSON` is set (`make run LOG_JSON=1`); each request has its own Lambda request id.
+
 The server restarts when the function's code changes (devtools/supervise.py): this process keeps
 the listening socket, so requests wait through a restart, and runs the server in a child process
 (`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
@@ -31,6 +34,7 @@ the traceback of an exception raised by reply code: escaped, whatever the reques
 import argparse
 import functools
 import io
+import logging
 import os
 import signal
 import socket
@@ -45,7 +49,13 @@ from devtools.function_code import import_handler
 from devtools.kept_timers import KeptClock, firing, timers_file
 from devtools.local_port import add_port_argument, cannot_listen, local_url
 from devtools.local_token import local_token
-from devtools.paths import LOCAL_CONVERSATIONS, LOCAL_OUTBOX, PROJECT, own_local_folder_for
+from devtools.paths import (
+    LOCAL_CONVERSATIONS,
+    LOCAL_LOG,
+    LOCAL_OUTBOX,
+    PROJECT,
+    own_local_folder_for,
+)
 from devtools.supervise import supervise
 from devtools.twilio_message import ACCOUNT_SID, TWILIO_NUMBER
 from devtools.webhook_server import WebhookServer
@@ -100,21 +110,46 @@ def serve(listening: socket.socket) -> None:
     threading.Thread(target=_exit_when_the_supervisor_is_gone, daemon=True).start()
     if isinstance(sys.stdout, io.TextIOWrapper):  # a line of output is out as it is printed
         sys.stdout.reconfigure(line_buffering=True)
-    handler = import_handler()  # or one line on why not: the supervisor waits for a fix
+    try:
+        handler = import_handler()
+    except SystemExit as error:  # one line on why not; a request is told it, not left waiting
+        print(error, file=sys.stderr, flush=True)
+        print("the server answers 500 until you save a fix", flush=True)
+        serve_until_stopped(WebhookServer(listening, str(error)))
+        return
     from sms_webhook import local_run
 
+    log_aside()
     server = WebhookServer(listening, handler.lambda_handler)
-    # Stopped for a restart, the server answers the requests in hand first (requests not yet
-    # accepted wait in the socket's queue for the next server). `shutdown` waits for the loop,
-    # so it is called from another thread; the loop looks for it every 0.1 s.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     clock = kept_clock()
     with local_run.using(local_run_here(server, clock)), firing(clock, fire_due_timers):
-        server.serve_forever(poll_interval=0.1)
-        server.wait_for_answers()
+        serve_until_stopped(server)
     if running := server.later_jobs.wait(0):  # their threads end with this process
         replies = "1 later reply" if running == 1 else f"{running} later replies"
         print(f"{replies} still running, stopped with the server: nothing sent", flush=True)
+
+
+def log_aside() -> None:
+    """The function's JSON log lines (some 750 characters each, one or more a message) go to
+    `.local/webhook.jsonl`, not among the lines printed for you, unless `LOG_JSON` is set
+    (`make run LOG_JSON=1`). A handler of your own that writes elsewhere is left as it is."""
+    from sms_webhook.telemetry import logger
+
+    log_handler = logger.registered_handler
+    if os.environ.get("LOG_JSON"):
+        return
+    if isinstance(log_handler, logging.StreamHandler) and log_handler.stream is sys.stdout:
+        own_local_folder_for(LOCAL_LOG)
+        log_handler.setStream(LOCAL_LOG.open("a", encoding="utf-8", buffering=1))
+
+
+def serve_until_stopped(server: WebhookServer) -> None:
+    """Serve until the supervisor stops this process (SIGTERM), then answer the requests in hand
+    (those not yet accepted wait in the socket's queue for the next server). `shutdown` waits for
+    the loop, so it is called from another thread; the loop looks for it every 0.1 s."""
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever(poll_interval=0.1)
+    server.wait_for_answers()
 
 
 def local_run_here(server: WebhookServer, clock: KeptClock) -> "LocalRun":

@@ -3,8 +3,10 @@
 The server runs in a child process, a fresh interpreter that imports the function anew each time
 it starts. The supervisor polls the modification times of the watched files twice a second (the
 standard library has no portable change notification, and a stat of some twenty files costs
-next to nothing) and on a change stops the child and starts another. A child that cannot start (a
-syntax error in replies.py) has printed why; the supervisor waits for the next change.
+next to nothing) and on a change stops the child and starts another. A child whose code cannot be
+imported (a syntax error in replies.py) prints why and answers every request 500 with it
+(devtools/serve.py); a child that stopped is said to have, and the supervisor waits for the next
+change.
 
 Ctrl-C, SIGTERM or SIGHUP stop the supervisor, which stops the child first. Should the supervisor
 die without a chance to (SIGKILL), the child sees the pipe on its stdin close and exits (the

@@ -16,6 +16,7 @@ import base64
 import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,21 @@ LOCAL_ONLY_REFUSAL: Answer = {
     "body": LOCAL_ONLY,
     "isBase64Encoded": False,
 }
+
+
+CANNOT_IMPORT = "Internal Server Error: the webhook's code cannot be imported"
+"""What a request made on this machine is answered while the function's code cannot be imported,
+before why (`replies.py:12: SyntaxError: invalid syntax`): `make send` says so at once. From
+elsewhere, a plain `Internal Server Error`, as deployed."""
+
+
+def cannot_import_answer(reason: str, local: bool) -> Answer:
+    return {
+        "statusCode": 500,
+        "headers": {"Content-Type": "text/plain"},
+        "body": f"{CANNOT_IMPORT}: {reason}" if local else "Internal Server Error",
+        "isBase64Encoded": False,
+    }
 
 
 CLIENT_TIMEOUT = 5
@@ -73,6 +89,8 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
         """The function's answer, or the refusal of a request from a tunnel (public token)."""
         if self.server.local_only and not is_local_request(self.headers):
             return LOCAL_ONLY_REFUSAL
+        if isinstance(self.server.function, str):
+            return cannot_import_answer(self.server.function, is_local_request(self.headers))
         forwarded_host = (self.headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
         event = rest_event(
             self.command,
@@ -82,7 +100,7 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
             body=body,
             stamp=Stamp.now(),
         )
-        return self.server.function(event, LambdaContext())
+        return self.server.function(event, LambdaContext(request_id=str(uuid.uuid4())))
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_request
 
@@ -121,10 +139,11 @@ class WebhookServer(ThreadingHTTPServer):
     """A client still sending when the server stops is dropped with it (`wait_for_answers`)."""
 
     def __init__(
-        self, listen: int | socket.socket, function: Callable[[Event, LambdaContext], Answer]
+        self, listen: int | socket.socket, function: Callable[[Event, LambdaContext], Answer] | str
     ):
         """`listen` is the port to listen on, or a socket already listening on loopback (the one
-        `make run` keeps across restarts)."""
+        `make run` keeps across restarts). `function` is the function, or why its code cannot
+        be imported (`replies.py:12: SyntaxError: ...`): then every request is answered 500."""
         if isinstance(listen, socket.socket):
             super().__init__(listen.getsockname(), WebhookRequestHandler, bind_and_activate=False)
             self.socket.close()

@@ -46,7 +46,7 @@ from sms_webhook.router import Router
 from sms_webhook.telemetry import logger
 from tests.support.builds import BUILDS, PROJECT
 from tests.support.emf import emitted_metrics
-from tests.support.local_project import RunningServer, copy_of_project
+from tests.support.local_project import OUTER_MAKE, RunningServer, copy_of_project
 from tests.support.twilio_requests import (
     ACCOUNT_SID,
     SHARED_KEY_ID,
@@ -683,6 +683,20 @@ def public_token(monkeypatch):
     Request it before `local_server`, which reads the token when it starts."""
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", development_token())
     return development_token()
+
+
+@pytest.fixture
+def under_make(monkeypatch):
+    """The tool runs as make starts it (`make send`): its messages name make's targets."""
+    monkeypatch.setenv("MAKELEVEL", "1")
+
+
+@pytest.fixture
+def by_hand(monkeypatch):
+    """The tool runs as `python -m devtools....`, whatever make runs the tests: its messages
+    name the same commands, never make's."""
+    for name in OUTER_MAKE:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

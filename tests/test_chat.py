@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from devtools.chat import Chat, log_to_stderr
+from devtools.chat import PROMPT, Chat, log_to_stderr
 from devtools.local_token import local_token
 from devtools.paths import PROJECT
 from sms_webhook.sending import Outgoing
 from sms_webhook.telemetry import pseudonym
 from tests.support.later_replies import STAFF
-from tests.support.local_project import WAIT_SECONDS, copy_of_project
+from tests.support.local_project import WAIT_SECONDS, copy_of_project, without_make
 from tests.support.twilio_requests import SENDER
 
 
@@ -35,6 +35,7 @@ def run_chat(
         [sys.executable, "-m", "devtools.chat", *arguments],
         input="".join(f"{line}\n" for line in lines),
         cwd=project,
+        env=without_make(os.environ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -48,12 +49,15 @@ def in_the_tests_folder(tmp_path: Path) -> tuple[str | Path, ...]:
 
 def piped(tmp_path: Path, lines: tuple[str, ...], project: Path = PROJECT) -> list[str]:
     """Pipe lines into a chat in `project` that keeps its conversations in the test's folder: its
-    stdout, once it has ended well and printed nothing else but metrics (a later reply sent
-    counts as one)."""
+    stdout but the lines typed (`you> ...`, each checked to be there, in order), once it has
+    ended well and printed nothing else but metrics (a later reply sent counts as one)."""
     finished = run_chat(*in_the_tests_folder(tmp_path), lines=lines, project=project)
     assert finished.returncode == 0
     assert [line for line in finished.stderr.splitlines() if '{"_aws":' not in line] == []
-    return finished.stdout.splitlines()
+    shown = finished.stdout.splitlines()
+    typed = [line.removeprefix(PROMPT) for line in shown if line.startswith(PROMPT)]
+    assert typed == list(lines[: len(typed)])  # up to a /quit
+    return [line for line in shown if not line.startswith(PROMPT)]
 
 
 @pytest.fixture
@@ -183,15 +187,15 @@ def test_later_replies_are_kept_in_the_outbox_file(chat, tmp_path):
 def test_the_next_text_is_answered_while_a_later_reply_still_runs(later_chat):
     finished = later_chat("GATED", "OPEN")  # GATED's handler finishes once OPEN is answered
 
-    replies = finished.stdout.splitlines()
-    assert replies[0] == "bot> Working on it"
-    assert sorted(replies[1:]) == ["bot> Done at last", "bot> Opened"]
+    shown = finished.stdout.splitlines()
+    assert shown[:3] == ["you> GATED", "bot> Working on it", "you> OPEN"]
+    assert sorted(shown[3:]) == ["bot> Done at last", "bot> Opened"]
 
 
 def test_at_the_end_of_input_the_chat_waits_for_the_later_replies(later_chat):
     finished = later_chat("SLOW")
 
-    assert finished.stdout.splitlines() == ["bot> Working on it", "bot> Done slowly"]
+    assert finished.stdout.splitlines() == ["you> SLOW", "bot> Working on it", "bot> Done slowly"]
     assert finished.returncode == 0
 
 
@@ -203,13 +207,63 @@ def test_a_later_reply_that_never_finishes_is_one_line_and_the_chat_ends(later_c
         "1 later reply is still running after 0.2 s: the chat ends without it "
         "(python -m devtools.chat --wait SECONDS waits longer)"
     )
-    assert finished.stdout == "bot> Working on it\n"
+    assert finished.stdout == "you> GATED\nbot> Working on it\n"
+
+
+def test_make_chat_wait_is_how_long_it_waits_for_later_replies_and_is_named_so(later_project):
+    make = [shutil.which("make"), "--no-print-directory", "-f", PROJECT / "Makefile"]
+    finished = subprocess.run(
+        [*make, "-o", ".venv/.runtime", f"BIN={Path(sys.executable).parent}", "chat", "WAIT=0.2"],
+        cwd=later_project,
+        input="GATED\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=without_make(os.environ),
+    )
+
+    assert finished.returncode != 0
+    assert (
+        "1 later reply is still running after 0.2 s: the chat ends without it "
+        "(make chat WAIT=SECONDS waits longer)"
+    ) in finished.stderr.splitlines()
+
+
+def test_a_text_not_answered_200_is_said_and_the_chat_ends_with_exit_status_1(later_chat):
+    finished = later_chat("BROKEN", "OPEN")
+
+    assert finished.stdout.splitlines()[:2] == [
+        "you> BROKEN",
+        "bot! the webhook answered 500: Internal Server Error",
+    ]
+    assert finished.stdout.splitlines()[-1] == "bot> Opened"  # the chat went on
+    assert finished.returncode == 1
+    assert finished.stderr.splitlines()[-1] == (
+        "the webhook did not answer 200 (it answered 500): see bot! above"
+    )
+
+
+def test_in_a_terminal_up_recalls_the_last_text_and_an_empty_line_sends_nothing(
+    later_project, tmp_path
+):
+    with chat_in_a_terminal(later_project, tmp_path) as terminal:
+        read_until(terminal, "you> ")
+        os.write(terminal, b"hello\r")
+        read_until(terminal, "bot> You said: hello\r\nyou> ")
+        os.write(terminal, b"\r")
+        read_until(terminal, "you> ")
+        os.write(terminal, b"\x1b[A\r")  # Up, Enter
+
+        assert "bot> You said: hello\r\n" in read_until(terminal, "bot> You said: hello\r\n")
+        ended(terminal)
+    assert (later_project / ".local" / "chat_history").read_text().splitlines()[-1] == "hello"
 
 
 def test_a_text_sent_first_prints_with_whom_it_is_to(later_chat):
     finished = later_chat("AGENT")
 
     assert finished.stdout.splitlines() == [
+        "you> AGENT",
         "bot> An agent will text you back shortly.",
         f"bot to {pseudonym(STAFF, local_token())}> A customer asks: AGENT",
     ]
@@ -419,8 +473,26 @@ def test_help_lists_every_command_with_a_line_of_help(chat):
     )
 
 
-def test_an_unknown_command_lists_the_commands(chat):
-    assert chat("/what") == chat("/help")
+def test_an_unknown_command_says_so_then_lists_the_commands(chat):
+    said, *listed = chat("/what")
+
+    assert said == "unknown command /what; commands:"
+    assert listed == chat("/help")[1:]
+
+
+def test_piped_texts_print_as_typed_before_their_replies(tmp_path):
+    finished = run_chat(*in_the_tests_folder(tmp_path), lines=("HOURS", "/from +14155550002"))
+
+    assert finished.stdout.splitlines() == [
+        "you> HOURS",
+        "bot> We're open 9am to 5pm, Monday to Friday.",
+        "you> /from +14155550002",
+        "(now texting as +14155550002)",
+    ]
+
+
+def test_an_empty_line_sends_nothing(chat):
+    assert chat("", "HOURS", "") == ["bot> We're open 9am to 5pm, Monday to Friday."]
 
 
 def test_the_command_line_help_lists_the_commands():
@@ -436,7 +508,7 @@ def test_the_functions_log_lines_go_to_stderr_and_stdout_has_only_the_replies(tm
 
     finished = run_chat("--conversations", unusable, "--outbox", tmp_path / "o", lines=("HOURS",))
 
-    assert finished.stdout == "bot> We're open 9am to 5pm, Monday to Friday.\n"
+    assert finished.stdout == "you> HOURS\nbot> We're open 9am to 5pm, Monday to Friday.\n"
     assert '"message":"conversation store unavailable"' in finished.stderr
     assert '"ConversationStoreFailures"' in finished.stderr
 

@@ -1,6 +1,9 @@
 """`make connect`: the stack's WebhookUrl (CloudFormation in moto) set on the Twilio number."""
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,13 +13,13 @@ import pytest
 from devtools import connect
 from devtools.connect import (
     NO_CREDENTIALS,
-    NO_REGION,
     ConnectError,
     aws_session,
     run,
     samconfig_defaults,
 )
 from tests.conftest import TOKEN_PARAMETER, put_secret
+from tests.support.local_project import PROJECT, without_make
 from tests.support.recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 
 STACK_TEMPLATE = Path(__file__).parent / "stacks" / "webhook-stack.json"
@@ -115,7 +118,7 @@ def test_a_number_not_in_the_account_is_an_error(aws):
         connect_number(RecordingTwilio(sms_url=None))
 
 
-def test_a_stack_not_deployed_is_an_error_naming_the_region_and_make_deploy(aws):
+def test_a_stack_not_deployed_is_an_error_naming_the_region_and_make_deploy(aws, under_make):
     with pytest.raises(
         ConnectError,
         match="stack elsewhere is not deployed in this account in us-east-1: deploy it with make "
@@ -124,15 +127,26 @@ def test_a_stack_not_deployed_is_an_error_naming_the_region_and_make_deploy(aws)
         connect_number(RecordingTwilio(), "--stack-name", "elsewhere")
 
 
-def test_without_a_region_it_says_how_to_give_one(no_aws_configuration, monkeypatch):
+def test_without_a_region_it_says_how_to_give_one(no_aws_configuration, under_make, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
     with pytest.raises(ConnectError) as error:
         run([NUMBER], http_client=RecordingTwilio())
 
-    assert str(error.value) == NO_REGION
-    assert str(error.value).startswith("no AWS region: give one with REGION=us-east-1")
+    assert str(error.value).startswith("no AWS region: give one with REGION=us-east-1,")
+
+
+def test_without_make_or_a_region_it_says_to_give_region(
+    no_aws_configuration, by_hand, monkeypatch
+):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    with pytest.raises(ConnectError) as error:
+        run([NUMBER], http_client=RecordingTwilio())
+
+    assert str(error.value).startswith("no AWS region: give one with --region us-east-1,")
 
 
 def test_aws_region_wins_over_aws_default_region_as_in_the_aws_cli(monkeypatch):
@@ -197,3 +211,18 @@ def test_the_stack_template_stand_in_matches_the_real_output_name():
     real_outputs = (Path(__file__).parent.parent / "template.yaml").read_text()
 
     assert all(name in real_outputs for name in json.loads(STACK_TEMPLATE.read_text())["Outputs"])
+
+
+def test_make_connect_prints_what_connect_says_not_its_own_command_line(no_aws_configuration):
+    make = [shutil.which("make"), "--no-print-directory", "-o", ".venv/.dev"]
+    result = subprocess.run(
+        [*make, f"BIN={Path(sys.executable).parent}", "connect", f"NUMBER={NUMBER}", "DRY_RUN=1"],
+        cwd=PROJECT,
+        env=without_make(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("make connect: no AWS credentials: run")

@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 from samtranslator.yaml_helper import yaml_parse
 
 from devtools import deploy
-from devtools.connect import NO_CREDENTIALS, NO_REGION, samconfig_defaults
+from devtools.connect import NO_CREDENTIALS, no_region, samconfig_defaults
 from tests.conftest import TOKEN_PARAMETER, put_secret
 from tests.support.recording_twilio import ACCOUNT_SID, API, NUMBER, NUMBER_SID, RecordingTwilio
 from tests.support.twilio_requests import SSM_TOKEN, TOKEN
@@ -39,6 +39,9 @@ DEPLOY = [
     "--no-confirm-changeset",
     "--no-fail-on-empty-changeset",
 ]
+
+pytestmark = pytest.mark.usefixtures("under_make")
+"""Each runs as `make deploy` does: its messages name make's targets (one test runs it without)."""
 
 
 class Terminal(io.StringIO):
@@ -115,13 +118,13 @@ def main(monkeypatch, *arguments: str) -> int:
 @pytest.mark.parametrize(
     ("configured", "missing"),
     [
-        ({"AWS_DEFAULT_REGION": "us-east-1"}, NO_CREDENTIALS),
-        ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, NO_REGION),
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, lambda: NO_CREDENTIALS),
+        ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}, no_region),
     ],
     ids=["no credentials", "no region"],
 )
 def test_without_credentials_or_a_region_it_stops_at_once_with_one_line_and_exit_status_1(
-    configured, missing, sam, typed, no_aws_configuration, monkeypatch, capsys
+    configured, missing, sam, typed, no_aws_configuration, under_make, monkeypatch, capsys
 ):
     for name, value in configured.items():
         monkeypatch.setenv(name, value)
@@ -129,7 +132,7 @@ def test_without_credentials_or_a_region_it_stops_at_once_with_one_line_and_exit
     status = main(monkeypatch)
 
     assert status == 1
-    assert capsys.readouterr().err == f"make deploy: {missing}\n"
+    assert capsys.readouterr().err == f"make deploy: {missing()}\n"
     assert (sam.calls, typed) == ([], [])
 
 
@@ -305,6 +308,14 @@ def test_it_ends_with_the_webhook_url_and_how_to_point_a_number_at_it(aws, capsy
         f"WebhookUrl: {WEBHOOK_URL}",
         "Point your Twilio number at it: make connect NUMBER=+1...",
     ]
+
+
+def test_without_make_it_ends_with_the_command_that_points_a_number(aws, by_hand, capsys):
+    deploy.run([])
+
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "Point your Twilio number at it: python -m devtools.connect +1..."
+    )
 
 
 def test_with_a_number_it_points_the_number_at_the_webhook(aws, monkeypatch, capsys):

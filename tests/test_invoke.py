@@ -372,7 +372,8 @@ def test_make_invoke_runs_the_worker_on_the_later_reply_sample_into_the_outbox(t
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == {"batchItemFailures": []}
     assert [is_the_later_reply(sent) for sent in outbox(folder)] == [True]
-    assert f"1 text(s) written to {folder}/outbox.jsonl, not sent to Twilio" in result.stderr
+    assert f"1 text(s) written to {folder}/outbox.jsonl, not sent to Twilio:" in result.stderr
+    assert f"\n  to {SENDER}:\n    Your report: " in result.stderr  # as make send shows a reply
 
 
 LAMBDAS_PATHS = {"OUTBOX_FILE": "/tmp/box/outbox.jsonl", "CONVERSATION_FILE": "", "A": "/tmpfs"}  # noqa: S108

@@ -23,6 +23,7 @@ from devtools.send import SendError, send
 from devtools.send import main as send_main
 from devtools.serve import fire_due_timers, kept_clock, local_run_here, use_local_outbox
 from devtools.twilio_message import form_encode, twilio_signature
+from devtools.webhook_server import WebhookServer
 from sms_webhook import local_run
 from sms_webhook.router import Router
 from sms_webhook.sending import Outgoing
@@ -96,6 +97,35 @@ def test_forwarded_host_is_the_public_host_when_a_tunnel_rewrites_host(local_ser
     assert post(local_server, form_encode(SMS), headers).status == 200
 
 
+@pytest.fixture
+def unimportable_server():
+    """`make run`'s server while replies.py cannot be imported, your own token set."""
+    server = WebhookServer(0, "replies.py:3: SyntaxError: invalid syntax")
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_while_the_code_cannot_be_imported_a_local_request_is_told_where(unimportable_server):
+    response = post(unimportable_server, "Body=hi", {})
+
+    assert response.status == 500
+    assert response.read().decode() == (
+        "Internal Server Error: the webhook's code cannot be imported: "
+        "replies.py:3: SyntaxError: invalid syntax"
+    )
+
+
+def test_while_the_code_cannot_be_imported_a_request_through_a_tunnel_is_told_nothing(
+    unimportable_server,
+):
+    response = post(unimportable_server, "Body=hi", {"Host": TUNNEL_HOST})
+
+    assert (response.status, response.read()) == (500, b"Internal Server Error")
+
+
 def test_forged_request_through_a_tunnel_is_rejected_with_403(local_server):
     headers = {"Host": TUNNEL_HOST, "X-Twilio-Signature": "forged"}
 
@@ -128,11 +158,21 @@ def test_banner_gives_the_process_id_that_stops_it():
     assert f"Ctrl-C, or: kill {os.getpid()}" in banner(3000, TOKEN)
 
 
-def test_banner_gives_the_make_send_command_for_its_port():
+def test_banner_gives_the_make_send_command_for_its_port(under_make):
     assert "make send BODY=hours PORT=8080" in banner(8080, TOKEN)
 
 
-def test_banner_with_the_public_token_says_tunnels_are_rejected_until_the_token_is_set():
+def test_without_make_the_banner_speaks_of_no_make_target(by_hand):
+    printed = banner(8080, development_token())
+
+    assert "python -m devtools.send hours --port 8080" in printed
+    assert "TWILIO_AUTH_TOKEN=<your auth token> python -m devtools.serve --port 8080" in printed
+    assert "make " not in printed
+
+
+def test_banner_with_the_public_token_says_tunnels_are_rejected_until_the_token_is_set(
+    under_make,
+):
     printed = banner(3000, development_token())
 
     assert "through a tunnel they are rejected (403)" in printed
@@ -318,8 +358,9 @@ def test_make_run_prints_the_traceback_of_reply_code_that_raises(make_run):
         send("hi", port=make_run.port)
 
     make_run.wait_for(r"ZeroDivisionError: division by zero", after=mark)
-    make_run.wait_for(r'"error":"ZeroDivisionError"', after=mark)
     assert 'replies.py", line' in make_run.output
+    log = make_run.project / ".local" / "webhook.jsonl"  # and the line deployed logs, in its file
+    assert eventually(lambda: '"error":"ZeroDivisionError"' in log.read_text())
 
 
 # Later replies, into the local outbox
@@ -592,7 +633,7 @@ def test_make_run_runs_later_handlers_here_whatever_queue_the_shell_names(
 # The command line
 
 
-def test_a_port_in_use_is_one_line_naming_port():
+def test_a_port_in_use_is_one_line_naming_another_port(under_make):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
 
@@ -601,6 +642,15 @@ def test_a_port_in_use_is_one_line_naming_port():
     assert result.returncode == 1
     assert result.stderr == f"port {port} is in use: make run PORT={port + 1}\n"
     assert result.stdout == ""
+
+
+def test_without_make_a_port_in_use_names_the_option(by_hand):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+
+        result = serve("--port", str(port))
+
+    assert result.stderr == f"port {port} is in use: python -m devtools.serve --port {port + 1}\n"
 
 
 def test_help_is_printed_instead_of_starting_the_server():
@@ -637,3 +687,34 @@ def test_a_port_that_is_not_a_number_is_a_usage_error():
 )
 def test_loopback_hosts_are_localhost_127_0_0_0_8_and_ipv6_loopback(host, loopback):
     assert is_loopback(host) is loopback
+
+
+# The function's JSON log lines
+
+
+@pytest.mark.slow
+def test_the_json_log_lines_go_to_a_file_each_request_with_its_own_request_id(make_run):
+    send("HOURS", port=make_run.port)
+    mark = make_run.mark()
+    send("HOURS", port=make_run.port)
+    make_run.wait_for(r'→ "HOURS" ⇒ ', after=mark)
+
+    log = make_run.project / ".local" / "webhook.jsonl"
+    assert eventually(lambda: len(log.read_text().splitlines()) >= 2)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len({line["function_request_id"] for line in logged}) == len(logged)
+    assert not any(line.startswith('{"level"') for line in make_run.output.splitlines())
+    assert "Its JSON log lines go to .local/webhook.jsonl" in make_run.output
+
+
+@pytest.mark.slow
+def test_log_json_prints_the_json_log_lines_among_the_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOG_JSON", "1")
+    server = RunningServer(copy_of_project(tmp_path))
+    try:
+        send("HOURS", port=server.port)
+
+        server.wait_for(r'^\{"level":"INFO".*"function_request_id"')
+    finally:
+        server.close()
+    assert not (tmp_path / ".local" / "webhook.jsonl").exists()

@@ -2,13 +2,12 @@
 
 import json
 import os
+import shlex
 import subprocess
 
-from sms_webhook.message import Location
+from sms_webhook.message import Button, Location
 from tests.support.builds import PROJECT
-
-# What an outer make (`make test`) passes down; a user's shell has none of it.
-OUTER_MAKE = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}
+from tests.support.local_project import without_make
 
 
 def make(*arguments: str) -> subprocess.CompletedProcess:
@@ -16,7 +15,7 @@ def make(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["make", "-o", ".venv/.runtime", *arguments],  # noqa: S607 - make from PATH, as typed
         cwd=PROJECT,
-        env={name: value for name, value in os.environ.items() if name not in OUTER_MAKE},
+        env=without_make(os.environ),
         capture_output=True,
         text=True,
         timeout=120,
@@ -30,6 +29,14 @@ def test_make_event_prints_a_post_event_and_nothing_else(invoke, received):
     assert event["httpMethod"] == "POST"
     assert invoke(event)["statusCode"] == 200
     assert received[0].body == "hi"
+
+
+def test_make_event_takes_the_body_and_the_button_as_typed(invoke, received):
+    typed = 'price $5 and $$10, `id` "quoted"; it\'s'
+    event = json.loads(make("event", f"BODY={typed}", "CHANNEL=whatsapp", f"BUTTON={typed}").stdout)
+
+    invoke(event)
+    assert received[0].button == Button(typed, typed)
 
 
 def test_make_event_get_1_prints_a_get_event():
@@ -55,3 +62,37 @@ def test_make_help_shows_the_port_the_webhook_would_listen_on():
 
     assert "http://127.0.0.1:8080/sms" in listing
     assert "$(" not in listing
+
+
+SAM_BUILD_OUTPUT = (
+    r"Build Succeeded\n\nCommands you can use next\n=========================\n"
+    r"[*] Deploy: sam deploy --guided\n"
+)
+"""How `sam build` ends, as printf's format: hints for commands the Makefile runs for you."""
+
+
+def build_with(sam_build: str) -> subprocess.CompletedProcess:
+    """The Makefile's `sam build` step (make build, make invoke) run with `sam_build` in its
+    place: nothing is built."""
+    target = ".aws-sam/build/template.yaml"
+    return subprocess.run(
+        ["make", "-B", "-o", ".venv/.dev", target, f"SAM_BUILD={sam_build}"],  # noqa: S607
+        cwd=PROJECT,
+        env=without_make(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_sam_builds_hints_are_left_out_and_the_rest_is_shown():
+    built = build_with(f"printf {shlex.quote(SAM_BUILD_OUTPUT)}")
+
+    assert built.returncode == 0
+    assert "Build Succeeded" in built.stderr
+    assert "sam deploy --guided" not in built.stderr + built.stdout
+
+
+def test_a_failed_sam_build_still_fails_the_step():
+    assert build_with("false").returncode != 0

@@ -100,7 +100,7 @@ def test_no_reply_is_said_in_words(local_server, capsys, answer_with):
     assert (status, out) == (0, "(no reply: the webhook answered an empty <Response/>)\n")
 
 
-def test_nothing_listening_is_one_line_saying_to_start_make_run(capsys):
+def test_nothing_listening_is_one_line_saying_to_start_make_run(under_make, capsys):
     port = closed_port()
 
     status, out, err = run_main(capsys, "hi", "--port", str(port))
@@ -111,7 +111,19 @@ def test_nothing_listening_is_one_line_saying_to_start_make_run(capsys):
     )
 
 
-def test_a_rejection_says_why_and_which_token_signed(make_run, monkeypatch, capsys):
+def test_without_make_nothing_listening_says_the_command_to_start_it(by_hand, capsys):
+    port = closed_port()
+
+    status, out, err = run_main(capsys, "hi", "--port", str(port))
+
+    assert (status, out) == (1, "")
+    assert err == (
+        f"nothing listens on http://127.0.0.1:{port}: start it with "
+        f"python -m devtools.serve --port {port}\n"
+    )
+
+
+def test_a_rejection_says_why_and_which_token_signed(make_run, under_make, monkeypatch, capsys):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "not-the-token-make-run-checks")
 
     status, _, err = run_main(capsys, "hi", "--port", str(make_run.port))
@@ -125,7 +137,7 @@ def test_with_the_public_token_make_send_is_answered(public_token, local_server,
     assert send("hi", port=local_server.server_port)[0].text == "ok"
 
 
-def test_an_error_in_reply_code_points_to_make_run_s_output(local_server, answer_with):
+def test_an_error_in_reply_code_points_to_make_run_s_output(under_make, local_server, answer_with):
     def broken(message):
         raise RuntimeError
 
@@ -185,8 +197,8 @@ def test_an_mms_or_a_whatsapp_message_is_priced_per_message_and_says_nothing(mes
     assert "SMS segment" not in printed([message], to)
 
 
-def test_make_send_passes_the_body_through_the_shell_untouched(local_server, received):
-    body = 'it\'s "quoted"; (really) & spaced'
+def test_make_send_passes_the_body_through_make_and_the_shell_untouched(local_server, received):
+    body = 'price $5 and $$10, $(HOME) `id` it\'s "quoted"; (really) & spaced'
 
     port = local_server.server_port
     result = subprocess.run(

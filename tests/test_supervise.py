@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from devtools.send import send
+from devtools.send import SendError, send
 from devtools.supervise import STOP_SIGNALS, changed, stamps, supervise
 from tests.support.local_project import (
     PROJECT,
@@ -94,7 +94,7 @@ def test_a_syntax_error_is_one_line_and_the_next_save_starts_the_server_again(ma
     make_run.edit("replies.py", *BROKEN)
 
     make_run.wait_for(SYNTAX_ERROR)
-    make_run.wait_for(r"^the server stopped \(exit status 1\): it starts again when you save")
+    make_run.wait_for(r"^the server answers 500 until you save a fix$")
     assert make_run.process.poll() is None
     assert "Traceback" not in make_run.output
     mark = make_run.mark()
@@ -108,24 +108,27 @@ def test_started_on_a_syntax_error_it_says_where_in_one_line_and_serves_once_fix
 ):
     make_run = make_run_on_broken_code
     make_run.wait_for(SYNTAX_ERROR)
-    make_run.wait_for(r"^the server stopped \(exit status 1\)")
+    make_run.wait_for(r"^the server answers 500 until you save a fix$")
     assert "Traceback" not in make_run.output
 
     make_run.edit("replies.py", *reversed(BROKEN))
 
+    make_run.wait_for(r"^replies\.py changed: restarting the server$")
     assert send("hello", port=make_run.port)[0].text == "I'm busy questing right now!"
 
 
-@pytest.mark.slow
-def test_a_text_sent_while_the_server_is_down_is_answered_once_it_is_back(make_run):
-    make_run.edit("replies.py", *BROKEN)
-    make_run.wait_for(r"^the server stopped")
-    with ThreadPoolExecutor(1) as executor:
-        answer = executor.submit(send, "hello", port=make_run.port)
+def test_a_text_sent_while_the_code_is_broken_is_told_at_once_where(make_run_on_broken_code):
+    make_run = make_run_on_broken_code
+    make_run.wait_for(r"^the server answers 500 until you save a fix$")
 
-        make_run.edit("replies.py", *reversed(BROKEN))
+    with pytest.raises(SendError) as refused:  # not a wait of TIMEOUT_SECONDS for no answer
+        send("hello", port=make_run.port)
 
-        assert answer.result()[0].text == "I'm busy questing right now!"
+    assert str(refused.value).splitlines()[0] == (
+        "500 Internal Server Error: the webhook's code cannot be imported: "
+        f"replies.py:{BROKEN_LINE}: SyntaxError: invalid syntax"
+    )
+    make_run.wait_for(r"⇒ 500 Internal Server Error: the webhook's code cannot be imported")
 
 
 @pytest.mark.slow

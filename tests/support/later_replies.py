@@ -1,6 +1,6 @@
 """Reply code for the tests that run `make chat` on a copy of the project, as its replies.py:
 handlers that run later and take their time, or wait for a gate that may never open, and one
-that texts staff first."""
+that texts staff first; and one that fails."""
 
 import os
 import time
@@ -41,6 +41,12 @@ def slow(message: IncomingMessage) -> Reply:
 def call_an_agent(message: IncomingMessage) -> Reply:
     send_text(STAFF, f"A customer asks: {message.body}", key=message.sid)
     return "An agent will text you back shortly."
+
+
+@router.keyword("BROKEN")
+def broken(message: IncomingMessage) -> Reply:
+    """A mistake in reply code: the webhook answers 500."""
+    raise RuntimeError("a mistake in reply code")
 
 
 @router.fallback

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +24,16 @@ RUNTIME_FILES = ("handler.py", "replies.py", "env.json", "devtools", "sms_webhoo
 """What `make run` needs: the function and the development tools."""
 WAIT_SECONDS = 20
 """How long to wait for the server to print a line before the test fails."""
+
+
+OUTER_MAKE = frozenset({"MAKELEVEL", "MAKEFLAGS", "MFLAGS"})
+"""What an outer make (`make test`) passes down; a user's shell has none of it (and a tool that
+finds `MAKELEVEL` speaks of make targets: devtools/commands.py)."""
+
+
+def without_make(environment: Mapping[str, str]) -> dict[str, str]:
+    """The environment as a user's shell has it, without what an outer make put in it."""
+    return {name: value for name, value in environment.items() if name not in OUTER_MAKE}
 
 
 def copy_of_project(directory: Path) -> Path:
