@@ -254,7 +254,7 @@ def test_in_a_terminal_up_recalls_the_last_text_and_an_empty_line_sends_nothing(
         read_until(terminal, "you> ")
         os.write(terminal, b"\x1b[A\r")  # Up, Enter
 
-        assert "bot> You said: hello\r\n" in read_until(terminal, "bot> You said: hello\r\n")
+        assert "bot> You said: hello\r\n" in read_until(terminal, "bot> You said: hello\r\nyou> ")
         ended(terminal)
     assert (later_project / ".local" / "chat_history").read_text().splitlines()[-1] == "hello"
 
