@@ -17,9 +17,11 @@ from typing import Any
 
 from sms_webhook.twiml import Text
 
-VERSION = 1
-"""The format this code writes. A job of a newer one is not run: it waits in the queues for the
-release that wrote it."""
+VERSION = 2
+"""The newest format this code writes: 2 for a text sent from a Content template, which the
+release before would take for an empty text; 1 for every other job, which that release still
+runs after a rollback. A job of a newer one is not run: it waits in the queues for the release
+that wrote it."""
 
 
 class NotScheduledError(Exception):
@@ -66,6 +68,10 @@ class TextJob:
     variables: str = ""
     """The values of the template's variables, as Twilio takes them (`ContentVariables`): a JSON
     object of their values by name."""
+    number: str = ""
+    """The number whose opt-outs and WhatsApp windows count for it: the sender's, or the number
+    the message answered was sent to when the sender is a Messaging Service (`recipient_rules`);
+    empty from a script through a Messaging Service, and in a job of a release before."""
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,12 @@ def encode(job: Job) -> str:
     content = asdict(job)
     if isinstance(job, ReplyJob) and not job.texts:  # a handler's to run: nothing made yet
         del content["texts"]
+    version = VERSION if isinstance(job, TextJob) and job.template else 1
     if isinstance(job, TextJob) and not job.template:  # a text as the release before wrote it
         del content["template"], content["variables"]
-    return json.dumps({"version": VERSION, "job": kind, **content})
+    if isinstance(job, TextJob) and not job.number:
+        del content["number"]
+    return json.dumps({"version": version, "job": kind, **content})
 
 
 def decode(body: str) -> Job:
@@ -112,7 +121,7 @@ def decode(body: str) -> Job:
     if not isinstance(content, dict):
         raise UnreadableJobError("not a JSON object")
     version = content.pop("version", 0)
-    if version not in (0, VERSION):
+    if version not in range(VERSION + 1):
         raise UnreadableJobError(f"written in version {version!r}: this code reads {VERSION}")
     try:
         return _read(content)
@@ -135,6 +144,7 @@ def _read(content: dict[str, Any]) -> Job:
             queued_at=queued_at,
             template=str(content.get("template") or ""),
             variables=str(content.get("variables") or ""),
+            number=str(content.get("number") or ""),
         )
     if kind == "timer":
         return TimerJob(

@@ -175,9 +175,19 @@ def send_text(
     filled = _template_variables(template, variables or {}) if template else ""
     answering = origin.current() or origin.Origin("", "", status_callback_setting())
     account_sid, sender, callback = answering[:3]
-    text = partial(TextJob, to, body, tuple(urls), key, account_sid, sender, callback)
+    text = partial(
+        TextJob,
+        to,
+        body,
+        tuple(urls),
+        key,
+        account_sid,
+        sender,
+        callback,
+        number=_sending_number(answering),
+    )
     if at is None:
-        _check_recipient(to, _sending_number(answering), None if template else now().timestamp())
+        _check_recipient(answering, to, None if template else now().timestamp())
         enqueue(text(template=template, variables=filled))
         return
     from sms_webhook import timers  # loaded by the handlers that set timers only
@@ -185,7 +195,7 @@ def send_text(
     due = int(timers.due_at(at))
     origin.sent_as(to, account_sid, sender)  # said now, not when it goes: a year later maybe
     free_text = handler is None and not template  # held to WhatsApp's window when it goes
-    _check_recipient(to, _sending_number(answering), due if free_text else None)
+    _check_recipient(answering, to, due if free_text else None)
     job: Job = (
         text(queued_at=due, template=template, variables=filled)
         if handler is None
@@ -229,12 +239,14 @@ def _sending_number(answering: origin.Origin) -> str:
     return answering.number if sender.startswith("MG") else sender
 
 
-def _check_recipient(to: str, number: str, at: float | None) -> None:
-    """`RecipientRefusedError` when `to` opted out of `number`'s texts, or is a WhatsApp user
-    whose window is shut at `at`: one GetItem (`sms_webhook/recipient_rules.py`)."""
+def _check_recipient(answering: origin.Origin, to: str, at: float | None) -> None:
+    """`RecipientRefusedError` when `to` opted out of the sending number's texts, or is a
+    WhatsApp user whose window is shut at `at`: one GetItem (`sms_webhook/recipient_rules.py`).
+    The sender of the message being answered has just written."""
     from sms_webhook.recipient_rules import refusal
 
-    refused = refusal(to, number, at)
+    wrote_at = now().timestamp() if answering.person == to else None
+    refused = refusal(to, _sending_number(answering), at, wrote_at)
     if refused == "opted out":
         raise OptedOutError("the recipient opted out of texts from this number (STOP)")
     if refused == "outside the window":

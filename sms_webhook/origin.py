@@ -23,6 +23,9 @@ class Origin(NamedTuple):
     status_callback: str | None
     number: str = ""
     """The number the message was sent to: the conversation's, beside the sender's address."""
+    person: str = ""
+    """Who sent the message: on WhatsApp their window is open while it is answered, whatever the
+    senders' table could note of it (`recipient_rules`)."""
 
 
 _current: ContextVar[Origin | None] = ContextVar("origin", default=None)
@@ -32,7 +35,10 @@ _current: ContextVar[Origin | None] = ContextVar("origin", default=None)
 def replying_to(message: IncomingMessage, status_callback: str | None) -> Iterator[None]:
     """While a handler answers `message` (in the webhook or the worker)."""
     sender = reply_sender(message)
-    with answering(Origin(message.account_sid, sender, status_callback, message.to_number)):
+    origin = Origin(
+        message.account_sid, sender, status_callback, message.to_number, message.from_number
+    )
+    with answering(origin):
         yield
 
 

@@ -20,10 +20,14 @@ Refusal = Literal["opted out", "outside the window"]
 """Why a text may not go: its recipient opted out; a WhatsApp user's window is shut."""
 
 
-def refusal(to: str, number: str, at: float | None) -> Refusal | None:
+def refusal(
+    to: str, number: str, at: float | None, wrote_at: float | None = None
+) -> Refusal | None:
     """Why a text from your `number` to `to` may not go (logged, counted), or None. `at`: when
     it goes, for WhatsApp's window; None for a text whose words are not known yet (a timer
-    handler's, checked when it goes) or a template, which goes outside the window too."""
+    handler's, checked when it goes) or a template, which goes outside the window too.
+    `wrote_at`: when `to` wrote the message being answered, which opened the window even if the
+    note of it was lost (a store that failed to write it)."""
     if not number or number.startswith("MG"):
         return None
     try:
@@ -37,7 +41,8 @@ def refusal(to: str, number: str, at: float | None) -> Refusal | None:
         logger.warning("text refused: the recipient opted out", extra=pseudonym)
         count("TextsRefusedOptedOut")
         return "opted out"
-    if at is not None and is_whatsapp(to) and not is_open(kept.last_message_at, at):
+    wrote = [time for time in (kept.last_message_at, wrote_at) if time is not None]
+    if at is not None and is_whatsapp(to) and not is_open(max(wrote, default=None), at):
         logger.warning("text refused: outside WhatsApp's 24-hour window", extra=pseudonym)
         count("TextsRefusedOutsideWindow")
         return "outside the window"

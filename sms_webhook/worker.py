@@ -65,7 +65,7 @@ from sms_webhook.twiml import (
     characters,
     messages_of,
 )
-from sms_webhook.whatsapp_window import is_whatsapp
+from sms_webhook.whatsapp_window import is_open, is_whatsapp
 
 TOO_LARGE = "too_large"
 """A text more than Twilio can send (`MAX_MESSAGES`) or a record can hold (`MAX_RECORD_SIZE`):
@@ -203,13 +203,16 @@ def run_job(job: Job, router: Router | None, deliver: Deliver, invocation: Any =
 def _refused(job: Job, plan: _Plan, *, free_text: bool) -> bool:
     """Whether the recipient may not get these messages now (logged and counted where decided):
     a text sent first or a timer's, to whoever opted out since it was set; on WhatsApp, words of
-    your own (`free_text`: not a template) once the window has shut. A reply to an SMS reads
-    nothing: its sender just wrote."""
-    if isinstance(job, ReplyJob) and not is_whatsapp(plan.to):
-        return False
+    your own (`free_text`: not a template) once the window has shut. A reply reads nothing while
+    the window its message opened is open, nor ever on SMS: its sender wrote it."""
+    now, wrote_at = local_clock.now(), None
+    if isinstance(job, ReplyJob):  # its sender wrote when it was queued
+        if not is_whatsapp(plan.to) or is_open(job.queued_at, now):
+            return False
+        wrote_at = job.queued_at
     from sms_webhook.recipient_rules import refusal  # one GetItem on the senders' table
 
-    return refusal(plan.to, plan.number, local_clock.now() if free_text else None) is not None
+    return refusal(plan.to, plan.number, now if free_text else None, wrote_at) is not None
 
 
 def _reply_plan(job: ReplyJob, router: Router | None) -> _Plan:
@@ -250,8 +253,9 @@ def _text_plan(job: TextJob) -> _Plan:
     account_sid, sender = _sending_account(job)
     texts = [Text(job.body, job.media)]
     keys = _keys(job.to, job.key)
+    number = job.number or sender
     return _Plan(
-        account_sid, job.to, sender, sender, *keys, lambda: texts, job.template, job.variables
+        account_sid, job.to, sender, number, *keys, lambda: texts, job.template, job.variables
     )
 
 

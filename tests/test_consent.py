@@ -14,11 +14,13 @@ from sms_webhook.consent import (
     consent_change,
 )
 from sms_webhook.form import FormFields
+from sms_webhook.jobs import TextJob, encode
 from sms_webhook.later import InvalidTextError, send_text
 from sms_webhook.message import IncomingMessage
 from sms_webhook.origin import replying_to
 from sms_webhook.router import Router
 from sms_webhook.senders import opted_out, record_consent
+from tests.support.recording_twilio import ACCOUNT_SID
 from tests.support.twilio_requests import (
     SENDER,
     SMS,
@@ -237,3 +239,16 @@ def test_a_text_queued_before_an_opt_out_is_refused_by_the_worker_twilio_never_a
 
     assert twilio_api.forms == []
     assert "TextsRefusedOptedOut" in [metric["name"] for metric in published()]
+
+
+def test_a_text_queued_through_a_messaging_service_counts_the_opt_outs_of_the_number_answered(
+    idempotency_table, twilio_api, answer_with, monkeypatch
+):
+    answer_with(Router())
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    service = "MG0123456789abcdef0123456789abcdef"
+    record_consent(TWILIO_NUMBER, SENDER, opted_out=True)
+
+    work(encode(TextJob(SENDER, "Your table", (), "k", "", service, None, number=TWILIO_NUMBER)))
+
+    assert twilio_api.forms == []

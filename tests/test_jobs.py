@@ -4,6 +4,7 @@ import pytest
 
 from sms_webhook.jobs import VERSION, ReplyJob, TextJob, UnreadableJobError, decode, encode
 from sms_webhook.twiml import Text
+from tests.support.twilio_requests import TEMPLATE_SID
 
 FIELDS = (("MessageSid", "SM" + "1" * 32), ("Body", "REPORT"))
 
@@ -74,7 +75,14 @@ def test_a_text_job_queued_by_the_release_before_templates_reads_as_a_text():
 def test_a_job_says_the_version_of_its_format():
     job = TextJob("+14155550100", "hi", (), "k1", "", "", None)
 
-    assert json.loads(encode(job))["version"] == VERSION
+    assert json.loads(encode(job))["version"] == 1
+
+
+def test_a_template_text_is_written_in_the_newest_version_which_the_release_before_refuses():
+    job = TextJob("whatsapp:+14155550100", "", (), "k1", "", "", None, template=TEMPLATE_SID)
+
+    assert json.loads(encode(job))["version"] == VERSION == 2
+    assert decode(encode(job)) == job
 
 
 def test_a_job_queued_before_versions_finds_its_handler_by_the_functions_name():
@@ -92,8 +100,8 @@ def test_a_job_queued_before_versions_finds_its_handler_by_the_functions_name():
 
 
 def test_a_job_of_a_newer_version_is_refused_and_says_which():
-    with pytest.raises(UnreadableJobError, match="version 2"):
-        decode(json.dumps({"version": 2, "job": "text"}))
+    with pytest.raises(UnreadableJobError, match="version 3"):
+        decode(json.dumps({"version": 3, "job": "text"}))
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,7 @@ def test_a_handlers_reminder_is_one_schedule_that_puts_its_job_on_the_queue_when
         sender=TWILIO_NUMBER,
         status_callback=STATUS_URL,
         queued_at=int(due),
+        number=TWILIO_NUMBER,
     )
     assert queued(later_queue) == []  # on the queue when due, not before
 

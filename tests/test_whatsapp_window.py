@@ -1,6 +1,7 @@
 """WhatsApp's 24-hour window: noted from each WhatsApp message, kept before a text is queued and
 again when it goes."""
 
+import json
 import threading
 import time
 from contextlib import AbstractContextManager
@@ -26,7 +27,7 @@ from tests.support.twilio_requests import (
     signed_message,
     with_fields,
 )
-from tests.support.worker_jobs import text_job, work
+from tests.support.worker_jobs import reply_job, text_job, work
 
 PERSON = "whatsapp:+14155550100"
 HOUR = 3600
@@ -266,3 +267,45 @@ def test_the_worker_sends_a_template_whose_window_has_shut(
     work(encode(TextJob(PERSON, "", (), "k", "", "", None, template=TEMPLATE_SID)))
 
     assert [form["ContentSid"] for form in twilio_api.forms] == [TEMPLATE_SID]
+
+
+def test_a_text_to_the_sender_answered_goes_though_the_note_of_their_message_was_lost(
+    invoke, answer_with, senders_table, monkeypatch
+):
+    def fails(*args):
+        raise ConnectionError
+
+    monkeypatch.setattr(senders.DynamoDBStore, "record_message", fails)
+    router = Router()
+
+    @router.fallback
+    def tell_them_later(message):
+        send_text(message.from_number, "Your order shipped", key=message.sid)
+        return "ok"
+
+    answer_with(router)
+
+    assert ">ok</Message>" in invoke(whatsapp_event())["body"]
+
+
+def test_a_later_reply_goes_while_its_message_keeps_the_window_open_with_no_read(
+    idempotency_table, twilio_api, answering_later, senders_table, monkeypatch
+):
+    monkeypatch.setattr(senders, "read", lambda *args: pytest.fail("the senders' table was read"))
+
+    work(reply_job(answering_later(lambda message: "Done"), WHATSAPP))
+
+    assert [form["Body"] for form in twilio_api.forms] == ["Done"]
+
+
+def test_a_later_reply_that_would_go_a_day_after_its_message_is_refused(
+    idempotency_table, twilio_api, answering_later, senders_table, published
+):
+    router = answering_later(lambda message: "Done at last")
+    job = json.loads(reply_job(router, WHATSAPP))
+    job["queued_at"] = int(time.time() - 25 * HOUR)
+
+    work(json.dumps(job))
+
+    assert twilio_api.forms == []
+    assert "TextsRefusedOutsideWindow" in [metric["name"] for metric in published()]

@@ -731,8 +731,8 @@ def test_a_job_queued_before_versions_finds_a_renamed_handler_by_its_old_name(
 
 
 def test_a_job_of_a_newer_release_fails_and_says_which_version(twilio_api, logs):
-    answer = work(json.dumps({"version": 2, "job": "reply"}))
+    answer = work(json.dumps({"version": 3, "job": "reply"}))
 
     assert (failed(answer), twilio_api.forms) == (1, [])
     [line] = [r for r in logs.records if r["message"] == "later reply failed"]
-    assert line["reason"] == "written in version 2: this code reads 1"
+    assert line["reason"] == "written in version 3: this code reads 2"
