@@ -201,12 +201,7 @@ class Phone:
         self._sent(sent)
         later_reply = [as_read(outgoing) for outgoing in sent if outgoing.to == self.address]
         self.last = [*twiml_messages(answer["body"]), *later_reply]
-        self.suppressed = None
-        if not self.last:
-            with self.settings():
-                self.suppressed = loop_guard.locally_broken_rule(
-                    self.twilio_address, self.address, text
-                )
+        self.suppressed = loop_guard.locally_broken_rule(self.twilio_address, self.address)
         return [message.text for message in self.last]
 
     def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> list[SentText]:

@@ -129,6 +129,17 @@ def locked(path: str, what: str) -> Iterator[None]:
         os.close(lock)  # which releases the lock
 
 
+@contextmanager
+def changing(path: str, what: str, now: float) -> Iterator[dict[str, Any]]:
+    """The entries a JSON file holds by key, to change, under its lock (`locked`), without those
+    whose `expires_at` is before `now` (one without it lasts): written back whole after."""
+    with locked(path, what):
+        entries: dict[str, Any] = read_json(path) or {}
+        kept = {key: entry for key, entry in entries.items() if entry.get("expires_at", now) >= now}
+        yield kept
+        replace_with_json(path, kept)
+
+
 def _lock_now(descriptor: int) -> bool:
     """Whether the lock was free, and is now this process's."""
     import fcntl  # local runs only, as tempfile

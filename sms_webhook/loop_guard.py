@@ -26,11 +26,18 @@ answered as usual, and the failure logged and counted (`LoopGuardFailures`).
 """
 
 import hashlib
+import hmac
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
 from sms_webhook import aws
-from sms_webhook.config import LoopGuardSettings, loop_guard_settings, loops_file, senders_table
+from sms_webhook.config import (
+    LoopGuardSettings,
+    auth_tokens,
+    loop_guard_settings,
+    loops_file,
+    senders_table,
+)
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger
 
@@ -63,10 +70,10 @@ class Store(Protocol):
     def add(self, key: str, names: list[str], tail: str, expires_at: int) -> list[int]: ...
 
 
-def suppresses(message: IncomingMessage) -> bool:
-    """Whether the message's reply is not sent: its sender broke a rule (logged and counted).
-    Its counts are kept first: one UpdateItem deployed; none when the guard is off, or for a
-    message with media."""
+def suppresses(message: IncomingMessage, reply: object) -> bool:
+    """Whether `reply`, the handlers' answer to the message, is not sent: its sender broke a rule
+    (logged and counted). Its counts are kept first: one UpdateItem deployed; none when the
+    guard is off, or for a message with media."""
     settings = loop_guard_settings()
     store = _store() if settings and not message.media else None
     if settings is None or store is None:  # off, nowhere to count, or a picture: no call
@@ -75,7 +82,8 @@ def suppresses(message: IncomingMessage) -> bool:
 
     try:
         now = local_clock.now()
-        key, names = _names(message.to_number, message.from_number, message.body, now)
+        sender = _sender(message.to_number, message.from_number)
+        key, names = _names(sender, _exchange(message.body, reply), now)
         expires_at = int(now // HOUR) * HOUR + KEPT
         counts = _counts(names, store.add(key, names, message.sid[-SID_TAIL:], expires_at))
     except Exception as error:  # unreachable, throttled, no permission, an unreadable file
@@ -93,6 +101,8 @@ def suppresses(message: IncomingMessage) -> bool:
         extra={"rule": rule, "from": recipient(message.from_number), **counts._asdict()},
     )
     count("RepliesSuppressed", rule=rule)
+    if isinstance(store, FileStore):  # for the phone and make chat to say why
+        _told[sender] = RULES[rule].format(**settings._asdict())
     return True
 
 
@@ -112,20 +122,14 @@ RULES = {
 """What each rule means, to be filled in with the settings (`LoopGuardSettings`)."""
 
 
-def locally_broken_rule(number: str, person: str, body: str) -> str | None:
-    """In a local run, what the counts of `person`'s text `body` to your `number`, already kept,
-    break, said with the settings: why its reply was suppressed (the phone and `make chat` tell
-    it). None when they break nothing, or nothing is counted."""
-    settings = loop_guard_settings()
-    path = loops_file()
-    if settings is None or path is None or senders_table():
-        return None
-    from sms_webhook import local_clock
+_told: dict[str, str] = {}
+"""In a local run, why the last reply to each sender was suppressed, until asked."""
 
-    key, names = _names(number, person, body, local_clock.now())
-    kept = FileStore(path).entries().get(key, {})
-    rule = broken_rule(_counts(names, [len(kept.get(name, ())) for name in names]), settings)
-    return RULES[rule].format(**settings._asdict()) if rule else None
+
+def locally_broken_rule(number: str, person: str) -> str | None:
+    """In a local run, why the reply to `person`'s last text to your `number` was suppressed,
+    said with the settings (the phone and `make chat` tell it); None when it was not."""
+    return _told.pop(_sender(number, person), None)
 
 
 def forget(number: str, person: str) -> None:
@@ -135,14 +139,28 @@ def forget(number: str, person: str) -> None:
         FileStore(path).forget(_sender(number, person))
 
 
-def _names(number: str, person: str, body: str, now: float) -> tuple[str, list[str]]:
-    """The item of `person`'s texts to your `number` in the clock hour, and the names of the
-    counts of `body`: its text's (none for a message without text), then its minute's."""
-    hour, minute = int(now // HOUR), int(now // 60) % 60
-    key = f"{_sender(number, person)} hour {hour}"
+def _exchange(body: str, reply: object) -> str:
+    """What makes two messages of a sender the same turn of a loop: the same text, trimmed,
+    answered the same; "" for a message without text, which no rule of identical texts counts.
+    Its reply too, so that a person giving the same short answer ("1", "yes") to different
+    questions is not taken for a machine."""
     text = body.strip()
-    texts = [f"t{hashlib.sha256(text.encode()).hexdigest()[:TEXT_HASH]}"] if text else []
-    return key, [*texts, f"m{minute}"]
+    return f"{text}\n{reply!r}" if text else ""
+
+
+def _names(sender: str, exchange: str, now: float) -> tuple[str, list[str]]:
+    """The item of the sender's texts in the clock hour, and the names of the counts of this
+    one: its exchange's (none without text), then its minute's. An exchange is named by 8 hex
+    digits of its HMAC keyed with the auth token: neither the text nor a hash anyone could
+    reverse by trying short texts is kept."""
+    hour, minute = int(now // HOUR), int(now // 60) % 60
+    texts = [f"t{_keyed_hash(exchange)}"] if exchange else []
+    return f"{sender} hour {hour}", [*texts, f"m{minute}"]
+
+
+def _keyed_hash(exchange: str) -> str:
+    secret = auth_tokens()[0].encode()
+    return hmac.new(secret, exchange.encode(), hashlib.sha256).hexdigest()[:TEXT_HASH]
 
 
 def _sender(number: str, person: str) -> str:
@@ -192,40 +210,20 @@ class FileStore:
         self.path = path
 
     def add(self, key: str, names: list[str], tail: str, expires_at: int) -> list[int]:
-        with self._locked():
-            entries = self._current()
+        with self._changing() as entries:
             entry = entries.setdefault(key, {})
             for name in names:
                 entry[name] = sorted({*entry.get(name, ()), tail})
             entry["expires_at"] = expires_at
-            self._write(entries)
         return [len(entry[name]) for name in names]
 
     def forget(self, sender: str) -> None:
-        with self._locked():
-            entries = self._current()
-            self._write(
-                {key: entry for key, entry in entries.items() if not key.startswith(f"{sender} ")}
-            )
+        with self._changing() as entries:
+            for key in [key for key in entries if key.startswith(f"{sender} ")]:
+                del entries[key]
 
-    def entries(self) -> dict[str, Any]:
-        from sms_webhook.local_files import read_json
-
-        entries: dict[str, Any] = read_json(self.path) or {}
-        return entries
-
-    def _locked(self) -> AbstractContextManager[None]:
-        from sms_webhook.local_files import locked
-
-        return locked(self.path, "loop guard's file")
-
-    def _current(self) -> dict[str, Any]:
+    def _changing(self) -> AbstractContextManager[dict[str, Any]]:
         from sms_webhook import local_clock
+        from sms_webhook.local_files import changing
 
-        now = local_clock.now()
-        return {key: entry for key, entry in self.entries().items() if entry["expires_at"] > now}
-
-    def _write(self, entries: dict[str, Any]) -> None:
-        from sms_webhook.local_files import replace_with_json
-
-        replace_with_json(self.path, entries)
+        return changing(self.path, "loop guard's file", local_clock.now())

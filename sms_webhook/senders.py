@@ -21,8 +21,7 @@ raised: each caller decides what it means for its message.
 """
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from typing import Any, NamedTuple, Protocol
 
 from sms_webhook import aws
@@ -260,20 +259,10 @@ class FileStore:
         with self._changing() as entries:
             entries.pop(key, None)
 
-    @contextmanager
-    def _changing(self) -> Iterator[dict[str, Any]]:
-        """The records as they are, without those expired, to change: written back after."""
-        from sms_webhook.local_files import locked, replace_with_json
+    def _changing(self) -> AbstractContextManager[dict[str, Any]]:
+        from sms_webhook.local_files import changing
 
-        with locked(self.path, "senders file"):
-            now = int(time.time())
-            entries = {
-                name: entry
-                for name, entry in self._entries().items()
-                if entry.get("expires_at", now) >= now
-            }
-            yield entries
-            replace_with_json(self.path, entries)
+        return changing(self.path, "senders file", time.time())
 
     def _entries(self) -> dict[str, Any]:
         from sms_webhook.local_files import read_json

@@ -1,6 +1,7 @@
 """The loop guard: a sender sending the same text again and again, or a flood of texts, gets no
 reply, while every message still reaches the handlers."""
 
+import hashlib
 import threading
 
 import boto3
@@ -197,16 +198,37 @@ def test_locally_the_counts_are_a_file_of_yours_on_the_local_clock(invoke, hour_
 
 @pytest.mark.usefixtures("hour_start")
 def test_locally_the_rule_a_suppressed_reply_broke_is_told(invoke):
+    told = []
     for _ in range(4):
         invoke(text_event(LOOP))
+    told.append(loop_guard.locally_broken_rule(TWILIO_NUMBER, SENDER))
     for number in range(7):
         invoke(text_event(f"question {number}"))
+    told.append(loop_guard.locally_broken_rule(TWILIO_NUMBER, SENDER))
 
-    told = [loop_guard.locally_broken_rule(TWILIO_NUMBER, SENDER, text) for text in (LOOP, "new")]
     assert told == [
         "more than 3 identical texts this clock hour",
         "more than 10 texts this clock minute",
     ]
+
+
+@pytest.mark.usefixtures("hour_start")
+def test_the_same_short_answer_to_different_questions_is_answered(invoke, answer_with):
+    questions = iter(f"Question {number}?" for number in range(10))
+    answer_with(lambda message: next(questions))
+
+    answers = [invoke(text_event("1")) for _ in range(5)]
+
+    assert all(answered(answer) for answer in answers)
+
+
+@pytest.mark.usefixtures("guarded")
+def test_a_text_is_counted_under_a_keyed_hash_never_its_own(senders_table, invoke):
+    invoke(text_event("1234"))
+
+    [item] = senders_table.scan(TableName=SENDERS_TABLE)["Items"]
+    unkeyed = hashlib.sha256(b"1234").hexdigest()[:8]
+    assert not any(unkeyed in name or "1234" in name for name in item)
 
 
 def test_a_handler_that_runs_later_is_not_queued_for_a_suppressed_reply(

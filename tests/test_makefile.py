@@ -12,14 +12,21 @@ from tests.support.local_project import without_make
 
 def make(*arguments: str) -> subprocess.CompletedProcess:
     """`make` with the virtualenv as it is (-o: the tests install nothing)."""
+    return run_make("-o", ".venv/.runtime", *arguments)
+
+
+def run_make(
+    *arguments: str, timeout: int = 120, check: bool = True
+) -> subprocess.CompletedProcess:
+    """`make` in the project, as typed at a shell (not under another make)."""
     return subprocess.run(
-        ["make", "-o", ".venv/.runtime", *arguments],  # noqa: S607 - make from PATH, as typed
+        ["make", *arguments],  # noqa: S607 - make from PATH, as typed
         cwd=PROJECT,
         env=without_make(os.environ),
         capture_output=True,
         text=True,
-        timeout=120,
-        check=True,
+        timeout=timeout,
+        check=check,
     )
 
 
@@ -33,7 +40,11 @@ def test_make_event_prints_a_post_event_and_nothing_else(invoke, received):
 
 def test_make_event_takes_the_body_and_the_button_as_typed(invoke, received):
     typed = 'price $5 and $$10, `id` "quoted"; it\'s'
-    event = json.loads(make("event", f"BODY={typed}", "CHANNEL=whatsapp", f"BUTTON={typed}").stdout)
+    event = json.loads(
+        make(
+            "-o", ".venv/.runtime", "event", f"BODY={typed}", "CHANNEL=whatsapp", f"BUTTON={typed}"
+        ).stdout
+    )
 
     invoke(event)
     assert received[0].button == Button(typed, typed)
@@ -51,7 +62,11 @@ def test_make_event_channel_whatsapp_prints_a_whatsapp_event(invoke, received):
 
 
 def test_make_event_location_may_start_with_a_minus_sign(invoke, received):
-    event = json.loads(make("event", "CHANNEL=whatsapp", "LOCATION=-33.8688,151.2093").stdout)
+    event = json.loads(
+        make(
+            "-o", ".venv/.runtime", "event", "CHANNEL=whatsapp", "LOCATION=-33.8688,151.2093"
+        ).stdout
+    )
 
     invoke(event)
     assert received[0].location == Location(-33.8688, 151.2093)
@@ -75,14 +90,8 @@ def build_with(sam_build: str) -> subprocess.CompletedProcess:
     """The Makefile's `sam build` step (make build, make invoke) run with `sam_build` in its
     place: nothing is built."""
     target = ".aws-sam/build/template.yaml"
-    return subprocess.run(
-        ["make", "-B", "-o", ".venv/.dev", target, f"SAM_BUILD={sam_build}"],  # noqa: S607
-        cwd=PROJECT,
-        env=without_make(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_make(
+        "-B", "-o", ".venv/.dev", target, f"SAM_BUILD={sam_build}", timeout=60, check=False
     )
 
 
