@@ -404,7 +404,6 @@ class PhoneApp:
                     for reply_sid, text, media, _ in sent
                 ],
                 "errors": errors,
-                "refusal": "" if status == HTTPStatus.OK else payload.decode(errors="replace"),
             }
         )
         for reply_sid, *_, action in sent:  # once the page knows of them

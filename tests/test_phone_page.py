@@ -235,3 +235,28 @@ def test_another_sites_form_cannot_text_through_the_phone(browser, phone_server)
     phone_server.wait_for(r"POST /phone/send ⇒ 403 a request from another site", after=mark)
     assert page.locator(".bubble").count() == 0
     assert not any("HOURS" in line for line in phone_server.lines[mark:])
+
+
+def test_an_edit_reloads_the_server_and_a_handlers_traceback_shows(browser, phone_server):
+    page = open_phone(browser, phone_server)
+    text(page, "HOURS")
+    expect(bot_says(page, "We're open 9am to 5pm")).to_be_visible()
+    mark = phone_server.mark()
+
+    phone_server.edit(
+        "replies.py",
+        '    return "We\'re open 9am to 5pm, Monday to Friday."',
+        '    return f"We\'re open {1 / 0}"',
+    )
+    phone_server.wait_for(r"replies\.py changed: restarting the server", after=mark)
+    text(page, "HOURS")
+
+    trace = page.locator(".bubble.you .traceback").last
+    expect(trace).to_contain_text('replies.py", line')
+    expect(trace).to_contain_text("ZeroDivisionError: division by zero")
+    page.locator("#new-channel").select_option("whatsapp")
+    page.locator("#new-sender button").click()
+    page.locator("#share").click()
+    expect(page.locator(".bubble.you .label").last).to_have_text(
+        "📍 Ferry Building · 37.7955, -122.3937"
+    )

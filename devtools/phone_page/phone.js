@@ -135,7 +135,6 @@ const shown = {
       asked.classList.remove("waiting");
       asked.append(element("div", "log", event.line));
       for (const trace of event.errors) asked.append(element("pre", "traceback", trace));
-      if (event.refusal) asked.append(element("pre", "traceback", event.refusal));
     }
     if (!event.messages.length && event.status === 200) {
       bubble(event.thread, null, "bot", "none").append(element("div", "label", "(no reply)"));
