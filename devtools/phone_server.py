@@ -24,8 +24,10 @@ import mimetypes
 import os
 import re
 import secrets
+import sys
 import threading
 import time
+import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -239,7 +241,11 @@ class PhoneApp:
     @contextmanager
     def running(self) -> Iterator["PhoneApp"]:
         """The outbox watched meanwhile: each text put there is shown, and delivered."""
-        watch = threading.Thread(target=self._watch_outbox, daemon=True)
+        try:
+            start = self.outbox.stat().st_size  # now, not when the thread gets to it
+        except FileNotFoundError:
+            start = 0
+        watch = threading.Thread(target=self._watch_outbox, args=(start,), daemon=True)
         watch.start()
         try:
             yield self
@@ -435,12 +441,8 @@ class PhoneApp:
     def _record(self, event: Event) -> None:
         self.journal.append({**event, "at": round(time.time(), 3)})
 
-    def _watch_outbox(self) -> None:
-        """Each text put in the outbox from now on, shown and delivered."""
-        try:
-            offset = self.outbox.stat().st_size
-        except FileNotFoundError:
-            offset = 0
+    def _watch_outbox(self, offset: int) -> None:
+        """Each text put in the outbox after `offset`, shown and delivered."""
         while not self._stopped.wait(POLL_SECONDS):
             try:
                 with self.outbox.open("rb") as outbox:
@@ -501,11 +503,8 @@ def open_page(url: str) -> str:
     """Open the page in your browser, unless `OPEN=0` or there is no display to show it on;
     the line that says where it is."""
     wanted = os.environ.get("OPEN", "1").strip() != "0"
-    display = os.name == "nt" or os.uname().sysname == "Darwin"
+    display = sys.platform in ("darwin", "win32")
     display = display or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    if wanted and display:
-        import webbrowser
-
-        if webbrowser.open(url):
-            return f"Your phone is open in your browser: {url}"
+    if wanted and display and webbrowser.open(url):
+        return f"Your phone is open in your browser: {url}"
     return f"Your phone: open {url} in your browser"

@@ -26,6 +26,9 @@ the listening socket, so requests wait through a restart, and runs the server in
 (`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
 the traceback of an exception raised by reply code: escaped, whatever the request held
 (devtools/console.py).
+
+`make phone` (`--phone`) is this server serving a phone in the browser too, at /phone, whose texts
+go through the webhook as any other (devtools/phone_server.py).
 """
 
 import argparse

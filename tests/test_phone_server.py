@@ -4,13 +4,15 @@ The page itself is driven in a real browser in tests/test_phone_page.py."""
 
 import http.client
 import json
+import sys
 import threading
+import webbrowser
 
 import pytest
 
 from devtools import phone_twilio
 from devtools.phone_journal import Event, Journal
-from devtools.phone_server import PhoneApp
+from devtools.phone_server import PhoneApp, open_page
 from devtools.phone_twilio import statuses
 from sms_webhook import IncomingMessage, Router, local_run
 from sms_webhook.local_run import LocalRun
@@ -257,3 +259,25 @@ def test_a_journal_removed_meanwhile_is_read_again_from_the_start(tmp_path):
     journal.append({"kind": "reset", "thread": "+1"})
 
     assert [event["kind"] for _, event in journal.read(10_000)] == ["cleared", "reset"]
+
+
+def test_the_page_is_opened_only_where_it_can_be_seen(monkeypatch):
+    opened: list[str] = []
+
+    def browser_opens(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", browser_opens)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":0")
+    url = "http://127.0.0.1:3000/phone"
+
+    assert open_page(url) == f"Your phone is open in your browser: {url}"
+    monkeypatch.setenv("OPEN", "0")
+    assert open_page(url) == f"Your phone: open {url} in your browser"
+    monkeypatch.delenv("OPEN")
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert open_page(url) == f"Your phone: open {url} in your browser"
+    assert opened == [url]
