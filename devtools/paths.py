@@ -16,12 +16,12 @@ LOCAL_CONVERSATIONS = LOCAL / "conversations.json"
 LOCAL_OUTBOX = LOCAL / "outbox.jsonl"
 """Where `make run` and `make chat` put what the bot sends later (`OUTBOX_FILE`): a JSON line per
 text, kept, never sent to Twilio."""
+LOCAL_TMP = LOCAL / "tmp"
+"""What `make invoke` gives the function in place of /tmp (see `devtools.invoke.in_own_tmp`)."""
 LOCAL_PHONE_JOURNAL = LOCAL / "phone.jsonl"
 """What `make phone`'s page shows, event by event (devtools/phone_journal.py)."""
 LOCAL_PHONE_MEDIA = LOCAL / "phone-media"
 """The files attached on `make phone`'s page, served back to it."""
-LOCAL_TMP = LOCAL / "tmp"
-"""What `make invoke` gives the function in place of /tmp (see `devtools.invoke.in_own_tmp`)."""
 
 
 def own_folder(folder: Path) -> Path:
