@@ -22,7 +22,7 @@ SAM_BUILD := $(BIN)/sam build --build-in-source
 
 step = @printf '==> %s\n' "$(1)" >&2
 
-.PHONY: help run send chat test test-quick test-builds lint format build deploy destroy invoke \
+.PHONY: help run phone phone-screenshot send chat test test-quick test-builds lint format build deploy destroy invoke \
 	connect event events bench bench-smoke clean
 
 help: ## list the targets
@@ -51,6 +51,9 @@ $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt | $(BIN)/python
 
 run: $(VENV)/.runtime ## serve the webhook on http://127.0.0.1:$(PORT)/sms; restarts when the code changes [LOG_JSON=1]
 	$(BIN)/python -m devtools.serve --port $(PORT)
+
+phone: $(VENV)/.runtime ## make run, with a phone in your browser at http://127.0.0.1:$(PORT)/phone [OPEN=0]
+	$(BIN)/python -m devtools.serve --port $(PORT) --phone
 
 # A value from make's command line as one shell word, whatever quotes or spaces it holds.
 quote = '$(subst ','\'',$(1))'
@@ -93,6 +96,10 @@ test: $(VENV)/.dev $(RUNTIME_DIR)/.installed test-builds ## run the test suite [
 test-quick: $(VENV)/.dev $(RUNTIME_DIR)/.installed test-builds ## the tests but those marked slow (make run served, the emulator, timeouts) [TESTS= K=]
 	$(call step,running the test suite but its slow tests)
 	$(PYTEST) -m "not slow" $(TEST_SELECTION)
+
+# docs/phone.png, taken by make phone's browser test (a normal test run takes none).
+phone-screenshot: $(VENV)/.dev
+	PHONE_SCREENSHOT=docs/phone.png $(BIN)/python -m pytest -n 0 tests/test_phone_page.py
 
 lint: $(VENV)/.dev ## ruff (lint, complexity, format check), mypy --strict, sam validate --lint
 	$(BIN)/ruff check .

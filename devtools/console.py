@@ -134,20 +134,25 @@ def escaped(text: str) -> str:
 
 
 def print_traceback(error: Exception) -> None:
-    """The traceback of an error of reply code (or of the webhook's own), from the first frame of
-    your code on (the webhook's frames that call it are no part of the story), printed escaped,
-    line by line: its text may quote the message.
+    """The traceback of an error of reply code (or of the webhook's own), printed
+    (`your_traceback`).
 
     Deployed, the function logs only the exception's type and the line that raised it (a trace
     could carry a message's content into the logs); on your machine the traceback is what you
     need to fix it.
     """
+    print(your_traceback(error), file=sys.stderr, flush=True)
+
+
+def your_traceback(error: Exception) -> str:
+    """The error's traceback from the first frame of your code on (the webhook's frames that
+    call it are no part of the story), escaped line by line: its text may quote the message."""
     trace = error.__traceback__
     while trace is not None and not _yours(trace.tb_frame.f_code.co_filename):
         trace = trace.tb_next
     lines = traceback.format_exception(type(error), error, trace or error.__traceback__)
     printed = "".join(lines).rstrip("\n").split("\n")
-    print("\n".join(map(escaped, printed)), file=sys.stderr, flush=True)
+    return "\n".join(map(escaped, printed))
 
 
 def _yours(filename: str) -> bool:

@@ -21,6 +21,10 @@ LOCAL_LOG = LOCAL / "webhook.jsonl"
 the lines it prints for you."""
 LOCAL_TMP = LOCAL / "tmp"
 """What `make invoke` gives the function in place of /tmp (see `devtools.invoke.in_own_tmp`)."""
+LOCAL_PHONE_JOURNAL = LOCAL / "phone.jsonl"
+"""What `make phone`'s page shows, event by event (devtools/phone_journal.py)."""
+LOCAL_PHONE_MEDIA = LOCAL / "phone-media"
+"""The files attached on `make phone`'s page, served back to it."""
 
 
 def own_folder(folder: Path) -> Path:

@@ -254,12 +254,8 @@ class Phone:
     def forget(self) -> None:
         """Forget this phone's conversation, a STOP it sent, its WhatsApp window, and what the
         loop guard counted of its texts, as if it had never texted."""
-        store = FileStore(self.conversations)
-        key = conversation_key(self.twilio_address, self.address)
-        store.forget(key, store.read(key))
         with self.settings():
-            senders.forget_locally(self.twilio_address, self.address)
-            loop_guard.forget(self.twilio_address, self.address)
+            forget(self.conversations, self.twilio_address, self.address)
 
     def event_for(
         self, text: str, token: str, *, media: Sequence[tuple[str, str]] = (), **fields: str
@@ -311,6 +307,18 @@ class Phone:
                 yield token
         finally:
             _set(saved)
+
+
+def forget(conversations: Path, twilio_address: str, address: str) -> None:
+    """Forget a sender's conversation with your number (kept in `conversations`), a STOP they
+    sent, their WhatsApp window and the loop guard's counts of their texts (in the files the
+    environment names), as if they had never texted: the phone's `forget`, and `make phone`'s
+    reset."""
+    store = FileStore(conversations)
+    key = conversation_key(twilio_address, address)
+    store.forget(key, store.read(key))
+    senders.forget_locally(twilio_address, address)
+    loop_guard.forget(twilio_address, address)
 
 
 def _set(values: dict[str, str | None]) -> None:

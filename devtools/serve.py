@@ -29,9 +29,13 @@ the listening socket, so requests wait through a restart, and runs the server in
 (`--listen-fd`), which prints a line a person can read for each request and, on this machine only,
 the traceback of an exception raised by reply code: escaped, whatever the request held
 (devtools/console.py).
+
+`make phone` (`--phone`) is this server serving a phone in the browser too, at /phone, whose texts
+go through the webhook as any other (devtools/phone_server.py).
 """
 
 import argparse
+import contextlib
 import functools
 import io
 import logging
@@ -56,6 +60,7 @@ from devtools.paths import (
     PROJECT,
     own_local_folder_for,
 )
+from devtools.phone_server import PhoneApp, open_page
 from devtools.supervise import supervise
 from devtools.twilio_message import ACCOUNT_SID, TWILIO_NUMBER
 from devtools.webhook_server import WebhookServer
@@ -84,9 +89,9 @@ def function_files() -> list[Path]:
     ]
 
 
-def start_server(listening: socket.socket) -> subprocess.Popen[bytes]:
+def start_server(listening: socket.socket, phone: bool = False) -> subprocess.Popen[bytes]:
     """The server process, serving on the supervisor's socket, with a pipe on its stdin that
-    closes when the supervisor is gone."""
+    closes when the supervisor is gone; serving `make phone`'s page too when `phone`."""
     descriptor = listening.fileno()
     # Ctrl-C reaches every process of the terminal's group; this one stops the server itself.
     # Blocked while the server process starts, SIGINT stays blocked in it (the signal mask
@@ -94,7 +99,10 @@ def start_server(listening: socket.socket) -> subprocess.Popen[bytes]:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         return subprocess.Popen(  # noqa: S603 - our own command line
-            [sys.executable, "-m", "devtools.serve", "--listen-fd", str(descriptor)],
+            [
+                *(sys.executable, "-m", "devtools.serve", "--listen-fd", str(descriptor)),
+                *(["--phone"] if phone else []),
+            ],
             cwd=PROJECT,
             pass_fds=(descriptor,),
             stdin=subprocess.PIPE,
@@ -103,8 +111,9 @@ def start_server(listening: socket.socket) -> subprocess.Popen[bytes]:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def serve(listening: socket.socket) -> None:
-    """The server process: imports the function afresh and serves it until stopped."""
+def serve(listening: socket.socket, phone: bool = False) -> None:
+    """The server process: imports the function afresh and serves it (and `make phone`'s page,
+    when `phone`) until stopped."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor stops this process on Ctrl-C
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     threading.Thread(target=_exit_when_the_supervisor_is_gone, daemon=True).start()
@@ -122,7 +131,12 @@ def serve(listening: socket.socket) -> None:
     log_aside()
     server = WebhookServer(listening, handler.lambda_handler)
     clock = kept_clock()
-    with local_run.using(local_run_here(server, clock)), firing(clock, fire_due_timers):
+    run = local_run_here(server, clock)
+    if phone:
+        server.phone = PhoneApp(server.server_port)
+        server.phone.hear(run)
+    page = server.phone.running() if server.phone else contextlib.nullcontext()
+    with local_run.using(run), firing(clock, fire_due_timers), page:
         serve_until_stopped(server)
     if running := server.later_jobs.wait(0):  # their threads end with this process
         replies = "1 later reply" if running == 1 else f"{running} later replies"
@@ -204,10 +218,16 @@ def main(argv: list[str] | None = None) -> None:
         "URL Twilio signs, when a tunnel rewrites the host.",
     )
     add_port_argument(parser)
+    parser.add_argument(
+        "--phone",
+        action="store_true",
+        help="serve a phone in the browser too, at /phone, and open it (`make phone`; OPEN=0: "
+        "only print its URL)",
+    )
     parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.listen_fd is not None:
-        serve(socket.socket(fileno=arguments.listen_fd))
+        serve(socket.socket(fileno=arguments.listen_fd), arguments.phone)
         return
     try:
         listening = socket.create_server(("127.0.0.1", arguments.port))
@@ -219,11 +239,17 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("CONVERSATION_FILE", str(LOCAL_CONVERSATIONS))
     use_local_outbox()
     own_local_folder_for(Path(os.environ["CONVERSATION_FILE"]), Path(os.environ["OUTBOX_FILE"]))
+
+    def started() -> None:
+        print(banner(port, token), flush=True)
+        if arguments.phone:
+            print(open_page(f"http://127.0.0.1:{port}/phone"), flush=True)
+
     supervise(
-        functools.partial(start_server, listening),
+        functools.partial(start_server, listening, arguments.phone),
         function_files,
         PROJECT,
-        started=lambda: print(banner(port, token), flush=True),
+        started=started,
     )
     listening.close()
     print(f"stopped: nothing listens on {local_url(port)} any more", flush=True)

@@ -132,12 +132,12 @@ def _media_fields(media: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
-def new_message_sid(media: Sequence[tuple[str, str]] = ()) -> str:
+def new_message_sid(media: Sequence[object] = ()) -> str:
     """A MessageSid never used before, as Twilio gives each new text (MM for one with media)."""
     return _sid_kind(media) + secrets.token_hex(16)
 
 
-def _sid_kind(media: Sequence[tuple[str, str]]) -> str:
+def _sid_kind(media: Sequence[object]) -> str:
     return "MM" if media else "SM"
 
 

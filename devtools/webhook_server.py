@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
 
 from devtools.console import escaped, request_line
@@ -29,6 +29,9 @@ from devtools.later_jobs import LaterJobs
 from devtools.local_token import development_token, local_token
 from devtools.loopback import LOCAL_ONLY, is_local_request
 from devtools.proxy_events import Event, Stamp, Target, rest_event
+
+if TYPE_CHECKING:
+    from devtools.phone_server import PhoneApp
 
 Answer = dict[str, Any]
 """What the function answers API Gateway: `statusCode`, `headers`, `multiValueHeaders`, `body`
@@ -76,6 +79,9 @@ class WebhookRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length > 0 else b""
         target = urlsplit(self.path)
+        if self.server.phone is not None and self.server.phone.serves(target.path):
+            self.server.phone.handle(self, target, body)  # `make phone`'s page, not the function
+            return
         # Later handlers run once the answer is out; a restart waits for the answers in hand.
         with self.server.later_jobs.until_answered(), self.server.answering():
             response = self._answer(target, body)
@@ -155,6 +161,8 @@ class WebhookServer(ThreadingHTTPServer):
         self.local_only = local_token() == development_token()
         self.later_jobs = LaterJobs()
         """When this server's local run starts a job for later (`serve.local_run_here`)."""
+        self.phone: PhoneApp | None = None
+        """`make phone`'s page and its routes, when it is served too (devtools/phone_server.py)."""
         self._answers = 0
         self._answered = threading.Condition()
 

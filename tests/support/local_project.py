@@ -47,12 +47,13 @@ def copy_of_project(directory: Path) -> Path:
 
 
 class RunningServer:
-    """`python -m devtools.serve --port 0` running in `project`, its output collected by line."""
+    """`python -m devtools.serve --port 0` (and more `arguments`) running in `project`, its
+    output collected by line."""
 
-    def __init__(self, project: Path):
+    def __init__(self, project: Path, *arguments: str):
         self.project = project
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devtools.serve", "--port", "0"],
+            [sys.executable, "-m", "devtools.serve", "--port", "0", *arguments],
             cwd=project,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
