@@ -46,11 +46,13 @@ replies with `make send` (to `make run`), `make chat`, or in a test with `devtoo
 """
 
 import os
+from contextlib import suppress
 from datetime import datetime, time, timedelta, timezone
 
 from sms_webhook import (
     Conversation,
     IncomingMessage,
+    OptedOutError,
     Reply,
     Router,
     Timer,
@@ -82,7 +84,8 @@ def media_received(message: IncomingMessage) -> Reply:
 @router.keyword("SURVEY")
 def start_survey(message: IncomingMessage, conversation: Conversation) -> Reply:
     """Example: a conversation in two steps; the answers are kept in its state until the end.
-    Without an answer in an hour, `survey_nudge` runs; the survey closes after a day of silence."""
+    Without an answer in an hour, `survey_nudge` runs; the survey closes after 23 hours of
+    silence."""
     conversation.state["survey"] = {}
     conversation.expect(within=timedelta(hours=1), otherwise="survey_nudge")
     return "Two quick questions. 1/2: how did you hear about us?"
@@ -96,7 +99,8 @@ def book(message: IncomingMessage, conversation: Conversation) -> Reply:
     appointment = datetime.combine(day, time(15), SHOP_TIME)
     key = f"appointment {appointment:%Y-%m-%d %H:%M} {message.sid}"  # spent once sent or cancelled
     the_day_before = appointment - timedelta(days=1)
-    send_text(message.from_number, at=the_day_before, handler="appointment_reminder", key=key)
+    with suppress(OptedOutError):  # who opted out (STOP) gets no reminder
+        send_text(message.from_number, at=the_day_before, handler="appointment_reminder", key=key)
     conversation.state["appointment"] = key
     return f"Booked for {appointment:%a %d %b at %H:%M}. Text CANCEL BOOKING to cancel."
 
@@ -127,7 +131,7 @@ def survey_answer(message: IncomingMessage, conversation: Conversation) -> Reply
     answers = conversation.state["survey"]
     if "heard" not in answers:
         answers["heard"] = message.body
-        conversation.expect(within=timedelta(days=1), otherwise="survey_closed")
+        conversation.expect(within=timedelta(hours=23), otherwise="survey_closed")
         return "2/2: from 1 to 5, how likely are you to recommend us?"
     conversation.end()
     return f"Thanks! You heard of us through {answers['heard']!r} and gave us {message.body}."
@@ -135,9 +139,10 @@ def survey_answer(message: IncomingMessage, conversation: Conversation) -> Reply
 
 @router.timer
 def survey_nudge(timer: Timer, conversation: Conversation) -> Reply:
-    """An hour without an answer: one nudge; the survey then closes a day after it started."""
-    conversation.expect(within=timedelta(hours=23), otherwise="survey_closed")
-    return "Still there? Just reply to carry on with the survey; it closes tomorrow."
+    """An hour without an answer: one nudge; the survey then closes 23 hours after it started,
+    while WhatsApp's 24-hour window since the last message is still open for its last text."""
+    conversation.expect(within=timedelta(hours=22), otherwise="survey_closed")
+    return "Still there? Just reply to carry on with the survey; it closes later today."
 
 
 @router.timer

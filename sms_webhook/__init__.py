@@ -6,7 +6,7 @@ the project, and need only what this package exports:
 """
 
 from sms_webhook.conversation import Conversation
-from sms_webhook.later import cancel_text, now, send_text
+from sms_webhook.later import OptedOutError, OutsideWhatsAppWindowError, cancel_text, now, send_text
 from sms_webhook.message import IncomingMessage
 from sms_webhook.router import Router, Timer
 from sms_webhook.twiml import Reply, Text
@@ -14,6 +14,8 @@ from sms_webhook.twiml import Reply, Text
 __all__ = [
     "Conversation",
     "IncomingMessage",
+    "OptedOutError",
+    "OutsideWhatsAppWindowError",
     "Reply",
     "Router",
     "Text",

@@ -371,7 +371,7 @@ def test_the_shipped_survey_nudges_after_an_hour_of_waiting(tmp_path):
     assert piped(tmp_path, ("SURVEY", "/wait 1h")) == [
         "bot> Two quick questions. 1/2: how did you hear about us?",
         "(waiting 1h)",
-        "bot> Still there? Just reply to carry on with the survey; it closes tomorrow.",
+        "bot> Still there? Just reply to carry on with the survey; it closes later today.",
     ]
 
 

@@ -11,6 +11,8 @@ def test_the_package_exports_what_a_reply_needs():
     assert sorted(sms_webhook.__all__) == [
         "Conversation",
         "IncomingMessage",
+        "OptedOutError",
+        "OutsideWhatsAppWindowError",
         "Reply",
         "Router",
         "Text",

@@ -79,7 +79,7 @@ def test_the_report_example_follows_its_acknowledgement_with_the_count_of_texts(
 
 # Time: the survey's deadlines, the appointment's reminder
 
-NUDGE = "Still there? Just reply to carry on with the survey; it closes tomorrow."
+NUDGE = "Still there? Just reply to carry on with the survey; it closes later today."
 CLOSED = "The survey has closed. Thanks all the same!"
 
 
@@ -106,7 +106,7 @@ def test_an_answer_after_the_nudge_carries_the_survey_on(phone):
     phone.advance(hours=1)
 
     assert phone.send("a friend")[0].startswith("2/2")
-    assert bodies(phone.advance(hours=23)) == []
+    assert bodies(phone.advance(hours=22)) == []
 
 
 def test_a_survey_answered_in_time_gets_no_nudge(phone):
@@ -166,5 +166,20 @@ def test_booking_after_time_has_passed_on_the_phone_counts_from_the_phones_clock
 def test_opting_out_withdraws_the_appointments_reminder(phone):
     phone.send("BOOK")
     phone.send("STOP")
+
+    assert phone.timers == []
+
+
+def test_on_whatsapp_the_survey_closes_while_the_window_is_open():
+    phone = Phone(channel="whatsapp")
+    phone.send("SURVEY")
+
+    assert bodies(phone.advance(days=1)) == [NUDGE, CLOSED]
+
+
+def test_book_from_who_opted_out_books_without_a_reminder(phone):
+    phone.send("STOP")
+
+    phone.send("BOOK")
 
     assert phone.timers == []
