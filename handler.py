@@ -96,7 +96,7 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
         if consent is not None:  # an opt-out or opt-in: Twilio answers it
             return messaging_response(consent or None)
         reply = routes.reply(message)
-        if loop_guard.suppresses(message):  # a loop: no reply, and what goes later not queued
+        if loop_guard.suppresses(message, reply):  # no reply, and what goes later not queued
             reply = None
         answer = answer_now(reply, fields, callback, routes)
     if reply_blocked(message):
