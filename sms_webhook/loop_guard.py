@@ -74,9 +74,9 @@ def suppresses(message: IncomingMessage, reply: object) -> bool:
     """Whether `reply`, the handlers' answer to the message, is not sent: its sender broke a rule
     (logged and counted). Its counts are kept first: one UpdateItem deployed; none when the
     guard is off, or for a message with media."""
-    settings = loop_guard_settings()
-    store = _store() if settings and not message.media else None
-    if settings is None or store is None:  # off, nowhere to count, or a picture: no call
+    store = None if message.media else _store()
+    settings = loop_guard_settings() if store else None
+    if settings is None or store is None:  # a picture, nowhere to count, or off: no call
         return False
     from sms_webhook import local_clock  # a message that is counted only
 
