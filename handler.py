@@ -71,7 +71,9 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
     callback = status_callback_url(request) if status_callbacks_enabled() else None
     keys = (message.sid, replay_key(request))
     try:
-        twiml = answer_once(keys, lambda: _reply_document(message, fields, callback), context)
+        twiml = answer_once(
+            keys, lambda: _reply_document(message, fields, callback, secret), context
+        )
     except Exception:  # still a message received; the error is logged where it is answered
         logger.info("incoming message", extra={**details, **emf({"MessagesReceived": 1})})
         raise
@@ -83,7 +85,9 @@ def incoming_message(request: HttpRequest, context: Any) -> Answer:
     return _twiml(twiml)
 
 
-def _reply_document(message: IncomingMessage, fields: FormFields, callback: str | None) -> str:
+def _reply_document(
+    message: IncomingMessage, fields: FormFields, callback: str | None, secret: str
+) -> str:
     """The TwiML answer; for a handler that runs later, its acknowledgement, and for a reply
     made too late for Twilio, nothing: what goes later is queued first (`later.answer_now`).
     An opt-out or opt-in is answered by Twilio, not by the handlers (`consent`). A WhatsApp
@@ -96,7 +100,7 @@ def _reply_document(message: IncomingMessage, fields: FormFields, callback: str 
         if consent is not None:  # an opt-out or opt-in: Twilio answers it
             return messaging_response(consent or None)
         reply = routes.reply(message)
-        if loop_guard.suppresses(message, reply):  # no reply, and what goes later not queued
+        if loop_guard.suppresses(message, reply, secret):  # no reply; nothing queued for later
             reply = None
         answer = answer_now(reply, fields, callback, routes)
     if reply_blocked(message):

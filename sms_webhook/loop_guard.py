@@ -33,13 +33,12 @@ from typing import Any, NamedTuple, Protocol
 from sms_webhook import aws
 from sms_webhook.config import (
     LoopGuardSettings,
-    auth_tokens,
     loop_guard_settings,
     loops_file,
     senders_table,
 )
 from sms_webhook.message import IncomingMessage
-from sms_webhook.telemetry import count, logger
+from sms_webhook.telemetry import count, logger, pseudonym
 
 HOUR = 60 * 60
 """The window of identical texts: the clock hour."""
@@ -70,10 +69,11 @@ class Store(Protocol):
     def add(self, key: str, names: list[str], tail: str, expires_at: int) -> list[int]: ...
 
 
-def suppresses(message: IncomingMessage, reply: object) -> bool:
+def suppresses(message: IncomingMessage, reply: object, secret: str) -> bool:
     """Whether `reply`, the handlers' answer to the message, is not sent: its sender broke a rule
-    (logged and counted). Its counts are kept first: one UpdateItem deployed; none when the
-    guard is off, or for a message with media."""
+    (logged and counted). `secret`, the one the message was signed with, keys the names of the
+    counts (no second read of the token: SSM may be failing). Its counts are kept first: one
+    UpdateItem deployed; none when the guard is off, or for a message with media."""
     store = None if message.media else _store()
     settings = loop_guard_settings() if store else None
     if settings is None or store is None:  # a picture, nowhere to count, or off: no call
@@ -83,7 +83,7 @@ def suppresses(message: IncomingMessage, reply: object) -> bool:
     try:
         now = local_clock.now()
         sender = _sender(message.to_number, message.from_number)
-        key, names = _names(sender, _exchange(message.body, reply), now)
+        key, names = _names(sender, _exchange(message.body, reply), now, secret)
         expires_at = int(now // HOUR) * HOUR + KEPT
         counts = _counts(names, store.add(key, names, message.sid[-SID_TAIL:], expires_at))
     except Exception as error:  # unreachable, throttled, no permission, an unreadable file
@@ -94,11 +94,9 @@ def suppresses(message: IncomingMessage, reply: object) -> bool:
     rule = broken_rule(counts, settings)
     if rule is None:
         return False
-    from sms_webhook.senders import recipient  # a suppressed reply only
-
     logger.warning(
         "reply suppressed: loop guard",
-        extra={"rule": rule, "from": recipient(message.from_number), **counts._asdict()},
+        extra={"rule": rule, "from": pseudonym(message.from_number, secret), **counts._asdict()},
     )
     count("RepliesSuppressed", rule=rule)
     if isinstance(store, FileStore):  # for the phone and make chat to say why
@@ -148,19 +146,18 @@ def _exchange(body: str, reply: object) -> str:
     return f"{text}\n{reply!r}" if text else ""
 
 
-def _names(sender: str, exchange: str, now: float) -> tuple[str, list[str]]:
+def _names(sender: str, exchange: str, now: float, secret: str) -> tuple[str, list[str]]:
     """The item of the sender's texts in the clock hour, and the names of the counts of this
     one: its exchange's (none without text), then its minute's. An exchange is named by 8 hex
-    digits of its HMAC keyed with the auth token: neither the text nor a hash anyone could
-    reverse by trying short texts is kept."""
+    digits of its HMAC keyed with `secret` (the auth token, or the SharedKey, that signed the
+    message): neither the text nor a hash anyone could reverse by trying short texts is kept."""
     hour, minute = int(now // HOUR), int(now // 60) % 60
-    texts = [f"t{_keyed_hash(exchange)}"] if exchange else []
+    texts = [f"t{_keyed_hash(exchange, secret)}"] if exchange else []
     return f"{sender} hour {hour}", [*texts, f"m{minute}"]
 
 
-def _keyed_hash(exchange: str) -> str:
-    secret = auth_tokens()[0].encode()
-    return hmac.new(secret, exchange.encode(), hashlib.sha256).hexdigest()[:TEXT_HASH]
+def _keyed_hash(exchange: str, secret: str) -> str:
+    return hmac.new(secret.encode(), exchange.encode(), hashlib.sha256).hexdigest()[:TEXT_HASH]
 
 
 def _sender(number: str, person: str) -> str:
