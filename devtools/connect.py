@@ -1,6 +1,6 @@
 """`make connect NUMBER=+1...`: point a Twilio number's SMS webhook at the deployed stack.
 
-    python -m devtools.connect +15005550006 [--dry-run] [--stack-name NAME] [--region REGION]
+    python -m devtools.connect +15551234567 [--dry-run] [--stack-name NAME] [--region REGION]
 
 Reads the stack's `WebhookUrl` output from CloudFormation (stack name and region from
 samconfig.toml unless given), then sets the number's "A message comes in" webhook to that URL with
@@ -234,7 +234,7 @@ def run(
 ) -> str:
     """The whole command; `http_client` lets tests see what Twilio's API would receive."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("number", help="the Twilio number, E.164 (+15005550006)")
+    parser.add_argument("number", help="the Twilio number, E.164 (+15551234567)")
     parser.add_argument("--dry-run", action="store_true", help="show the change, make none")
     parser.add_argument("--stack-name", help="default: samconfig.toml's stack_name")
     parser.add_argument("--region", help="default: samconfig.toml's region, else AWS's default")

@@ -24,6 +24,7 @@ from devtools.local_token import development_token, local_token
 from devtools.paths import LOCAL_LOG, PROJECT
 from devtools.twilio_message import form_encode, message_fields, twilio_signature
 from devtools.twiml_answer import NotTwimlError, twiml_messages
+from sms_webhook import loop_guard
 from sms_webhook.form import parse_form
 from sms_webhook.jobs import Job, TextJob, TimerJob
 from sms_webhook.message import IncomingMessage
@@ -31,6 +32,10 @@ from sms_webhook.telemetry import pseudonym
 
 if TYPE_CHECKING:  # for annotations only: the server process imports it with the worker
     from sms_webhook.sending import Outgoing
+
+
+NO_REPLY = "(no reply)"
+"""What a request line says of an empty `<Response/>`."""
 
 
 def request_line(method: str, target: SplitResult, body: bytes, status: int, payload: bytes) -> str:
@@ -50,6 +55,9 @@ def request_line(method: str, target: SplitResult, body: bytes, status: int, pay
     text = _quoted(message.body)
     if message.media:
         text += f" + {len(message.media)} media"
+    held = loop_guard.locally_broken_rule(message.to_number, message.from_number)
+    if held and answer == NO_REPLY:
+        answer = f"(no reply: the loop guard held it back, {held}; /reset in make chat forgets)"
     return escaped(f"{pseudonym(message.from_number, local_token())} → {text} ⇒ {answer}")
 
 
@@ -63,7 +71,7 @@ def answer_summary(status: int, payload: bytes) -> str:
     except NotTwimlError as error:
         return f"{status}, but {error}"
     if not messages:
-        return "(no reply)"
+        return NO_REPLY
     return " | ".join(_shown(message.text, message.media) for message in messages)
 
 

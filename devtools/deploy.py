@@ -1,6 +1,6 @@
 """`make deploy`: from credentials to a live webhook URL in one command that asks nothing else.
 
-    python -m devtools.deploy [--number +15005550006] [--parameter-overrides "Key=Value ..."]
+    python -m devtools.deploy [--number +15551234567] [--parameter-overrides "Key=Value ..."]
                               [--region REGION] [--stack-name NAME] [--sam PATH]
     python -m devtools.deploy --destroy [--region REGION] [--stack-name NAME] [--sam PATH]
 

@@ -124,7 +124,10 @@ def printed(messages: list[OutgoingMessage], to: str) -> str:
     lines indented), its media URLs, and its cost when it is more than one segment or UCS-2, or
     the template it is sent from; or a line saying there is no reply."""
     if not messages:
-        return "(no reply: the webhook answered an empty <Response/>)"
+        return (
+            "(no reply: the webhook answered an empty <Response/>; make run's line says so when "
+            "the loop guard held it back)"
+        )
     lines = []
     for message in messages:
         if message.template:  # its text is Twilio's: what it is made from, and no cost known

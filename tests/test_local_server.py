@@ -718,3 +718,16 @@ def test_log_json_prints_the_json_log_lines_among_the_others(tmp_path, monkeypat
     finally:
         server.close()
     assert not (tmp_path / ".local" / "webhook.jsonl").exists()
+
+
+def test_a_reply_the_loop_guard_held_back_says_so(local_server, received, capsys):
+    clock = local_run.installed().clock  # at the start of an hour: the four texts fall in one
+    clock.move_to((clock.now() // 3600 + 1) * 3600 + 1)
+    for number in range(4):
+        post_signed(local_server, with_fields(SMS, MessageSid=f"SM{number:032x}"))
+
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith(
+        "⇒ (no reply: the loop guard held it back, more than 3 identical texts "
+        "this clock hour; /reset in make chat forgets)"
+    )

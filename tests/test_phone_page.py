@@ -260,3 +260,19 @@ def test_an_edit_reloads_the_server_and_a_handlers_traceback_shows(browser, phon
     expect(page.locator(".bubble.you .label").last).to_have_text(
         "📍 Ferry Building · 37.7955, -122.3937"
     )
+
+
+def test_an_open_page_hears_the_replies_again_once_broken_code_is_fixed(browser, phone_server):
+    page = open_phone(browser, phone_server)
+    text(page, "HOURS")
+    expect(bot_says(page, "We're open 9am to 5pm")).to_be_visible()
+    broken = phone_server.mark()
+
+    phone_server.edit("replies.py", "def opening_hours(", "def opening_hours(:")
+    phone_server.wait_for(r"GET /phone/events ⇒ 500", after=broken)  # the page's stream refused
+    fixed = phone_server.mark()
+    phone_server.edit("replies.py", "def opening_hours(:", "def opening_hours(")
+    phone_server.wait_for(r"replies\.py changed: restarting the server", after=fixed)
+    text(page, "HOURS")
+
+    expect(page.locator("#messages .bubble.bot", has_text="We're open")).to_have_count(2)

@@ -97,7 +97,11 @@ def test_no_reply_is_said_in_words(local_server, capsys, answer_with):
 
     status, out, _ = run_main(capsys, "hi", "--port", str(local_server.server_port))
 
-    assert (status, out) == (0, "(no reply: the webhook answered an empty <Response/>)\n")
+    assert (status, out) == (
+        0,
+        "(no reply: the webhook answered an empty <Response/>; make run's line says so when the "
+        "loop guard held it back)\n",
+    )
 
 
 def test_nothing_listening_is_one_line_saying_to_start_make_run(under_make, capsys):

@@ -244,10 +244,20 @@ $("reset").addEventListener("click", () => api("/phone/reset", { address: curren
 
 $("fail-next").addEventListener("change", () => api("/phone/fail-next", { fail: $("fail-next").checked }));
 
-const events = new EventSource("/phone/events");
-events.addEventListener("message", (message) => {
-  const event = JSON.parse(message.data);
-  shown[event.kind]?.(event);
-  scrollDown();
-});
+// The browser reconnects by itself after a dropped connection, but gives up on an error answer
+// (a 500 while replies.py cannot be imported): then listen again, from the last event seen.
+let lastSeen = "";
+function listen() {
+  const events = new EventSource(`/phone/events${lastSeen ? `?from=${encodeURIComponent(lastSeen)}` : ""}`);
+  events.addEventListener("message", (message) => {
+    lastSeen = message.lastEventId || lastSeen;
+    const event = JSON.parse(message.data);
+    shown[event.kind]?.(event);
+    scrollDown();
+  });
+  events.addEventListener("error", () => {
+    if (events.readyState === EventSource.CLOSED) setTimeout(listen, 1000);
+  });
+}
+listen();
 if (threads.size === 0) pick($("new-number").value);
