@@ -74,6 +74,8 @@ def suppresses(message: IncomingMessage, reply: object, secret: str) -> bool:
     (logged and counted). `secret`, the one the message was signed with, keys the names of the
     counts (no second read of the token: SSM may be failing). Its counts are kept first: one
     UpdateItem deployed; none when the guard is off, or for a message with media."""
+    sender = _sender(message.to_number, message.from_number)
+    _told.pop(sender, None)  # a local run's word on the sender's last message: this one's now
     store = None if message.media else _store()
     settings = loop_guard_settings() if store else None
     if settings is None or store is None:  # a picture, nowhere to count, or off: no call
@@ -82,7 +84,6 @@ def suppresses(message: IncomingMessage, reply: object, secret: str) -> bool:
 
     try:
         now = local_clock.now()
-        sender = _sender(message.to_number, message.from_number)
         key, names = _names(sender, _exchange(message.body, reply), now, secret)
         expires_at = int(now // HOUR) * HOUR + KEPT
         counts = _counts(names, store.add(key, names, message.sid[-SID_TAIL:], expires_at))
@@ -121,13 +122,14 @@ RULES = {
 
 
 _told: dict[str, str] = {}
-"""In a local run, why the last reply to each sender was suppressed, until asked."""
+"""In a local run, why the reply to each sender's last message was suppressed, if it was."""
 
 
 def locally_broken_rule(number: str, person: str) -> str | None:
     """In a local run, why the reply to `person`'s last text to your `number` was suppressed,
-    said with the settings (the phone and `make chat` tell it); None when it was not."""
-    return _told.pop(_sender(number, person), None)
+    said with the settings (the phone, `make chat`, make run's line tell it); None when it was
+    not."""
+    return _told.get(_sender(number, person))
 
 
 def forget(number: str, person: str) -> None:
