@@ -89,7 +89,8 @@ from devtools.twilio_message import (
 )
 from devtools.twiml_answer import OutgoingMessage, twiml_messages
 from sms_webhook import Router, later, loop_guard, senders
-from sms_webhook.conversation_store import FileStore, conversation_key
+from sms_webhook.conversation import conversation_key
+from sms_webhook.conversation_store import FileStore
 from sms_webhook.jobs import Job, TextJob, TimerJob
 from sms_webhook.local_run import LocalRun, installed, using
 from sms_webhook.local_run import router as installed_router

@@ -54,7 +54,8 @@ from devtools.twilio_message import (
     new_message_sid,
     whatsapp_fields,
 )
-from sms_webhook.conversation_store import FileStore, conversation_key
+from sms_webhook.conversation import conversation_key
+from sms_webhook.conversation_store import FileStore
 from sms_webhook.message import Button, Location
 from sms_webhook.segments import billed_segments
 from sms_webhook.twiml import texts_in

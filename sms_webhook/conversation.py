@@ -16,6 +16,12 @@ from sms_webhook.jobs import NotScheduledError
 from sms_webhook.telemetry import count, logger
 
 
+def conversation_key(twilio_number: str, sender: str) -> str:
+    """A conversation is the pair of your Twilio number and the sender's address (so is the
+    sender's record of consent, and the start of the loop guard's items: `senders`)."""
+    return f"{twilio_number} {sender}"
+
+
 class Turn(NamedTuple):
     """One message of the conversation, in (from the sender) or out (a reply)."""
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from sms_webhook import aws, deadlines, origin
 from sms_webhook.config import ConversationSettings, conversation_settings
-from sms_webhook.conversation import Conversation, Expectation, Turn
+from sms_webhook.conversation import Conversation, Expectation, Turn, conversation_key
 from sms_webhook.jobs import Job, NotScheduledError, TimerJob
 from sms_webhook.local_files import locked, read_json, replace_with_json
 from sms_webhook.telemetry import count, logger
@@ -364,11 +364,6 @@ def _leased(entry: dict[str, Any]) -> bool:
 def _lasts(entry: dict[str, Any], now: float) -> bool:
     """Whether an entry is still kept: not expired, or its turn held."""
     return bool(max(entry["expires_at"], entry.get("lease_until", 0)) >= now)
-
-
-def conversation_key(twilio_number: str, sender: str) -> str:
-    """A conversation is the pair of your Twilio number and the sender's address."""
-    return f"{twilio_number} {sender}"
 
 
 class Visit(NamedTuple):

@@ -37,6 +37,7 @@ from sms_webhook.config import (
     loops_file,
     senders_table,
 )
+from sms_webhook.conversation import conversation_key
 from sms_webhook.message import IncomingMessage
 from sms_webhook.telemetry import count, logger, pseudonym
 
@@ -74,7 +75,7 @@ def suppresses(message: IncomingMessage, reply: object, secret: str) -> bool:
     (logged and counted). `secret`, the one the message was signed with, keys the names of the
     counts (no second read of the token: SSM may be failing). Its counts are kept first: one
     UpdateItem deployed; none when the guard is off, or for a message with media."""
-    sender = _sender(message.to_number, message.from_number)
+    sender = conversation_key(message.to_number, message.from_number)
     _told.pop(sender, None)  # a local run's word on the sender's last message: this one's now
     store = None if message.media else _store()
     settings = loop_guard_settings() if store else None
@@ -129,14 +130,14 @@ def locally_broken_rule(number: str, person: str) -> str | None:
     """In a local run, why the reply to `person`'s last text to your `number` was suppressed,
     said with the settings (the phone, `make chat`, make run's line tell it); None when it was
     not."""
-    return _told.get(_sender(number, person))
+    return _told.get(conversation_key(number, person))
 
 
 def forget(number: str, person: str) -> None:
     """In a local run, forget what `person` sent your `number` (`make chat`'s /reset)."""
     path = loops_file()
     if path:
-        FileStore(path).forget(_sender(number, person))
+        FileStore(path).forget(conversation_key(number, person))
 
 
 def _exchange(body: str, reply: object) -> str:
@@ -160,12 +161,6 @@ def _names(sender: str, exchange: str, now: float, secret: str) -> tuple[str, li
 
 def _keyed_hash(exchange: str, secret: str) -> str:
     return hmac.new(secret.encode(), exchange.encode(), hashlib.sha256).hexdigest()[:TEXT_HASH]
-
-
-def _sender(number: str, person: str) -> str:
-    """The start of the sender's items: their record's key in the senders' table
-    (`senders.sender_key`), written here so that a message loads nothing more to count."""
-    return f"{number} {person}"
 
 
 def _counts(names: list[str], sizes: list[int]) -> Counts:

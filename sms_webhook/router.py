@@ -298,7 +298,8 @@ class Router:
         it takes one or `timer` is a question's deadline (`waits_for`: void unless the
         conversation still waits for that question)."""
         from sms_webhook import conversation_store  # a timer visits its conversation
-        from sms_webhook.conversation_store import Answered, Visit, conversation_key
+        from sms_webhook.conversation import conversation_key
+        from sms_webhook.conversation_store import Answered, Visit
 
         route = self._timers[name]
         if not route.needs_conversation_to_answer and waits_for is None:

@@ -2,7 +2,7 @@
 and when they last wrote on WhatsApp.
 
 One record per pair of your number and the sender (keyed as a conversation is,
-`conversation_store.conversation_key`). Deployed it is an item of the DynamoDB table
+`conversation.conversation_key`). Deployed it is an item of the DynamoDB table
 `SENDERS_TABLE` (template.yaml's `SendersTable`); in a local run an entry of a JSON file
 (`config.senders_file`), yours alone (`local_files`). Its own table rather than the
 conversations': those may be turned off, and their items are forgotten 24 hours after the last
@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, Protocol
 
 from sms_webhook import aws
 from sms_webhook.config import auth_tokens, senders_file, senders_table
+from sms_webhook.conversation import conversation_key
 from sms_webhook.telemetry import count, logger, pseudonym
 
 KEPT = 7 * 24 * 60 * 60
@@ -59,8 +60,6 @@ class Store(Protocol):
 
 def sender_key(number: str, person: str) -> str:
     """The record of `person`, who texts your `number` (a conversation's key, too)."""
-    from sms_webhook.conversation_store import conversation_key
-
     return conversation_key(number, person)
 
 

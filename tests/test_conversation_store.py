@@ -18,7 +18,7 @@ from moto import mock_aws
 from samcli.yamlhelper import yaml_parse
 
 from sms_webhook import aws, conversation_store, deadlines
-from sms_webhook.conversation import Conversation, Turn
+from sms_webhook.conversation import Conversation, Turn, conversation_key
 from sms_webhook.conversation_store import (
     MAX_ITEM_BYTES,
     NOTHING,
@@ -32,7 +32,6 @@ from sms_webhook.conversation_store import (
     Stored,
     TooLargeError,
     Visit,
-    conversation_key,
     dynamodb_item,
     fitted,
     item_bytes,

@@ -12,7 +12,7 @@ import pytest
 from devtools.phone import Phone
 from devtools.twilio_message import SENDER, TWILIO_NUMBER
 from sms_webhook import Conversation, IncomingMessage, Router, Text, Timer, send_text
-from sms_webhook.conversation import Expectation, Turn
+from sms_webhook.conversation import Expectation, Turn, conversation_key
 from sms_webhook.conversation_store import (
     Answered,
     Conversations,
@@ -20,7 +20,6 @@ from sms_webhook.conversation_store import (
     Stored,
     StoreFailedError,
     Visit,
-    conversation_key,
 )
 
 ASKED = "Is it raining where you are?"

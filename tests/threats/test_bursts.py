@@ -19,7 +19,8 @@ import handler
 from devtools.lambda_context import LambdaContext
 from devtools.twilio_message import WHATSAPP_NUMBER, WHATSAPP_SENDER, whatsapp_fields
 from sms_webhook import deadlines
-from sms_webhook.conversation_store import FileStore, conversation_key
+from sms_webhook.conversation import conversation_key
+from sms_webhook.conversation_store import FileStore
 from sms_webhook.router import Router
 from tests.conftest import CONVERSATION_TABLE
 from tests.support.twilio_requests import REST_URL, rest_request, signed

@@ -13,13 +13,8 @@ import boto3
 import pytest
 
 from devtools.twilio_message import SENDER, TWILIO_NUMBER, message_fields, new_message_sid
-from sms_webhook.conversation_store import (
-    MAX_ITEM_BYTES,
-    Stored,
-    conversation_key,
-    dynamodb_item,
-    item_bytes,
-)
+from sms_webhook.conversation import conversation_key
+from sms_webhook.conversation_store import MAX_ITEM_BYTES, Stored, dynamodb_item, item_bytes
 from sms_webhook.router import Router
 from tests.conftest import CONVERSATION_TABLE, create_table
 from tests.support.twilio_requests import REST_URL, rest_request, signed

@@ -19,7 +19,8 @@ from devtools.lambda_context import LambdaContext
 from devtools.queue_events import sqs_event
 from devtools.twilio_message import SENDER, TWILIO_NUMBER, message_fields
 from sms_webhook import aws
-from sms_webhook.conversation_store import DynamoDBStore, FileStore, conversation_key
+from sms_webhook.conversation import conversation_key
+from sms_webhook.conversation_store import DynamoDBStore, FileStore
 from sms_webhook.router import Router
 from tests.conftest import CONVERSATION_TABLE, IDEMPOTENCY_TABLE, create_table
 from tests.support.twilio_requests import REST_URL, rest_request, signed
