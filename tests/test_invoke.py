@@ -25,6 +25,7 @@ from devtools.paths import FUNCTION_ID, WORKER_ID, own_folder
 from devtools.twilio_message import SENDER, TWILIO_NUMBER
 from sms_webhook import deadlines
 from tests.conftest import (
+    GENEROUS_DEADLINES,
     IDEMPOTENCY_TABLE,
     SHARED_KEYS_PATH,
     TOKEN_PARAMETER,
@@ -226,6 +227,7 @@ def run_artifact(
             "PYTHONPATH": f"{code}{os.pathsep}{RUNTIME_DIR}",
             # Tests never change what they inspect: no __pycache__ in the artifact.
             "PYTHONDONTWRITEBYTECODE": "1",
+            "DEADLINES": json.dumps(GENEROUS_DEADLINES),
             **environment,
         },
         capture_output=True,
