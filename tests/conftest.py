@@ -20,6 +20,7 @@ import requests
 from hypothesis import settings
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 import handler
@@ -386,8 +387,10 @@ def deployed_on_loopback(aws_on_loopback, monkeypatch):
 def atomic_moto(monkeypatch):
     """moto's DynamoDB applying each call at once, as DynamoDB applies a conditional write:
     moto's server answers in threads, and checks a write's condition and stores its item in
-    separate steps, between which another thread's write could slip."""
-    lock = threading.Lock()
+    separate steps, between which another thread's write could slip; and it writes its answer
+    from the stored item, which another thread's write could change meanwhile (a set added to).
+    So both the call and its answer hold one lock (reentrant: the answer makes the call)."""
+    lock = threading.RLock()
 
     def alone(call: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(call)
@@ -398,7 +401,8 @@ def atomic_moto(monkeypatch):
         return called_alone
 
     for operation in ("get_item", "put_item", "update_item", "delete_item"):
-        monkeypatch.setattr(DynamoDBBackend, operation, alone(getattr(DynamoDBBackend, operation)))
+        for side in (DynamoDBBackend, DynamoHandler):
+            monkeypatch.setattr(side, operation, alone(getattr(side, operation)))
 
 
 @pytest.fixture
